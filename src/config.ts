@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+/**
+ * Configuration, parsed and validated once at start. This is the only module that reads the
+ * environment; everything else receives a frozen Config. A bad value throws ConfigError with one
+ * line naming the variable.
+ */
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  /** PostgreSQL URL; undefined means embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Use server-side prepared statements (off behind a transaction pooler). */
+  readonly databasePrepare: boolean;
+  readonly databasePoolMax: number;
+  /** Bound on connecting, and on each statement, in milliseconds. */
+  readonly databaseTimeoutMs: number;
+  /** Where PGlite and the dev secret live; 'memory://' keeps PGlite in memory (tests). */
+  readonly dataDir: string;
+  /** Shared HS256/384/512 secret; undefined disables shared-secret tokens. */
+  readonly betterAuthSecret: string | undefined;
+  readonly betterAuthUrl: string;
+  readonly jwksUrl: string;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  /** Resolve opaque Better Auth session tokens through get-session. */
+  readonly sessionTokens: boolean;
+  readonly sessionCacheTtlMs: number;
+  readonly corsOrigins: readonly string[];
+  readonly rateLimitPerMinute: number;
+  readonly redisUrl: string | undefined;
+  readonly bodyLimit: number;
+  readonly maxTasksPerList: number;
+  readonly trustProxy: boolean;
+  readonly workers: number;
+  /** Things the operator should hear about at start (logged by the server). */
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const MIN_SECRET_LENGTH = 32;
+const DEV_SECRET_FILE = 'dev-secret';
+
+/** Reads `.env` from `cwd` if present; real environment variables win over the file. */
+export function readEnv(processEnv: Env = process.env, cwd = process.cwd()): Env {
+  const file = join(cwd, '.env');
+  if (!existsSync(file)) return processEnv;
+  let fromFile: Env;
+  try {
+    fromFile = parseEnv(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`.env: cannot be read (${(err as Error).message})`);
+  }
+  return { ...fromFile, ...processEnv };
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const raw = str(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL (got "${raw}")`);
+  }
+  // Better Auth's iss/aud is its baseURL exactly, without a trailing slash.
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const name = str(env, 'NEON_DATABASE_URL') !== undefined ? 'NEON_DATABASE_URL' : 'DATABASE_URL';
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL (got scheme "${url.protocol}")`);
+  }
+  return raw;
+}
+
+/** A transaction pooler (Neon's "-pooler" hosts, PgBouncer) cannot keep prepared statements. */
+function looksPooled(url: string): boolean {
+  const u = new URL(url);
+  return u.hostname.includes('-pooler') || u.searchParams.get('pgbouncer') === 'true';
+}
+
+function origins(env: Env): string[] {
+  const raw = str(env, 'CORS_ORIGINS') ?? 'http://localhost:3000';
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')
+    .map((o) => {
+      if (o === '*') {
+        throw new ConfigError('CORS_ORIGINS cannot be "*": credentials are allowed, so list each origin');
+      }
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS has "${o}", which is not an origin like https://app.example.com`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+        throw new ConfigError(`CORS_ORIGINS has "${o}", which is not an origin like https://app.example.com`);
+      }
+      return url.origin;
+    });
+}
+
+/** Loads the dev secret from `dataDir`, creating it (0600) on first use. */
+export function devSecret(dataDir: string): string {
+  const file = join(dataDir, DEV_SECRET_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process (the server, `npm run token`) created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export function loadConfig(env: Env = readEnv()): Config {
+  const nodeEnv = str(env, 'NODE_ENV') ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    throw new ConfigError(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
+  }
+  const production = nodeEnv === 'production';
+  const warnings: string[] = [];
+
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './.data');
+  const dbUrl = databaseUrl(env);
+  const betterAuthUrl = httpUrl(env, 'BETTER_AUTH_URL', 'http://localhost:3000');
+  const jwksExplicit = str(env, 'JWKS_URL') !== undefined || str(env, 'BETTER_AUTH_URL') !== undefined;
+
+  let secret = str(env, 'BETTER_AUTH_SECRET');
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
+    if (production) {
+      throw new ConfigError(`BETTER_AUTH_SECRET must be at least ${MIN_SECRET_LENGTH} characters in production`);
+    }
+    warnings.push(`BETTER_AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; production would refuse it`);
+  }
+  if (secret === undefined) {
+    if (production) {
+      if (!jwksExplicit) {
+        throw new ConfigError(
+          'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)',
+        );
+      }
+    } else {
+      secret = devSecret(dataDir);
+      warnings.push(
+        `BETTER_AUTH_SECRET is not set: using a generated development secret kept in ${join(dataDir, DEV_SECRET_FILE)}. ` +
+          'Set BETTER_AUTH_SECRET to the value your Better Auth frontend uses; never run production like this.',
+      );
+    }
+  }
+
+  const prepareDefault = dbUrl === undefined ? true : !looksPooled(dbUrl);
+
+  const config: Config = {
+    env: nodeEnv as Config['env'],
+    host: str(env, 'HOST') ?? '127.0.0.1',
+    port: int(env, 'PORT', 8000, 0, 65535),
+    logLevel: logLevel(env),
+    databaseUrl: dbUrl,
+    databasePrepare: bool(env, 'DATABASE_PREPARE', prepareDefault),
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    dataDir,
+    betterAuthSecret: secret,
+    betterAuthUrl,
+    jwksUrl: httpUrl(env, 'JWKS_URL', `${betterAuthUrl}/api/auth/jwks`),
+    jwtIssuer: str(env, 'JWT_ISSUER') ?? betterAuthUrl,
+    jwtAudience: str(env, 'JWT_AUDIENCE') ?? betterAuthUrl,
+    sessionTokens: bool(env, 'AUTH_SESSION_TOKENS', true),
+    sessionCacheTtlMs: int(env, 'AUTH_SESSION_CACHE_MS', 10_000, 0, 3_600_000),
+    corsOrigins: origins(env),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 0, 10_000_000),
+    redisUrl: redisUrl(env),
+    bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+    maxTasksPerList: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    workers: int(env, 'WORKERS', 1, 1, 64),
+    warnings,
+  };
+  return Object.freeze(config);
+}
+
+function logLevel(env: Env): string {
+  const level = str(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${level}")`);
+  }
+  return level;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = str(env, 'REDIS_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  return raw;
+}
+
+/** A config for tests and tools: defaults, in-memory PGlite, a fixed secret, then overrides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({
+    ...loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: 'memory://',
+      BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
+      LOG_LEVEL: 'silent',
+    }),
+    dataDir: 'memory://',
+    ...overrides,
+  });
+}

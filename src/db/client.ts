@@ -1,0 +1,71 @@
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import type { Config } from '../config.js';
+
+/** The one Drizzle type the repository and migrator see, whichever engine is behind it. */
+export type Db = PgDatabase<PgQueryResultHKT>;
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions = Pick<
+  Config,
+  'databaseUrl' | 'databasePrepare' | 'databasePoolMax' | 'databaseTimeoutMs' | 'dataDir'
+>;
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl === undefined ? createPglite(options.dataDir) : createPostgres(options);
+}
+
+function createPostgres(options: DatabaseOptions): Database {
+  const url = options.databaseUrl as string;
+  const client = postgres(url, {
+    max: options.databasePoolMax,
+    prepare: options.databasePrepare,
+    connect_timeout: Math.ceil(options.databaseTimeoutMs / 1000),
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    onnotice: () => {},
+    // A statement_timeout startup parameter is refused by transaction poolers (PgBouncer, Neon
+    // pooled URLs), so it is only sent where statements can be prepared, i.e. a direct connection.
+    ...(options.databasePrepare
+      ? { connection: { statement_timeout: options.databaseTimeoutMs, application_name: 'task-api' } }
+      : {}),
+  });
+  const db = drizzlePostgres({ client }) as unknown as Db;
+  return {
+    kind: 'postgres',
+    db,
+    async ping() {
+      await client`select 1`;
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function createPglite(dataDir: string): Promise<Database> {
+  const client = dataDir === 'memory://' ? new PGlite() : new PGlite(`${dataDir}/pglite`);
+  await client.waitReady;
+  const db = drizzlePglite({ client }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** The error codes of the contract (API.md, Errors), with their status. */
+export const ErrorCode = {
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  INVALID_TOKEN: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ErrorCode;
+
+/** An error meant for the client: its message and code are sent as `{error, code}`. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message: string, headers?: Record<string, string>) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.statusCode = ErrorCode[code];
+    this.headers = headers;
+  }
+}
+
+export const TASK_NOT_FOUND = 'Task not found';
