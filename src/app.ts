@@ -59,7 +59,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   installErrorHandlers(app);
 
   // JSON bodies; an empty body is "no body" (PATCH .../complete with Content-Type: application/json).
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
     try {

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from '../helpers/databases.js';
+import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { ApiError } from '../../src/errors.js';
+
+describe.each(drivers)('bad input answers in the contract format and writes nothing [%s]', (driver) => {
+  let t: TestApp;
+  let user: string;
+  let headers: Record<string, string>;
+  let base: string;
+  let taskId: number;
+
+  beforeAll(async () => {
+    t = await buildTestApp(driver);
+    user = uniqueUser();
+    headers = await authHeader(user);
+    base = `/api/${user}/tasks`;
+    taskId = (await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'original' } })).json().data.id;
+  });
+  afterAll(async () => t?.close());
+
+  /** The user's tasks are exactly the one made in beforeAll, unchanged. */
+  async function expectUnchanged() {
+    const list = (await t.app.inject({ method: 'GET', url: base, headers })).json().data;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ id: taskId, title: 'original', description: null, completed: false });
+  }
+
+  const post = (payload: string, contentType = 'application/json') =>
+    t.app.inject({ method: 'POST', url: base, headers: { ...headers, 'content-type': contentType }, payload });
+  const put = (payload: string) =>
+    t.app.inject({ method: 'PUT', url: `${base}/${taskId}`, headers: { ...headers, 'content-type': 'application/json' }, payload });
+
+  it.each([
+    ['malformed JSON', '{"title":', 'Request body is not valid JSON'],
+    ['no body', '', 'body must be a JSON object'],
+    ['a JSON array', '[{"title":"x"}]', 'body must be a JSON object'],
+    ['a JSON string', '"title"', 'body must be a JSON object'],
+    ['missing title', '{}', 'title is required'],
+    ['title null', '{"title":null}', 'title must be a string'],
+    ['title a number', '{"title":123}', 'title must be a string'],
+    ['blank title', '{"title":"   "}', 'title must not be empty'],
+    ['empty title', '{"title":""}', 'title must not be empty'],
+    ['201-character title', JSON.stringify({ title: 'x'.repeat(201) }), 'title must be at most 200 characters'],
+    ['1001-character description', JSON.stringify({ title: 'x', description: 'd'.repeat(1001) }), 'description must be at most 1000 characters'],
+    ['description a number', '{"title":"x","description":5}', 'description must be a string'],
+  ])('POST with %s: 400 VALIDATION_ERROR', async (_name, payload, message) => {
+    expectError(await post(payload), 400, 'VALIDATION_ERROR', message);
+    await expectUnchanged();
+  });
+
+  it.each([
+    ['completed "yes"', '{"completed":"yes"}', 'completed must be a boolean'],
+    ['completed 1', '{"completed":1}', 'completed must be a boolean'],
+    ['completed null', '{"completed":null}', 'completed must be a boolean'],
+    ['title null', '{"title":null}', 'title must be a string'],
+    ['blank title', '{"title":" "}', 'title must not be empty'],
+    ['201-character title', JSON.stringify({ title: 'y'.repeat(201) }), 'title must be at most 200 characters'],
+    ['malformed JSON', '{"completed":tru}', 'Request body is not valid JSON'],
+  ])('PUT with %s: 400 VALIDATION_ERROR', async (_name, payload, message) => {
+    expectError(await put(payload), 400, 'VALIDATION_ERROR', message);
+    await expectUnchanged();
+  });
+
+  it('a body that is not JSON: 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    expectError(await post('title=x', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await post('title', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectUnchanged();
+  });
+
+  it('a body over 64 KiB: 413 PAYLOAD_TOO_LARGE', async () => {
+    const big = JSON.stringify({ title: 'x', description: 'd'.repeat(70 * 1024) });
+    expectError(await post(big), 413, 'PAYLOAD_TOO_LARGE', 'Request body is too large');
+    await expectUnchanged();
+  });
+
+  it.each(['abc', '0', '-1', '99999999999999999999', '2147483648', '1.5', '1e3x'])(
+    'task id %s: 400 naming the id, on every id route',
+    async (id) => {
+      for (const [method, suffix] of [['GET', ''], ['PUT', ''], ['DELETE', ''], ['PATCH', '/complete']] as const) {
+        const res = await t.app.inject({
+          method,
+          url: `${base}/${id}${suffix}`,
+          headers,
+          ...(method === 'PUT' ? { payload: { title: 'x' } } : {}),
+        });
+        expectError(res, 400, 'VALIDATION_ERROR', 'id must be a positive integer no larger than 2147483647');
+      }
+      await expectUnchanged();
+    },
+  );
+
+  it('an unknown route: 404 NOT_FOUND', async () => {
+    expectError(await t.app.inject({ method: 'GET', url: '/nope' }), 404, 'NOT_FOUND', 'Route GET /nope not found');
+    expectError(await t.app.inject({ method: 'GET', url: `/api/${user}/other`, headers }), 404, 'NOT_FOUND');
+    expectError(await t.app.inject({ method: 'GET', url: `${base}/1/2/3`, headers }), 404, 'NOT_FOUND');
+  });
+
+  it.each([
+    ['DELETE', '/api/u/tasks', 'GET, HEAD, POST'],
+    ['PUT', '/api/u/tasks', 'GET, HEAD, POST'],
+    ['POST', '/api/u/tasks/1', 'GET, HEAD, PUT, DELETE'],
+    ['PATCH', '/api/u/tasks/1', 'GET, HEAD, PUT, DELETE'],
+    ['GET', '/api/u/tasks/1/complete', 'PATCH'],
+    ['POST', '/health', 'GET, HEAD'],
+    ['DELETE', '/ready', 'GET, HEAD'],
+  ] as const)('%s %s: 405 with Allow: %s', async (method, url, allow) => {
+    const res = await t.app.inject({ method, url });
+    expectError(res, 405, 'METHOD_NOT_ALLOWED');
+    expect(res.headers.allow).toBe(allow);
+    await expectUnchanged();
+  });
+});
+
+describe('unexpected errors', () => {
+  it('a fault is 500 INTERNAL_ERROR with no stack, SQL or secret in the body', async () => {
+    const t = await buildTestApp('pglite', {}, {
+      verifier: {
+        verify: async () => {
+          throw new Error('select * from secret_table where password = hunter2');
+        },
+        close: async () => {},
+      },
+    });
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers: { authorization: 'Bearer x' } });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ error: 'Internal server error', code: 'INTERNAL_ERROR' });
+      expect(res.body).not.toMatch(/secret|hunter2|select|at /);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an unreachable database is 503 SERVICE_UNAVAILABLE and /ready says so', async () => {
+    const t = await buildTestApp('pglite');
+    const headers = await authHeader('u');
+    await t.database.close();
+    expectError(await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers }), 503, 'SERVICE_UNAVAILABLE');
+    expectError(await t.app.inject({ method: 'GET', url: '/ready' }), 503, 'SERVICE_UNAVAILABLE');
+    expect(await t.app.inject({ method: 'GET', url: '/health' }).then((r) => r.json())).toEqual({ status: 'healthy' });
+    await t.app.close();
+  });
+
+  it('ApiError carries its status', () => {
+    expect(new ApiError('RATE_LIMITED', 'x').statusCode).toBe(429);
+  });
+});

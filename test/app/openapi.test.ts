@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+
+describe('OpenAPI and docs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp('pglite');
+  });
+  afterAll(async () => t?.close());
+
+  it('/openapi.json documents every route of the contract from the route schemas', async () => {
+    const res = await t.app.inject('/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(routes.sort()).toEqual([
+      'DELETE /api/{user_id}/tasks/{id}',
+      'GET /api/{user_id}/tasks',
+      'GET /api/{user_id}/tasks/{id}',
+      'GET /health',
+      'GET /ready',
+      'PATCH /api/{user_id}/tasks/{id}/complete',
+      'POST /api/{user_id}/tasks',
+      'PUT /api/{user_id}/tasks/{id}',
+    ]);
+    const create = doc.paths['/api/{user_id}/tasks'].post;
+    expect(create.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '415', '429']));
+    const body = create.requestBody.content['application/json'].schema;
+    expect(body.properties.title).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('/docs serves interactive docs with local assets only (no CDN)', async () => {
+    const page = await t.app.inject('/docs');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).not.toMatch(/https?:\/\/(?!localhost)[a-z0-9.-]+\.[a-z]{2,}\/[^"']*\.(js|css)/i);
+    const scripts = [...page.body.matchAll(/(?:src|href)="\.?\/?([^"]+\.(?:js|css))"/g)].map((m) => m[1] as string);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const asset of scripts) {
+      const res = await t.app.inject(`/docs/${asset.replace(/^docs\//, '')}`);
+      expect(res.statusCode, asset).toBe(200);
+    }
+  });
+});

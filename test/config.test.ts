@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, readEnv } from '../src/config.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'task-api-config-'));
+const SECRET = 's'.repeat(40);
+
+describe('config', () => {
+  it('has working defaults with nothing set: PGlite in ./.data, port 8000, a generated dev secret', () => {
+    const dir = tmp();
+    const config = loadConfig({ DATA_DIR: dir });
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 8000,
+      databaseUrl: undefined,
+      dataDir: dir,
+      betterAuthUrl: 'http://localhost:3000',
+      jwksUrl: 'http://localhost:3000/api/auth/jwks',
+      jwtIssuer: 'http://localhost:3000',
+      jwtAudience: 'http://localhost:3000',
+      corsOrigins: ['http://localhost:3000'],
+      logLevel: 'info',
+      bodyLimit: 65536,
+    });
+    const file = join(dir, 'dev-secret');
+    expect(config.betterAuthSecret).toBe(readFileSync(file, 'utf8').trim());
+    expect(config.betterAuthSecret!.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(config.warnings.join('\n')).toMatch(/BETTER_AUTH_SECRET is not set/);
+    // The same secret on the next start (and for `npm run token`).
+    expect(loadConfig({ DATA_DIR: dir }).betterAuthSecret).toBe(config.betterAuthSecret);
+  });
+
+  it('NEON_DATABASE_URL wins over DATABASE_URL; pooled URLs turn prepared statements off', () => {
+    const both = loadConfig({ NEON_DATABASE_URL: 'postgresql://a@neon/db?sslmode=require', DATABASE_URL: 'postgres://b@x/db', BETTER_AUTH_SECRET: SECRET });
+    expect(both.databaseUrl).toBe('postgresql://a@neon/db?sslmode=require');
+    expect(both.databasePrepare).toBe(true);
+    const pooled = loadConfig({ DATABASE_URL: 'postgresql://u@ep-x-123-pooler.eu-central-1.aws.neon.tech/db?sslmode=require', BETTER_AUTH_SECRET: SECRET });
+    expect(pooled.databasePrepare).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:6432/db?pgbouncer=true', BETTER_AUTH_SECRET: SECRET }).databasePrepare).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_PREPARE: 'false', BETTER_AUTH_SECRET: SECRET }).databasePrepare).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be a whole number from 0 to 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535 (got "70000")'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL (got scheme "mysql:")'],
+    [{ NEON_DATABASE_URL: 'not a url' }, 'NEON_DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    [{ BETTER_AUTH_URL: 'localhost:3000' }, 'BETTER_AUTH_URL must be an http(s) URL (got "localhost:3000")'],
+    [{ CORS_ORIGINS: 'http://localhost:3000,*' }, 'CORS_ORIGINS cannot be "*": credentials are allowed, so list each origin'],
+    [{ CORS_ORIGINS: 'localhost:3000' }, 'CORS_ORIGINS has "localhost:3000", which is not an origin like https://app.example.com'],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS has "https://app.example.com/path", which is not an origin like https://app.example.com'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 10000000 (got "-1")'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
+    [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: 'short' }, 'BETTER_AUTH_SECRET must be at least 32 characters in production'],
+    [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: '' }, 'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
+  ])('%j stops the start with one line naming the variable', (env, message) => {
+    const attempt = () => loadConfig({ DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET, ...env });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+    expect(message).not.toContain('\n');
+  });
+
+  it('production may verify by JWKS only when BETTER_AUTH_URL is set', () => {
+    const config = loadConfig({ NODE_ENV: 'production', BETTER_AUTH_URL: 'https://app.example.com/' });
+    expect(config.betterAuthSecret).toBeUndefined();
+    expect(config.betterAuthUrl).toBe('https://app.example.com');
+    expect(config.jwksUrl).toBe('https://app.example.com/api/auth/jwks');
+  });
+
+  it('reads .env from the working directory; real environment variables win', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, '.env'), 'PORT=9001\nLOG_LEVEL=debug\n# comment\nCORS_ORIGINS="http://a.test,http://b.test"\n');
+    const env = readEnv({ LOG_LEVEL: 'warn' }, dir);
+    const config = loadConfig({ ...env, DATA_DIR: dir });
+    expect(config.port).toBe(9001);
+    expect(config.logLevel).toBe('warn');
+    expect(config.corsOrigins).toEqual(['http://a.test', 'http://b.test']);
+    expect(readEnv({ A: '1' }, tmp())).toEqual({ A: '1' });
+  });
+});

@@ -1,0 +1,97 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { SignJWT } from 'jose';
+import { expect } from 'vitest';
+import { buildApp, type AppDependencies } from '../../src/app.js';
+import { testConfig, type Config } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
+import { freshDatabase, type DriverName } from './databases.js';
+
+export const TEST_SECRET = testConfig().betterAuthSecret as string;
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: Database;
+  /** The PostgreSQL URL of this app's database, when on PostgreSQL. */
+  databaseUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+/** The real app (same buildApp as production) on a fresh database of the given driver. */
+export async function buildTestApp(
+  driver: DriverName = 'pglite',
+  overrides: Partial<Config> = {},
+  deps: Omit<AppDependencies, 'database'> = {},
+): Promise<TestApp> {
+  const fresh = await freshDatabase(driver);
+  const database = await fresh.open();
+  const config = testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...overrides });
+  const app = await buildApp(config, { ...deps, database });
+  await app.ready();
+  return {
+    app,
+    database,
+    databaseUrl: fresh.url,
+    async close() {
+      await app.close();
+      await database.close();
+      await fresh.drop();
+    },
+  };
+}
+
+export interface RunningApi {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** The real app on in-memory PGlite, listening on 127.0.0.1 (random port): for browser and Better Auth tests. */
+export async function startApi(overrides: Partial<Config> = {}): Promise<RunningApi> {
+  const t = await buildTestApp('pglite', overrides);
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = t.app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return { url: `http://127.0.0.1:${address.port}`, app: t.app, close: () => t.close() };
+}
+
+export interface TokenOptions {
+  secret?: string;
+  alg?: 'HS256' | 'HS384' | 'HS512';
+  /** Seconds from now; negative for an expired token. Default 3600. */
+  expiresIn?: number;
+  claims?: Record<string, unknown>;
+  /** Leave out sub. */
+  noSub?: boolean;
+}
+
+/** An HS256 token as a frontend holding the shared secret would mint it. */
+export async function signToken(sub: string, options: TokenOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ ...options.claims })
+    .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresIn ?? 3600));
+  if (!options.noSub) jwt.setSubject(sub);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
+}
+
+export async function authHeader(sub: string, options?: TokenOptions): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await signToken(sub, options)}` };
+}
+
+/** Asserts an error answer: exact status, code, and the `{error, code}` shape with nothing else. */
+export function expectError(res: LightMyRequestResponse, status: number, code: string, message?: string | RegExp): void {
+  expect({ status: res.statusCode, code: res.json().code }).toEqual({ status, code });
+  const body = res.json() as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['code', 'error']);
+  expect(typeof body.error).toBe('string');
+  if (typeof message === 'string') expect(body.error).toBe(message);
+  else if (message) expect(body.error).toMatch(message);
+}
+
+let counter = 0;
+/** A user id no other test uses. */
+export function uniqueUser(prefix = 'u'): string {
+  counter += 1;
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
+}
