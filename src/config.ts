@@ -28,6 +28,8 @@ export interface Config {
   readonly jwksUrl: string;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
+  /** Least time between two JWKS fetches (an unknown kid triggers one). */
+  readonly jwksCooldownMs: number;
   /** Resolve opaque Better Auth session tokens through get-session. */
   readonly sessionTokens: boolean;
   readonly sessionCacheTtlMs: number;
@@ -216,6 +218,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     jwksUrl: httpUrl(env, 'JWKS_URL', `${betterAuthUrl}/api/auth/jwks`),
     jwtIssuer: str(env, 'JWT_ISSUER') ?? betterAuthUrl,
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? betterAuthUrl,
+    jwksCooldownMs: int(env, 'JWKS_REFETCH_COOLDOWN_MS', 2000, 0, 3_600_000),
     sessionTokens: bool(env, 'AUTH_SESSION_TOKENS', true),
     sessionCacheTtlMs: int(env, 'AUTH_SESSION_CACHE_MS', 10_000, 0, 3_600_000),
     corsOrigins: origins(env),
@@ -259,6 +262,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ...loadConfig({
       NODE_ENV: 'test',
       DATA_DIR: 'memory://',
+      // Nothing listens on port 9 (discard): tests that want an auth server start their own.
+      BETTER_AUTH_URL: 'http://127.0.0.1:9',
       BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
       LOG_LEVEL: 'silent',
     }),

@@ -1,11 +1,10 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
+import { CLOCK_TOLERANCE_S, invalidToken, principalFromClaims, type Principal, type TokenStrategy } from './claims.js';
+import { ASYMMETRIC_ALGS, jwksStrategy } from './jwks.js';
+import { sessionStrategy } from './session.js';
 import { TokenCache } from './token-cache.js';
-
-export interface Principal {
-  readonly userId: string;
-}
 
 /** Verifies a bearer value and says who it is; throws ApiError INVALID_TOKEN otherwise. */
 export interface TokenVerifier {
@@ -13,29 +12,10 @@ export interface TokenVerifier {
   close(): Promise<void>;
 }
 
-/** Verifies one family of tokens; returns the principal and until when it may be trusted. */
-export interface TokenStrategy {
-  verify(token: string): Promise<{ principal: Principal; expiresAt: number }>;
-  close?(): Promise<void>;
-}
-
-export const CLOCK_TOLERANCE_S = 30;
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
-const ASYMMETRIC_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const MAX_TOKEN_LENGTH = 8192;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const MAX_CACHE_MS = 5 * 60_000;
-
-export function invalidToken(reason = 'The token is invalid or expired'): ApiError {
-  return new ApiError('INVALID_TOKEN', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
-}
-
-/** The user a verified JWT names: a non-empty string `sub`, or nothing. */
-export function principalFromClaims(payload: JWTPayload): { principal: Principal; expiresAt: number } {
-  if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('The token has no subject (sub)');
-  const expiresAt = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
-  return { principal: { userId: payload.sub }, expiresAt };
-}
 
 /** HS256/384/512 signed with BETTER_AUTH_SECRET: the original backend's mode. */
 export function sharedSecretStrategy(secret: string): TokenStrategy {
@@ -94,7 +74,8 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
         if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidToken();
         throw err;
       }
-      cache.set(token, result.principal, Math.min(result.expiresAt, now + MAX_CACHE_MS));
+      const until = Math.min(result.expiresAt, now + MAX_CACHE_MS);
+      if (until > now) cache.set(token, result.principal, until);
       return result.principal;
     },
     async close() {
@@ -103,10 +84,20 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
   };
 }
 
-/** The verifier the configuration asks for. */
-export function verifierFromConfig(config: Config, extra: Omit<VerifierStrategies, 'hmac'> = {}): TokenVerifier {
+/** The verifier the configuration asks for: shared secret, JWKS, and (unless off) session tokens. */
+export function verifierFromConfig(config: Config): TokenVerifier {
   return createVerifier({
     hmac: config.betterAuthSecret === undefined ? undefined : sharedSecretStrategy(config.betterAuthSecret),
-    ...extra,
+    asymmetric: jwksStrategy({
+      url: config.jwksUrl,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      cooldownMs: config.jwksCooldownMs,
+    }),
+    opaque: config.sessionTokens
+      ? sessionStrategy({ baseUrl: config.betterAuthUrl, cacheTtlMs: config.sessionCacheTtlMs })
+      : undefined,
   });
 }
+
+export type { Principal, TokenStrategy };
