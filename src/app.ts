@@ -4,11 +4,12 @@ import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
 import { authHook } from './auth/auth.hook.js';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/client.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import { migrate } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { healthRoutes } from './health/health.routes.js';
 import { RequestLog } from './lib/request-log.js';
-import { memoryRateLimiter, type RateLimiter } from './lib/rate-limiter.js';
+import { memoryRateLimiter, redisRateLimiter, type RateLimiter } from './lib/rate-limiter.js';
 import { registerCors } from './plugins/cors.js';
 import { installErrorHandlers } from './plugins/error-handler.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
@@ -29,6 +30,78 @@ export interface AppDependencies {
   database?: Database;
   /** A verifier to use instead of the one the config names. */
   verifier?: TokenVerifier;
+}
+
+const JSON_API_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+async function createLimiter(app: FastifyInstance, config: Config): Promise<RateLimiter | undefined> {
+  if (config.rateLimitPerMinute === 0) return undefined;
+  if (config.redisUrl === undefined) return memoryRateLimiter(config.rateLimitPerMinute);
+  let warned = 0;
+  return redisRateLimiter({
+    url: config.redisUrl,
+    limit: config.rateLimitPerMinute,
+    onError: (err) => {
+      // At most one warning a minute: Redis being down must not flood the log.
+      if (Date.now() - warned < 60_000) return;
+      warned = Date.now();
+      app.log.warn({ err }, 'rate limiter: Redis unreachable, allowing requests');
+    },
+  });
+}
+
+/**
+ * Applies migrations, which is also the first contact with the database. An unreachable database
+ * is retried with backoff for DATABASE_CONNECT_RETRY_MS (a database starting next to us, a network
+ * blip), then start-up fails with one line. Any other error (bad credentials, no such database)
+ * fails at once.
+ */
+async function migrateWhenReachable(database: Database, config: Config, app: FastifyInstance): Promise<void> {
+  const deadline = Date.now() + config.databaseConnectRetryMs;
+  for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 4000)) {
+    try {
+      const applied = await migrate(database.db);
+      if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
+      return;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) {
+        await database.close().catch(() => {});
+        throw new StartupError(describeDbFailure(config, err, isDatabaseUnavailable(err) ? attempt : 0));
+      }
+      app.log.warn({ attempt, retryInMs: delay, reason: errorCode(err) }, 'database unreachable; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown; message?: unknown }; message?: unknown };
+  return String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? 'error');
+}
+
+/** One line, naming where (host and port, never the password) and why. */
+function describeDbFailure(config: Config, err: unknown, attempts: number): string {
+  const where = config.databaseUrl === undefined ? `embedded database in ${config.dataDir}` : hostOf(config.databaseUrl);
+  if (attempts > 0) {
+    return `database unreachable at ${where} after ${attempts} attempts over ${Math.round(config.databaseConnectRetryMs / 1000)} s (${errorCode(err)})`;
+  }
+  const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
+  return `database at ${where} refused to start the service: ${String(cause).split('\n')[0]}`;
+}
+
+function hostOf(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }
 
 /**
@@ -72,11 +145,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const database = deps.database ?? (await createDatabase(config));
   app.decorate('database', database);
   if (deps.database === undefined) app.addHook('onClose', async () => database.close());
-  await migrate(database.db);
+  await migrateWhenReachable(database, config, app);
 
   const verifier = deps.verifier ?? verifierFromConfig(config);
-  const limiter: RateLimiter | undefined =
-    config.rateLimitPerMinute > 0 ? memoryRateLimiter(config.rateLimitPerMinute) : undefined;
+  const limiter = await createLimiter(app, config);
   app.addHook('onClose', async () => {
     await verifier.close();
     await limiter?.close();
@@ -84,6 +156,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Security headers for a JSON API; /docs is an HTML page with its own scripts and styles.
+    if (!request.url.startsWith('/docs')) reply.headers(JSON_API_HEADERS);
   });
 
   const routes = trackRoutes(app);

@@ -20,6 +20,8 @@ export interface Config {
   readonly databasePoolMax: number;
   /** Bound on connecting, and on each statement, in milliseconds. */
   readonly databaseTimeoutMs: number;
+  /** At start, how long an unreachable database is retried (with backoff) before giving up. */
+  readonly databaseConnectRetryMs: number;
   /** Where PGlite and the dev secret live; 'memory://' keeps PGlite in memory (tests). */
   readonly dataDir: string;
   /** Shared HS256/384/512 secret; undefined disables shared-secret tokens. */
@@ -212,6 +214,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databasePrepare: bool(env, 'DATABASE_PREPARE', prepareDefault),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    databaseConnectRetryMs: int(env, 'DATABASE_CONNECT_RETRY_MS', 30_000, 0, 3_600_000),
     dataDir,
     betterAuthSecret: secret,
     betterAuthUrl,
@@ -230,6 +233,9 @@ export function loadConfig(env: Env = readEnv()): Config {
     workers: int(env, 'WORKERS', 1, 1, 64),
     warnings,
   };
+  if (config.workers > 1 && config.databaseUrl === undefined) {
+    throw new ConfigError('WORKERS > 1 needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process');
+  }
   return Object.freeze(config);
 }
 

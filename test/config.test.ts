@@ -59,6 +59,7 @@ describe('config', () => {
     [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: 'short' }, 'BETTER_AUTH_SECRET must be at least 32 characters in production'],
     [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: '' }, 'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
+    [{ WORKERS: '2' }, 'WORKERS > 1 needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process'],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     const attempt = () => loadConfig({ DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET, ...env });
     expect(attempt).toThrow(ConfigError);

@@ -37,3 +37,63 @@ export function memoryRateLimiter(limit: number, windowMs = 60_000): RateLimiter
     },
   };
 }
+
+/**
+ * Counts one request in the key's window: INCR, and start the window's expiry on the first hit.
+ * Returns [count, milliseconds left in the window].
+ */
+const CONSUME_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+`;
+
+export interface RedisLimiterOptions {
+  url: string;
+  limit: number;
+  windowMs?: number;
+  /** Called when Redis cannot be reached; the request is then allowed (fail open). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Counters shared by every instance through Redis, so N instances enforce one limit, not N.
+ * If Redis is unreachable, requests are allowed (a limiter outage must not become an API outage)
+ * and `onError` says so; commands never queue or hang (offline queue off, short timeouts).
+ */
+export async function redisRateLimiter(options: RedisLimiterOptions): Promise<RateLimiter> {
+  const { Redis } = await import('ioredis');
+  const windowMs = options.windowMs ?? 60_000;
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 500,
+    lazyConnect: true,
+  });
+  redis.on('error', (err) => options.onError?.(err));
+  redis.defineCommand('taskApiConsume', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
+  const consume = (redis as unknown as { taskApiConsume(key: string, windowMs: number): Promise<[number, number]> }).taskApiConsume.bind(redis);
+  try {
+    await redis.connect();
+  } catch (err) {
+    options.onError?.(err);
+  }
+  return {
+    async consume(key) {
+      try {
+        const [count, ttl] = await consume(`task-api:rl:${key}`, windowMs);
+        if (count <= options.limit) return ALLOWED;
+        return { allowed: false, retryAfter: Math.max(1, Math.ceil(ttl / 1000)) };
+      } catch (err) {
+        options.onError?.(err);
+        return ALLOWED;
+      }
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}

@@ -25,3 +25,45 @@ describe('rate limit', () => {
     expectError(await t.app.inject(from('10.9.9.8')), 401, 'INVALID_TOKEN');
   });
 });
+
+const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+
+describe('rate limit shared through Redis (REDIS_URL)', () => {
+  it('two instances enforce one limit per user, and Retry-After comes from the shared window', async () => {
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const reachable = await probe.connect().then(() => true, () => false);
+    probe.disconnect();
+    if (!reachable && process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}`);
+    if (!reachable) return; // a developer machine without Redis: nothing to test against
+
+    const one = await buildTestApp('pglite', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
+    const two = await buildTestApp('pglite', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
+    try {
+      const user = `redis-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const headers = await authHeader(user);
+      const statuses: number[] = [];
+      for (const app of [one.app, two.app, one.app, two.app, one.app, two.app]) {
+        statuses.push((await app.inject({ url: `/api/${user}/tasks`, headers })).statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      const limited = await two.app.inject({ url: `/api/${user}/tasks`, headers });
+      expectError(limited, 429, 'RATE_LIMITED');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it('Redis being unreachable does not take the API down: requests are allowed', async () => {
+    const t = await buildTestApp('pglite', { rateLimitPerMinute: 1, redisUrl: 'redis://127.0.0.1:9' });
+    try {
+      const headers = await authHeader('redis-down');
+      for (let i = 0; i < 3; i++) expect((await t.app.inject({ url: '/api/redis-down/tasks', headers })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

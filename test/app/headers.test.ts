@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authHeader, buildTestApp, type TestApp } from '../helpers/app.js';
+
+describe('response headers', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp('pglite');
+  });
+  afterAll(async () => t?.close());
+
+  it('JSON answers carry security headers and a request id; a given X-Request-Id is echoed', async () => {
+    for (const res of [
+      await t.app.inject({ url: '/api/alice/tasks', headers: await authHeader('alice') }),
+      await t.app.inject({ url: '/api/alice/tasks' }),
+      await t.app.inject({ url: '/nope' }),
+      await t.app.inject({ url: '/health' }),
+    ]) {
+      expect(res.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      });
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    const echoed = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'trace-123' } });
+    expect(echoed.headers['x-request-id']).toBe('trace-123');
+  });
+
+  it('/docs keeps a page the browser can render (no default-src none)', async () => {
+    const res = await t.app.inject('/docs');
+    expect(res.headers['content-security-policy']).toBeUndefined();
+  });
+});
