@@ -175,7 +175,8 @@ export function loadConfig(env: Env = readEnv()): Config {
   const production = nodeEnv === 'production';
   const warnings: string[] = [];
 
-  const dataDir = resolve(str(env, 'DATA_DIR') ?? './.data');
+  const rawDataDir = str(env, 'DATA_DIR') ?? './.data';
+  const dataDir = rawDataDir === 'memory://' ? rawDataDir : resolve(rawDataDir);
   const dbUrl = databaseUrl(env);
   const betterAuthUrl = httpUrl(env, 'BETTER_AUTH_URL', 'http://localhost:3000');
   const jwksExplicit = str(env, 'JWKS_URL') !== undefined || str(env, 'BETTER_AUTH_URL') !== undefined;
@@ -262,18 +263,20 @@ function redisUrl(env: Env): string | undefined {
   return raw;
 }
 
-/** A config for tests and tools: defaults, in-memory PGlite, a fixed secret, then overrides. */
+/**
+ * A config for tests and tools: defaults, in-memory PGlite, a fixed secret, then overrides. As in
+ * loadConfig, the JWKS URL, issuer and audience follow `betterAuthUrl` unless given themselves.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return Object.freeze({
     ...loadConfig({
       NODE_ENV: 'test',
       DATA_DIR: 'memory://',
       // Nothing listens on port 9 (discard): tests that want an auth server start their own.
-      BETTER_AUTH_URL: 'http://127.0.0.1:9',
+      BETTER_AUTH_URL: overrides.betterAuthUrl ?? 'http://127.0.0.1:9',
       BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
       LOG_LEVEL: 'silent',
     }),
-    dataDir: 'memory://',
     ...overrides,
   });
 }
