@@ -167,7 +167,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(
     async (api) => {
       api.addHook('onRequest', authHook(verifier, limiter));
-      await api.register(tasksRoutes, { repository: createTasksRepository(database.db, config.maxTasksPerList) });
+      await api.register(tasksRoutes, { repository: createTasksRepository(database, config.maxTasksPerList) });
     },
     { prefix: '/api/:user_id/tasks' },
   );

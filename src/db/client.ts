@@ -12,6 +12,12 @@ export type Db = PgDatabase<PgQueryResultHKT>;
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly db: Db;
+  /**
+   * Runs SQL text that Drizzle built and returns the driver's own row objects, skipping Drizzle's
+   * generic per-row mapping: for hot read paths whose columns need no decoding (names are already
+   * the JSON keys; timestamps come back as Dates from both drivers).
+   */
+  rows<T>(text: string, params: readonly unknown[]): Promise<T[]>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -21,6 +27,8 @@ export type DatabaseOptions = Pick<
   Config,
   'databaseUrl' | 'databasePrepare' | 'databasePoolMax' | 'databaseTimeoutMs' | 'dataDir'
 >;
+
+const TIMESTAMPTZ_OID = 1184;
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseUrl === undefined ? createPglite(options.dataDir) : createPostgres(options);
@@ -42,9 +50,14 @@ function createPostgres(options: DatabaseOptions): Database {
       : {}),
   });
   const db = drizzlePostgres({ client }) as unknown as Db;
+  // Drizzle makes timestamptz arrive as text and parses it again per row; let the driver return a
+  // Date (its default) instead, which Drizzle's timestamp columns accept as is.
+  client.options.parsers[TIMESTAMPTZ_OID] = (value: string) => new Date(value);
   return {
     kind: 'postgres',
     db,
+    rows: <T>(text: string, params: readonly unknown[]) =>
+      client.unsafe(text, params as never[], { prepare: options.databasePrepare }) as unknown as Promise<T[]>,
     async ping() {
       await client`select 1`;
     },
@@ -61,6 +74,7 @@ async function createPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     db,
+    rows: async <T>(text: string, params: readonly unknown[]) => (await client.query<T>(text, params as unknown[])).rows,
     async ping() {
       await db.execute(sql`select 1`);
     },

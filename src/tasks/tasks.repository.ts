@@ -1,5 +1,5 @@
 import { and, desc, eq, not, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { tasks, type TaskRow } from '../db/schema.js';
 
 export type TaskStatus = 'all' | 'pending' | 'completed';
@@ -15,6 +15,9 @@ export interface TaskChanges {
   completed?: boolean | undefined;
 }
 
+/** Stands for the user id while the list SQL is built. */
+const USER = '\u0000user-id\u0000';
+
 const byUser = (userId: string) => eq(tasks.user_id, userId);
 const byUserAndId = (userId: string, id: number) => and(eq(tasks.user_id, userId), eq(tasks.id, id));
 
@@ -22,29 +25,32 @@ const byUserAndId = (userId: string, id: number) => and(eq(tasks.user_id, userId
  * SQL only. Every query takes the user id and filters by it, so no route can reach another
  * user's rows whatever its path says. Every write is one statement with RETURNING.
  */
-export function createTasksRepository(db: Db, maxPerList: number) {
+export function createTasksRepository(database: Pick<Database, 'db' | 'rows'>, maxPerList: number) {
+  const { db } = database;
+  /** The list SQL, built by Drizzle once per status; the request path only binds the user id. */
   const listQuery = (status: TaskStatus) => {
-    const where =
-      status === 'all'
-        ? byUser(sql.placeholder('userId') as unknown as string)
-        : and(
-            byUser(sql.placeholder('userId') as unknown as string),
-            eq(tasks.completed, status === 'completed'),
-          );
-    return db
+    const where = status === 'all' ? byUser(USER) : and(byUser(USER), eq(tasks.completed, status === 'completed'));
+    const { sql: text, params } = db
       .select()
       .from(tasks)
       .where(where)
       .orderBy(desc(tasks.created_at), desc(tasks.id))
       .limit(maxPerList)
-      .prepare(`tasks_list_${status}`);
+      .toSQL();
+    const userAt = params.indexOf(USER);
+    if (userAt < 0) throw new Error('list query lost its user filter');
+    return (userId: string) => {
+      const bound = [...params];
+      bound[userAt] = userId;
+      // The hottest read: the driver's rows are already the API's objects (see Database.rows).
+      return database.rows<TaskRow>(text, bound);
+    };
   };
-  // Built once: the request path only binds parameters.
   const lists = { all: listQuery('all'), pending: listQuery('pending'), completed: listQuery('completed') };
 
   return {
     list(userId: string, status: TaskStatus): Promise<TaskRow[]> {
-      return lists[status].execute({ userId });
+      return lists[status](userId);
     },
 
     async get(userId: string, id: number): Promise<TaskRow | null> {
