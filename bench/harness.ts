@@ -1,0 +1,463 @@
+// Orchestration: start each target, seed it, warm it up, run the scenarios, stop it; then the
+// ceilings; then the report. Used by bench/run.ts (CLI) and test/bench/bench.smoke.test.ts.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import postgres from 'postgres';
+import type { DbLoopResult } from './ceilings.js';
+import { computeRatios, formatReport, writeReport, type BenchReport, type TargetReport } from './report.js';
+import { MIXED_WEIGHTS, SCENARIO_NAMES, buildScenario, runScenario, type LoadOptions, type ScenarioName } from './scenarios.js';
+import { BENCH_SECRET, newSeedPlan, seedDescription, seedThroughApi, seedTitle, signToken, type SeedData, type SeedPlan } from './seed.js';
+import {
+  Child,
+  DEFAULT_PG_SERVER,
+  benchModuleCommand,
+  createScratchDatabase,
+  freePort,
+  redactUrl,
+  repoRoot,
+  sleep,
+  sqlalchemyUrl,
+} from './servers.js';
+import { TASKS_DDL } from './sql.js';
+
+export interface BenchOptions {
+  durationS: number;
+  connections: number;
+  /** Seconds of mixed load before each target's first scenario (not recorded); 0 = none. */
+  warmupS: number;
+  /** Cap on requests per scenario. */
+  maxRequests: number;
+  timeoutS: number;
+  scenarios: ScenarioName[];
+  users: number;
+  tasksPerUser: number;
+  listTasks: number;
+  /** Our server; default `node dist/src/server.js` in the repo root. */
+  serverCommand: string[];
+  skipOurs: boolean;
+  /** PostgreSQL for our server (BENCH_DATABASE_URL). Unset: embedded PGlite. */
+  databaseUrl?: string;
+  /** DATA_DIR for our server (PGlite lives there); default: a fresh temp dir. */
+  dataDir?: string;
+  /** Passed through to our server and the reference as WORKERS. */
+  workers?: string;
+  compareReference: boolean;
+  referenceDir: string;
+  /** The three ceilings (default: with --compare-reference). */
+  ceilings: boolean;
+  poolMax: number;
+  outDir: string;
+  progress: boolean;
+  log: (line: string) => void;
+}
+
+export function defaultOptions(): BenchOptions {
+  const root = repoRoot();
+  return {
+    durationS: 10,
+    connections: 32,
+    warmupS: 2,
+    maxRequests: 2_000_000,
+    timeoutS: 10,
+    scenarios: [...SCENARIO_NAMES],
+    users: 100,
+    tasksPerUser: 20,
+    listTasks: 50,
+    serverCommand: [process.execPath, join(root, 'dist/src/server.js')],
+    skipOurs: false,
+    compareReference: false,
+    referenceDir: resolve(root, '../shared/reference-fastapi'),
+    ceilings: false,
+    poolMax: 10,
+    outDir: join(root, 'bench/results'),
+    progress: true,
+    log: (line) => process.stderr.write(line + '\n'),
+  };
+}
+
+/** The environment every child gets: only what it needs, never the harness's own env wholesale. */
+function baseEnv(): Record<string, string | undefined> {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG, TMPDIR: process.env.TMPDIR };
+}
+
+interface Cleanup {
+  fns: Array<() => Promise<void> | void>;
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  file: string;
+  text: string;
+}
+
+export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] }): Promise<BenchOutcome> {
+  const root = repoRoot();
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const targets: TargetReport[] = [];
+  const load: LoadOptions = { connections: opts.connections, durationS: opts.durationS, maxRequests: opts.maxRequests, timeoutS: opts.timeoutS };
+  const plan = newSeedPlan(opts.users, opts.tasksPerUser, opts.listTasks);
+  const tmp = mkdtempSync(join(tmpdir(), 'task-api-bench-'));
+  cleanup.fns.push(() => rmSync(tmp, { recursive: true, force: true }));
+  const pgServer = opts.databaseUrl ?? DEFAULT_PG_SERVER;
+  let dbCeiling: BenchReport['dbCeiling'] = null;
+
+  let oursSeed: SeedData | null = null;
+  let oursDbUrl: string | null = null; // PostgreSQL database our server used (for ceilings b and c)
+  let refSeed: SeedData | null = null;
+
+  try {
+    // ---- ours ------------------------------------------------------------------------------
+    if (!opts.skipOurs) {
+      const script = opts.serverCommand.find((a) => a.endsWith('.js') || a.endsWith('.ts'));
+      if (script && !existsSync(resolve(root, script))) {
+        throw new Error(`our server is not built: ${script} is missing (run \`npm run build\` first)`);
+      }
+      const env: Record<string, string | undefined> = {
+        ...baseEnv(),
+        HOST: '127.0.0.1',
+        BETTER_AUTH_SECRET: BENCH_SECRET,
+        RATE_LIMIT_PER_MINUTE: '0',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        DATA_DIR: opts.dataDir ?? join(tmp, 'ours-data'),
+        // Blank, not absent: a .env in the repo root must not point the bench at another database
+        // (the server reads .env too, real variables win, and an empty value counts as unset).
+        NEON_DATABASE_URL: '',
+        DATABASE_URL: '',
+      };
+      if (!opts.dataDir) mkdirSync(env.DATA_DIR as string, { recursive: true });
+      if (opts.workers) env.WORKERS = opts.workers;
+      let dbLabel = `PGlite (embedded, DATA_DIR=${env.DATA_DIR})`;
+      if (opts.databaseUrl) {
+        const scratch = await createScratchDatabase(opts.databaseUrl, 'bench_ours');
+        if (scratch) {
+          cleanup.fns.push(scratch.drop);
+          oursDbUrl = scratch.url;
+        } else {
+          oursDbUrl = opts.databaseUrl;
+          notes.push('could not create a scratch database on BENCH_DATABASE_URL\'s server; used BENCH_DATABASE_URL itself (run-tagged user ids keep runs apart)');
+        }
+        env.DATABASE_URL = oursDbUrl;
+        dbLabel = `PostgreSQL ${redactUrl(oursDbUrl)}`;
+      }
+      if (existsSync(join(root, '.env'))) notes.push('a .env exists in the repo root: our server reads it too (the bench sets what it needs; anything else there, e.g. WORKERS, applies)');
+      const port = await freePort();
+      env.PORT = String(port);
+      const t = await benchTarget({
+        label: 'ours',
+        description: 'this repository (Fastify + Drizzle)',
+        command: opts.serverCommand,
+        cwd: root,
+        env,
+        port,
+        readyPath: '/ready',
+        readyTimeoutMs: 60_000,
+        database: dbLabel,
+        usesPostgres: Boolean(opts.databaseUrl),
+        plan,
+        opts,
+        load,
+      });
+      targets.push(t.report);
+      oursSeed = t.seed;
+    }
+
+    // ---- reference -------------------------------------------------------------------------
+    if (opts.compareReference) {
+      const runSh = join(opts.referenceDir, 'run.sh');
+      if (!existsSync(runSh)) {
+        notes.push(`reference not run: ${runSh} not found (--reference-dir)`);
+        opts.log(`bench: reference skipped: ${runSh} not found`);
+      } else {
+        const scratch = await createScratchDatabase(pgServer, 'bench_ref');
+        if (!scratch) {
+          notes.push(`reference not run: could not create a database on ${redactUrl(pgServer)}`);
+        } else {
+          cleanup.fns.push(scratch.drop);
+          const port = await freePort();
+          const env: Record<string, string | undefined> = {
+            ...baseEnv(),
+            NEON_DATABASE_URL: sqlalchemyUrl(scratch.url),
+            BETTER_AUTH_SECRET: BENCH_SECRET,
+            PORT: String(port),
+          };
+          if (opts.workers) env.WORKERS = opts.workers;
+          const t = await benchTarget({
+            label: 'reference',
+            description: 'reference-fastapi/run.sh (FastAPI + SQLModel, uvicorn)',
+            command: [runSh],
+            cwd: opts.referenceDir,
+            env,
+            port,
+            readyPath: '/health',
+            readyTimeoutMs: 300_000, // first start may apt-get install its packages
+            database: `PostgreSQL ${redactUrl(scratch.url)}`,
+            usesPostgres: true,
+            plan,
+            opts,
+            load,
+          });
+          targets.push(t.report);
+          refSeed = t.seed;
+        }
+      }
+    }
+
+    // ---- ceilings --------------------------------------------------------------------------
+    if (opts.ceilings) {
+      const seed = oursSeed ?? refSeed ?? (await syntheticSeed(plan));
+      const bodyFile = join(tmp, 'list-body.json');
+      writeFileSync(bodyFile, (oursSeed ?? seed).listBody);
+      const list = buildScenario('list-50', seed);
+      const ceilingCmd = benchModuleCommand('ceilings');
+
+      // (a) HTTP alone
+      {
+        const port = await freePort();
+        targets.push(
+          await ceilingTarget('ceiling-http', 'bare node:http, fixed list body (no DB, no framework)', [...ceilingCmd, 'http'], root,
+            { ...baseEnv(), PORT: String(port), CEILING_BODY_FILE: bodyFile }, port, false, list, opts, load),
+        );
+      }
+
+      // (b) and (c) need PostgreSQL with our table
+      let ceilingDb: string | null = null;
+      let listUserId = seed.listUser.id;
+      if (oursDbUrl) {
+        ceilingDb = oursDbUrl;
+      } else if (!opts.skipOurs) {
+        notes.push('ceilings (b) db-only and (c) raw node+postgres.js skipped: our server ran on PGlite (set BENCH_DATABASE_URL to measure them)');
+      } else {
+        const scratch = await createScratchDatabase(pgServer, 'bench_ceil');
+        if (scratch) {
+          cleanup.fns.push(scratch.drop);
+          ceilingDb = scratch.url;
+          listUserId = await seedCeilingDb(scratch.url, plan, seed.listUser.id);
+          notes.push('our server was skipped: ceilings (b)/(c) ran on a database the harness built with our DDL and 50 rows');
+        } else {
+          notes.push(`ceilings (b)/(c) skipped: could not create a database on ${redactUrl(pgServer)}`);
+        }
+      }
+      if (ceilingDb) {
+        const port = await freePort();
+        targets.push(
+          await ceilingTarget('ceiling-raw', 'raw node:http + postgres.js, our list SQL, JSON.stringify (no framework, auth, validation)',
+            [...ceilingCmd, 'pg'], root,
+            { ...baseEnv(), PORT: String(port), DATABASE_URL: ceilingDb, CEILING_POOL_MAX: String(opts.poolMax) }, port, true, list, opts, load),
+        );
+        dbCeiling = await runDbCeiling([...ceilingCmd, 'db'], root, ceilingDb, listUserId, opts);
+      }
+      notes.push(
+        `ceilings run as separate processes; postgres.js with prepare: true, pool max ${opts.poolMax}; ` +
+          'the ceiling-db loop runs the list SQL with the same concurrency as the HTTP connections',
+      );
+    }
+  } finally {
+    for (const fn of cleanup.fns.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        opts.log(`bench: cleanup failed: ${String(err)}`);
+      }
+    }
+  }
+
+  notes.push('autocannon runs in the harness process on the same 2 cores as the servers and PostgreSQL; its CPU is the "bench cpu%" column');
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', node: process.version, platform: process.platform, loadavg1mAtStart: loadavg()[0] ?? 0 },
+    config: {
+      durationS: opts.durationS,
+      connections: opts.connections,
+      warmupS: opts.warmupS,
+      maxRequests: opts.maxRequests,
+      scenarios: opts.scenarios,
+      users: opts.users,
+      tasksPerUser: opts.tasksPerUser,
+      listTasks: opts.listTasks,
+      workers: opts.workers ?? null,
+      mixedWeights: { ...MIXED_WEIGHTS },
+      database:
+        (opts.databaseUrl ? `PostgreSQL (scratch database on ${redactUrl(opts.databaseUrl)})` : 'PGlite (ours)') +
+        (opts.compareReference || opts.ceilings ? `; reference and ceilings on ${redactUrl(pgServer)}` : ''),
+    },
+    targets,
+    dbCeiling,
+    ratios: computeRatios(targets, dbCeiling),
+    notes,
+  };
+  const file = writeReport(report, opts.outDir);
+  return { report, file, text: formatReport(report) };
+}
+
+interface TargetSpec {
+  label: string;
+  description: string;
+  command: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  port: number;
+  readyPath: string;
+  readyTimeoutMs: number;
+  database: string;
+  usesPostgres: boolean;
+  plan: SeedPlan;
+  opts: BenchOptions;
+  load: LoadOptions;
+}
+
+async function stillAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function benchTarget(spec: TargetSpec): Promise<{ report: TargetReport; seed: SeedData }> {
+  const { opts, load } = spec;
+  const baseUrl = `http://127.0.0.1:${spec.port}`;
+  opts.log(`bench: starting ${spec.label}: ${spec.command.join(' ')}`);
+  const child = await Child.start({ name: spec.label, command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, readyPath: spec.readyPath, readyTimeoutMs: spec.readyTimeoutMs });
+  const report: TargetReport = {
+    label: spec.label,
+    description: spec.description,
+    command: spec.command.join(' '),
+    database: spec.database,
+    startupMs: child.startupMs,
+    scenarios: [],
+    skipped: {},
+  };
+  try {
+    const seed = await seedThroughApi(baseUrl, spec.plan);
+    report.seedMs = seed.seedMs;
+    report.seeded = seed.seeded;
+    opts.log(`bench: ${spec.label} ready in ${child.startupMs} ms, seeded ${seed.seeded} tasks in ${seed.seedMs} ms`);
+    const ctx = { label: spec.label, baseUrl, pid: child.pid, measurePostgres: spec.usesPostgres, progress: opts.progress };
+    if (opts.warmupS > 0) {
+      const w = await runScenario({ ...ctx, progress: false }, buildScenario('warmup', seed), { ...load, durationS: opts.warmupS });
+      if (w.errors > 0) opts.log(`bench: ${spec.label} warm-up had ${w.errors} errors (statuses ${JSON.stringify(w.statusCounts)})`);
+    }
+    let dead: string | null = null;
+    for (const name of opts.scenarios) {
+      if (dead) {
+        report.skipped![name] = dead;
+        continue;
+      }
+      await sleep(300); // let the previous scenario's last requests and connections settle
+      report.scenarios.push(await runScenario(ctx, buildScenario(name, seed), load));
+      if (child.hasExited) dead = `server exited during ${name}`;
+      else if (!(await stillAnswers(`${baseUrl}${spec.readyPath}`))) dead = `server stopped answering ${spec.readyPath} after ${name} (wedged)`;
+      if (dead) opts.log(`bench: ${spec.label}: ${dead}; skipping its remaining scenarios`);
+    }
+    return { report, seed };
+  } finally {
+    report.stoppedBy = await child.stop(5000);
+    const lines = child.notableLines();
+    if (Object.keys(lines).length) report.logLines = lines;
+    if (!Object.keys(report.skipped ?? {}).length) delete report.skipped;
+  }
+}
+
+async function ceilingTarget(
+  label: string,
+  description: string,
+  command: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+  port: number,
+  usesPostgres: boolean,
+  scenario: ReturnType<typeof buildScenario>,
+  opts: BenchOptions,
+  load: LoadOptions,
+): Promise<TargetReport> {
+  opts.log(`bench: starting ${label}`);
+  const child = await Child.start({ name: label, command, cwd, env, port, readyPath: '/ready', readyTimeoutMs: 30_000 });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const ctx = { label, baseUrl, pid: child.pid, measurePostgres: usesPostgres, progress: opts.progress };
+  try {
+    if (opts.warmupS > 0) await runScenario({ ...ctx, progress: false }, scenario, { ...load, durationS: opts.warmupS });
+    const result = await runScenario(ctx, scenario, load);
+    return { label, description, command: command.join(' '), startupMs: child.startupMs, scenarios: [result] };
+  } finally {
+    await child.stop(5000);
+  }
+}
+
+/** Ceiling (b): the list SQL through postgres.js in its own process, no HTTP. */
+async function runDbCeiling(command: string[], cwd: string, dbUrl: string, userId: string, opts: BenchOptions): Promise<NonNullable<BenchReport['dbCeiling']>> {
+  opts.log('bench: running ceiling-db (list SQL straight through postgres.js)');
+  const [cmd, ...args] = command;
+  const proc = spawn(cmd as string, args, {
+    cwd,
+    env: {
+      ...baseEnv(),
+      DATABASE_URL: dbUrl,
+      CEILING_USER: userId,
+      CEILING_CONCURRENCY: String(opts.connections),
+      CEILING_DURATION_MS: String(opts.durationS * 1000),
+      CEILING_WARMUP_MS: String(opts.warmupS * 1000),
+      CEILING_MAX_QUERIES: String(opts.maxRequests),
+      CEILING_POOL_MAX: String(opts.poolMax),
+    } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const limit = setTimeout(() => proc.kill('SIGKILL'), (opts.warmupS + opts.durationS + 30) * 1000);
+  const code = await new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
+  clearTimeout(limit);
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`ceiling-db failed (exit ${code}): ${err.slice(-2000)}`);
+  const r = JSON.parse(line) as DbLoopResult;
+  return { ...r, concurrency: opts.connections, poolMax: opts.poolMax };
+}
+
+/** Seed data without a server (ceilings only): tokens are real, ids are 1..n. */
+async function syntheticSeed(plan: SeedPlan): Promise<SeedData> {
+  const id = `b${plan.tag}-list`;
+  const now = Date.now();
+  const tasks = Array.from({ length: plan.listTasks }, (_, i) => {
+    const ts = new Date(now - i * 1000).toISOString();
+    return { id: plan.listTasks - i, user_id: id, title: seedTitle(plan.listTasks - i), description: seedDescription(plan.listTasks - i), completed: false, created_at: ts, updated_at: ts };
+  });
+  return {
+    listUser: { id, token: await signToken(id), taskIds: tasks.map((t) => t.id) },
+    createUser: { id: `b${plan.tag}-create`, token: await signToken(`b${plan.tag}-create`), taskIds: [] },
+    users: [],
+    badToken: await signToken(id, 'not-the-bench-secret-0123456789abcdefghij'),
+    listBody: JSON.stringify({ data: tasks, message: 'Tasks retrieved successfully' }),
+    seedMs: 0,
+    seeded: 0,
+  };
+}
+
+/** Our table with the list user's rows, for ceilings (b)/(c) when our server did not run. */
+async function seedCeilingDb(url: string, plan: SeedPlan, userId: string): Promise<string> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(TASKS_DDL);
+    for (let i = 1; i <= plan.listTasks; i++) {
+      await sql`insert into tasks (user_id, title, description) values (${userId}, ${seedTitle(i)}, ${seedDescription(i)})`;
+    }
+    // some other users' rows, so the index is not trivially tiny
+    await sql.unsafe(
+      `insert into tasks (user_id, title, description)
+       select 'other-' || (g % $1), 'Seed task ' || g, 'Seeded description number ' || g || ' for the benchmark'
+       from generate_series(1, $2) g`,
+      [Math.max(1, plan.users), plan.users * plan.tasksPerUser],
+    );
+    await sql`analyze tasks`;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+  return userId;
+}

@@ -1,0 +1,272 @@
+// Scenario definitions and the autocannon runner.
+import autocannon, { type Request, type RequestParams } from 'autocannon';
+import type { SeedData } from './seed.js';
+import { ProcSampler, postgresCpuSeconds, systemBusySeconds } from './proc.js';
+import { LatencyRecorder, type LatencySummary } from './stats.js';
+
+export const SCENARIO_NAMES = ['list-50', 'get-one', 'create', 'update', 'toggle', 'mixed', 'rejected'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface ScenarioDef {
+  name: ScenarioName | 'warmup';
+  /** Status codes that count as success (anything else, and socket errors/timeouts, is an error). */
+  expect: (status: number) => boolean;
+  requests: Request[];
+}
+
+/** Mixed: 80 % reads (60 list + 20 get-one), 20 % writes (10 PUT + 5 toggle + 5 create). */
+export const MIXED_WEIGHTS = { list: 60, get: 20, update: 10, toggle: 5, create: 5 } as const;
+const PLAN_SIZE = 4096; // power of two: the request index wraps with a mask
+
+const is2xx = (s: number): boolean => s >= 200 && s < 300;
+const JSON_CT = 'application/json';
+
+/** Deterministic PRNG (mulberry32): both systems get the same sequence of mixed requests. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A request whose method/path/headers/body come from a precomputed table, walked by one counter
+ * shared by all connections (so concurrent requests hit different rows). Each table entry owns
+ * its headers object: autocannon adds Content-Length to it.
+ */
+function rotating(ops: RequestParams[]): Request {
+  let i = 0;
+  return {
+    setupRequest: (req) => {
+      const op = ops[i++ % ops.length] as RequestParams;
+      req.method = op.method;
+      req.path = op.path;
+      req.headers = op.headers;
+      req.body = op.body;
+      return req;
+    },
+  };
+}
+
+const auth = (token: string, withBody = false): Record<string, string> =>
+  withBody ? { authorization: `Bearer ${token}`, 'content-type': JSON_CT } : { authorization: `Bearer ${token}` };
+
+function updateBody(n: number): string {
+  return JSON.stringify({ title: `Updated task ${n}`, description: `Updated by the bench, round ${n}` });
+}
+
+function mixedPlan(seed: SeedData): RequestParams[] {
+  const rand = prng(0x5eed);
+  const users = seed.users.filter((u) => u.taskIds.length > 0);
+  if (users.length === 0) throw new Error('mixed: no seeded users');
+  const w = MIXED_WEIGHTS;
+  const ops: RequestParams[] = [];
+  for (let k = 0; k < PLAN_SIZE; k++) {
+    const user = users[Math.floor(rand() * users.length)]!;
+    const id = user.taskIds[Math.floor(rand() * user.taskIds.length)]!;
+    const base = `/api/${user.id}/tasks`;
+    const r = rand() * 100;
+    if (r < w.list) ops.push({ method: 'GET', path: base, headers: auth(user.token) });
+    else if (r < w.list + w.get) ops.push({ method: 'GET', path: `${base}/${id}`, headers: auth(user.token) });
+    else if (r < w.list + w.get + w.update)
+      ops.push({ method: 'PUT', path: `${base}/${id}`, headers: auth(user.token, true), body: updateBody(k) });
+    else if (r < w.list + w.get + w.update + w.toggle)
+      ops.push({ method: 'PATCH', path: `${base}/${id}/complete`, headers: auth(user.token) });
+    else
+      ops.push({
+        method: 'POST',
+        path: base,
+        headers: auth(user.token, true),
+        body: JSON.stringify({ title: `Mixed task ${k}`, description: 'Created by the mixed scenario' }),
+      });
+  }
+  return ops;
+}
+
+export function buildScenario(name: ScenarioName | 'warmup', seed: SeedData): ScenarioDef {
+  const L = seed.listUser;
+  const base = `/api/${L.id}/tasks`;
+  const perTask = (f: (id: number, n: number) => RequestParams): RequestParams[] => L.taskIds.map((id, n) => f(id, n));
+  switch (name) {
+    case 'list-50':
+      return { name, expect: is2xx, requests: [{ method: 'GET', path: base, headers: auth(L.token) }] };
+    case 'get-one':
+      return {
+        name,
+        expect: is2xx,
+        requests: [rotating(perTask((id) => ({ method: 'GET', path: `${base}/${id}`, headers: auth(L.token) })))],
+      };
+    case 'create':
+      return {
+        name,
+        expect: is2xx,
+        requests: [
+          {
+            method: 'POST',
+            path: `/api/${seed.createUser.id}/tasks`,
+            headers: auth(seed.createUser.token, true),
+            body: JSON.stringify({ title: 'Bench task', description: 'Created by the create scenario' }),
+          },
+        ],
+      };
+    case 'update':
+      return {
+        name,
+        expect: is2xx,
+        requests: [
+          rotating(perTask((id, n) => ({ method: 'PUT', path: `${base}/${id}`, headers: auth(L.token, true), body: updateBody(n) }))),
+        ],
+      };
+    case 'toggle':
+      return {
+        name,
+        expect: is2xx,
+        requests: [rotating(perTask((id) => ({ method: 'PATCH', path: `${base}/${id}/complete`, headers: auth(L.token) })))],
+      };
+    case 'mixed':
+    case 'warmup':
+      return { name, expect: is2xx, requests: [rotating(mixedPlan(seed))] };
+    case 'rejected':
+      return { name, expect: (s) => s === 401, requests: [{ method: 'GET', path: base, headers: auth(seed.badToken) }] };
+  }
+}
+
+export interface LoadOptions {
+  connections: number;
+  durationS: number;
+  /** Hard cap on requests per scenario (the run also ends at durationS, whichever comes first). */
+  maxRequests: number;
+  /** Per-request timeout, seconds. */
+  timeoutS: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  durationS: number;
+  responses: number;
+  rps: number;
+  latencyMs: LatencySummary;
+  /** Socket errors + timeouts + responses with an unexpected status. */
+  errors: number;
+  socketErrors: number;
+  timeouts: number;
+  unexpectedStatus: number;
+  statusCounts: Record<string, number>;
+  peakRssMB: number | null;
+  serverCpuPct: number | null;
+  /** Server CPU time per response, microseconds: steadier than req/s on a shared host. */
+  serverCpuUsPerReq: number | null;
+  postgresCpuPct: number | null;
+  benchCpuPct: number;
+  /** CPU used by everything else on the host during the run (noise indicator), 100 = one core. */
+  otherCpuPct: number;
+}
+
+export interface RunContext {
+  label: string;
+  baseUrl: string;
+  /** Server pid to sample (RSS, CPU) together with its descendants. */
+  pid?: number;
+  /** Sample the CPU of every local `postgres` process too. */
+  measurePostgres: boolean;
+  progress: boolean;
+}
+
+const MB = 1024 * 1024;
+
+export async function runScenario(ctx: RunContext, def: ScenarioDef, load: LoadOptions): Promise<ScenarioResult> {
+  const lat = new LatencyRecorder(load.maxRequests + load.connections);
+  const statusCounts: Record<string, number> = {};
+  let unexpected = 0;
+  let reqErrors = 0;
+  const sampler = ctx.pid ? new ProcSampler(ctx.pid) : null;
+  const pg0 = ctx.measurePostgres ? postgresCpuSeconds() : 0;
+  const cpu0 = process.cpuUsage();
+  const sys0 = systemBusySeconds();
+  const t0 = performance.now();
+  sampler?.start();
+
+  const instance = autocannon({
+    url: ctx.baseUrl,
+    connections: load.connections,
+    duration: load.durationS,
+    maxOverallRequests: Math.max(load.maxRequests, load.connections),
+    timeout: load.timeoutS,
+    requests: def.requests,
+  });
+  let lastResponseAt = 0;
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    lastResponseAt = performance.now();
+    lat.record(ms);
+    statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+    if (!def.expect(status)) unexpected++;
+  });
+  instance.on('reqError', () => reqErrors++);
+
+  let elapsed = 0;
+  let lastCount = 0;
+  const tty = ctx.progress && process.stderr.isTTY;
+  if (ctx.progress) {
+    instance.on('tick', () => {
+      elapsed++;
+      const rate = lat.count - lastCount;
+      lastCount = lat.count;
+      if (!tty || elapsed > load.durationS) return; // autocannon emits one last tick at stop
+      const rss = sampler ? `  rss ${(sampler.current() / MB).toFixed(0)} MB` : '';
+      process.stderr.write(
+        `\r  ${ctx.label.padEnd(10)} ${def.name.padEnd(9)} ${String(elapsed).padStart(3)}/${load.durationS} s ` +
+          `${rate.toLocaleString('en-US').padStart(8)} req/s  errors ${unexpected + reqErrors}${rss}   `,
+      );
+    });
+  }
+  // Belt and braces: autocannon stops itself at `duration`; this fires only if it does not.
+  const guard = setTimeout(() => instance.stop(), (load.durationS + load.timeoutS + 5) * 1000);
+  const result = await instance;
+  clearTimeout(guard);
+
+  const t1 = performance.now();
+  // Rates use the time to the last response: with --max-requests the load ends before autocannon
+  // notices (it checks once a second).
+  const durationS = ((lastResponseAt > t0 ? lastResponseAt : t1) - t0) / 1000;
+  const wallS = (t1 - t0) / 1000;
+  const proc = sampler?.stop() ?? null;
+  const cpu = process.cpuUsage(cpu0);
+  const pgCpu = ctx.measurePostgres ? postgresCpuSeconds() - pg0 : null;
+  const sysCpu = systemBusySeconds() - sys0;
+  if (tty) process.stderr.write('\r\x1b[K');
+
+  const socketErrors = result.errors - result.timeouts;
+  const out: ScenarioResult = {
+    name: def.name,
+    durationS,
+    responses: lat.count,
+    rps: lat.count / durationS,
+    latencyMs: lat.summary(),
+    errors: result.errors + unexpected,
+    socketErrors,
+    timeouts: result.timeouts,
+    unexpectedStatus: unexpected,
+    statusCounts,
+    peakRssMB: proc ? proc.peakRssBytes / MB : null,
+    serverCpuPct: proc ? (proc.cpuSeconds / wallS) * 100 : null,
+    serverCpuUsPerReq: proc && lat.count ? (proc.cpuSeconds * 1e6) / lat.count : null,
+    postgresCpuPct: pgCpu === null ? null : (pgCpu / wallS) * 100,
+    benchCpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100,
+    otherCpuPct: 0,
+  };
+  const known = (proc?.cpuSeconds ?? 0) + (pgCpu ?? 0) + (cpu.user + cpu.system) / 1e6;
+  out.otherCpuPct = Math.max(0, ((sysCpu - known) / wallS) * 100);
+  if (ctx.progress) {
+    process.stderr.write(
+      `  ${ctx.label.padEnd(10)} ${def.name.padEnd(9)} ${out.rps.toFixed(0).padStart(7)} req/s  ` +
+        `p50 ${out.latencyMs.p50.toFixed(2)} ms  p99 ${out.latencyMs.p99.toFixed(2)} ms  errors ${out.errors}` +
+        (out.peakRssMB !== null ? `  rss ${out.peakRssMB.toFixed(0)} MB` : '') +
+        '\n',
+    );
+  }
+  return out;
+}

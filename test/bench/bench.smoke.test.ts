@@ -1,0 +1,81 @@
+// Smoke test of the bench harness, end to end in a tiny configuration: our server on embedded
+// PGlite (a fresh temp DATA_DIR), two scenarios (list-50, mixed), 1 s each with 2 connections and
+// at most 150 requests each, no warm-up, no reference, no ceilings. Takes about 3 s plus our
+// server's start-up (PGlite creating its database dominates: 3-9 s on this 2-core host).
+//
+// What it needs: our server startable: the build (`node dist/src/server.js`; `npm test` builds
+// first), else the TypeScript source through tsx if it is installed. Override with
+// BENCH_SMOKE_SERVER_CMD="node dist/src/server.js" (split on spaces).
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultOptions, runBench } from '../../bench/harness.js';
+import type { BenchReport } from '../../bench/report.js';
+import { repoRoot } from '../../bench/servers.js';
+
+function canResolve(root: string, pkg: string): boolean {
+  try {
+    createRequire(join(root, 'package.json')).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serverCommand(root: string): string[] {
+  const fromEnv = process.env.BENCH_SMOKE_SERVER_CMD;
+  if (fromEnv) return fromEnv.split(' ').filter(Boolean);
+  // `npm test` builds first, so the compiled server is the normal case; tsx (a transitive
+  // dependency) only serves a bare `npx vitest run` before any build.
+  if (existsSync(join(root, 'dist/src/server.js'))) return [process.execPath, join(root, 'dist/src/server.js')];
+  if (canResolve(root, 'tsx')) return [process.execPath, '--import', 'tsx', join(root, 'src/server.ts')];
+  throw new Error('run `npm run build` first');
+}
+
+describe('bench harness (smoke)', () => {
+  const root = repoRoot();
+  const outDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('runs list-50 and mixed against our server on PGlite and writes a JSON result with zero errors', async () => {
+    const opts = {
+      ...defaultOptions(),
+      durationS: 1,
+      connections: 2,
+      warmupS: 0,
+      maxRequests: 150,
+      scenarios: ['list-50', 'mixed'] as const,
+      users: 4,
+      tasksPerUser: 3,
+      serverCommand: serverCommand(root),
+      databaseUrl: undefined, // embedded PGlite, whatever the environment says
+      workers: undefined,
+      compareReference: false,
+      ceilings: false,
+      outDir,
+      progress: false,
+      log: () => {},
+    };
+    const { file, report } = await runBench({ ...opts, scenarios: [...opts.scenarios] });
+
+    expect(readdirSync(outDir)).toContain(file.split('/').pop());
+    const json = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    expect(json.startedAt).toBe(report.startedAt);
+    expect(json.targets.map((t) => t.label)).toEqual(['ours']);
+    const ours = json.targets[0]!;
+    expect(ours.scenarios.map((s) => s.name)).toEqual(['list-50', 'mixed']);
+    expect(ours.seeded).toBe(50 + 4 * 3);
+    for (const s of ours.scenarios) {
+      expect(s.errors, `${s.name}: ${JSON.stringify(s.statusCounts)}`).toBe(0);
+      expect(s.responses).toBeGreaterThan(0);
+      expect(s.responses).toBeLessThanOrEqual(150);
+      expect(s.rps).toBeGreaterThan(0);
+      expect(s.latencyMs.p99).toBeGreaterThanOrEqual(s.latencyMs.p50);
+      expect(s.peakRssMB).toBeGreaterThan(0);
+    }
+    expect(ours.scenarios[0]!.statusCounts).toEqual({ 200: ours.scenarios[0]!.responses });
+    expect(ours.stoppedBy).toBe('sigterm');
+  }, 60_000);
+});
