@@ -1,5 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { mkdirSync } from 'node:fs';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
@@ -68,6 +67,12 @@ function createPostgres(options: DatabaseOptions): Database {
 }
 
 async function createPglite(dataDir: string): Promise<Database> {
+  // Loaded only when used: a PostgreSQL deployment never pays for the embedded engine's memory.
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+  ]);
+  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
   const client = dataDir === 'memory://' ? new PGlite() : new PGlite(`${dataDir}/pglite`);
   await client.waitReady;
   const db = drizzlePglite({ client }) as unknown as Db;
