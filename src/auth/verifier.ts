@@ -17,6 +17,26 @@ const MAX_TOKEN_LENGTH = 8192;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const MAX_CACHE_MS = 5 * 60_000;
 
+const REJECTION_CACHE_MS = 60_000;
+
+function toInvalidToken(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof joseErrors.JWTExpired) return invalidToken('The token has expired');
+  if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return invalidToken();
+  return undefined;
+}
+
+function isFinalRejection(err: unknown): boolean {
+  if (err instanceof ApiError) return err.code === 'INVALID_TOKEN' && /no subject/.test(err.message);
+  return (
+    err instanceof joseErrors.JWSSignatureVerificationFailed ||
+    err instanceof joseErrors.JWTExpired ||
+    err instanceof joseErrors.JWSInvalid ||
+    err instanceof joseErrors.JWTInvalid ||
+    (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'iss' || err.claim === 'aud'))
+  );
+}
+
 /** HS256/384/512 signed with BETTER_AUTH_SECRET: the original backend's mode. */
 export function sharedSecretStrategy(secret: string): TokenStrategy {
   const key = new TextEncoder().encode(secret);
@@ -43,6 +63,8 @@ export interface VerifierStrategies {
  */
 export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_000): TokenVerifier {
   const cache = new TokenCache<Principal>(cacheSize);
+  /** Tokens that can never become valid (bad signature, malformed, expired, no sub), with why. */
+  const rejected = new TokenCache<string>(cacheSize);
 
   function strategyFor(token: string): TokenStrategy | undefined {
     if (token.split('.').length !== 3) return strategies.opaque;
@@ -62,6 +84,8 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
       const now = Date.now();
       const cached = cache.get(token, now);
       if (cached !== undefined) return cached;
+      const rejection = rejected.get(token, now);
+      if (rejection !== undefined) throw invalidToken(rejection);
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
       const strategy = strategyFor(token);
       if (strategy === undefined) throw invalidToken();
@@ -69,10 +93,12 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
       try {
         result = await strategy.verify(token);
       } catch (err) {
-        if (err instanceof ApiError) throw err;
-        if (err instanceof joseErrors.JWTExpired) throw invalidToken('The token has expired');
-        if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw invalidToken();
-        throw err;
+        const answer = toInvalidToken(err);
+        if (answer === undefined) throw err;
+        // Remembered only when final: an unknown kid (a key about to be fetched) or a not-yet-valid
+        // token may verify later, so those are checked again every time.
+        if (isFinalRejection(err)) rejected.set(token, answer.message, now + REJECTION_CACHE_MS);
+        throw answer;
       }
       const until = Math.min(result.expiresAt, now + MAX_CACHE_MS);
       if (until > now) cache.set(token, result.principal, until);
