@@ -11,7 +11,7 @@ import { healthRoutes } from './health/health.routes.js';
 import { RequestLog } from './lib/request-log.js';
 import { memoryRateLimiter, redisRateLimiter, type RateLimiter } from './lib/rate-limiter.js';
 import { registerCors } from './plugins/cors.js';
-import { installErrorHandlers } from './plugins/error-handler.js';
+import { frameworkError, installErrorHandlers } from './plugins/error-handler.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { installValidators } from './plugins/validation.js';
@@ -63,19 +63,23 @@ async function createLimiter(app: FastifyInstance, config: Config): Promise<Rate
  * fails at once.
  */
 async function migrateWhenReachable(database: Database, config: Config, app: FastifyInstance): Promise<void> {
-  const deadline = Date.now() + config.databaseConnectRetryMs;
+  const started = Date.now();
+  const deadline = started + config.databaseConnectRetryMs;
   for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 4000)) {
     try {
       const applied = await migrate(database.db);
       if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
       return;
     } catch (err) {
-      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) {
+      const left = deadline - Date.now();
+      if (!isDatabaseUnavailable(err) || left <= 0) {
         await database.close().catch(() => {});
-        throw new StartupError(describeDbFailure(config, err, isDatabaseUnavailable(err) ? attempt : 0));
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        throw new StartupError(describeDbFailure(config, err, isDatabaseUnavailable(err) ? { attempt, seconds } : undefined));
       }
-      app.log.warn({ attempt, retryInMs: delay, reason: errorCode(err) }, 'database unreachable; retrying');
-      await new Promise((r) => setTimeout(r, delay));
+      const wait = Math.min(delay, left);
+      app.log.warn({ attempt, retryInMs: wait, reason: errorCode(err) }, 'database unreachable; retrying');
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
@@ -90,10 +94,10 @@ function errorCode(err: unknown): string {
 }
 
 /** One line, naming where (host and port, never the password) and why. */
-function describeDbFailure(config: Config, err: unknown, attempts: number): string {
+function describeDbFailure(config: Config, err: unknown, retried: { attempt: number; seconds: number } | undefined): string {
   const where = config.databaseUrl === undefined ? `embedded database in ${config.dataDir}` : hostOf(config.databaseUrl);
-  if (attempts > 0) {
-    return `database unreachable at ${where} after ${attempts} attempts over ${Math.round(config.databaseConnectRetryMs / 1000)} s (${errorCode(err)})`;
+  if (retried) {
+    return `database unreachable at ${where} after ${retried.attempt} attempts over ${retried.seconds} s (${errorCode(err)})`;
   }
   const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
   return `database at ${where} refused to start the service: ${String(cause).split('\n')[0]}`;
@@ -122,7 +126,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // While closing, requests on open connections are still served (no half-answered 503s);
+    // new connections are refused by the closed listener.
+    return503OnClosing: false,
+    frameworkErrors: frameworkError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   });
   app.decorate('config', config);

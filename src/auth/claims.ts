@@ -13,6 +13,14 @@ export interface TokenStrategy {
 
 export const CLOCK_TOLERANCE_S = 30;
 
+/** A user id we can store and compare: no NUL, no unpaired surrogate, at most 255 characters. */
+// eslint-disable-next-line no-control-regex -- matching NUL is the point: PostgreSQL text cannot hold it
+const STORABLE_ID = /^[^\u0000\uD800-\uDFFF]+$/u;
+
+export function isStorableUserId(id: string): boolean {
+  return id.length <= 255 && STORABLE_ID.test(id);
+}
+
 export function invalidToken(reason = 'The token is invalid or expired'): ApiError {
   return new ApiError('INVALID_TOKEN', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
 }
@@ -20,6 +28,7 @@ export function invalidToken(reason = 'The token is invalid or expired'): ApiErr
 /** The user a verified JWT names: a non-empty string `sub`, or nothing. */
 export function principalFromClaims(payload: JWTPayload): { principal: Principal; expiresAt: number } {
   if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('The token has no subject (sub)');
+  if (!isStorableUserId(payload.sub)) throw invalidToken('The token\'s subject (sub) is not a valid user id');
   const expiresAt = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
   return { principal: { userId: payload.sub }, expiresAt };
 }

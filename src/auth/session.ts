@@ -1,4 +1,4 @@
-import { invalidToken, type TokenStrategy } from './claims.js';
+import { invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
 import { authUnavailable } from './jwks.js';
 import { TokenCache } from './token-cache.js';
 
@@ -44,7 +44,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy {
     if (!res.ok) throw authUnavailable();
     const body = (await res.json().catch(() => undefined)) as GetSessionBody | null | undefined;
     const userId = body?.user?.id ?? body?.session?.userId;
-    if (typeof userId !== 'string' || userId === '') return null;
+    if (typeof userId !== 'string' || !isStorableUserId(userId)) return null;
     const sessionEnd = Date.parse(String(body?.session?.expiresAt ?? ''));
     const cacheEnd = Date.now() + options.cacheTtlMs;
     return { userId, expiresAt: Number.isNaN(sessionEnd) ? cacheEnd : Math.min(cacheEnd, sessionEnd) };

@@ -33,10 +33,21 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   return options.databaseUrl === undefined ? createPglite(options.dataDir) : createPostgres(options);
 }
 
+/** `?pgbouncer=true` is our hint (prepared statements off), not a connection parameter: drop it. */
+export function driverUrl(url: string): string {
+  const u = new URL(url);
+  if (!u.searchParams.has('pgbouncer')) return url;
+  u.searchParams.delete('pgbouncer');
+  return u.toString();
+}
+
 function createPostgres(options: DatabaseOptions): Database {
-  const url = options.databaseUrl as string;
+  const url = driverUrl(options.databaseUrl as string);
   const client = postgres(url, {
     max: options.databasePoolMax,
+    // Reconnect at once, no exponential wait: while the database is down a query fails at once
+    // (503) instead of waiting, and so never runs later, after its client has given up.
+    backoff: () => 0,
     prepare: options.databasePrepare,
     connect_timeout: Math.ceil(options.databaseTimeoutMs / 1000),
     idle_timeout: 60,

@@ -23,7 +23,9 @@ const UNAVAILABLE_CODES = new Set([
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
     const code = typeof e.code === 'string' ? e.code : undefined;
-    if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    // Class 08 is "connection exception", except 08P01 (protocol violation): a misconfiguration
+    // (an unsupported startup parameter, say), which retrying cannot fix.
+    if (code !== undefined && (UNAVAILABLE_CODES.has(code) || (code.startsWith('08') && code !== '08P01'))) return true;
     if (typeof e.message === 'string' && /PGlite is closed/i.test(e.message)) return true;
     e = e.cause as typeof e;
   }

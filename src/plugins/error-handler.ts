@@ -26,6 +26,15 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_ASYNC_CONSTRAINT: ['VALIDATION_ERROR', 'The request is not valid'],
 };
 
+/**
+ * Errors Fastify raises before any route runs (a URL that does not decode, a path segment over the
+ * router's limit): the same `{error, code}` body, without echoing the URL.
+ */
+export function frameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long' : 'The URL is not valid';
+  reply.code(400).send({ error: message, code: 'VALIDATION_ERROR' });
+}
+
 function toApiError(err: FastifyError): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err.validation) {
@@ -43,13 +52,36 @@ function toApiError(err: FastifyError): ApiError | undefined {
   return undefined;
 }
 
+/** The path without the query string: a token in `?access_token=` must not reach the log. */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, 300);
+}
+
+/**
+ * What of an error is logged: its kind, message, code and stack, and the same of its cause. Not
+ * its other fields: a database error carries the statement's parameters (titles, user ids).
+ */
+export function loggableError(err: unknown, depth = 0): Record<string, unknown> | undefined {
+  if (!(err instanceof Error) || depth > 3) return undefined;
+  const e = err as Error & { code?: unknown; statusCode?: unknown };
+  return {
+    type: e.name,
+    message: e.message,
+    code: e.code,
+    statusCode: e.statusCode,
+    stack: e.stack,
+    cause: loggableError(e.cause, depth + 1),
+  };
+}
+
 /** The one place errors become `{error, code}` bodies. No stack, SQL or secret ever reaches a body. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
     if (apiError === undefined || apiError.statusCode >= 500) {
       request.log.error(
-        { err, method: request.method, url: request.url, params: request.params },
+        { err: loggableError(err), method: request.method, route: request.routeOptions.url, url: pathOf(request.url) },
         apiError ? apiError.message : 'unexpected error',
       );
     }
@@ -61,7 +93,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+    const path = pathOf(request.url).slice(0, 200);
     reply.code(404).send({ error: `Route ${request.method} ${path} not found`, code: 'NOT_FOUND' });
   });
 }

@@ -39,6 +39,8 @@ export function validationMessage(errors: readonly ErrorObject[], part: string |
       return Number(p.limit) === 1 ? `${field} must not be empty` : `${field} must be at least ${String(p.limit)} characters`;
     case 'maxLength':
       return `${field} must be at most ${String(p.limit)} characters`;
+    case 'pattern':
+      return `${field} must be text without NUL or unpaired surrogate characters`;
     case 'enum':
       return `${field} must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
     case 'minimum':

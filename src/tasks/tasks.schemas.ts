@@ -4,6 +4,11 @@ import { Type, type Static } from 'typebox';
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
 export const ID_MAX = 2_147_483_647;
+/**
+ * Text PostgreSQL can store: no NUL, no unpaired UTF-16 surrogate (ajv matches with the `u` flag,
+ * so a proper pair, an emoji, is one code point and passes).
+ */
+export const STORABLE_TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
 
 const Timestamp = Type.Unsafe<Date | string>({
   type: 'string',
@@ -15,6 +20,7 @@ const Timestamp = Type.Unsafe<Date | string>({
 const Title = Type.String({
   minLength: 1,
   maxLength: TITLE_MAX,
+  pattern: STORABLE_TEXT,
   description: `1 to ${TITLE_MAX} characters (Unicode code points) after trimming`,
   examples: ['Buy milk'],
 });
@@ -22,6 +28,7 @@ const Title = Type.String({
 const Description = Type.Unsafe<string | null>({
   type: ['string', 'null'],
   maxLength: DESCRIPTION_MAX,
+  pattern: STORABLE_TEXT,
   description: `Up to ${DESCRIPTION_MAX} characters, or null`,
 });
 

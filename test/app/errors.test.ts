@@ -44,6 +44,8 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
     ['201-character title', JSON.stringify({ title: 'x'.repeat(201) }), 'title must be at most 200 characters'],
     ['1001-character description', JSON.stringify({ title: 'x', description: 'd'.repeat(1001) }), 'description must be at most 1000 characters'],
     ['description a number', '{"title":"x","description":5}', 'description must be a string'],
+    ['a NUL in the title', '{"title":"a\\u0000b"}', 'title must be text without NUL or unpaired surrogate characters'],
+    ['an unpaired surrogate in the description', '{"title":"x","description":"\\ud800"}', 'description must be text without NUL or unpaired surrogate characters'],
   ])('POST with %s: 400 VALIDATION_ERROR', async (_name, payload, message) => {
     expectError(await post(payload), 400, 'VALIDATION_ERROR', message);
     await expectUnchanged();
@@ -89,6 +91,13 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
       await expectUnchanged();
     },
   );
+
+  it('a URL that does not decode, or a path segment over the limit: 400 in the contract format', async () => {
+    expectError(await t.app.inject({ method: 'GET', url: '/api/%ff/tasks', headers }), 400, 'VALIDATION_ERROR', 'The URL is not valid');
+    const long = await t.app.inject({ method: 'GET', url: `/api/${'a'.repeat(400)}/tasks`, headers });
+    expectError(long, 400, 'VALIDATION_ERROR', 'A path segment is too long');
+    expect(long.body).not.toContain('aaaa');
+  });
 
   it('an unknown route: 404 NOT_FOUND', async () => {
     expectError(await t.app.inject({ method: 'GET', url: '/nope' }), 404, 'NOT_FOUND', 'Route GET /nope not found');

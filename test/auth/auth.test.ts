@@ -54,6 +54,7 @@ describe('authentication (shared-secret HS256 mode)', () => {
       new SignJWT({ sub: 123 as unknown as string }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_SECRET))],
     ['not yet valid beyond 30 s', async () =>
       new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setNotBefore(Math.floor(Date.now() / 1000) + 120).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_SECRET))],
+    ['a NUL in sub', async () => signToken('a\u0000b')],
     ['a tampered payload', async () => {
       const [h, , s] = (await signToken('alice')).split('.');
       return `${h}.${base64url.encode(JSON.stringify({ sub: 'alice', exp: 9_999_999_999 }))}.${s}`;
