@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startApi } from '../helpers/app.js';
 import { startBetterAuth, type BetterAuthAlg, type BetterAuthServer, type BetterAuthSession } from '../support/better-auth-server.js';
+import type { TaskJson as Task } from '../helpers/task-json.js';
 
 type RunningApi = Awaited<ReturnType<typeof startApi>>;
 type Answer = { status: number; body: unknown; headers: Headers };
@@ -54,15 +55,6 @@ function expectInvalidToken(answer: Answer): void {
   expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
 }
 
-type Task = {
-  id: number;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  created_at: string;
-  updated_at: string;
-};
 
 /** The full create/read/update/toggle/delete cycle for one user with one token; exact answers. */
 async function expectCrudWorks(api: RunningApi, token: string, userId: string, title: string): Promise<void> {

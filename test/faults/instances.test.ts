@@ -20,19 +20,11 @@ import {
   type ScratchDatabase,
   type Server,
 } from './support.js';
+import type { TaskJson as Task } from '../helpers/task-json.js';
 
 if (TEST_DATABASE_URL === undefined) console.warn('instances: SKIPPED: TEST_DATABASE_URL is not set (two processes need a shared PostgreSQL)');
 const suite = TEST_DATABASE_URL === undefined ? describe.skip : describe;
 
-interface Task {
-  id: number;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  created_at: string;
-  updated_at: string;
-}
 const dataOf = (e: Exchange) => (jsonOf(e) as { data: Task }).data;
 
 suite('two instances on one fresh PostgreSQL database', () => {

@@ -22,6 +22,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { buildTestApp, signToken, TEST_SECRET, type TestApp } from '../helpers/app.js';
 import { contractErrorProblem, startStubAuthServer } from '../faults/support.js';
+import type { TaskJson } from '../helpers/task-json.js';
+
+/** What the model compares: the stored fields, not the timestamps. */
+type Task = Omit<TaskJson, 'created_at' | 'updated_at'>;
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -29,13 +33,6 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 const TIME_LIMIT_MS = 20_000;
 const BODY_LIMIT = 64 * 1024;
 
-interface Task {
-  id: number;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-}
 
 interface Identity {
   name: string;
