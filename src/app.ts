@@ -20,7 +20,6 @@ import { tasksRoutes } from './tasks/tasks.routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    config: Config;
     database: Database;
   }
 }
@@ -72,10 +71,11 @@ async function migrateWhenReachable(database: Database, config: Config, app: Fas
       return;
     } catch (err) {
       const left = deadline - Date.now();
-      if (!isDatabaseUnavailable(err) || left <= 0) {
+      const unreachable = isDatabaseUnavailable(err);
+      if (!unreachable || left <= 0) {
         await database.close().catch(() => {});
         const seconds = Math.round((Date.now() - started) / 100) / 10;
-        throw new StartupError(describeDbFailure(config, err, isDatabaseUnavailable(err) ? { attempt, seconds } : undefined));
+        throw new StartupError(describeDbFailure(config, err, unreachable ? { attempt, seconds } : undefined));
       }
       const wait = Math.min(delay, left);
       app.log.warn({ attempt, retryInMs: wait, reason: errorCode(err) }, 'database unreachable; retrying');
@@ -132,7 +132,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     frameworkErrors: frameworkError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   });
-  app.decorate('config', config);
   app.decorateRequest('userId', undefined);
 
   installValidators(app);

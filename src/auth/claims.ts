@@ -21,14 +21,31 @@ export function isStorableUserId(id: string): boolean {
   return id.length <= 255 && STORABLE_ID.test(id);
 }
 
-export function invalidToken(reason = 'The token is invalid or expired'): ApiError {
-  return new ApiError('INVALID_TOKEN', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
+/** How long a rejection that can never turn into an acceptance is remembered. */
+export const FINAL_REJECTION_MS = 60_000;
+
+/** 401 INVALID_TOKEN, saying how long the verifier may remember it for this token (0: not at all). */
+export class InvalidTokenError extends ApiError {
+  constructor(
+    reason: string,
+    readonly rememberMs: number,
+  ) {
+    super('INVALID_TOKEN', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
+  }
+}
+
+export function invalidToken(reason = 'The token is invalid or expired', rememberMs = 0): InvalidTokenError {
+  return new InvalidTokenError(reason, rememberMs);
 }
 
 /** The user a verified JWT names: a non-empty string `sub`, or nothing. */
 export function principalFromClaims(payload: JWTPayload): { principal: Principal; expiresAt: number } {
-  if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('The token has no subject (sub)');
-  if (!isStorableUserId(payload.sub)) throw invalidToken('The token\'s subject (sub) is not a valid user id');
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw invalidToken('The token has no subject (sub)', FINAL_REJECTION_MS);
+  }
+  if (!isStorableUserId(payload.sub)) {
+    throw invalidToken('The token\'s subject (sub) is not a valid user id', FINAL_REJECTION_MS);
+  }
   const expiresAt = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
   return { principal: { userId: payload.sub }, expiresAt };
 }

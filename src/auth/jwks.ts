@@ -37,7 +37,7 @@ export function authUnavailable(): ApiError {
  * seconds; a failed fetch keeps the keys already known, so the auth server being down does not log
  * anybody out. Only when no key was ever fetched does verification answer 503.
  */
-export function jwksStrategy(options: JwksOptions): TokenStrategy & { refreshes(): number } {
+export function jwksStrategy(options: JwksOptions): TokenStrategy {
   const cooldownMs = options.cooldownMs ?? 2000;
   const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -45,14 +45,12 @@ export function jwksStrategy(options: JwksOptions): TokenStrategy & { refreshes(
   let fetchedAt = 0;
   let lastAttempt = -Infinity;
   let inflight: Promise<boolean> | undefined;
-  let fetches = 0;
 
   /** Fetches the key set (one at a time, at most once per cooldown); resolves whether keys changed. */
   function refresh(): Promise<boolean> {
     if (inflight) return inflight;
     if (Date.now() - lastAttempt < cooldownMs) return Promise.resolve(false);
     lastAttempt = Date.now();
-    fetches++;
     inflight = (async () => {
       try {
         const res = await fetch(options.url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
@@ -96,6 +94,5 @@ export function jwksStrategy(options: JwksOptions): TokenStrategy & { refreshes(
       });
       return principalFromClaims(payload);
     },
-    refreshes: () => fetches,
   };
 }

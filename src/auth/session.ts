@@ -1,6 +1,5 @@
-import { invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
+import { FINAL_REJECTION_MS, invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
 import { authUnavailable } from './jwks.js';
-import { TokenCache } from './token-cache.js';
 
 export interface SessionOptions {
   /** Better Auth's base URL; sessions are resolved at `${baseUrl}/api/auth/get-session`. */
@@ -27,7 +26,6 @@ interface GetSessionBody {
 export function sessionStrategy(options: SessionOptions): TokenStrategy {
   const url = `${options.baseUrl}/api/auth/get-session`;
   const timeoutMs = options.timeoutMs ?? 3000;
-  const rejected = new TokenCache<true>(10_000);
   const inflight = new Map<string, Promise<{ userId: string; expiresAt: number } | null>>();
 
   async function lookup(token: string): Promise<{ userId: string; expiresAt: number } | null> {
@@ -52,18 +50,15 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy {
 
   return {
     async verify(token) {
-      if (!SESSION_TOKEN.test(token)) throw invalidToken();
-      if (rejected.get(token)) throw invalidToken('The session is invalid, expired or signed out');
+      if (!SESSION_TOKEN.test(token)) throw invalidToken(undefined, FINAL_REJECTION_MS);
       let pending = inflight.get(token);
       if (pending === undefined) {
         pending = lookup(token).finally(() => inflight.delete(token));
         inflight.set(token, pending);
       }
       const result = await pending;
-      if (result === null) {
-        rejected.set(token, true, Date.now() + options.cacheTtlMs);
-        throw invalidToken('The session is invalid, expired or signed out');
-      }
+      // The verifier remembers the rejection as long as a positive answer would be cached.
+      if (result === null) throw invalidToken('The session is invalid, expired or signed out', options.cacheTtlMs);
       // A result that may not be cached (ttl 0) expires at once: the verifier keeps it no longer.
       return { principal: { userId: result.userId }, expiresAt: options.cacheTtlMs > 0 ? result.expiresAt : 0 };
     },

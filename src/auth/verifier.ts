@@ -1,7 +1,15 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import { CLOCK_TOLERANCE_S, invalidToken, principalFromClaims, type Principal, type TokenStrategy } from './claims.js';
+import {
+  CLOCK_TOLERANCE_S,
+  FINAL_REJECTION_MS,
+  InvalidTokenError,
+  invalidToken,
+  principalFromClaims,
+  type Principal,
+  type TokenStrategy,
+} from './claims.js';
 import { ASYMMETRIC_ALGS, jwksStrategy } from './jwks.js';
 import { sessionStrategy } from './session.js';
 import { TokenCache } from './token-cache.js';
@@ -17,24 +25,21 @@ const MAX_TOKEN_LENGTH = 8192;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const MAX_CACHE_MS = 5 * 60_000;
 
-const REJECTION_CACHE_MS = 60_000;
-
+/**
+ * The client's answer for a failed verification. A bad signature, a malformed or expired token, a
+ * wrong iss/aud can never verify later, so they may be remembered; an unknown kid (a key about to
+ * be fetched) or a not-yet-valid token may, so they are checked again every time.
+ */
 function toInvalidToken(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
-  if (err instanceof joseErrors.JWTExpired) return invalidToken('The token has expired');
-  if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return invalidToken();
-  return undefined;
-}
-
-function isFinalRejection(err: unknown): boolean {
-  if (err instanceof ApiError) return err.code === 'INVALID_TOKEN' && /no subject/.test(err.message);
-  return (
+  if (err instanceof joseErrors.JWTExpired) return invalidToken('The token has expired', FINAL_REJECTION_MS);
+  const final =
     err instanceof joseErrors.JWSSignatureVerificationFailed ||
-    err instanceof joseErrors.JWTExpired ||
     err instanceof joseErrors.JWSInvalid ||
     err instanceof joseErrors.JWTInvalid ||
-    (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'iss' || err.claim === 'aud'))
-  );
+    (err instanceof joseErrors.JWTClaimValidationFailed && (err.claim === 'iss' || err.claim === 'aud'));
+  if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return invalidToken(undefined, final ? FINAL_REJECTION_MS : 0);
+  return undefined;
 }
 
 /** HS256/384/512 signed with BETTER_AUTH_SECRET: the original backend's mode. */
@@ -63,7 +68,7 @@ export interface VerifierStrategies {
  */
 export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_000): TokenVerifier {
   const cache = new TokenCache<Principal>(cacheSize);
-  /** Tokens that can never become valid (bad signature, malformed, expired, no sub), with why. */
+  /** Rejections a strategy allowed to remember (InvalidTokenError.rememberMs), with why. */
   const rejected = new TokenCache<string>(cacheSize);
 
   function strategyFor(token: string): TokenStrategy | undefined {
@@ -95,9 +100,9 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
       } catch (err) {
         const answer = toInvalidToken(err);
         if (answer === undefined) throw err;
-        // Remembered only when final: an unknown kid (a key about to be fetched) or a not-yet-valid
-        // token may verify later, so those are checked again every time.
-        if (isFinalRejection(err)) rejected.set(token, answer.message, now + REJECTION_CACHE_MS);
+        if (answer instanceof InvalidTokenError && answer.rememberMs > 0) {
+          rejected.set(token, answer.message, now + answer.rememberMs);
+        }
         throw answer;
       }
       const until = Math.min(result.expiresAt, now + MAX_CACHE_MS);

@@ -53,8 +53,9 @@ function createPostgres(options: DatabaseOptions): Database {
     idle_timeout: 60,
     max_lifetime: 30 * 60,
     onnotice: () => {},
-    // A statement_timeout startup parameter is refused by transaction poolers (PgBouncer, Neon
-    // pooled URLs), so it is only sent where statements can be prepared, i.e. a direct connection.
+    // Transaction poolers (PgBouncer, Neon pooled URLs) refuse startup parameters such as
+    // statement_timeout. DATABASE_PREPARE=false is how a pooler is declared (it defaults to false
+    // for URLs that look pooled; docs/DEPLOYMENT.md), so it also means "send no startup parameters".
     ...(options.databasePrepare
       ? { connection: { statement_timeout: options.databaseTimeoutMs, application_name: 'task-api' } }
       : {}),

@@ -23,6 +23,7 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ['VALIDATION_ERROR', 'body must be a JSON object'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['VALIDATION_ERROR', 'Request body is not valid JSON'],
   FST_ERR_BAD_URL: ['VALIDATION_ERROR', 'The URL is not valid'],
+  FST_ERR_MAX_PARAM_LENGTH: ['VALIDATION_ERROR', 'A path segment is too long'],
   FST_ERR_ASYNC_CONSTRAINT: ['VALIDATION_ERROR', 'The request is not valid'],
 };
 
@@ -31,8 +32,8 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
  * router's limit): the same `{error, code}` body, without echoing the URL.
  */
 export function frameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long' : 'The URL is not valid';
-  reply.code(400).send({ error: message, code: 'VALIDATION_ERROR' });
+  const [code, message] = FASTIFY_ERRORS[err.code] ?? ['VALIDATION_ERROR', 'The URL is not valid'];
+  reply.code(400).send({ error: message, code });
 }
 
 function toApiError(err: FastifyError): ApiError | undefined {
