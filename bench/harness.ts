@@ -1,7 +1,7 @@
 // Orchestration: start each target, seed it, warm it up, run the scenarios, stop it; then the
 // ceilings; then the report. Used by bench/run.ts (CLI) and test/bench/bench.smoke.test.ts.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
@@ -37,10 +37,12 @@ export interface BenchOptions {
   /** Our server; default `node dist/src/server.js` in the repo root. */
   serverCommand: string[];
   skipOurs: boolean;
-  /** PostgreSQL for our server (BENCH_DATABASE_URL). Unset: embedded PGlite. */
+  /** PostgreSQL for our server (BENCH_DATABASE_URL). Unset: the embedded PostgreSQL in DATA_DIR. */
   databaseUrl?: string;
-  /** DATA_DIR for our server (PGlite lives there); default: a fresh temp dir. */
+  /** DATA_DIR for our server (the embedded PostgreSQL lives there); default: a fresh temp dir. */
   dataDir?: string;
+  /** With databaseUrl: run our server on the embedded PostgreSQL too ('ours-embedded'). */
+  embeddedToo: boolean;
   /** Passed through to our server and the reference as WORKERS. */
   workers?: string;
   compareReference: boolean;
@@ -67,6 +69,7 @@ export function defaultOptions(): BenchOptions {
     listTasks: 50,
     serverCommand: [process.execPath, join(root, 'dist/src/server.js')],
     skipOurs: false,
+    embeddedToo: false,
     compareReference: false,
     referenceDir: resolve(root, '../shared/reference-fastapi'),
     ceilings: false,
@@ -100,6 +103,7 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
   const load: LoadOptions = { connections: opts.connections, durationS: opts.durationS, maxRequests: opts.maxRequests, timeoutS: opts.timeoutS };
   const plan = newSeedPlan(opts.users, opts.tasksPerUser, opts.listTasks);
   const tmp = mkdtempSync(join(tmpdir(), 'task-api-bench-'));
+  chmodSync(tmp, 0o711); // the embedded PostgreSQL's OS user (when run as root) must enter it
   cleanup.fns.push(() => rmSync(tmp, { recursive: true, force: true }));
   const pgServer = opts.databaseUrl ?? DEFAULT_PG_SERVER;
   let dbCeiling: BenchReport['dbCeiling'] = null;
@@ -109,60 +113,64 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
   let refSeed: SeedData | null = null;
 
   try {
-    // ---- ours ------------------------------------------------------------------------------
+    // ---- ours: on BENCH_DATABASE_URL's server ('ours') and/or the embedded PostgreSQL -------------
     if (!opts.skipOurs) {
       const script = opts.serverCommand.find((a) => a.endsWith('.js') || a.endsWith('.ts'));
       if (script && !existsSync(resolve(root, script))) {
         throw new Error(`our server is not built: ${script} is missing (run \`npm run build\` first)`);
       }
-      const env: Record<string, string | undefined> = {
-        ...baseEnv(),
-        HOST: '127.0.0.1',
-        BETTER_AUTH_SECRET: BENCH_SECRET,
-        RATE_LIMIT_PER_MINUTE: '0',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        DATA_DIR: opts.dataDir ?? join(tmp, 'ours-data'),
-        // Blank, not absent: a .env in the repo root must not point the bench at another database
-        // (the server reads .env too, real variables win, and an empty value counts as unset).
-        NEON_DATABASE_URL: '',
-        DATABASE_URL: '',
-      };
-      if (!opts.dataDir) mkdirSync(env.DATA_DIR as string, { recursive: true });
-      if (opts.workers) env.WORKERS = opts.workers;
-      let dbLabel = `PGlite (embedded, DATA_DIR=${env.DATA_DIR})`;
-      if (opts.databaseUrl) {
-        const scratch = await createScratchDatabase(opts.databaseUrl, 'bench_ours');
-        if (scratch) {
-          cleanup.fns.push(scratch.drop);
-          oursDbUrl = scratch.url;
-        } else {
-          oursDbUrl = opts.databaseUrl;
-          notes.push('could not create a scratch database on BENCH_DATABASE_URL\'s server; used BENCH_DATABASE_URL itself (run-tagged user ids keep runs apart)');
+      const runs: { label: string; external: boolean }[] = opts.databaseUrl
+        ? [{ label: 'ours', external: true }, ...(opts.embeddedToo ? [{ label: 'ours-embedded', external: false }] : [])]
+        : [{ label: 'ours', external: false }];
+      for (const run of runs) {
+        const env: Record<string, string | undefined> = {
+          ...baseEnv(),
+          HOST: '127.0.0.1',
+          BETTER_AUTH_SECRET: BENCH_SECRET,
+          RATE_LIMIT_PER_MINUTE: '0',
+          LOG_LEVEL: 'warn',
+          NODE_ENV: 'production',
+          DATA_DIR: opts.dataDir ?? join(tmp, `${run.label}-data`),
+          // Blank, not absent: a .env in the repo root must not point the bench at another database
+          // (the server reads .env too, real variables win, and an empty value counts as unset).
+          NEON_DATABASE_URL: '',
+          DATABASE_URL: '',
+        };
+        if (opts.workers) env.WORKERS = opts.workers;
+        let dbLabel = `embedded PostgreSQL (DATA_DIR=${env.DATA_DIR})`;
+        if (run.external && opts.databaseUrl) {
+          const scratch = await createScratchDatabase(opts.databaseUrl, 'bench_ours');
+          if (scratch) {
+            cleanup.fns.push(scratch.drop);
+            oursDbUrl = scratch.url;
+          } else {
+            oursDbUrl = opts.databaseUrl;
+            notes.push('could not create a scratch database on BENCH_DATABASE_URL\'s server; used BENCH_DATABASE_URL itself (run-tagged user ids keep runs apart)');
+          }
+          env.DATABASE_URL = oursDbUrl;
+          dbLabel = `PostgreSQL ${redactUrl(oursDbUrl)}`;
         }
-        env.DATABASE_URL = oursDbUrl;
-        dbLabel = `PostgreSQL ${redactUrl(oursDbUrl)}`;
+        if (existsSync(join(root, '.env'))) notes.push('a .env exists in the repo root: our server reads it too (the bench sets what it needs; anything else there, e.g. WORKERS, applies)');
+        const port = await freePort();
+        env.PORT = String(port);
+        const t = await benchTarget({
+          label: run.label,
+          description: `this repository (Fastify + Drizzle) on ${run.external ? 'BENCH_DATABASE_URL' : 'the embedded PostgreSQL'}`,
+          command: opts.serverCommand,
+          cwd: root,
+          env,
+          port,
+          readyPath: '/ready',
+          readyTimeoutMs: 60_000,
+          database: dbLabel,
+          usesPostgres: true,
+          plan,
+          opts,
+          load,
+        });
+        targets.push(t.report);
+        oursSeed ??= t.seed;
       }
-      if (existsSync(join(root, '.env'))) notes.push('a .env exists in the repo root: our server reads it too (the bench sets what it needs; anything else there, e.g. WORKERS, applies)');
-      const port = await freePort();
-      env.PORT = String(port);
-      const t = await benchTarget({
-        label: 'ours',
-        description: 'this repository (Fastify + Drizzle)',
-        command: opts.serverCommand,
-        cwd: root,
-        env,
-        port,
-        readyPath: '/ready',
-        readyTimeoutMs: 60_000,
-        database: dbLabel,
-        usesPostgres: Boolean(opts.databaseUrl),
-        plan,
-        opts,
-        load,
-      });
-      targets.push(t.report);
-      oursSeed = t.seed;
     }
 
     // ---- reference -------------------------------------------------------------------------
@@ -229,7 +237,7 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
       if (oursDbUrl) {
         ceilingDb = oursDbUrl;
       } else if (!opts.skipOurs) {
-        notes.push('ceilings (b) db-only and (c) raw node+postgres.js skipped: our server ran on PGlite (set BENCH_DATABASE_URL to measure them)');
+        notes.push('ceilings (b) db-only and (c) raw node+postgres.js skipped: our server ran on the embedded PostgreSQL, which stops with it (set BENCH_DATABASE_URL to measure them)');
       } else {
         const scratch = await createScratchDatabase(pgServer, 'bench_ceil');
         if (scratch) {
@@ -282,7 +290,7 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
       workers: opts.workers ?? null,
       mixedWeights: { ...MIXED_WEIGHTS },
       database:
-        (opts.databaseUrl ? `PostgreSQL (scratch database on ${redactUrl(opts.databaseUrl)})` : 'PGlite (ours)') +
+        (opts.databaseUrl ? `PostgreSQL (scratch database on ${redactUrl(opts.databaseUrl)})` : 'embedded PostgreSQL (ours)') +
         (opts.compareReference || opts.ceilings ? `; reference and ceilings on ${redactUrl(pgServer)}` : ''),
     },
     targets,

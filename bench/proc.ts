@@ -14,10 +14,24 @@ function readChildren(pid: number): number[] {
   }
 }
 
-/** pid and all its descendants (workers of a cluster / uvicorn supervisor). */
-export function processTree(pid: number): number[] {
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * pid and all its descendants (workers of a cluster / uvicorn supervisor), except an embedded
+ * PostgreSQL server and its watchdog: the server is counted as PostgreSQL (postgresCpuSeconds),
+ * not as our process, whose RSS would otherwise include PostgreSQL's shared buffers once per backend.
+ */
+export function processTree(pid: number, whole = false): number[] {
   const all = [pid];
-  for (let i = 0; i < all.length && all.length < 256; i++) all.push(...readChildren(all[i] as number));
+  for (let i = 0; i < all.length && all.length < 256; i++) {
+    for (const child of readChildren(all[i] as number)) if (whole || (comm(child) !== 'postgres' && comm(child) !== 'sh')) all.push(child);
+  }
   return all;
 }
 
@@ -51,9 +65,9 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** CPU seconds of a process and all its live descendants (see cpuSeconds). */
-export function treeCpuSeconds(pid: number): number {
+export function treeCpuSeconds(pid: number, whole = false): number {
   let total = 0;
-  for (const p of processTree(pid)) total += cpuSeconds(p);
+  for (const p of processTree(pid, whole)) total += cpuSeconds(p);
   return total;
 }
 
@@ -68,8 +82,6 @@ function ppidAndComm(pid: string): [number, string] | null {
     return null;
   }
 }
-
-let postmasters: number[] | null = null;
 
 /** PostgreSQL server roots on this host: `postgres` processes whose parent is not `postgres`. */
 export function findPostmasters(): number[] {
@@ -86,12 +98,12 @@ export function findPostmasters(): number[] {
 
 /**
  * Total CPU seconds of every local PostgreSQL server (postmaster, backends, background workers,
- * including backends that already exited). Differences between two calls are exact.
+ * including backends that already exited), the embedded one included. Differences between two
+ * calls are exact while the same servers run.
  */
 export function postgresCpuSeconds(): number {
-  postmasters ??= findPostmasters();
   let total = 0;
-  for (const pm of postmasters) total += treeCpuSeconds(pm);
+  for (const pm of findPostmasters()) total += treeCpuSeconds(pm, true);
   return total;
 }
 

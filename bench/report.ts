@@ -68,6 +68,11 @@ export function computeRatios(targets: TargetReport[], db: BenchReport['dbCeilin
     if (r && s.serverCpuUsPerReq && r.serverCpuUsPerReq)
       out.push({ what: 'cpu/req ours/reference', scenario: s.name, ours: s.serverCpuUsPerReq, other: r.serverCpuUsPerReq, ratio: s.serverCpuUsPerReq / r.serverCpuUsPerReq });
   }
+  const embedded = targets.find((t) => t.label === 'ours-embedded');
+  for (const s of embedded?.scenarios ?? []) {
+    const o = find(ours, s.name);
+    if (o && o.rps > 0) out.push({ what: 'req/s ours-embedded/ours', scenario: s.name, ours: s.rps, other: o.rps, ratio: s.rps / o.rps });
+  }
   const list = find(ours, 'list-50');
   if (list) {
     for (const label of ['ceiling-http', 'ceiling-raw']) {

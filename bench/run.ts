@@ -26,6 +26,8 @@ Prints a table and writes bench/results/<timestamp>.json.
   --no-ceilings           with --compare-reference: skip the ceilings
   --ceilings              run the ceilings without the reference
   --skip-ours             do not start our server (reference and/or ceilings only)
+  --embedded-too          with BENCH_DATABASE_URL: also run our server on the embedded PostgreSQL
+                          (target ours-embedded), side by side in the same run
   --server-cmd "<cmd>"    how to start our server (default "node dist/src/server.js"; split on spaces)
   --pool-max <n>          postgres.js pool size of the ceilings (default 10)
   --out <dir>             where the JSON goes (default bench/results)
@@ -33,7 +35,7 @@ Prints a table and writes bench/results/<timestamp>.json.
   -h, --help
 
 Environment: BENCH_DATABASE_URL (PostgreSQL server for our server; a scratch database is created
-on it and dropped afterwards; unset: embedded PGlite in a temp dir), WORKERS (passed through).
+on it and dropped afterwards; unset: the embedded PostgreSQL in a temp dir), WORKERS (passed through).
 The reference always needs PostgreSQL: BENCH_DATABASE_URL's server, else postgresql://postgres@127.0.0.1:5432.`;
 
 export function parseCli(argv: string[]): BenchOptions | 'help' {
@@ -53,6 +55,7 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
       'no-ceilings': { type: 'boolean' },
       ceilings: { type: 'boolean' },
       'skip-ours': { type: 'boolean' },
+      'embedded-too': { type: 'boolean' },
       'server-cmd': { type: 'string' },
       'pool-max': { type: 'string' },
       out: { type: 'string' },
@@ -85,6 +88,7 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
   o.compareReference = values['compare-reference'] ?? false;
   o.ceilings = values.ceilings ?? (o.compareReference && !values['no-ceilings']);
   o.skipOurs = values['skip-ours'] ?? false;
+  o.embeddedToo = values['embedded-too'] ?? false;
   if (values['reference-dir']) o.referenceDir = resolve(values['reference-dir']);
   if (values['server-cmd']) o.serverCommand = values['server-cmd'].split(' ').filter(Boolean);
   if (values.out) o.outDir = resolve(values.out);
@@ -129,7 +133,7 @@ async function main(): Promise<number> {
     const { text, file, report } = await runBench(opts, cleanup);
     process.stdout.write(text);
     process.stdout.write(`\nJSON: ${file}\n`);
-    const errors = report.targets.filter((t) => t.label === 'ours').flatMap((t) => t.scenarios).reduce((a, s) => a + s.errors, 0);
+    const errors = report.targets.filter((t) => t.label.startsWith('ours')).flatMap((t) => t.scenarios).reduce((a, s) => a + s.errors, 0);
     return errors > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);

@@ -3,9 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
 import { authHook } from './auth/auth.hook.js';
 import type { Config } from './config.js';
-import { createDatabase, type Database } from './db/client.js';
-import { isDatabaseUnavailable } from './db/errors.js';
-import { migrate } from './db/migrate.js';
+import type { Database } from './db/client.js';
+import type { DataDirLock } from './db/data-dir.js';
+import { openDatabase } from './db/open.js';
 import { ApiError } from './errors.js';
 import { healthRoutes } from './health/health.routes.js';
 import { RequestLog } from './lib/request-log.js';
@@ -29,6 +29,8 @@ export interface AppDependencies {
   database?: Database;
   /** A verifier to use instead of the one the config names. */
   verifier?: TokenVerifier;
+  /** The DATA_DIR lock, when the caller (the server) took it before anything else. */
+  dataDirLock?: DataDirLock;
 }
 
 const JSON_API_HEADERS = {
@@ -53,59 +55,6 @@ async function createLimiter(app: FastifyInstance, config: Config): Promise<Rate
       app.log.warn({ err }, 'rate limiter: Redis unreachable, allowing requests');
     },
   });
-}
-
-/**
- * Applies migrations, which is also the first contact with the database. An unreachable database
- * is retried with backoff for DATABASE_CONNECT_RETRY_MS (a database starting next to us, a network
- * blip), then start-up fails with one line. Any other error (bad credentials, no such database)
- * fails at once.
- */
-async function migrateWhenReachable(database: Database, config: Config, app: FastifyInstance): Promise<void> {
-  const started = Date.now();
-  const deadline = started + config.databaseConnectRetryMs;
-  for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 4000)) {
-    try {
-      const applied = await migrate(database.db);
-      if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
-      return;
-    } catch (err) {
-      const left = deadline - Date.now();
-      const unreachable = isDatabaseUnavailable(err);
-      if (!unreachable || left <= 0) {
-        await database.close().catch(() => {});
-        const seconds = Math.round((Date.now() - started) / 100) / 10;
-        throw new StartupError(describeDbFailure(config, err, unreachable ? { attempt, seconds } : undefined));
-      }
-      const wait = Math.min(delay, left);
-      app.log.warn({ attempt, retryInMs: wait, reason: errorCode(err) }, 'database unreachable; retrying');
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
-export class StartupError extends Error {
-  override name = 'StartupError';
-}
-
-function errorCode(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown; message?: unknown }; message?: unknown };
-  return String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? 'error');
-}
-
-/** One line, naming where (host and port, never the password) and why. */
-function describeDbFailure(config: Config, err: unknown, retried: { attempt: number; seconds: number } | undefined): string {
-  const where = config.databaseUrl === undefined ? `embedded database in ${config.dataDir}` : hostOf(config.databaseUrl);
-  if (retried) {
-    return `database unreachable at ${where} after ${retried.attempt} attempts over ${retried.seconds} s (${errorCode(err)})`;
-  }
-  const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
-  return `database at ${where} refused to start the service: ${String(cause).split('\n')[0]}`;
-}
-
-function hostOf(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }
 
 /**
@@ -135,7 +84,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.decorateRequest('userId', undefined);
 
   installValidators(app);
-  installErrorHandlers(app);
 
   // JSON bodies; an empty body is "no body" (PATCH .../complete with Content-Type: application/json).
   app.removeAllContentTypeParsers();
@@ -148,10 +96,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     }
   });
 
-  const database = deps.database ?? (await createDatabase(config));
+  const database = deps.database ?? (await openDatabase(config, app.log, deps.dataDirLock));
   app.decorate('database', database);
+  installErrorHandlers(app, (err) => database.noteFailure(err));
   if (deps.database === undefined) app.addHook('onClose', async () => database.close());
-  await migrateWhenReachable(database, config, app);
 
   const verifier = deps.verifier ?? verifierFromConfig(config);
   const limiter = await createLimiter(app, config);
@@ -169,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const routes = trackRoutes(app);
   await registerCors(app, config.corsOrigins);
   await registerOpenApi(app);
-  await app.register(healthRoutes, { ping: () => database.ping(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
+  await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
   await app.register(
     async (api) => {
       api.addHook('onRequest', authHook(verifier, limiter));

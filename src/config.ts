@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 
@@ -13,8 +14,12 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly logLevel: string;
-  /** PostgreSQL URL; undefined means embedded PGlite in `dataDir`. */
+  /** PostgreSQL URL; undefined means the embedded PostgreSQL server in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** In a cluster worker: the URL of the embedded server its primary started (internal). */
+  readonly embeddedUrl: string | undefined;
+  /** As root, the OS user the embedded server runs as (PostgreSQL refuses root). */
+  readonly embeddedUser: string;
   /** Use server-side prepared statements (off behind a transaction pooler). */
   readonly databasePrepare: boolean;
   readonly databasePoolMax: number;
@@ -22,7 +27,7 @@ export interface Config {
   readonly databaseTimeoutMs: number;
   /** At start, how long an unreachable database is retried (with backoff) before giving up. */
   readonly databaseConnectRetryMs: number;
-  /** Where PGlite and the dev secret live; 'memory://' keeps PGlite in memory (tests). */
+  /** Where the embedded database and the dev secret live. */
   readonly dataDir: string;
   /** Shared HS256/384/512 secret; undefined disables shared-secret tokens. */
   readonly betterAuthSecret: string | undefined;
@@ -175,8 +180,7 @@ export function loadConfig(env: Env = readEnv()): Config {
   const production = nodeEnv === 'production';
   const warnings: string[] = [];
 
-  const rawDataDir = str(env, 'DATA_DIR') ?? './.data';
-  const dataDir = rawDataDir === 'memory://' ? rawDataDir : resolve(rawDataDir);
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './.data');
   const dbUrl = databaseUrl(env);
   const betterAuthUrl = httpUrl(env, 'BETTER_AUTH_URL', 'http://localhost:3000');
   const jwksExplicit = str(env, 'JWKS_URL') !== undefined || str(env, 'BETTER_AUTH_URL') !== undefined;
@@ -212,6 +216,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     port: int(env, 'PORT', 8000, 0, 65535),
     logLevel: logLevel(env),
     databaseUrl: dbUrl,
+    embeddedUrl: dbUrl === undefined ? str(env, 'TASK_API_EMBEDDED_URL') : undefined,
+    embeddedUser: str(env, 'EMBEDDED_POSTGRES_USER') ?? 'postgres',
     databasePrepare: bool(env, 'DATABASE_PREPARE', prepareDefault),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
@@ -234,9 +240,6 @@ export function loadConfig(env: Env = readEnv()): Config {
     workers: int(env, 'WORKERS', 1, 1, 64),
     warnings,
   };
-  if (config.workers > 1 && config.databaseUrl === undefined) {
-    throw new ConfigError('WORKERS > 1 needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process');
-  }
   return Object.freeze(config);
 }
 
@@ -264,14 +267,15 @@ function redisUrl(env: Env): string | undefined {
 }
 
 /**
- * A config for tests and tools: defaults, in-memory PGlite, a fixed secret, then overrides. As in
- * loadConfig, the JWKS URL, issuer and audience follow `betterAuthUrl` unless given themselves.
+ * A config for tests and tools: defaults, a fixed secret, then overrides (tests pass their own
+ * `databaseUrl`). As in loadConfig, the JWKS URL, issuer and audience follow `betterAuthUrl`
+ * unless given themselves.
  */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return Object.freeze({
     ...loadConfig({
       NODE_ENV: 'test',
-      DATA_DIR: 'memory://',
+      DATA_DIR: join(tmpdir(), `task-api-test-${process.pid}`),
       // Nothing listens on port 9 (discard): tests that want an auth server start their own.
       BETTER_AUTH_URL: overrides.betterAuthUrl ?? 'http://127.0.0.1:9',
       BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',

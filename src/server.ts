@@ -1,6 +1,10 @@
 import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
+import type { EmbeddedServer } from './db/embedded.js';
+import { startEmbeddedServer } from './db/open.js';
 
 /** Loads the config, then serves: in this process, or in WORKERS processes behind a primary. */
 function start(): void {
@@ -14,19 +18,60 @@ function start(): void {
     }
     throw err;
   }
+  const fail = (err: unknown) => {
+    process.stderr.write(`${err instanceof DataDirInUseError ? '' : 'Failed to start: '}${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  };
   if (config.workers > 1 && cluster.isPrimary) {
-    supervise(config.workers);
+    supervise(config).catch(fail);
     return;
   }
-  serve(config).catch((err: unknown) => {
-    process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+  serve(config).catch(fail);
+}
+
+/**
+ * Before anything is opened: the DATA_DIR lock (one service per folder, whatever its port), then
+ * the port itself, so that a second start fails at once with the reason, not after a migration.
+ */
+async function claim(config: Config): Promise<DataDirLock | undefined> {
+  const lock =
+    config.databaseUrl === undefined && config.embeddedUrl === undefined
+      ? lockDataDir(config.dataDir, { traversable: typeof process.getuid === 'function' && process.getuid() === 0 })
+      : undefined;
+  try {
+    await assertPortFree(config.host, config.port);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  return lock;
+}
+
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is in use (another service, or an earlier npm start?): stop it or set PORT`)
+          : err,
+      );
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
 }
 
 /** Builds the app and listens; SIGTERM/SIGINT stop accepting, finish in-flight requests, close the pool, exit 0. */
 async function serve(config: Config): Promise<void> {
-  const app = await buildApp(config);
+  const lock = cluster.isWorker ? undefined : await claim(config);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config, lock ? { dataDirLock: lock } : {});
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   for (const warning of config.warnings) app.log.warn(warning);
 
   let closing = false;
@@ -50,29 +95,57 @@ async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 
-  await app.listen({ host: config.host, port: config.port });
-  app.log.info({ database: app.database.kind, docs: `http://${config.host}:${config.port}/docs` }, 'task API ready');
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
+  app.log.info({ database: app.database.where, docs: `http://${config.host}:${config.port}/docs` }, 'task API ready');
 }
 
 function log(level: number, msg: string, extra: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', ...extra, msg })}\n`);
 }
 
+const primaryLog = {
+  debug: () => {},
+  info: (obj: object, msg: string) => log(30, msg, obj as Record<string, unknown>),
+  warn: (obj: object, msg: string) => log(40, msg, obj as Record<string, unknown>),
+  error: (obj: object, msg: string) => log(50, msg, obj as Record<string, unknown>),
+};
+
 /**
  * Cluster mode: the primary forks `n` workers that share the port (Node's round-robin), restarts a
  * worker that dies, and on SIGTERM/SIGINT passes the signal on and exits once every worker has.
  * Workers migrate under the advisory lock like separate instances, so start-up order does not matter.
+ * On the embedded default the primary runs the one PostgreSQL server and the workers connect to it.
  */
-function supervise(n: number): void {
+async function supervise(config: Config): Promise<void> {
+  const n = config.workers;
+  const lock = await claim(config);
+  let embedded: EmbeddedServer | undefined;
+  if (lock) {
+    try {
+      embedded = await startEmbeddedServer(config, primaryLog, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  const exit = (code: number) => {
+    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(code));
+  };
   let stopping = false;
   let restarts = 0;
   const started = Date.now();
   log(30, 'starting workers', { workers: n });
-  for (let i = 0; i < n; i++) cluster.fork();
+  const env = embedded ? { TASK_API_EMBEDDED_URL: embedded.url } : {};
+  for (let i = 0; i < n; i++) cluster.fork(env);
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) exit(process.exitCode === 1 ? 1 : 0);
       return;
     }
     if (code === 1 && worker.exitedAfterDisconnect === false && restarts === 0 && Date.now() - started < 60_000) {
@@ -81,12 +154,12 @@ function supervise(n: number): void {
       stopping = true;
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       process.exitCode = 1;
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+      if (Object.keys(cluster.workers ?? {}).length === 0) exit(1);
       return;
     }
     restarts++;
     log(40, 'worker died; starting another', { code, signal });
-    cluster.fork();
+    cluster.fork(env);
   });
 
   const stop = (signal: NodeJS.Signals) => {
@@ -94,7 +167,7 @@ function supervise(n: number): void {
     stopping = true;
     log(30, 'shutting down workers', { signal });
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    setTimeout(() => process.exit(1), 15_000).unref();
+    setTimeout(() => exit(1), 15_000).unref();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

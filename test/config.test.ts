@@ -8,7 +8,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'task-api-config-'));
 const SECRET = 's'.repeat(40);
 
 describe('config', () => {
-  it('has working defaults with nothing set: PGlite in ./.data, port 8000, a generated dev secret', () => {
+  it('has working defaults with nothing set: the embedded PostgreSQL in ./.data, port 8000, a generated dev secret', () => {
     const dir = tmp();
     const config = loadConfig({ DATA_DIR: dir });
     expect(config).toMatchObject({
@@ -59,7 +59,6 @@ describe('config', () => {
     [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: 'short' }, 'BETTER_AUTH_SECRET must be at least 32 characters in production'],
     [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: '' }, 'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
-    [{ WORKERS: '2' }, 'WORKERS > 1 needs PostgreSQL (DATABASE_URL): the embedded database belongs to one process'],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     const attempt = () => loadConfig({ DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET, ...env });
     expect(attempt).toThrow(ConfigError);

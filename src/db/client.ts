@@ -1,37 +1,51 @@
-import { mkdirSync } from 'node:fs';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import type { Config } from '../config.js';
+import { driverArgs } from './embedded.js';
+import { isStorageFailure } from './errors.js';
 
-/** The one Drizzle type the repository and migrator see, whichever engine is behind it. */
+/** The one Drizzle type the repositories and the migrator see. */
 export type Db = PgDatabase<PgQueryResultHKT>;
 
 export interface Database {
-  readonly kind: 'postgres' | 'pglite';
+  /** 'embedded': the server this service started in DATA_DIR; 'external': DATABASE_URL. */
+  readonly kind: 'embedded' | 'external';
+  /** Where it is, for logs: a folder, or host:port/database (never a password). */
+  readonly where: string;
   readonly db: Db;
+  /** The driver itself, for SQL built by hand (list queries, sync). */
+  readonly sql: postgres.Sql;
+  /** Whether server-side prepared statements are used (off behind a transaction pooler). */
+  readonly prepare: boolean;
   /**
-   * Runs SQL text that Drizzle built and returns the driver's own row objects, skipping Drizzle's
-   * generic per-row mapping: for hot read paths whose columns need no decoding (names are already
-   * the JSON keys; timestamps come back as Dates from both drivers).
+   * Runs SQL text and returns the driver's own row objects, skipping Drizzle's per-row mapping:
+   * for hot read paths whose columns need no decoding (names are already the JSON keys;
+   * timestamps come back as Dates).
    */
   rows<T>(text: string, params: readonly unknown[]): Promise<T[]>;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
+  /** Tells the database about a failed query: a full disk is remembered until a write works again. */
+  noteFailure(err: unknown): void;
+  /** Resolves when the database answers and, after a storage failure, takes a write again. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
-export type DatabaseOptions = Pick<
-  Config,
-  'databaseUrl' | 'databasePrepare' | 'databasePoolMax' | 'databaseTimeoutMs' | 'dataDir'
->;
+export interface DatabaseOptions {
+  url: string;
+  kind: Database['kind'];
+  where: string;
+  prepare: boolean;
+  poolMax: number;
+  /** Bound on connecting, and on each statement. */
+  timeoutMs: number;
+  /** Called after the pool closed (the embedded server stops there). */
+  onClose?: () => Promise<void>;
+  /** A check of its own before `ready` answers (the embedded server's free disk space). */
+  readyCheck?: () => Promise<void>;
+}
 
 const TIMESTAMPTZ_OID = 1184;
-
-export async function createDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl === undefined ? createPglite(options.dataDir) : createPostgres(options);
-}
+const ROLLBACK = new Error('readiness probe: roll back');
 
 /** `?pgbouncer=true` is our hint (prepared statements off), not a connection parameter: drop it. */
 export function driverUrl(url: string): string {
@@ -41,62 +55,69 @@ export function driverUrl(url: string): string {
   return u.toString();
 }
 
-function createPostgres(options: DatabaseOptions): Database {
-  const url = driverUrl(options.databaseUrl as string);
-  const client = postgres(url, {
-    max: options.databasePoolMax,
-    // Reconnect at once, no exponential wait: while the database is down a query fails at once
-    // (503) instead of waiting, and so never runs later, after its client has given up.
-    backoff: () => 0,
-    prepare: options.databasePrepare,
-    connect_timeout: Math.ceil(options.databaseTimeoutMs / 1000),
-    idle_timeout: 60,
-    max_lifetime: 30 * 60,
-    onnotice: () => {},
-    // Transaction poolers (PgBouncer, Neon pooled URLs) refuse startup parameters such as
-    // statement_timeout. DATABASE_PREPARE=false is how a pooler is declared (it defaults to false
-    // for URLs that look pooled; docs/DEPLOYMENT.md), so it also means "send no startup parameters".
-    ...(options.databasePrepare
-      ? { connection: { statement_timeout: options.databaseTimeoutMs, application_name: 'task-api' } }
-      : {}),
-  });
-  const db = drizzlePostgres({ client }) as unknown as Db;
+/** Host, port and database of a URL, never its password: for logs and messages. */
+export function describeUrl(url: string): string {
+  const u = new URL(url);
+  const socket = u.searchParams.get('host');
+  const host = socket?.startsWith('/') ? socket : `${u.hostname}:${u.port || '5432'}`;
+  return `${host}${u.pathname}`;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const client = postgres(
+    ...driverArgs(driverUrl(options.url), {
+      max: options.poolMax,
+      // Reconnect at once, no exponential wait: while the database is down a query fails at once
+      // (503) instead of waiting, and so never runs later, after its client has given up.
+      backoff: () => 0,
+      prepare: options.prepare,
+      connect_timeout: Math.ceil(options.timeoutMs / 1000),
+      idle_timeout: 60,
+      max_lifetime: 30 * 60,
+      onnotice: () => {},
+      // Transaction poolers (PgBouncer, Neon pooled URLs) refuse startup parameters such as
+      // statement_timeout. DATABASE_PREPARE=false is how a pooler is declared (it defaults to false
+      // for URLs that look pooled; docs/DEPLOYMENT.md), so it also means "send no startup parameters".
+      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api' } } : {}),
+    }),
+  );
+  const db = drizzle({ client }) as unknown as Db;
   // Drizzle makes timestamptz arrive as text and parses it again per row; let the driver return a
   // Date (its default) instead, which Drizzle's timestamp columns accept as is.
   client.options.parsers[TIMESTAMPTZ_OID] = (value: string) => new Date(value);
+
+  let storageFailedAt: number | undefined;
+
   return {
-    kind: 'postgres',
+    kind: options.kind,
+    where: options.where,
     db,
+    sql: client,
+    prepare: options.prepare,
     rows: <T>(text: string, params: readonly unknown[]) =>
-      client.unsafe(text, params as never[], { prepare: options.databasePrepare }) as unknown as Promise<T[]>,
-    async ping() {
+      client.unsafe(text, params as never[], { prepare: options.prepare }) as unknown as Promise<T[]>,
+    noteFailure(err) {
+      if (isStorageFailure(err)) storageFailedAt ??= Date.now();
+    },
+    async ready() {
       await client`select 1`;
+      await options.readyCheck?.();
+      if (storageFailedAt === undefined) return;
+      // A write that needs a page of its own (7 kB, stored inline), rolled back: it fails while
+      // the disk is full.
+      await client
+        .begin(async (tx) => {
+          await tx`insert into readiness_probe (pad) values (repeat('x', 7000))`;
+          throw ROLLBACK;
+        })
+        .catch((err: unknown) => {
+          if (err !== ROLLBACK) throw err;
+        });
+      storageFailedAt = undefined;
     },
     async close() {
       await client.end({ timeout: 5 });
-    },
-  };
-}
-
-async function createPglite(dataDir: string): Promise<Database> {
-  // Loaded only when used: a PostgreSQL deployment never pays for the embedded engine's memory.
-  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('drizzle-orm/pglite'),
-  ]);
-  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const client = dataDir === 'memory://' ? new PGlite() : new PGlite(`${dataDir}/pglite`);
-  await client.waitReady;
-  const db = drizzlePglite({ client }) as unknown as Db;
-  return {
-    kind: 'pglite',
-    db,
-    rows: async <T>(text: string, params: readonly unknown[]) => (await client.query<T>(text, params as unknown[])).rows,
-    async ping() {
-      await db.execute(sql`select 1`);
-    },
-    async close() {
-      if (!client.closed) await client.close();
+      await options.onClose?.();
     },
   };
 }

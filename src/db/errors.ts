@@ -7,6 +7,8 @@ const UNAVAILABLE_CODES = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // The embedded server's socket is missing while it restarts.
+  'ENOENT',
   'EPIPE',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
@@ -26,8 +28,25 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     // Class 08 is "connection exception", except 08P01 (protocol violation): a misconfiguration
     // (an unsupported startup parameter, say), which retrying cannot fix.
     if (code !== undefined && (UNAVAILABLE_CODES.has(code) || (code.startsWith('08') && code !== '08P01'))) return true;
-    if (typeof e.message === 'string' && /PGlite is closed/i.test(e.message)) return true;
     e = e.cause as typeof e;
   }
   return false;
+}
+
+/** The first error code along the cause chain (a SQLSTATE, or a Node code such as ENOTFOUND). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string') return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/**
+ * The server cannot store: disk full (53100), out of memory (53200), an I/O error (58030). Like an
+ * unreachable database, a 503 (nothing was written); readiness then probes writes until one works.
+ */
+export function isStorageFailure(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === '53100' || code === '53200' || code === '58030';
 }

@@ -4,7 +4,8 @@ import { ApiError } from '../errors.js';
 import { ErrorSchema } from '../tasks/tasks.schemas.js';
 
 export interface HealthRoutesOptions {
-  ping(): Promise<void>;
+  /** Resolves when the database answers and takes writes. */
+  ready(): Promise<void>;
   /** Bound on the readiness probe's query. */
   timeoutMs: number;
 }
@@ -13,7 +14,7 @@ const HealthySchema = Type.Object({ status: Type.Literal('healthy') });
 const ReadySchema = Type.Object({ status: Type.Literal('ready') });
 
 /** /health: the process answers (liveness). /ready: the database answers too (readiness). */
-export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { ping, timeoutMs }) => {
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { ready, timeoutMs }) => {
   app.get(
     '/health',
     { schema: { tags: ['health'], summary: 'Liveness', response: { 200: HealthySchema } } },
@@ -31,7 +32,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
         timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
       });
       try {
-        await Promise.race([ping(), timeout]);
+        await Promise.race([ready(), timeout]);
       } catch {
         throw new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable');
       } finally {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, isStorageFailure } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { validationMessage } from './validation.js';
 
@@ -46,6 +46,9 @@ function toApiError(err: FastifyError): ApiError | undefined {
   if (isDatabaseUnavailable(err)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '1' });
   }
+  if (isStorageFailure(err)) {
+    return new ApiError('SERVICE_UNAVAILABLE', 'The database cannot store changes right now; try again later', { 'retry-after': '5' });
+  }
   const status = err.statusCode ?? 500;
   const code = status < 500 ? CODE_BY_STATUS[status] : undefined;
   // Fastify's client-error messages (4xx) are safe and specific; keep them.
@@ -77,9 +80,10 @@ export function loggableError(err: unknown, depth = 0): Record<string, unknown> 
 }
 
 /** The one place errors become `{error, code}` bodies. No stack, SQL or secret ever reaches a body. */
-export function installErrorHandlers(app: FastifyInstance): void {
+export function installErrorHandlers(app: FastifyInstance, onUnexpected: (err: unknown) => void = () => {}): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
+    if (apiError === undefined || apiError.statusCode >= 500) onUnexpected(err);
     if (apiError === undefined || apiError.statusCode >= 500) {
       request.log.error(
         { err: loggableError(err), method: request.method, route: request.routeOptions.url, url: pathOf(request.url) },

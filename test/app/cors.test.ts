@@ -4,7 +4,7 @@ import { authHeader, buildTestApp, type TestApp } from '../helpers/app.js';
 describe('CORS', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp('pglite', { corsOrigins: ['http://localhost:3000', 'https://app.example.com'] });
+    t = await buildTestApp('embedded', { corsOrigins: ['http://localhost:3000', 'https://app.example.com'] });
   });
   afterAll(async () => t?.close());
 

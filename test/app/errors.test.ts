@@ -123,7 +123,7 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
 
 describe('unexpected errors', () => {
   it('a fault is 500 INTERNAL_ERROR with no stack, SQL or secret in the body', async () => {
-    const t = await buildTestApp('pglite', {}, {
+    const t = await buildTestApp('embedded', {}, {
       verifier: {
         verify: async () => {
           throw new Error('select * from secret_table where password = hunter2');
@@ -143,7 +143,7 @@ describe('unexpected errors', () => {
   });
 
   it('an unreachable database is 503 SERVICE_UNAVAILABLE and /ready says so', async () => {
-    const t = await buildTestApp('pglite');
+    const t = await buildTestApp('embedded');
     const headers = await authHeader('u');
     await t.database.close();
     expectError(await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers }), 503, 'SERVICE_UNAVAILABLE');

@@ -4,7 +4,7 @@ import { authHeader, buildTestApp, type TestApp } from '../helpers/app.js';
 describe('response headers', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp('pglite');
+    t = await buildTestApp('embedded');
   });
   afterAll(async () => t?.close());
 

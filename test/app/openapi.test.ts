@@ -4,7 +4,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js';
 describe('OpenAPI and docs', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp('pglite');
+    t = await buildTestApp('embedded');
   });
   afterAll(async () => t?.close());
 

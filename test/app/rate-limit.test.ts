@@ -4,7 +4,7 @@ import { authHeader, buildTestApp, expectError, type TestApp } from '../helpers/
 describe('rate limit', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp('pglite', { rateLimitPerMinute: 3 });
+    t = await buildTestApp('embedded', { rateLimitPerMinute: 3 });
   });
   afterAll(async () => t?.close());
 
@@ -37,8 +37,8 @@ describe('rate limit shared through Redis (REDIS_URL)', () => {
     if (!reachable && process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}`);
     if (!reachable) return; // a developer machine without Redis: nothing to test against
 
-    const one = await buildTestApp('pglite', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
-    const two = await buildTestApp('pglite', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
+    const one = await buildTestApp('embedded', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
+    const two = await buildTestApp('embedded', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
     try {
       const user = `redis-${Date.now()}-${Math.random().toString(36).slice(2)}`;
       const headers = await authHeader(user);
@@ -58,7 +58,7 @@ describe('rate limit shared through Redis (REDIS_URL)', () => {
   });
 
   it('Redis being unreachable does not take the API down: requests are allowed', async () => {
-    const t = await buildTestApp('pglite', { rateLimitPerMinute: 1, redisUrl: 'redis://127.0.0.1:9' });
+    const t = await buildTestApp('embedded', { rateLimitPerMinute: 1, redisUrl: 'redis://127.0.0.1:9' });
     try {
       const headers = await authHeader('redis-down');
       for (let i = 0; i < 3; i++) expect((await t.app.inject({ url: '/api/redis-down/tasks', headers })).statusCode).toBe(200);

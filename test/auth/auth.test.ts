@@ -5,7 +5,7 @@ import { authHeader, buildTestApp, expectError, signToken, TEST_SECRET, uniqueUs
 describe('authentication (shared-secret HS256 mode)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp('pglite');
+    t = await buildTestApp('embedded');
   });
   afterAll(async () => t?.close());
 

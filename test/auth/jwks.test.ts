@@ -56,7 +56,7 @@ describe('Better Auth JWT-plugin tokens via JWKS', () => {
   beforeAll(async () => {
     await jwks.start();
     issuer = jwks.url;
-    t = await buildTestApp('pglite', { betterAuthUrl: issuer, jwksUrl: `${issuer}/api/auth/jwks`, jwtIssuer: issuer, jwtAudience: issuer, jwksCooldownMs: COOLDOWN });
+    t = await buildTestApp('embedded', { betterAuthUrl: issuer, jwksUrl: `${issuer}/api/auth/jwks`, jwtIssuer: issuer, jwtAudience: issuer, jwksCooldownMs: COOLDOWN });
   });
   afterAll(async () => {
     await t?.close();
@@ -168,7 +168,7 @@ describe('Better Auth JWT-plugin tokens via JWKS', () => {
 
 describe('JWKS never reachable', () => {
   it('answers 503 SERVICE_UNAVAILABLE (nothing can be verified), fast, and HS256 still works', async () => {
-    const t = await buildTestApp('pglite', { betterAuthUrl: 'http://127.0.0.1:9', jwksUrl: 'http://127.0.0.1:9/api/auth/jwks' });
+    const t = await buildTestApp('embedded', { betterAuthUrl: 'http://127.0.0.1:9', jwksUrl: 'http://127.0.0.1:9/api/auth/jwks' });
     try {
       const { privateKey } = await generateKeyPair('EdDSA');
       const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setExpirationTime('5m').sign(privateKey);

@@ -1,7 +1,7 @@
 // Smoke test of the bench harness, end to end in a tiny configuration: our server on embedded
-// PGlite (a fresh temp DATA_DIR), two scenarios (list-50, mixed), 1 s each with 2 connections and
+// the embedded PostgreSQL (a fresh temp DATA_DIR), two scenarios (list-50, mixed), 1 s each with 2 connections and
 // at most 150 requests each, no warm-up, no reference, no ceilings. Takes about 3 s plus our
-// server's start-up (PGlite creating its database dominates: 3-9 s on this 2-core host).
+// server's start-up (initdb of the embedded PostgreSQL: about 1 s).
 //
 // What it needs: our server startable: the build (`node dist/src/server.js`; `npm test` builds
 // first), else the TypeScript source through tsx if it is installed. Override with
@@ -39,7 +39,7 @@ describe('bench harness (smoke)', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-  it('runs list-50 and mixed against our server on PGlite and writes a JSON result with zero errors', async () => {
+  it('runs list-50 and mixed against our server on the embedded PostgreSQL and writes a JSON result with zero errors', async () => {
     const opts = {
       ...defaultOptions(),
       durationS: 1,
@@ -50,7 +50,7 @@ describe('bench harness (smoke)', () => {
       users: 4,
       tasksPerUser: 3,
       serverCommand: serverCommand(root),
-      databaseUrl: undefined, // embedded PGlite, whatever the environment says
+      databaseUrl: undefined, // the embedded PostgreSQL, whatever the environment says
       workers: undefined,
       compareReference: false,
       ceilings: false,

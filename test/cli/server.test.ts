@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runNode, startServer, TOKEN_JS, SERVER_JS, type ServerProcess } from '../helpers/process.js';
+import { cleanEnv, runNode, scratchDir, startServer, TOKEN_JS, SERVER_JS, type ServerProcess } from '../helpers/process.js';
 
 describe('npm start and npm run token on a fresh machine (no configuration)', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'task-api-fresh-'));
+  const cwd = scratchDir('task-api-fresh-');
   let server: ServerProcess;
 
   beforeAll(async () => {
@@ -13,15 +12,15 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
     server = await startServer(cwd, cleanEnv());
   });
   afterAll(async () => {
-    await server?.stop('SIGKILL');
+    await server?.stop('SIGTERM');
   });
 
-  it('serves on PGlite under ./.data with a generated dev secret, and warns about it', async () => {
+  it('serves on the embedded PostgreSQL under ./.data with a generated dev secret, and warns about it', async () => {
     expect(existsSync(join(cwd, '.data', 'dev-secret'))).toBe(true);
-    expect(existsSync(join(cwd, '.data', 'pglite'))).toBe(true);
+    expect(existsSync(join(cwd, '.data', 'postgres', 'PG_VERSION'))).toBe(true);
     const lines = server.output().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; database?: string });
     expect(lines.some((l) => l.level === 40 && /BETTER_AUTH_SECRET is not set/.test(l.msg))).toBe(true);
-    expect(lines.find((l) => l.msg === 'task API ready')?.database).toBe('pglite');
+    expect(lines.find((l) => l.msg === 'task API ready')?.database).toBe(`embedded PostgreSQL in ${join(cwd, '.data')}`);
     const health = await fetch(`${server.url}/health`);
     expect(await health.json()).toEqual({ status: 'healthy' });
   });

@@ -7,7 +7,7 @@ const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as
 
 describe.each(drivers)('migrations [%s]', (driver) => {
   it('apply once, then find nothing to do', async () => {
-    const fresh = await freshDatabase(driver);
+    const fresh = await freshDatabase(driver, { empty: true });
     const database = await fresh.open();
     try {
       const all = readMigrations().map((m) => m.tag);
@@ -25,17 +25,16 @@ describe.each(drivers)('migrations [%s]', (driver) => {
   });
 
   it('several instances migrating at once all succeed, and apply each migration once', async () => {
-    const fresh = await freshDatabase(driver);
-    // PGlite is one process's database: "instances" share it. PostgreSQL: separate pools, as separate servers would.
-    const shared = driver === 'pglite' ? await fresh.open() : undefined;
-    const databases = shared ? [shared, shared, shared] : await Promise.all([fresh.open(), fresh.open(), fresh.open()]);
+    const fresh = await freshDatabase(driver, { empty: true });
+    // Separate pools, as separate servers would have.
+    const databases = await Promise.all([fresh.open(), fresh.open(), fresh.open()]);
     try {
       const results = await Promise.all(databases.map((d) => migrate(d.db)));
       expect(results.flat()).toEqual(readMigrations().map((m) => m.tag));
       const applied = rowsOf(await databases[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
       expect(applied[0]?.n).toBe(readMigrations().length);
     } finally {
-      await Promise.all([...new Set(databases)].map((d) => d.close()));
+      await Promise.all(databases.map((d) => d.close()));
       await fresh.drop();
     }
   });

@@ -11,14 +11,14 @@ export const TEST_SECRET = testConfig().betterAuthSecret as string;
 export interface TestApp {
   app: FastifyInstance;
   database: Database;
-  /** The PostgreSQL URL of this app's database, when on PostgreSQL. */
-  databaseUrl: string | undefined;
+  /** The URL of this app's database. */
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
 /** The real app (same buildApp as production) on a fresh database of the given driver. */
 export async function buildTestApp(
-  driver: DriverName = 'pglite',
+  driver: DriverName = 'embedded',
   overrides: Partial<Config> = {},
   deps: Omit<AppDependencies, 'database'> = {},
 ): Promise<TestApp> {
@@ -45,9 +45,9 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** The real app on in-memory PGlite, listening on 127.0.0.1 (random port): for browser and Better Auth tests. */
+/** The real app on a fresh embedded database, listening on 127.0.0.1 (random port): for browser and Better Auth tests. */
 export async function startApi(overrides: Partial<Config> = {}): Promise<RunningApi> {
-  const t = await buildTestApp('pglite', overrides);
+  const t = await buildTestApp('embedded', overrides);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');

@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
-import { createDatabase, type Database } from '../../src/db/client.js';
-import { testConfig } from '../../src/config.js';
+import { inject } from 'vitest';
+import { createDatabase, describeUrl, type Database } from '../../src/db/client.js';
+import { createScratch, databaseUrl, dropDatabase } from './templates.js';
 
 /**
- * The engines every data test runs on: PGlite (in memory) always, and PostgreSQL whenever
- * TEST_DATABASE_URL is set. With REQUIRE_POSTGRES=1 (CI) a missing URL is an error, not a skip.
+ * The servers every data test runs on: the embedded PostgreSQL (one server for the whole run,
+ * started by global-setup.ts with the same launcher as `npm start`) always, and the external
+ * PostgreSQL whenever TEST_DATABASE_URL is set. With REQUIRE_POSTGRES=1 (CI) a missing URL is an
+ * error, not a skip. Test names carry the server: `[embedded]`, `[postgres]`.
  */
-export type DriverName = 'pglite' | 'postgres';
+export type DriverName = 'embedded' | 'postgres';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 
@@ -15,38 +16,44 @@ if (process.env.REQUIRE_POSTGRES === '1' && TEST_DATABASE_URL === undefined) {
   throw new Error('REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite would not run');
 }
 
-export const drivers: DriverName[] = TEST_DATABASE_URL === undefined ? ['pglite'] : ['pglite', 'postgres'];
+export const drivers: DriverName[] = TEST_DATABASE_URL === undefined ? ['embedded'] : ['embedded', 'postgres'];
+
+/** The server of a driver: a URL to connect to as an administrator (create and drop databases). */
+export function serverUrl(driver: DriverName): string {
+  return driver === 'embedded' ? inject('embeddedUrl') : (TEST_DATABASE_URL as string);
+}
 
 export interface TestDatabase {
-  /** The PostgreSQL URL of this fresh database (undefined for PGlite). */
-  url: string | undefined;
-  open(): Promise<Database>;
+  /** The URL of this fresh database. */
+  url: string;
+  open(options?: { poolMax?: number }): Promise<Database>;
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the driver: a new in-memory PGlite, or a new randomly named PostgreSQL database. */
-export async function freshDatabase(driver: DriverName): Promise<TestDatabase> {
-  if (driver === 'pglite') {
-    return {
-      url: undefined,
-      open: () => createDatabase(testConfig()),
-      drop: async () => {},
-    };
-  }
-  const base = TEST_DATABASE_URL as string;
-  const name = `task_api_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+/** Opens the database at `url` the way the service does (prepared statements, pool of 10). */
+export async function openTestDatabase(url: string, options: { poolMax?: number; prepare?: boolean } = {}): Promise<Database> {
+  return createDatabase({
+    url,
+    kind: 'external',
+    where: describeUrl(url),
+    prepare: options.prepare ?? true,
+    poolMax: options.poolMax ?? 10,
+    timeoutMs: 5000,
+  });
+}
+
+/**
+ * A fresh database with a random name on the driver's server: migrated (copied from the run's
+ * template), or `{ empty: true }` for tests of the migrations themselves.
+ */
+export async function freshDatabase(driver: DriverName, options: { empty?: boolean } = {}): Promise<TestDatabase> {
+  const base = serverUrl(driver);
+  const template = options.empty ? undefined : driver === 'embedded' ? inject('embeddedTemplate') : inject('externalTemplate');
+  const name = await createScratch(base, 'task_api_test', template);
+  const url = databaseUrl(base, name);
   return {
-    url: url.toString(),
-    open: () => createDatabase(testConfig({ databaseUrl: url.toString() })),
-    async drop() {
-      const a = postgres(base, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
-    },
+    url,
+    open: (o = {}) => openTestDatabase(url, o),
+    drop: () => dropDatabase(base, name),
   };
 }

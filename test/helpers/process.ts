@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/lib/project-root.js';
@@ -17,6 +19,16 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A new empty folder under the system's temp dir that the embedded PostgreSQL's OS user (when the
+ * suite runs as root) may enter, as it may enter a project folder.
+ */
+export function scratchDir(prefix = 'task-api-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711);
+  return dir;
 }
 
 /** The environment of a fresh machine: no project variables at all. */

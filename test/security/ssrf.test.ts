@@ -25,7 +25,7 @@ describe('no request forgery through tokens, bodies or headers', () => {
     await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
     trapUrl = `http://127.0.0.1:${(trap.address() as { port: number }).port}`;
     auth = await startStubAuthServer();
-    t = await buildTestApp('pglite', { betterAuthUrl: auth.url, jwksUrl: `${auth.url}/api/auth/jwks`, jwtIssuer: auth.url, jwtAudience: auth.url });
+    t = await buildTestApp('embedded', { betterAuthUrl: auth.url, jwksUrl: `${auth.url}/api/auth/jwks`, jwtIssuer: auth.url, jwtAudience: auth.url });
   });
   afterAll(async () => {
     await t?.close();

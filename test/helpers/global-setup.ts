@@ -1,0 +1,59 @@
+/**
+ * Vitest global setup: one embedded PostgreSQL server for the whole run (the same launcher as
+ * `npm start`, in a temp DATA_DIR, with fsync off: test data need not survive a power cut), and a
+ * migrated template database on it and, with TEST_DATABASE_URL, on the external server, so a test
+ * file gets a fresh migrated database with one CREATE DATABASE.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
+import { dropTemplate, makeTemplate } from './templates.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    embeddedUrl: string;
+    embeddedTemplate: string;
+    externalTemplate: string | undefined;
+  }
+}
+
+let server: EmbeddedServer | undefined;
+let dataDir: string | undefined;
+const templates: { base: string; name: string }[] = [];
+
+const quiet = {
+  debug: () => {},
+  info: () => {},
+  warn: (obj: object, msg: string) => console.warn(`[embedded test server] ${msg}`, obj),
+  error: (obj: object, msg: string) => console.error(`[embedded test server] ${msg}`, obj),
+};
+
+export async function setup(project: TestProject): Promise<void> {
+  dataDir = mkdtempSync(join(tmpdir(), 'task-api-suite-'));
+  server = await startEmbedded({
+    dataDir,
+    osUser: 'postgres',
+    maxConnections: 400,
+    log: quiet,
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
+  const embeddedTemplate = await makeTemplate(server.url);
+  templates.push({ base: server.url, name: embeddedTemplate });
+  let externalTemplate: string | undefined;
+  const external = process.env.TEST_DATABASE_URL || undefined;
+  if (external !== undefined) {
+    externalTemplate = await makeTemplate(external);
+    templates.push({ base: external, name: externalTemplate });
+  }
+  project.provide('embeddedUrl', server.url);
+  project.provide('embeddedTemplate', embeddedTemplate);
+  project.provide('externalTemplate', externalTemplate);
+}
+
+export async function teardown(): Promise<void> {
+  for (const t of templates.splice(0)) await dropTemplate(t.base, t.name).catch(() => {});
+  await server?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}
