@@ -208,6 +208,12 @@ export function loadConfig(env: Env = readEnv()): Config {
     }
   }
 
+  if (production && dbUrl === undefined) {
+    warnings.push(
+      `NODE_ENV=production on the embedded database in ${dataDir}: it lives and dies with this machine; ` +
+        'for production set DATABASE_URL (Neon: docs/DEPLOYMENT.md)',
+    );
+  }
   const prepareDefault = dbUrl === undefined ? true : !looksPooled(dbUrl);
 
   const config: Config = {
