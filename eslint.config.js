@@ -3,7 +3,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/', '.data/', 'bench/results/'] },
+  // examples/ is its own project (its own package.json and lint); packages build into their own dist/.
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/', '.data/', 'bench/results/', 'examples/', 'packages/*/dist/', 'packages/*/node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'packages/*/scripts/**', 'packages/*/test/**'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
     rules: { 'no-console': 'off' },
   },

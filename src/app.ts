@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { apiRoutes } from './api.js';
 import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
-import { authHook } from './auth/auth.hook.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { DataDirLock } from './db/data-dir.js';
 import { openDatabase } from './db/open.js';
-import { ApiError } from './errors.js';
 import { healthRoutes } from './health/health.routes.js';
+import { ErrorSchema, errorSchemas } from './http/errors.js';
+import { limiterFromConfig } from './lib/rate-limiter.js';
 import { RequestLog } from './lib/request-log.js';
-import { memoryRateLimiter, redisRateLimiter, type RateLimiter } from './lib/rate-limiter.js';
 import { registerCors } from './plugins/cors.js';
 import { frameworkError, installErrorHandlers } from './plugins/error-handler.js';
+import { installJsonBody } from './plugins/json-body.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
 import { registerOpenApi } from './plugins/openapi.js';
+import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installValidators } from './plugins/validation.js';
-import { createTasksRepository } from './tasks/tasks.repository.js';
-import { tasksRoutes } from './tasks/tasks.routes.js';
+import { taskSchemas } from './tasks/tasks.schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,36 +34,11 @@ export interface AppDependencies {
   dataDirLock?: DataDirLock;
 }
 
-const JSON_API_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
+/** The named schemas: shared by validation, serialization and the document's components. */
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas];
 
-async function createLimiter(app: FastifyInstance, config: Config): Promise<RateLimiter | undefined> {
-  if (config.rateLimitPerMinute === 0) return undefined;
-  if (config.redisUrl === undefined) return memoryRateLimiter(config.rateLimitPerMinute);
-  let warned = 0;
-  return redisRateLimiter({
-    url: config.redisUrl,
-    limit: config.rateLimitPerMinute,
-    onError: (err) => {
-      // At most one warning a minute: Redis being down must not flood the log.
-      if (Date.now() - warned < 60_000) return;
-      warned = Date.now();
-      app.log.warn({ err }, 'rate limiter: Redis unreachable, allowing requests');
-    },
-  });
-}
-
-/**
- * Builds the whole app from a validated config: the same function serves production and tests.
- * Infrastructure first (validation, errors, database, CORS, OpenAPI), then routes.
- */
-export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+function fastifyOptions(config: Config) {
+  return {
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
@@ -80,51 +56,45 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     return503OnClosing: false,
     frameworkErrors: frameworkError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
-  });
+  };
+}
+
+/** Where clients reach the API, for the document's `servers`. */
+function serverUrl(config: Config): string {
+  if (config.publicUrl !== undefined) return config.publicUrl;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+/**
+ * Builds the whole app from a validated config: the same function serves production and tests.
+ * Request handling first (validation, bodies, errors), then the resources it needs (database,
+ * token verifier, rate limiter), then the routes.
+ */
+export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions(config));
   app.decorateRequest('userId', undefined);
-
-  installValidators(app);
-
-  // JSON bodies; an empty body is "no body" (PATCH .../complete with Content-Type: application/json).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new ApiError('VALIDATION_ERROR', 'Request body is not valid JSON'), undefined);
-    }
-  });
+  installValidators(app, SCHEMAS);
+  installJsonBody(app);
+  installSecurityHeaders(app);
 
   const database = deps.database ?? (await openDatabase(config, app.log, deps.dataDirLock));
+  if (deps.database === undefined) app.addHook('onClose', async () => database.close());
   app.decorate('database', database);
   installErrorHandlers(app, (err) => database.noteFailure(err));
-  if (deps.database === undefined) app.addHook('onClose', async () => database.close());
 
   const verifier = deps.verifier ?? verifierFromConfig(config);
-  const limiter = await createLimiter(app, config);
+  const limiter = await limiterFromConfig(config, app.log);
   app.addHook('onClose', async () => {
     await verifier.close();
     await limiter?.close();
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    // Security headers for a JSON API; /docs is an HTML page with its own scripts and styles.
-    if (!request.url.startsWith('/docs')) reply.headers(JSON_API_HEADERS);
-  });
-
   const routes = trackRoutes(app);
   await registerCors(app, config.corsOrigins);
-  await registerOpenApi(app);
+  await registerOpenApi(app, { serverUrl: serverUrl(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', authHook(verifier, limiter));
-      await api.register(tasksRoutes, { repository: createTasksRepository(database, config.maxTasksPerList) });
-    },
-    { prefix: '/api/:user_id/tasks' },
-  );
+  await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, maxTasksPerList: config.maxTasksPerList });
   await app.after();
   register405Routes(app, routes);
   return app;

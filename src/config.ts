@@ -13,6 +13,8 @@ export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly host: string;
   readonly port: number;
+  /** Where clients reach the API (the OpenAPI document's `servers`); default http://HOST:PORT. */
+  readonly publicUrl: string | undefined;
   readonly logLevel: string;
   /** PostgreSQL URL; undefined means the embedded PostgreSQL server in `dataDir`. */
   readonly databaseUrl: string | undefined;
@@ -220,6 +222,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     env: nodeEnv as Config['env'],
     host: str(env, 'HOST') ?? '127.0.0.1',
     port: int(env, 'PORT', 8000, 0, 65535),
+    publicUrl: str(env, 'PUBLIC_URL') === undefined ? undefined : httpUrl(env, 'PUBLIC_URL', ''),
     logLevel: logLevel(env),
     databaseUrl: dbUrl,
     embeddedUrl: dbUrl === undefined ? str(env, 'TASK_API_EMBEDDED_URL') : undefined,

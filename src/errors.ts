@@ -1,4 +1,4 @@
-/** The error codes of the contract (API.md, Errors), with their status. */
+/** The error codes of the contract (API.md, Errors), with their status: the one catalog. */
 export const ErrorCode = {
   VALIDATION_ERROR: 400,
   UNAUTHORIZED: 401,
@@ -14,7 +14,12 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = keyof typeof ErrorCode;
 
-/** An error meant for the client: its message and code are sent as `{error, code}`. */
+/** The codes a status can carry, in catalog order. */
+export function codesOf(status: number): ErrorCode[] {
+  return (Object.keys(ErrorCode) as ErrorCode[]).filter((c) => ErrorCode[c] === status);
+}
+
+/** An error meant for the client: its message and code are sent in the contract's error body. */
 export class ApiError extends Error {
   readonly statusCode: number;
   readonly code: ErrorCode;
@@ -29,4 +34,6 @@ export class ApiError extends Error {
   }
 }
 
-export const TASK_NOT_FOUND = 'Task not found';
+export function rateLimited(retryAfter: number): ApiError {
+  return new ApiError('RATE_LIMITED', `Too many requests; retry in ${retryAfter} s`, { 'retry-after': String(retryAfter) });
+}

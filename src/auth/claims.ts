@@ -38,6 +38,13 @@ export function invalidToken(reason = 'The token is invalid or expired', remembe
   return new InvalidTokenError(reason, rememberMs);
 }
 
+/** 503: a token that cannot be checked at all (the auth server is unreachable, nothing cached). */
+export function authUnavailable(): ApiError {
+  return new ApiError('SERVICE_UNAVAILABLE', 'Tokens cannot be verified right now: the auth server is unreachable', {
+    'retry-after': '5',
+  });
+}
+
 /** The user a verified JWT names: a non-empty string `sub`, or nothing. */
 export function principalFromClaims(payload: JWTPayload): { principal: Principal; expiresAt: number } {
   if (typeof payload.sub !== 'string' || payload.sub === '') {

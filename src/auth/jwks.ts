@@ -7,8 +7,7 @@ import {
   type JWSHeaderParameters,
   type LocalJWKSet,
 } from 'jose';
-import { ApiError } from '../errors.js';
-import { CLOCK_TOLERANCE_S, principalFromClaims, type TokenStrategy } from './claims.js';
+import { authUnavailable, CLOCK_TOLERANCE_S, principalFromClaims, type TokenStrategy } from './claims.js';
 
 export interface JwksOptions {
   url: string;
@@ -23,12 +22,6 @@ export interface JwksOptions {
 }
 
 export const ASYMMETRIC_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-
-export function authUnavailable(): ApiError {
-  return new ApiError('SERVICE_UNAVAILABLE', 'Tokens cannot be verified right now: the auth server is unreachable', {
-    'retry-after': '5',
-  });
-}
 
 /**
  * Better Auth JWT-plugin tokens (EdDSA by default; ES256, RS256, PS256 too), verified against the

@@ -1,5 +1,4 @@
-import { FINAL_REJECTION_MS, invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
-import { authUnavailable } from './jwks.js';
+import { authUnavailable, FINAL_REJECTION_MS, invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
 
 export interface SessionOptions {
   /** Better Auth's base URL; sessions are resolved at `${baseUrl}/api/auth/get-session`. */

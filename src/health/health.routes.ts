@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../errors.js';
-import { ErrorSchema } from '../tasks/tasks.schemas.js';
+import { errorResponses } from '../http/errors.js';
 
 export interface HealthRoutesOptions {
   /** Resolves when the database answers and takes writes. */
@@ -17,14 +17,19 @@ const ReadySchema = Type.Object({ status: Type.Literal('ready') });
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { ready, timeoutMs }) => {
   app.get(
     '/health',
-    { schema: { tags: ['health'], summary: 'Liveness', response: { 200: HealthySchema } } },
+    { schema: { operationId: 'health', tags: ['health'], summary: 'Liveness: the process answers', response: { 200: { ...HealthySchema, description: 'The process answers' } } } },
     async () => ({ status: 'healthy' as const }),
   );
 
   app.get(
     '/ready',
     {
-      schema: { tags: ['health'], summary: 'Readiness: the database answers', response: { 200: ReadySchema, 503: ErrorSchema } },
+      schema: {
+        operationId: 'ready',
+        tags: ['health'],
+        summary: 'Readiness: the database answers and takes writes',
+        response: { 200: { ...ReadySchema, description: 'Ready to serve' }, ...errorResponses(503) },
+      },
     },
     async () => {
       let timer: NodeJS.Timeout | undefined;

@@ -1,3 +1,5 @@
+import type { Config } from '../config.js';
+
 /** Fixed-window counters: `consume(key)` counts one request and says whether it is allowed. */
 export interface RateLimiter {
   consume(key: string): Promise<RateDecision> | RateDecision;
@@ -96,4 +98,26 @@ export async function redisRateLimiter(options: RedisLimiterOptions): Promise<Ra
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The limiter the configuration asks for: none (RATE_LIMIT_PER_MINUTE=0), in memory, or shared
+ * through Redis (REDIS_URL). A Redis outage is one warning a minute, not a flood.
+ */
+export async function limiterFromConfig(
+  config: Pick<Config, 'rateLimitPerMinute' | 'redisUrl'>,
+  log: { warn(obj: object, msg: string): void },
+): Promise<RateLimiter | undefined> {
+  if (config.rateLimitPerMinute === 0) return undefined;
+  if (config.redisUrl === undefined) return memoryRateLimiter(config.rateLimitPerMinute);
+  let warned = 0;
+  return redisRateLimiter({
+    url: config.redisUrl,
+    limit: config.rateLimitPerMinute,
+    onError: (err) => {
+      if (Date.now() - warned < 60_000) return;
+      warned = Date.now();
+      log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'rate limiter: Redis unreachable, allowing requests');
+    },
+  });
 }

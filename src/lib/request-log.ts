@@ -1,5 +1,46 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
+/** The path without the query string: a token in `?access_token=` must not reach the log. */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, 300);
+}
+
+/** A PostgreSQL error (postgres.js PostgresError): a SQLSTATE code and a severity. */
+function isServerError(e: object): boolean {
+  return typeof (e as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((e as { code: string }).code) && 'severity' in e;
+}
+
+/**
+ * What of an error is logged. A database error: its SQLSTATE, severity, the server routine and
+ * the names of the table, column and constraint involved, never its message, detail or query
+ * (they can quote what users wrote: values, titles, tags). Any other error: its kind, message,
+ * code and stack. The same for its cause.
+ */
+export function loggableError(err: unknown, depth = 0): Record<string, unknown> | undefined {
+  if (!(err instanceof Error) || depth > 3) return undefined;
+  const e = err as Error & Record<string, unknown>;
+  if (isServerError(e)) {
+    return {
+      type: e.name,
+      code: e.code,
+      severity: e.severity,
+      routine: e.routine,
+      table: e.table_name,
+      column: e.column_name,
+      constraint: e.constraint_name,
+    };
+  }
+  return {
+    type: e.name,
+    message: e.message,
+    code: e.code,
+    statusCode: e.statusCode,
+    stack: e.stack,
+    cause: loggableError(e.cause, depth + 1),
+  };
+}
+
 const INFO_ENABLED = new Set(['info', 'debug', 'trace']);
 
 /**
@@ -16,12 +57,12 @@ export class RequestLog extends LogController {
     const line = {
       method: request.method,
       route: request.routeOptions.url ?? null,
-      url: request.url.split('?')[0]?.slice(0, 300),
+      url: pathOf(request.url),
       userId: request.userId,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
     };
-    if (error) reply.log.error({ ...line, err: error }, 'request failed');
+    if (error) reply.log.error({ ...line, err: loggableError(error) }, 'request failed');
     else reply.log.info(line, 'request');
   }
 }

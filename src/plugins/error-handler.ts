@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, isStorageFailure } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
+import { LogThrottle } from '../lib/log-throttle.js';
+import { loggableError, pathOf } from '../lib/request-log.js';
 import { validationMessage } from './validation.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -33,7 +35,7 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
  */
 export function frameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const [code, message] = FASTIFY_ERRORS[err.code] ?? ['VALIDATION_ERROR', 'The URL is not valid'];
-  reply.code(400).send({ error: message, code });
+  reply.code(400).send(errorBody(message, code));
 }
 
 function toApiError(err: FastifyError): ApiError | undefined {
@@ -56,49 +58,39 @@ function toApiError(err: FastifyError): ApiError | undefined {
   return undefined;
 }
 
-/** The path without the query string: a token in `?access_token=` must not reach the log. */
-export function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return (q < 0 ? url : url.slice(0, q)).slice(0, 300);
+/** The error body of the contract: `detail` repeats `error` (FastAPI clients read it). */
+export function errorBody(error: string, code: string): { error: string; code: string; detail: string } {
+  return { error, code, detail: error };
 }
 
 /**
- * What of an error is logged: its kind, message, code and stack, and the same of its cause. Not
- * its other fields: a database error carries the statement's parameters (titles, user ids).
+ * The one place errors become `{error, code, detail}` bodies. No stack, SQL or secret ever reaches
+ * a body; 5xx are logged (bounded: a burst per kind of failure, then a count), without user data.
+ * `onServerError` hears of each 5xx cause (the database remembers a full disk).
  */
-export function loggableError(err: unknown, depth = 0): Record<string, unknown> | undefined {
-  if (!(err instanceof Error) || depth > 3) return undefined;
-  const e = err as Error & { code?: unknown; statusCode?: unknown };
-  return {
-    type: e.name,
-    message: e.message,
-    code: e.code,
-    statusCode: e.statusCode,
-    stack: e.stack,
-    cause: loggableError(e.cause, depth + 1),
-  };
-}
-
-/** The one place errors become `{error, code}` bodies. No stack, SQL or secret ever reaches a body. */
-export function installErrorHandlers(app: FastifyInstance, onUnexpected: (err: unknown) => void = () => {}): void {
+export function installErrorHandlers(app: FastifyInstance, onServerError: (err: unknown) => void = () => {}): void {
+  const throttle = new LogThrottle();
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
-    if (apiError === undefined || apiError.statusCode >= 500) onUnexpected(err);
     if (apiError === undefined || apiError.statusCode >= 500) {
-      request.log.error(
-        { err: loggableError(err), method: request.method, route: request.routeOptions.url, url: pathOf(request.url) },
-        apiError ? apiError.message : 'unexpected error',
-      );
+      onServerError(err);
+      const cause = loggableError(err);
+      const key = `${apiError?.code ?? 'INTERNAL_ERROR'}:${String(cause?.code ?? cause?.type)}`;
+      const { log, suppressed } = throttle.admit(key);
+      if (log) {
+        request.log.error(
+          { err: cause, method: request.method, route: request.routeOptions.url, url: pathOf(request.url), ...(suppressed ? { suppressedBefore: suppressed } : {}) },
+          apiError ? apiError.message : 'unexpected error',
+        );
+      }
     }
-    if (apiError === undefined) {
-      return reply.code(500).send({ error: 'Internal server error', code: 'INTERNAL_ERROR' });
-    }
+    if (apiError === undefined) return reply.code(500).send(errorBody('Internal server error', 'INTERNAL_ERROR'));
     if (apiError.headers) reply.headers(apiError.headers);
-    return reply.code(apiError.statusCode).send({ error: apiError.message, code: apiError.code });
+    return reply.code(apiError.statusCode).send(errorBody(apiError.message, apiError.code));
   });
 
   app.setNotFoundHandler((request, reply) => {
     const path = pathOf(request.url).slice(0, 200);
-    reply.code(404).send({ error: `Route ${request.method} ${path} not found`, code: 'NOT_FOUND' });
+    reply.code(404).send(errorBody(`Route ${request.method} ${path} not found`, 'NOT_FOUND'));
   });
 }

@@ -7,11 +7,31 @@ import { projectRoot } from '../lib/project-root.js';
 
 const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
+export interface OpenApiOptions {
+  /** Where clients reach this API (the document's `servers`). */
+  serverUrl: string;
+}
+
+type Operation = { operationId?: string; requestBody?: { required?: boolean }; responses?: Record<string, unknown> };
+type OpenApiDocument = { paths?: Record<string, Record<string, Operation>> };
+
+/** Every path answers other methods with 405 and `Allow` (plugins/method-not-allowed.ts). */
+const METHOD_NOT_ALLOWED = {
+  description: 'This path does not answer that method; `Allow` lists the ones it does',
+  headers: { Allow: { description: 'The methods this path answers', schema: { type: 'string', examples: ['GET, HEAD, POST'] } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/MethodNotAllowedError' } } },
+};
+
+/** Operations whose body may be left out (Fastify always marks a declared body as required). */
+const OPTIONAL_BODY = new Set(['completeTask']);
+
 /**
- * The OpenAPI document comes from the same TypeBox schemas that validate and serialize.
- * Served at /openapi.json, with Swagger UI at /docs (its assets are served from here: no CDN).
+ * The OpenAPI 3.1 document comes from the same TypeBox schemas that validate and serialize; named
+ * schemas (Task, TaskCreate, the error schemas, ...) become components under their own names.
+ * Served at /openapi.json, with Swagger UI at /docs reading that same document (its assets are
+ * served from here: no CDN).
  */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, options: OpenApiOptions): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -20,14 +40,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version,
         description:
           'Tasks for a Next.js + Better Auth todo app. Every /api route needs `Authorization: Bearer <token>`; ' +
-          'the token\'s `sub` must equal `{user_id}`. Success bodies are `{data, message}`, errors `{error, code}`.',
+          "the token's `sub` must equal `{user_id}`. Success bodies are `{data, message}`; errors are " +
+          '`{error, code, detail}`, `detail` repeating `error`. Another method on a known path is `405` with `Allow`.',
       },
+      servers: [{ url: options.serverUrl }],
       components: {
         securitySchemes: {
           bearerAuth: {
             type: 'http',
             scheme: 'bearer',
-            description: 'A Better Auth JWT (HS256 with the shared secret, or EdDSA/ES256/RS256/PS256 via JWKS), or a Better Auth session token',
+            description:
+              'A Better Auth JWT (HS256 with the shared secret, or EdDSA/ES256/RS256/PS256 via JWKS), or a Better Auth session token',
           },
         },
       },
@@ -36,7 +59,29 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
+    refResolver: {
+      // Named schemas keep their names: `Task`, not `def-0`.
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      const { openapiObject } = documentObject;
+      const doc = openapiObject as OpenApiDocument;
+      for (const methods of Object.values(doc.paths ?? {})) {
+        for (const operation of Object.values(methods)) {
+          if (operation.operationId && OPTIONAL_BODY.has(operation.operationId) && operation.requestBody) {
+            operation.requestBody.required = false;
+          }
+          if (operation.responses && !('405' in operation.responses)) operation.responses['405'] = METHOD_NOT_ALLOWED;
+        }
+      }
+      return openapiObject;
+    },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // One document, one address: the page reads /openapi.json (`urls` wins over the built-in ./json).
+    uiConfig: { urls: [{ url: '/openapi.json', name: 'Task API' }], tryItOutEnabled: true },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -1,33 +1,111 @@
-import { Ajv, type ErrorObject, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { TSchema } from 'typebox';
 
-const common: Options = { allErrors: false, strict: false, useDefaults: true, removeAdditional: true };
+const common: Options = {
+  allErrors: false,
+  strict: true,
+  allowUnionTypes: true,
+  useDefaults: true,
+  // The failing schema travels with each error: its `x-error-message` words the rule.
+  verbose: true,
+};
+
+/** Our annotation: the words for a failed rule, a string (any rule) or per keyword. */
+const MESSAGE_KEYWORD = 'x-error-message';
+
+function newAjv(options: Options): Ajv {
+  const ajv = new Ajv({ ...common, ...options });
+  addFormats.default(ajv, ['date-time', 'date']);
+  ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: ['string', 'object'] });
+  return ajv;
+}
+
+/** An integer in a path or query string, as text: canonical decimal only (no 0x, 1e3, +1, 01, 1.0, spaces). */
+const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
 /**
- * Two validators. Path and query parameters arrive as strings and are coerced ("42" -> 42). Bodies
- * are JSON and are NOT coerced: `completed: "yes"` or `title: 123` are errors, not guesses.
+ * Path and query parameters arrive as text and are coerced (`"42"` -> 42), but only from the one
+ * spelling a number has: ajv's coercion (`Number()`) would also take `0x2a`, `4.2e1`, `+42`,
+ * `042`, `42.0` and ` 42`, each an alias of 42. The raw text of every integer parameter is
+ * checked first.
  */
-export function installValidators(app: FastifyInstance): void {
-  const params = new Ajv({ ...common, coerceTypes: true });
-  const body = new Ajv({ ...common, coerceTypes: false });
+function canonicalIntegers(schema: object, validate: ValidateFunction): ValidateFunction {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const integers = Object.entries(properties).filter(([, s]) => s.type === 'integer');
+  if (integers.length === 0) return validate;
+  const checked = ((data: Record<string, unknown> | null, ctx?: unknown) => {
+    for (const [name, propertySchema] of integers) {
+      const raw = data?.[name];
+      if (typeof raw === 'string' && !CANONICAL_INTEGER.test(raw)) {
+        checked.errors = [
+          {
+            instancePath: `/${name}`,
+            schemaPath: `#/properties/${name}/type`,
+            keyword: 'type',
+            params: { type: 'integer' },
+            message: 'must be integer',
+            schema: 'integer',
+            parentSchema: propertySchema,
+            data: raw,
+          },
+        ];
+        return false;
+      }
+    }
+    const ok = (validate as (d: unknown, c?: unknown) => boolean)(data, ctx);
+    checked.errors = validate.errors;
+    return ok;
+  }) as ValidateFunction;
+  Object.assign(checked, { schemaEnv: validate.schemaEnv, schema: validate.schema });
+  return checked;
+}
+
+/**
+ * Two validators. Path and query parameters arrive as strings and are coerced ("42" -> 42), from
+ * canonical text only. Bodies are JSON and are NOT coerced: `completed: "yes"` or `title: 123` are
+ * errors, not guesses; fields a body schema does not name are removed before the handler runs
+ * (the documents say they are ignored), so a handler may pass a validated body on as it is.
+ * Formats (date-time) are enforced.
+ */
+export function installValidators(app: FastifyInstance, schemas: readonly TSchema[]): void {
+  const params = newAjv({ coerceTypes: true, removeAdditional: true });
+  const body = newAjv({ coerceTypes: false, removeAdditional: 'all' });
+  for (const schema of schemas) {
+    app.addSchema(schema);
+    params.addSchema(schema as object);
+    body.addSchema(schema as object);
+  }
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
-    (httpPart === 'body' ? body : params).compile(schema as object),
+    httpPart === 'body' ? body.compile(schema as object) : canonicalIntegers(schema as object, params.compile(schema as object)),
   );
 }
 
 const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
 
+/** The words a schema gives for a failed keyword, if any. */
+function schemaMessage(error: ErrorObject): string | undefined {
+  const words = (error.parentSchema as Record<string, unknown> | undefined)?.[MESSAGE_KEYWORD];
+  if (typeof words === 'string') return words;
+  if (words !== null && typeof words === 'object') {
+    const forKeyword = (words as Record<string, unknown>)[error.keyword];
+    if (typeof forKeyword === 'string') return forKeyword;
+  }
+  return undefined;
+}
+
 /** One readable sentence naming the field, from the most specific of ajv's errors. */
 export function validationMessage(errors: readonly ErrorObject[], part: string | undefined): string {
   // In an anyOf, the branch error with the deepest path is the one that explains the failure.
-  const error = [...errors]
-    .filter((e) => e.keyword !== 'anyOf')
-    .sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
+  const error =
+    [...errors].filter((e) => e.keyword !== 'anyOf').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
   if (error === undefined) return 'Invalid request';
   const segments = error.instancePath.split('/').filter(Boolean);
   const field = segments.at(-1) ?? (part === 'body' ? 'body' : (part ?? 'request'));
   const p = error.params as Record<string, unknown>;
-  if (part === 'params' && field === 'id') return 'id must be a positive integer no larger than 2147483647';
+  const words = schemaMessage(error);
+  if (words !== undefined) return `${field} ${words}`;
   switch (error.keyword) {
     case 'required':
       return `${String(p.missingProperty)} is required`;
@@ -39,13 +117,17 @@ export function validationMessage(errors: readonly ErrorObject[], part: string |
       return Number(p.limit) === 1 ? `${field} must not be empty` : `${field} must be at least ${String(p.limit)} characters`;
     case 'maxLength':
       return `${field} must be at most ${String(p.limit)} characters`;
-    case 'pattern':
-      return `${field} must be text without NUL or unpaired surrogate characters`;
     case 'enum':
       return `${field} must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
     case 'minimum':
     case 'maximum':
       return `${field} must be ${error.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}`;
+    case 'format':
+      return `${field} must be ${article(String(p.format))}`;
+    case 'minItems':
+      return `${field} must have at least ${String(p.limit)} items`;
+    case 'maxItems':
+      return `${field} must have at most ${String(p.limit)} items`;
     default:
       return `${field} ${error.message ?? 'is invalid'}`;
   }

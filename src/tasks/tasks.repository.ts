@@ -1,120 +1,70 @@
-import { and, desc, eq, not, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { tasks, type TaskRow } from '../db/schema.js';
+import type { TaskRow } from '../db/schema.js';
+import { createListQuery, SORT_KEYS, type ListFilters } from './tasks.query.js';
+import { CHANGEABLE, CREATABLE, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
 export type TaskStatus = 'all' | 'pending' | 'completed';
 
-export interface NewTask {
-  title: string;
-  description?: string | null | undefined;
-}
-
-export interface TaskChanges {
-  title?: string | undefined;
-  description?: string | null | undefined;
-  completed?: boolean | undefined;
-}
-
-/** Stands for the user id while the list SQL is built. */
-const USER = '\u0000user-id\u0000';
-
-const byUser = (userId: string) => eq(tasks.user_id, userId);
-const CHANGEABLE = ['title', 'description', 'completed'] as const satisfies readonly (keyof TaskChanges)[];
+/** The columns every statement returns: the task's fields, whose names are the columns'. */
+const COLUMNS = Object.keys(TaskSchema.properties);
+const RETURNING = COLUMNS.join(', ');
 
 /**
- * SQL only. Every query takes the user id and filters by it, so no route can reach another
- * user's rows whatever its path says. Every write is one statement with RETURNING.
+ * A change's time: now, and strictly later than the task's last change (`updated_at` has
+ * millisecond precision; two changes within one millisecond get consecutive milliseconds). The
+ * row lock of the UPDATE orders concurrent changes, so `updated_at` never goes backwards.
  */
-export function createTasksRepository(database: Pick<Database, 'db' | 'rows'>, maxPerList: number) {
-  const { db } = database;
-  /** The list SQL, built by Drizzle once per status; the request path only binds the user id. */
-  const listQuery = (status: TaskStatus) => {
-    const where = status === 'all' ? byUser(USER) : and(byUser(USER), eq(tasks.completed, status === 'completed'));
-    const { sql: text, params } = db
-      .select()
-      .from(tasks)
-      .where(where)
-      .orderBy(desc(tasks.created_at), desc(tasks.id))
-      .limit(maxPerList)
-      .toSQL();
-    const userAt = params.indexOf(USER);
-    if (userAt < 0) throw new Error('list query lost its user filter');
-    return (userId: string) => {
-      const bound = [...params];
-      bound[userAt] = userId;
-      // The hottest read: the driver's rows are already the API's objects (see Database.rows).
-      return database.rows<TaskRow>(text, bound);
-    };
+const NEXT_UPDATED_AT = "greatest(clock_timestamp(), updated_at + interval '1 millisecond')";
+
+/**
+ * SQL only. Every statement takes the user id and filters by it, so no route can reach another
+ * user's rows whatever its path says; every write is one statement with RETURNING. The columns
+ * written are the keys of the validated body (tasks.schemas.ts declares them once).
+ */
+export function createTasksRepository(database: Pick<Database, 'rows'>, maxPerList: number) {
+  const run = (text: string, params: unknown[]) => database.rows<TaskRow>(text, params);
+  const one = async (text: string, params: unknown[]) => (await run(text, params))[0] ?? null;
+
+  const insert = `insert into tasks (user_id, ${CREATABLE.join(', ')}) values ($1, ${CREATABLE.map((_, i) => `$${i + 2}`).join(', ')}) returning ${RETURNING}`;
+  const get = `select ${RETURNING} from tasks where user_id = $1 and id = $2`;
+  const toggle = `update tasks set completed = not completed, updated_at = ${NEXT_UPDATED_AT} where user_id = $1 and id = $2 returning ${RETURNING}`;
+  const remove = `delete from tasks where user_id = $1 and id = $2 returning ${RETURNING}`;
+  /** One UPDATE text per set of changed fields (at most 2^fields), made on first use. */
+  const updates = new Map<string, string>();
+  const updateText = (fields: readonly string[]) => {
+    const key = fields.join(',');
+    let text = updates.get(key);
+    if (text === undefined) {
+      const set = [...fields.map((f, i) => `${f} = $${i + 3}`), `updated_at = ${NEXT_UPDATED_AT}`];
+      text = `update tasks set ${set.join(', ')} where user_id = $1 and id = $2 returning ${RETURNING}`;
+      updates.set(key, text);
+    }
+    return text;
   };
-  const lists = { all: listQuery('all'), pending: listQuery('pending'), completed: listQuery('completed') };
-
-  // Single-row statements built once; a request only binds its parameters.
-  const p = { userId: sql.placeholder('userId'), id: sql.placeholder('id') };
-  const mine = and(eq(tasks.user_id, p.userId as unknown as string), eq(tasks.id, p.id as unknown as number));
-  const getOne = db.select().from(tasks).where(mine).prepare('task_get');
-  const toggleOne = db
-    .update(tasks)
-    .set({ completed: not(tasks.completed), updated_at: sql`now()` })
-    .where(mine)
-    .returning()
-    .prepare('task_toggle');
-  const removeOne = db.delete(tasks).where(mine).returning().prepare('task_delete');
-  const insertOne = db
-    .insert(tasks)
-    .values({
-      user_id: p.userId as unknown as string,
-      title: sql.placeholder('title') as unknown as string,
-      description: sql.placeholder('description') as unknown as string,
-    })
-    .returning()
-    .prepare('task_insert');
-
-  /** One prepared UPDATE per set of changed fields (at most 8), made on first use. */
-  const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
-  function prepareUpdate(fields: readonly (keyof TaskChanges)[]) {
-    const set: Record<string, unknown> = { updated_at: sql`now()` };
-    for (const f of fields) set[f] = sql.placeholder(f);
-    return db.update(tasks).set(set).where(mine).returning().prepare(`task_update_${fields.join('_') || 'none'}`);
-  }
+  const lists = createListQuery(COLUMNS);
 
   return {
     list(userId: string, status: TaskStatus): Promise<TaskRow[]> {
-      return lists[status](userId);
+      const filters: ListFilters = { completed: status === 'all' ? undefined : status === 'completed' };
+      const { text, params } = lists.build({ userId, filters, sort: { key: SORT_KEYS.created_at, direction: 'desc' }, limit: maxPerList });
+      return run(text, params);
     },
 
-    async get(userId: string, id: number): Promise<TaskRow | null> {
-      const rows = (await getOne.execute({ userId, id })) as TaskRow[];
-      return rows[0] ?? null;
-    },
+    get: (userId: string, id: number) => one(get, [userId, id]),
 
-    async create(userId: string, input: NewTask): Promise<TaskRow> {
-      const rows = (await insertOne.execute({ userId, title: input.title, description: input.description ?? null })) as TaskRow[];
-      return rows[0] as TaskRow;
-    },
+    /** Every creatable field is present: validation filled in the defaults. */
+    create: async (userId: string, input: TaskCreate) => (await one(insert, [userId, ...CREATABLE.map((f) => input[f])])) as TaskRow,
 
-    /** Sets the given fields (and updated_at); fields left undefined are not touched. */
-    async update(userId: string, id: number, changes: TaskChanges): Promise<TaskRow | null> {
+    /** Sets the fields the body holds (and updated_at); fields it does not hold are not touched. */
+    update(userId: string, id: number, changes: TaskUpdate): Promise<TaskRow | null> {
       const fields = CHANGEABLE.filter((f) => changes[f] !== undefined);
-      const key = fields.join(',');
-      let statement = updates.get(key);
-      if (statement === undefined) {
-        statement = prepareUpdate(fields);
-        updates.set(key, statement);
-      }
-      const rows = (await statement.execute({ userId, id, ...changes })) as TaskRow[];
-      return rows[0] ?? null;
+      return one(updateText(fields), [userId, id, ...fields.map((f) => changes[f])]);
     },
 
     /** Atomic: one UPDATE ... SET completed = NOT completed ... RETURNING. */
-    async toggle(userId: string, id: number): Promise<TaskRow | null> {
-      const rows = (await toggleOne.execute({ userId, id })) as TaskRow[];
-      return rows[0] ?? null;
-    },
+    toggle: (userId: string, id: number) => one(toggle, [userId, id]),
 
-    async remove(userId: string, id: number): Promise<TaskRow | null> {
-      const rows = (await removeOne.execute({ userId, id })) as TaskRow[];
-      return rows[0] ?? null;
-    },
+    remove: (userId: string, id: number) => one(remove, [userId, id]),
   };
 }
 

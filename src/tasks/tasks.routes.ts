@@ -1,23 +1,26 @@
 import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiError, TASK_NOT_FOUND } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { TaskRow } from '../db/schema.js';
+import { AUTHED, errorResponses } from '../http/errors.js';
+import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
+import { ref } from '../http/refs.js';
+import { Envelope } from '../http/envelope.js';
 import {
-  CompleteTaskSchema,
-  CreateTaskSchema,
   ListQuerySchema,
-  TaskEnvelopeSchema,
+  TaskCompletionSchema,
+  TaskCreateSchema,
   TaskListEnvelopeSchema,
-  TaskParamsSchema,
-  UpdateTaskSchema,
-  UserParamsSchema,
-  errorResponses,
+  TaskSchema,
+  TaskUpdateSchema,
 } from './tasks.schemas.js';
-import type { TaskChanges, TasksRepository } from './tasks.repository.js';
+import type { TasksRepository } from './tasks.repository.js';
 
 export interface TasksRoutesOptions {
   repository: TasksRepository;
 }
+
+export const TASK_NOT_FOUND = 'Task not found';
 
 const tags = ['tasks'];
 const security = [{ bearerAuth: [] }];
@@ -35,6 +38,9 @@ function found(task: TaskRow | null): TaskRow {
 
 const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
 
+/** One task in the envelope, with the route's own message as the example. */
+const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description });
+
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, { repository }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -43,12 +49,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     '/',
     {
       schema: {
+        operationId: 'listTasks',
         tags,
         security,
         summary: "List the user's tasks, newest first",
         params: UserParamsSchema,
         querystring: ListQuerySchema,
-        response: { 200: TaskListEnvelopeSchema, ...errorResponses(400, 401, 403, 429, 503) },
+        response: { 200: { ...TaskListEnvelopeSchema, description: "The user's tasks" }, ...errorResponses(400, ...AUTHED) },
       },
     },
     async (request) => {
@@ -63,12 +70,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     {
       preValidation: trimTitle,
       schema: {
+        operationId: 'createTask',
         tags,
         security,
         summary: 'Create a task',
         params: UserParamsSchema,
-        body: CreateTaskSchema,
-        response: { 201: TaskEnvelopeSchema, ...errorResponses(400, 401, 403, 413, 415, 429, 503) },
+        body: ref(TaskCreateSchema),
+        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 413, 415, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -81,11 +89,12 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     '/:id',
     {
       schema: {
+        operationId: 'getTask',
         tags,
         security,
         summary: 'Get one task',
-        params: TaskParamsSchema,
-        response: { 200: TaskEnvelopeSchema, ...errorResponses(400, 401, 403, 404, 429, 503) },
+        params: ItemParamsSchema,
+        response: { 200: one('Task retrieved successfully', 'The task'), ...errorResponses(400, 404, ...AUTHED) },
       },
     },
     async (request) => {
@@ -99,21 +108,18 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     {
       preValidation: trimTitle,
       schema: {
+        operationId: 'updateTask',
         tags,
         security,
-        summary: 'Update a task (any of title, description, completed)',
-        params: TaskParamsSchema,
-        body: UpdateTaskSchema,
-        response: { 200: TaskEnvelopeSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503) },
+        summary: 'Change any of a task\'s writable fields',
+        params: ItemParamsSchema,
+        body: ref(TaskUpdateSchema),
+        response: { 200: one('Task updated successfully', 'The task as changed'), ...errorResponses(400, 404, 413, 415, ...AUTHED) },
       },
     },
     async (request) => {
-      const { title, description, completed } = request.body;
-      const changes: TaskChanges = {};
-      if (title !== undefined) changes.title = title;
-      if (description !== undefined) changes.description = description;
-      if (completed !== undefined) changes.completed = completed;
-      const data = found(await repository.update(request.userId as string, request.params.id, changes));
+      // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
+      const data = found(await repository.update(request.userId as string, request.params.id, request.body));
       return { data, message: 'Task updated successfully' };
     },
   );
@@ -122,11 +128,12 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     '/:id',
     {
       schema: {
+        operationId: 'deleteTask',
         tags,
         security,
         summary: 'Delete a task; answers the deleted task',
-        params: TaskParamsSchema,
-        response: { 200: TaskEnvelopeSchema, ...errorResponses(400, 401, 403, 404, 429, 503) },
+        params: ItemParamsSchema,
+        response: { 200: one('Task deleted successfully', 'The task as it was'), ...errorResponses(400, 404, ...AUTHED) },
       },
     },
     async (request) => {
@@ -139,12 +146,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     '/:id/complete',
     {
       schema: {
+        operationId: 'completeTask',
         tags,
         security,
         summary: 'Toggle completion (no body), or set it ({"completed": bool})',
-        params: TaskParamsSchema,
-        body: CompleteTaskSchema,
-        response: { 200: TaskEnvelopeSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503) },
+        params: ItemParamsSchema,
+        body: ref(TaskCompletionSchema),
+        response: { 200: one('Task marked as completed', 'The task; the message says which state it is in'), ...errorResponses(400, 404, 413, 415, ...AUTHED) },
       },
     },
     async (request) => {

@@ -1,66 +1,86 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TOptional, type TProperties, type TSchema } from 'typebox';
+import { Envelope } from '../http/envelope.js';
+import { ref } from '../http/refs.js';
+import { NullableText, Text, Timestamp } from '../http/text.js';
 
-/** Shared atoms. `Unsafe` keeps plain `type: [...]` forms, which serialize fastest. */
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
-export const ID_MAX = 2_147_483_647;
-/**
- * Text PostgreSQL can store: no NUL, no unpaired UTF-16 surrogate (ajv matches with the `u` flag,
- * so a proper pair, an emoji, is one code point and passes).
- */
-export const STORABLE_TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
 
-const Timestamp = Type.Unsafe<Date | string>({
-  type: 'string',
-  format: 'date-time',
-  description: 'UTC, ISO 8601 with a Z',
-  examples: ['2026-01-12T10:00:00.123Z'],
-});
-
-const Title = Type.String({
+const Title = Text({
   minLength: 1,
   maxLength: TITLE_MAX,
-  pattern: STORABLE_TEXT,
   description: `1 to ${TITLE_MAX} characters (Unicode code points) after trimming`,
-  examples: ['Buy milk'],
+  examples: ['Buy milk', 'Book the dentist'],
 });
-
-const Description = Type.Unsafe<string | null>({
-  type: ['string', 'null'],
+const Description = NullableText({
   maxLength: DESCRIPTION_MAX,
-  pattern: STORABLE_TEXT,
   description: `Up to ${DESCRIPTION_MAX} characters, or null`,
+  examples: ['Oat milk, two litres', null],
 });
+const Completed = Type.Boolean({ description: 'Whether the task is done', examples: [true] });
+
+/**
+ * THE FIELD LIST: every field a client writes, declared once.
+ * - EDITABLE: POST and PUT take them; on POST `title` is required and the others get their
+ *   CREATE_DEFAULTS when absent.
+ * - SETTABLE: PUT (and PATCH .../complete) only.
+ * Everything else derives from these: the request schemas, the response schema, the columns the
+ * repository may write (it writes exactly the keys a validated body holds). A new field goes here,
+ * into db/schema.ts and into a migration; no other list exists.
+ */
+const EDITABLE = { title: Title, description: Description };
+const CREATE_DEFAULTS = { description: null } as const satisfies { [K in keyof typeof EDITABLE]?: unknown };
+const SETTABLE = { completed: Completed };
+
+type WithDefaults<P extends TProperties, D> = { [K in keyof P]: K extends keyof D ? TOptional<P[K]> : P[K] };
+function withDefaults<P extends TProperties, D extends { [K in keyof P]?: unknown }>(props: P, defaults: D): WithDefaults<P, D> {
+  const out: Record<string, TSchema> = {};
+  for (const [key, schema] of Object.entries(props)) {
+    out[key] = key in defaults ? Type.Optional({ ...schema, default: (defaults as Record<string, unknown>)[key] } as TSchema) : schema;
+  }
+  return out as WithDefaults<P, D>;
+}
 
 export const TaskSchema = Type.Object(
   {
-    id: Type.Integer({ minimum: 1, examples: [42] }),
-    user_id: Type.String({ examples: ['u_8f2k'] }),
-    title: Type.String(),
-    description: Description,
-    completed: Type.Boolean(),
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    id: Type.Integer({ minimum: 1, description: 'Task id', examples: [42] }),
+    user_id: Type.String({ description: 'The owner (the token\'s `sub`)', examples: ['u_8f2k'] }),
+    ...EDITABLE,
+    ...SETTABLE,
+    created_at: Timestamp('When the task was created (UTC, ISO 8601 with a Z)'),
+    updated_at: Timestamp('When the task last changed (UTC); never goes backwards', ['2026-01-12T10:05:00.456Z']),
   },
-  { $id: 'Task', title: 'Task' },
+  { $id: 'Task', title: 'Task', description: 'A task, as the API sends it' },
 );
 export type Task = Static<typeof TaskSchema>;
 
-export const ErrorSchema = Type.Object(
-  {
-    error: Type.String({ description: 'What went wrong, for people' }),
-    code: Type.String({ description: 'What went wrong, for programs', examples: ['VALIDATION_ERROR'] }),
-  },
-  { $id: 'Error', title: 'Error' },
-);
-
-export const UserParamsSchema = Type.Object({
-  user_id: Type.String({ minLength: 1, maxLength: 255, description: "Must equal the token's sub" }),
+export const TaskCreateSchema = Type.Object(withDefaults(EDITABLE, CREATE_DEFAULTS), {
+  $id: 'TaskCreate',
+  title: 'TaskCreate',
+  description: 'A new task. Fields not listed here (id, user_id, completed, timestamps) are ignored.',
+  examples: [{ title: 'Buy milk', description: 'Oat milk, two litres' }],
 });
+export type TaskCreate = Static<typeof TaskCreateSchema>;
 
-export const TaskParamsSchema = Type.Object({
-  user_id: Type.String({ minLength: 1, maxLength: 255, description: "Must equal the token's sub" }),
-  id: Type.Integer({ minimum: 1, maximum: ID_MAX, description: 'Task id' }),
+export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTABLE }), {
+  $id: 'TaskUpdate',
+  title: 'TaskUpdate',
+  description: 'Any subset of the writable fields; `description: null` clears it. Other fields are ignored.',
+  examples: [{ title: 'Buy oat milk', completed: true }],
+});
+export type TaskUpdate = Static<typeof TaskUpdateSchema>;
+
+/** The columns POST writes (every one, defaults filled in by validation) and PUT may write. */
+export const CREATABLE = Object.keys(TaskCreateSchema.properties) as (keyof TaskCreate & string)[];
+export const CHANGEABLE = Object.keys(TaskUpdateSchema.properties) as (keyof TaskUpdate & string)[];
+
+/** No body (or an empty one, whatever its Content-Type) toggles; `{completed}` sets. */
+export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean } | null>({
+  $id: 'TaskCompletion',
+  title: 'TaskCompletion',
+  anyOf: [{ type: 'null' }, { type: 'object', properties: { completed: Completed } }],
+  description: 'Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry).',
+  examples: [{ completed: true }],
 });
 
 const Status = Type.Unsafe<'all' | 'pending' | 'completed'>({
@@ -70,45 +90,13 @@ const Status = Type.Unsafe<'all' | 'pending' | 'completed'>({
 
 export const ListQuerySchema = Type.Object({
   status: Type.Optional({ ...Status, description: 'all (default), pending or completed' }),
-  filter: Type.Optional({ ...Status, description: 'Alias of status' }),
+  filter: Type.Optional({ ...Status, description: 'Alias of status (status wins when both are given)' }),
 });
+export type ListQuery = Static<typeof ListQuerySchema>;
 
-export const CreateTaskSchema = Type.Object(
-  {
-    title: Title,
-    description: Type.Optional(Description),
-  },
-  { additionalProperties: false, description: 'Unknown fields are ignored' },
-);
-export type CreateTask = Static<typeof CreateTaskSchema>;
+export const TaskEnvelopeSchema = Envelope(ref(TaskSchema), 'Task retrieved successfully');
+export const TaskListEnvelopeSchema = Envelope(Type.Array(ref(TaskSchema)), 'Tasks retrieved successfully');
 
-export const UpdateTaskSchema = Type.Object(
-  {
-    title: Type.Optional(Title),
-    description: Type.Optional(Description),
-    completed: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, description: 'Any subset; null clears description; unknown fields are ignored' },
-);
-export type UpdateTask = Static<typeof UpdateTaskSchema>;
+/** The named schemas of this resource, for the document's components (plugins/validation.ts). */
+export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema];
 
-/** No body (or an empty one) toggles; `{completed}` sets. */
-export const CompleteTaskSchema = Type.Unsafe<{ completed?: boolean } | null>({
-  anyOf: [
-    { type: 'null' },
-    {
-      type: 'object',
-      properties: { completed: { type: 'boolean' } },
-      additionalProperties: false,
-    },
-  ],
-  description: 'Optional. Without a body the task is toggled; with {"completed": bool} it is set.',
-});
-
-export const TaskEnvelopeSchema = Type.Object({ data: TaskSchema, message: Type.String() });
-export const TaskListEnvelopeSchema = Type.Object({ data: Type.Array(TaskSchema), message: Type.String() });
-
-/** Error responses a route can give, for the OpenAPI document (serialization of errors is by hand). */
-export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
-}

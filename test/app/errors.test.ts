@@ -134,7 +134,7 @@ describe('unexpected errors', () => {
     try {
       const res = await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers: { authorization: 'Bearer x' } });
       expect(res.statusCode).toBe(500);
-      expect(res.json()).toEqual({ error: 'Internal server error', code: 'INTERNAL_ERROR' });
+      expect(res.json()).toEqual({ error: 'Internal server error', code: 'INTERNAL_ERROR', detail: 'Internal server error' });
       expect(res.body).not.toMatch(/secret|hunter2|select|at /);
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     } finally {

@@ -29,7 +29,8 @@ describe('OpenAPI and docs', () => {
     const create = doc.paths['/api/{user_id}/tasks'].post;
     expect(create.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '415', '429']));
-    const body = create.requestBody.content['application/json'].schema;
+    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/TaskCreate' });
+    const body = doc.components.schemas.TaskCreate;
     expect(body.properties.title).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });

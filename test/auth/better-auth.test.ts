@@ -45,8 +45,8 @@ async function call(api: RunningApi, token: string | undefined, method: string, 
 
 const tasksPath = (userId: string): string => `/api/${encodeURIComponent(userId)}/tasks`;
 
-function error(code: string): { error: unknown; code: string } {
-  return { error: expect.any(String), code };
+function error(code: string): { error: unknown; code: string; detail: unknown } {
+  return { error: expect.any(String), code, detail: expect.any(String) };
 }
 
 /** A 401 INVALID_TOKEN with the Bearer challenge, exactly. */

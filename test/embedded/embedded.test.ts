@@ -285,12 +285,12 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
         expect(failures.length).toBe(20);
         for (const f of failures) {
           expect([500, 503]).toContain(f.status);
-          expect(Object.keys(f.body).sort()).toEqual(['code', 'error']);
+          expect(Object.keys(f.body).sort()).toEqual(['code', 'detail', 'error']);
           expect(f.ms).toBeLessThan(2000);
         }
         const ready = await fetch(`${server.url}/ready`);
         expect(ready.status).toBe(503);
-        expect(await ready.json()).toEqual({ error: 'The database is unavailable', code: 'SERVICE_UNAVAILABLE' });
+        expect(await ready.json()).toEqual({ error: 'The database is unavailable', code: 'SERVICE_UNAVAILABLE', detail: 'The database is unavailable' });
         expect((await fetch(`${server.url}/health`)).status).toBe(200);
 
         rmSync(filler);

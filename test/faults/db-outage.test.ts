@@ -183,7 +183,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
 
       for (const r of probes.ready) {
         expect(r.status, describeExchange(r)).toBe(503);
-        expect(jsonOf(r)).toEqual({ error: expect.any(String), code: 'SERVICE_UNAVAILABLE' });
+        expect(jsonOf(r)).toEqual({ error: expect.any(String), code: 'SERVICE_UNAVAILABLE', detail: expect.any(String) });
         expect.soft(r.ms).toBeLessThan(FAST_MS);
       }
       for (const h of probes.health) {

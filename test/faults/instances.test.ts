@@ -89,7 +89,7 @@ suite('two instances on one fresh PostgreSQL database', () => {
     expect(dataOf(deletedOnB)).toEqual(dataOf(updatedOnA));
     for (const api of [a, b]) {
       const gone = await api.get(task.id);
-      expect({ status: gone.status, body: jsonOf(gone) }).toEqual({ status: 404, body: { error: 'Task not found', code: 'NOT_FOUND' } });
+      expect({ status: gone.status, body: jsonOf(gone) }).toEqual({ status: 404, body: { error: 'Task not found', code: 'NOT_FOUND', detail: 'Task not found' } });
     }
     expect((jsonOf(await a.list()) as { data: Task[] }).data).toEqual([]);
   });

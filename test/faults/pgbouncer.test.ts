@@ -110,7 +110,7 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
     expect(deleted.status, describeExchange(deleted)).toBe(200);
     expect((jsonOf(deleted) as { data: object }).data).toMatchObject({ id: task.id, title: 'renamed', completed: true });
     const gone = await api.get(task.id);
-    expect({ status: gone.status, body: jsonOf(gone) }).toEqual({ status: 404, body: { error: 'Task not found', code: 'NOT_FOUND' } });
+    expect({ status: gone.status, body: jsonOf(gone) }).toEqual({ status: 404, body: { error: 'Task not found', code: 'NOT_FOUND', detail: 'Task not found' } });
 
     // Traffic goes through PgBouncer: at most POOL_SIZE server connections to this database.
     const admin = postgres(TEST_DATABASE_URL as string, { max: 1, onnotice: () => {} });

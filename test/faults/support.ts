@@ -501,8 +501,9 @@ export function contractErrorProblem(status: number, body: string | undefined): 
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `body is not an object: ${body}`;
   const keys = Object.keys(parsed).sort();
-  if (keys.join(',') !== 'code,error') return `body keys are ${keys.join(',')}, not code,error: ${body?.slice(0, 200)}`;
-  const { error, code } = parsed as { error: unknown; code: unknown };
+  if (keys.join(',') !== 'code,detail,error') return `body keys are ${keys.join(',')}, not code,detail,error: ${body?.slice(0, 200)}`;
+  const { error, code, detail } = parsed as { error: unknown; code: unknown; detail: unknown };
+  if (detail !== error) return `detail must repeat error: ${body?.slice(0, 200)}`;
   if (typeof error !== 'string' || typeof code !== 'string') return `error and code must be strings: ${body?.slice(0, 200)}`;
   if (!(code in CONTRACT_ERRORS)) return `code ${code} is not in the contract`;
   if (CONTRACT_ERRORS[code] !== status) return `code ${code} goes with ${CONTRACT_ERRORS[code]}, not ${status}`;

@@ -79,12 +79,13 @@ export async function authHeader(sub: string, options?: TokenOptions): Promise<R
   return { authorization: `Bearer ${await signToken(sub, options)}` };
 }
 
-/** Asserts an error answer: exact status, code, and the `{error, code}` shape with nothing else. */
+/** Asserts an error answer: exact status, code, and the `{error, code, detail}` shape with nothing else, `detail` repeating `error`. */
 export function expectError(res: LightMyRequestResponse, status: number, code: string, message?: string | RegExp): void {
   expect({ status: res.statusCode, code: res.json().code }).toEqual({ status, code });
   const body = res.json() as Record<string, unknown>;
-  expect(Object.keys(body).sort()).toEqual(['code', 'error']);
+  expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'error']);
   expect(typeof body.error).toBe('string');
+  expect(body.detail).toBe(body.error);
   if (typeof message === 'string') expect(body.error).toBe(message);
   else if (message) expect(body.error).toMatch(message);
 }

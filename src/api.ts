@@ -1,0 +1,33 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { authHook } from './auth/auth.hook.js';
+import type { TokenVerifier } from './auth/verifier.js';
+import type { Database } from './db/client.js';
+import { ApiError } from './errors.js';
+import type { RateLimiter } from './lib/rate-limiter.js';
+import { createTasksRepository } from './tasks/tasks.repository.js';
+import { tasksRoutes } from './tasks/tasks.routes.js';
+
+export interface ApiOptions {
+  verifier: TokenVerifier;
+  limiter: RateLimiter | undefined;
+  database: Database;
+  maxTasksPerList: number;
+}
+
+/** `{user_id}` must be the token's user; every query filters by the token's user besides. */
+async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
+  if ((request.params as { user_id?: string }).user_id !== request.userId) {
+    throw new ApiError('FORBIDDEN', "You can only access your own data: the path's user is not the token's user");
+  }
+}
+
+/**
+ * Everything under /api/:user_id. Authentication (then the rate limit, then the path's user) is
+ * added here once, in onRequest, so it runs before any body is read or validated. Each resource
+ * is a plugin with a relative prefix: a new one is its own folder plus one line here.
+ */
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, options) => {
+  api.addHook('onRequest', authHook(options.verifier, options.limiter));
+  api.addHook('onRequest', pathUserIsTokenUser);
+  await api.register(tasksRoutes, { prefix: '/tasks', repository: createTasksRepository(options.database, options.maxTasksPerList) });
+};

@@ -1,0 +1,91 @@
+import { Type, type TSchema } from 'typebox';
+import { codesOf, ErrorCode } from '../errors.js';
+import { AllowHeader, RetryAfterHeader, WwwAuthenticateHeader } from './headers.js';
+
+/**
+ * Error bodies, for the OpenAPI document and the serializer: `{error, code, detail}`, `detail`
+ * repeating `error` (what FastAPI frontends and RFC 9457 read). One named schema per status, whose
+ * `code` is the enum of the codes that status can carry, with a matching example.
+ */
+
+/** What each status means, as the document says it. */
+const MEANING: Record<number, [name: string, description: string]> = {
+  400: ['ValidationError', 'Invalid input: a body, field, path or query parameter outside the contract (the message names it)'],
+  401: ['UnauthorizedError', 'No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN)'],
+  403: ['ForbiddenError', "The path's user is not the token's user"],
+  404: ['NotFoundError', 'No such task for this user, or no such route'],
+  405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
+  413: ['PayloadTooLargeError', 'The body is over the limit (default 64 KiB)'],
+  415: ['UnsupportedMediaTypeError', 'A body that is not JSON'],
+  429: ['RateLimitedError', 'Over the rate limit; `Retry-After` says when to try again'],
+  500: ['InternalError', 'Something unexpected; nothing about it is in the body'],
+  503: ['ServiceUnavailableError', 'The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After`'],
+};
+
+/** A message each code really carries, for the examples. */
+const EXAMPLE: Record<ErrorCode, string> = {
+  VALIDATION_ERROR: 'title must not be empty',
+  UNAUTHORIZED: 'Missing Authorization header (expected: Bearer <token>)',
+  INVALID_TOKEN: 'The token has expired',
+  FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
+  NOT_FOUND: 'Task not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
+  PAYLOAD_TOO_LARGE: 'Request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Request body must be JSON (Content-Type: application/json)',
+  RATE_LIMITED: 'Too many requests; retry in 12 s',
+  INTERNAL_ERROR: 'Internal server error',
+  SERVICE_UNAVAILABLE: 'The database is unavailable; try again shortly',
+};
+
+const HEADERS: Record<number, Record<string, TSchema>> = {
+  401: { 'WWW-Authenticate': WwwAuthenticateHeader },
+  405: { Allow: AllowHeader },
+  429: { 'Retry-After': RetryAfterHeader },
+  503: { 'Retry-After': RetryAfterHeader },
+};
+
+function body(codes: readonly ErrorCode[], extra: Record<string, unknown>) {
+  return Type.Object(
+    {
+      error: Type.String({ description: 'What went wrong, for people' }),
+      code: Type.Unsafe<string>({ type: 'string', enum: [...codes], description: 'What went wrong, for programs' }),
+      detail: Type.String({ description: 'The same text as `error` (FastAPI clients and RFC 9457 read `detail`)' }),
+    },
+    extra,
+  );
+}
+
+/** Any error body: every code of the contract. */
+export const ErrorSchema = body(Object.keys(ErrorCode) as ErrorCode[], {
+  $id: 'Error',
+  title: 'Error',
+  examples: [{ error: EXAMPLE.NOT_FOUND, code: 'NOT_FOUND', detail: EXAMPLE.NOT_FOUND }],
+});
+
+/** The named error schemas, one per status (added to the app once, by plugins/openapi.ts). */
+export const errorSchemas: TSchema[] = Object.entries(MEANING).map(([status, [name, description]]) => {
+  const codes = codesOf(Number(status));
+  return body(codes, {
+    $id: name,
+    title: name,
+    description,
+    examples: codes.map((c) => ({ error: EXAMPLE[c], code: c, detail: EXAMPLE[c] })),
+  });
+});
+
+/**
+ * The error responses of a route, for `schema.response`: each status refers to its named schema,
+ * with the status's meaning and headers.
+ */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(
+    statuses.map((s) => {
+      const meaning = MEANING[s];
+      if (meaning === undefined) throw new Error(`no error schema for status ${s}`);
+      return [s, { $ref: `${meaning[0]}#`, description: meaning[1], ...(HEADERS[s] ? { headers: HEADERS[s] } : {}) } as unknown as TSchema];
+    }),
+  );
+}
+
+/** The statuses every authenticated route can answer, besides its own. */
+export const AUTHED = [401, 403, 429, 500, 503] as const;
