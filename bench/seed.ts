@@ -1,17 +1,13 @@
 // Tokens and seed data, created through the API itself (POST /api/{user}/tasks).
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signToken as mint } from '../test/helpers/tokens.js';
 
 /** Fixed 40-character HS256 secret shared by the bench, our server and the reference. */
 export const BENCH_SECRET = 'task-api-bench-secret-0123456789abcdefgh';
 
-export async function signToken(sub: string, secret = BENCH_SECRET): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
+/** An HS256 token for `sub`, valid for 24 hours (a soak may run for hours). */
+export function signToken(sub: string, secret = BENCH_SECRET): Promise<string> {
+  return mint(sub, { secret, expiresIn: 24 * 3600 });
 }
 
 export interface BenchUser {

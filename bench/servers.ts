@@ -1,21 +1,16 @@
-// Child processes for the bench: our server, the reference system, the ceiling servers.
-// Also: free ports, readiness polling, throwaway databases.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+// Child processes for the bench: our server, the reference system, the ceiling servers, with
+// readiness polled over HTTP. Ports, processes and scratch databases come from test/helpers/.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
+import { projectRoot } from '../src/lib/project-root.js';
+import { spawnProcess, sleep, type Proc } from '../test/helpers/process.js';
+import { scratchDatabase } from '../test/helpers/scratch.js';
+
+export { freePort, sleep } from '../test/helpers/process.js';
 
 /** The repository root: the nearest folder above this file holding package.json. */
 export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('bench: cannot find the repository root (package.json) above ' + import.meta.url);
+  return projectRoot(dirname(fileURLToPath(import.meta.url)));
 }
 
 /**
@@ -27,21 +22,6 @@ export function benchModuleCommand(name: string): string[] {
   if (here.endsWith('.ts')) return [process.execPath, '--import', 'tsx', join(dirname(here), `${name}.ts`)];
   return [process.execPath, join(dirname(here), `${name}.js`)];
 }
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface ChildSpec {
   name: string;
@@ -58,47 +38,17 @@ export interface ChildSpec {
 const NOTABLE = /error|exception|traceback|timeout|queuepool|fatal|warn/i;
 
 export class Child {
-  readonly proc: ChildProcess;
+  readonly proc: Proc;
   readonly pid: number;
   private tail: string[] = [];
   private notable = new Map<string, number>();
-  private exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private exitPromise: Promise<void>;
 
   private constructor(readonly spec: ChildSpec) {
-    const [cmd, ...args] = spec.command;
-    if (!cmd) throw new Error(`${spec.name}: empty command`);
     // detached: own process group, so a stuck server and its workers can be killed together.
-    this.proc = spawn(cmd, args, {
-      cwd: spec.cwd,
-      env: spec.env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    if (this.proc.pid === undefined) throw new Error(`${spec.name}: spawn failed (${cmd})`);
+    this.proc = spawnProcess({ command: spec.command, ...(spec.cwd ? { cwd: spec.cwd } : {}), env: spec.env, detached: true, onLine: (l) => this.record(l) });
     this.pid = this.proc.pid;
     live.add(this);
-    this.exitPromise = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exited = { code, signal };
-        live.delete(this);
-        resolve();
-      });
-      this.proc.on('error', (err) => {
-        this.record(`spawn error: ${err.message}`);
-        this.exited ??= { code: -1, signal: null };
-        live.delete(this);
-        resolve();
-      });
-    });
-    let partial = '';
-    const onData = (buf: Buffer): void => {
-      const lines = (partial + buf.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) this.record(line);
-    };
-    this.proc.stdout?.on('data', onData);
-    this.proc.stderr?.on('data', onData);
+    void this.proc.exited.then(() => live.delete(this));
   }
 
   private record(line: string): void {
@@ -116,8 +66,8 @@ export class Child {
     const t0 = Date.now();
     const url = `http://127.0.0.1:${spec.port}${spec.readyPath}`;
     while (Date.now() - t0 < spec.readyTimeoutMs) {
-      if (child.exited) {
-        throw new Error(`${spec.name} exited during start (${JSON.stringify(child.exited)}):\n${child.outputTail()}`);
+      if (child.proc.hasExited) {
+        throw new Error(`${spec.name} exited during start (${JSON.stringify(await child.proc.exited)}):\n${child.outputTail()}`);
       }
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -138,7 +88,7 @@ export class Child {
   startupMs = 0;
 
   get hasExited(): boolean {
-    return this.exited !== null;
+    return this.proc.hasExited;
   }
 
   outputTail(lines = 30): string {
@@ -150,23 +100,18 @@ export class Child {
     return Object.fromEntries(this.notable);
   }
 
-  /** SIGTERM, then SIGKILL to the whole process group after graceMs. Returns how it ended. */
+  /** SIGTERM to the process, then SIGKILL to the whole group after graceMs. Returns how it ended. */
   async stop(graceMs = 5000): Promise<'exited' | 'sigterm' | 'sigkill'> {
-    if (this.exited) {
-      return 'exited';
-    }
+    if (this.proc.hasExited) return 'exited';
     try {
       process.kill(this.pid, 'SIGTERM');
     } catch {
       // already gone
     }
-    const timedOut = await Promise.race([this.exitPromise.then(() => false), sleep(graceMs).then(() => true)]);
-    if (!timedOut) {
-      killGroup(this.pid); // workers left behind by a supervisor that exited first
-      return 'sigterm';
-    }
-    killGroup(this.pid);
-    await Promise.race([this.exitPromise, sleep(2000)]);
+    const timedOut = await Promise.race([this.proc.exited.then(() => false), sleep(graceMs).then(() => true)]);
+    killGroup(this.pid); // workers left behind by a supervisor that exited first, or the stuck process itself
+    if (!timedOut) return 'sigterm';
+    await Promise.race([this.proc.exited, sleep(2000)]);
     return 'sigkill';
   }
 }
@@ -192,12 +137,6 @@ export function killAllChildrenSync(): void {
 
 export const DEFAULT_PG_SERVER = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-export function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = '/' + db;
-  return u.toString();
-}
-
 /** The URL in the form SQLAlchemy 1.4 accepts (it refuses the `postgres://` scheme). */
 export function sqlalchemyUrl(url: string): string {
   return url.replace(/^postgres:\/\//, 'postgresql://');
@@ -217,29 +156,10 @@ export function redactUrl(url: string): string {
  * Creates a database with a random name on the server of `serverUrl`. Returns its URL and a
  * dropper, or null when the server refuses (then the caller uses serverUrl itself).
  */
-export async function createScratchDatabase(
-  serverUrl: string,
-  prefix: string,
-): Promise<{ url: string; name: string; drop: () => Promise<void> } | null> {
-  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<{ url: string; name: string; drop: () => Promise<void> } | null> {
   try {
-    await admin.unsafe(`create database "${name}"`);
+    return await scratchDatabase(serverUrl, { prefix });
   } catch {
-    await admin.end({ timeout: 2 });
     return null;
   }
-  await admin.end({ timeout: 2 });
-  return {
-    url: withDatabase(serverUrl, name),
-    name,
-    drop: async () => {
-      const a = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
-      try {
-        await a.unsafe(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await a.end({ timeout: 2 });
-      }
-    },
-  };
 }

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { createListQuery, SORT_KEYS, type ListFilters } from './tasks.query.js';
-import { CHANGEABLE, CREATABLE, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
+import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
 export type TaskStatus = 'all' | 'pending' | 'completed';
 
@@ -52,8 +52,9 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, maxPerLi
 
     get: (userId: string, id: number) => one(get, [userId, id]),
 
-    /** Every creatable field is present: validation filled in the defaults. */
-    create: async (userId: string, input: TaskCreate) => (await one(insert, [userId, ...CREATABLE.map((f) => input[f])])) as TaskRow,
+    /** Every creatable field is written: the body's value, or its default. */
+    create: async (userId: string, input: TaskCreate) =>
+      (await one(insert, [userId, ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)])) as TaskRow,
 
     /** Sets the fields the body holds (and updated_at); fields it does not hold are not touched. */
     update(userId: string, id: number, changes: TaskUpdate): Promise<TaskRow | null> {

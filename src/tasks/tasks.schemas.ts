@@ -29,14 +29,21 @@ const Completed = Type.Boolean({ description: 'Whether the task is done', exampl
  * into db/schema.ts and into a migration; no other list exists.
  */
 const EDITABLE = { title: Title, description: Description };
-const CREATE_DEFAULTS = { description: null } as const satisfies { [K in keyof typeof EDITABLE]?: unknown };
+export const CREATE_DEFAULTS = { description: null } as const satisfies { [K in keyof typeof EDITABLE]?: unknown };
 const SETTABLE = { completed: Completed };
 
+/**
+ * The create form of the editable fields: those with a default are optional, and say their
+ * default in words. (Not as JSON Schema `default`: openapi-typescript would then make them
+ * required in the generated request type; the repository fills them in.)
+ */
 type WithDefaults<P extends TProperties, D> = { [K in keyof P]: K extends keyof D ? TOptional<P[K]> : P[K] };
 function withDefaults<P extends TProperties, D extends { [K in keyof P]?: unknown }>(props: P, defaults: D): WithDefaults<P, D> {
   const out: Record<string, TSchema> = {};
   for (const [key, schema] of Object.entries(props)) {
-    out[key] = key in defaults ? Type.Optional({ ...schema, default: (defaults as Record<string, unknown>)[key] } as TSchema) : schema;
+    const value = (defaults as Record<string, unknown>)[key];
+    const described = { ...schema, description: `${String((schema as { description?: string }).description)}. Default: ${JSON.stringify(value)}` } as TSchema;
+    out[key] = key in defaults ? Type.Optional(described) : schema;
   }
   return out as WithDefaults<P, D>;
 }
@@ -70,7 +77,7 @@ export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTA
 });
 export type TaskUpdate = Static<typeof TaskUpdateSchema>;
 
-/** The columns POST writes (every one, defaults filled in by validation) and PUT may write. */
+/** The columns POST writes (every one; CREATE_DEFAULTS for those left out) and PUT may write. */
 export const CREATABLE = Object.keys(TaskCreateSchema.properties) as (keyof TaskCreate & string)[];
 export const CHANGEABLE = Object.keys(TaskUpdateSchema.properties) as (keyof TaskUpdate & string)[];
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runNode, scratchDir, startServer, TOKEN_JS, SERVER_JS, type ServerProcess } from '../helpers/process.js';
+import { cleanEnv, runNode, scratchDir, startServer, TOKEN_JS, SERVER_JS, type Server } from '../helpers/process.js';
 
 describe('npm start and npm run token on a fresh machine (no configuration)', () => {
   const cwd = scratchDir('task-api-fresh-');
-  let server: ServerProcess;
+  let server: Server;
 
   beforeAll(async () => {
     expect(existsSync(SERVER_JS), 'run `npm run build` first (npm test does)').toBe(true);
@@ -51,7 +51,7 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const created = await fetch(`${server.url}/api/bob/tasks`, { method: 'POST', headers, body: JSON.stringify({ title: 'persist me' }) });
     expect(created.status).toBe(201);
-    expect(await server.stop('SIGTERM')).toBe(0);
+    expect((await server.stop('SIGTERM')).code).toBe(0);
     server = await startServer(cwd, cleanEnv());
     const list = await fetch(`${server.url}/api/bob/tasks`, { headers });
     expect((await list.json()).data.map((t: { title: string }) => t.title)).toEqual(['persist me']);

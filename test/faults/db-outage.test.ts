@@ -24,14 +24,14 @@ import {
   readAllTasks,
   run,
   send,
-  SERVER_JS,
   serverEnv,
   sleep,
-  startServerProcess,
+  startServer,
   waitFor,
   type Exchange,
   type Server,
 } from './support.js';
+import { SERVER_JS } from '../helpers/process.js';
 
 const PG_BIN = findPgBin();
 const REQUIRED = Boolean(process.env.CI) || process.env.REQUIRE_POSTGRES === '1';
@@ -87,7 +87,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
 
   it('under write load: 503 fast while down, /ready 503 and /health 200, recovery without a restart, exactly the acknowledged creates stored', async () => {
     const c = cluster as PgCluster;
-    server = await startServerProcess(tempDir(), env());
+    server = await startServer(tempDir(), env());
     const s = server;
     const runId = `o${Date.now().toString(36)}`;
     const agent = keepAliveAgent(WORKERS + 4);
@@ -247,7 +247,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
   it('a database that is down at start is waited for (DATABASE_CONNECT_RETRY_MS), then the server comes up', async () => {
     const c = cluster as PgCluster;
     await c.stop('fast');
-    const starting = startServerProcess(tempDir(), env({ DATABASE_CONNECT_RETRY_MS: '20000' }), 30_000);
+    const starting = startServer(tempDir(), env({ DATABASE_CONNECT_RETRY_MS: '20000' }), 30_000);
     starting.catch(() => {}); // awaited below
     await sleep(2000);
     await c.start();

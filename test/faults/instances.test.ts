@@ -15,7 +15,7 @@ import {
   migrationCounts,
   scratchDatabase,
   serverEnv,
-  startServerProcess,
+  startServer,
   type Exchange,
   type ScratchDatabase,
   type Server,
@@ -33,7 +33,7 @@ suite('two instances on one fresh PostgreSQL database', () => {
   const dirs: string[] = [];
 
   beforeAll(async () => {
-    db = await scratchDatabase(TEST_DATABASE_URL as string, 'task_api_instances');
+    db = await scratchDatabase(TEST_DATABASE_URL as string, { prefix: 'task_api_instances' });
     const env = () => {
       const dir = mkdtempSync(join(tmpdir(), 'task-api-instance-'));
       dirs.push(dir);
@@ -41,7 +41,7 @@ suite('two instances on one fresh PostgreSQL database', () => {
     };
     const [a, b] = [env(), env()];
     // The same moment: both race for the empty database's first migration.
-    const started = await Promise.allSettled([startServerProcess(a[0], a[1]), startServerProcess(b[0], b[1])]);
+    const started = await Promise.allSettled([startServer(a[0], a[1]), startServer(b[0], b[1])]);
     servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
     expect(failed, 'both instances come up').toEqual([]);

@@ -19,7 +19,7 @@ import {
   send,
   serverEnv,
   startPgBouncer,
-  startServerProcess,
+  startServer,
   type PgBouncer,
   type ScratchDatabase,
   type Server,
@@ -54,10 +54,10 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'task-api-pgbouncer-data-'));
     const upstream = new URL(TEST_DATABASE_URL as string);
-    db = await scratchDatabase(TEST_DATABASE_URL as string, 'task_api_pgbouncer');
+    db = await scratchDatabase(TEST_DATABASE_URL as string, { prefix: 'task_api_pgbouncer' });
     bouncer = await startPgBouncer(PGBOUNCER as string, { host: upstream.hostname, port: Number(upstream.port || 5432) }, { poolSize: POOL_SIZE });
     viaBouncer = `postgresql://postgres@127.0.0.1:${bouncer.port}/${db.name}`;
-    server = await startServerProcess(dataDir, env());
+    server = await startServer(dataDir, env());
   }, 60_000);
 
   afterAll(async () => {
@@ -138,7 +138,7 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
     const before = await apiClient((server as Server).url, user);
     expect((await before.create({ title: 'kept' })).status).toBe(201);
     expect(await (server as Server).stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    server = await startServerProcess(dataDir, env());
+    server = await startServer(dataDir, env());
     const after = await apiClient(server.url, user);
     const list = await after.list();
     expect((jsonOf(list) as { data: { title: string }[] }).data.map((t) => t.title)).toEqual(['kept']);
@@ -150,7 +150,7 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
   it('a URL marked ?pgbouncer=true turns prepared statements off by itself and works', async () => {
     // .env.example and config.ts: "?pgbouncer=true" marks a transaction pooler. The marker is ours:
     // it must not reach PgBouncer or PostgreSQL as a startup parameter.
-    const marked = await startServerProcess(dataDir, env(`${viaBouncer}?pgbouncer=true`, { DATABASE_CONNECT_RETRY_MS: '2000' }), 20_000);
+    const marked = await startServer(dataDir, env(`${viaBouncer}?pgbouncer=true`, { DATABASE_CONNECT_RETRY_MS: '2000' }), 20_000);
     try {
       const api = await apiClient(marked.url, `pgb_marked_${Date.now().toString(36)}`);
       const created = await api.create({ title: 'marked URL' });

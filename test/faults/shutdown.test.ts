@@ -19,7 +19,7 @@ import {
   scratchDatabase,
   serverEnv,
   sleep,
-  startServerProcess,
+  startServer,
   type Exchange,
   type ScratchDatabase,
   type Server,
@@ -55,9 +55,9 @@ describe.each(drivers)('graceful shutdown under load [%s]', (driver) => {
   it('SIGTERM mid-load: in-flight requests finish 2xx, later ones are refused, exit 0, every 201 survives a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'task-api-shutdown-'));
     dirs.push(dataDir);
-    if (driver === 'postgres') scratch = await scratchDatabase(TEST_DATABASE_URL as string, 'task_api_shutdown');
+    if (driver === 'postgres') scratch = await scratchDatabase(TEST_DATABASE_URL as string, { prefix: 'task_api_shutdown' });
     const env = serverEnv({ DATA_DIR: dataDir, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
-    const server = await startServerProcess(dataDir, env);
+    const server = await startServer(dataDir, env);
     servers.push(server);
 
     const runId = `s${Date.now().toString(36)}`;
@@ -124,7 +124,7 @@ describe.each(drivers)('graceful shutdown under load [%s]', (driver) => {
     expect(after.some((r) => r.ex.error !== undefined), 'after SIGTERM, new connections are refused').toBe(true);
 
     // Restart on the same data: every acknowledged create is there, no create answered non-2xx is.
-    const again = await startServerProcess(dataDir, env);
+    const again = await startServer(dataDir, env);
     servers.push(again);
     const acknowledged = new Map<string, Set<string>>();
     const rejected = new Map<string, Set<string>>();

@@ -6,23 +6,21 @@
  * Everything talks to 127.0.0.1 only. Every wait is bounded. Every process started here is
  * stopped by its own id (or its own process group), never by name.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
-import { signToken } from '../helpers/app.js';
-import { freePort, ROOT, SERVER_JS } from '../helpers/process.js';
+import { freePort, ROOT, run, runOk, sleep, startServer, type Server } from '../helpers/process.js';
+import { signToken } from '../helpers/tokens.js';
 
-export { freePort, SERVER_JS };
+export { freePort, run, runOk, sleep, startServer, type Server };
+export { scratchDatabase, type ScratchDatabase } from '../helpers/scratch.js';
 
 /** The secret every server process of these tests gets (40 characters, so production accepts it). */
 export const FAULT_SECRET = 'fault-and-security-tests-secret-01234567';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** An HS256 token for `sub`, signed with FAULT_SECRET. */
 export function faultToken(sub: string, expiresIn = 3600): Promise<string> {
@@ -41,49 +39,6 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
-}
-
-// --- Processes --------------------------------------------------------------------------------
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
-/** Runs a command to completion, killing it (SIGKILL, by pid) if it outlives `timeoutMs`. */
-export async function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  const start = performance.now();
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 30_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c, s) => resolve([c, s]));
-  });
-  clearTimeout(timer);
-  return { code, signal, stdout, stderr, ms: performance.now() - start, timedOut };
-}
-
-/** Runs `cmd` and throws with its output unless it exits 0. */
-export async function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}:\n${r.stdout}\n${r.stderr}`);
-  return r;
 }
 
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -202,39 +157,7 @@ export class PgCluster {
   }
 }
 
-// --- Scratch databases on the shared PostgreSQL server ------------------------------------------
-
-export interface ScratchDatabase {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** A new, empty (never migrated) database on the server of `baseUrl`. */
-export async function scratchDatabase(baseUrl: string, prefix = 'task_api_fault'): Promise<ScratchDatabase> {
-  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  url.search = '';
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
-      try {
-        await a.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await a.end({ timeout: 5 });
-      }
-    },
-  };
-}
+// --- Reading what was stored ---------------------------------------------------------------------
 
 export interface TaskRowLite {
   id: number;
@@ -269,29 +192,6 @@ export async function migrationCounts(url: string): Promise<{ applied: number; s
 
 // --- The server as a process ---------------------------------------------------------------------
 
-export interface LogLine {
-  level?: number;
-  msg?: string;
-  reqId?: string;
-  [key: string]: unknown;
-}
-
-export interface Server {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  url: string;
-  /** Everything it wrote, stdout then stderr interleaved. */
-  output(): string;
-  stdout(): string;
-  stderr(): string;
-  /** Its stdout as JSON lines (non-JSON lines skipped). */
-  logLines(): LogLine[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Sends `signal` and waits (bounded) for the exit; SIGKILL if it outlives `timeoutMs`. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** The environment a server of these tests gets: nothing from ours but PATH and HOME. LOG_LEVEL info: readiness is its "task API ready" line. */
 export function serverEnv(extra: Record<string, string>): Record<string, string> {
   return {
@@ -304,86 +204,6 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
     RATE_LIMIT_PER_MINUTE: '0',
     ...extra,
   };
-}
-
-/**
- * Starts `node dist/src/server.js` and resolves once it logs "task API ready". Unlike the shared
- * helper, a server that does not come up in time is killed, not left behind.
- */
-export async function startServerProcess(cwd: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Server> {
-  if (!existsSync(SERVER_JS)) throw new Error('run `npm run build` first (npm test does)');
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, [SERVER_JS], { cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-    stderr += d.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const server: Server = {
-    child,
-    pid: child.pid as number,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    output: () => out,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    logLines: () =>
-      stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as LogLine];
-          } catch {
-            return [];
-          }
-        }),
-    exited,
-    async stop(signal = 'SIGTERM', stopTimeoutMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-      const result = await exited;
-      clearTimeout(timer);
-      return result;
-    },
-  };
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`server not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-      const check = () => {
-        if (stdout.includes('task API ready')) resolve();
-      };
-      child.stdout.on('data', check);
-      void exited.then(({ code, signal }) => reject(new Error(`server exited with ${code ?? signal} before it was ready:\n${out}`)));
-    });
-  } catch (err) {
-    await server.stop('SIGKILL');
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return server;
-}
-
-/** Resident memory of a process in bytes (Linux /proc), or undefined. */
-export function rssBytes(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // --- A recording HTTP client ---------------------------------------------------------------------

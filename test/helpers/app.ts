@@ -1,12 +1,12 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { SignJWT } from 'jose';
 import { expect } from 'vitest';
 import { buildApp, type AppDependencies } from '../../src/app.js';
 import { testConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import { freshDatabase, type DriverName } from './databases.js';
+import { signToken, type TokenOptions } from './tokens.js';
 
-export const TEST_SECRET = testConfig().betterAuthSecret as string;
+export { TEST_SECRET, signToken, type TokenOptions } from './tokens.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -52,27 +52,6 @@ export async function startApi(overrides: Partial<Config> = {}): Promise<Running
   const address = t.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   return { url: `http://127.0.0.1:${address.port}`, app: t.app, close: () => t.close() };
-}
-
-export interface TokenOptions {
-  secret?: string;
-  alg?: 'HS256' | 'HS384' | 'HS512';
-  /** Seconds from now; negative for an expired token. Default 3600. */
-  expiresIn?: number;
-  claims?: Record<string, unknown>;
-  /** Leave out sub. */
-  noSub?: boolean;
-}
-
-/** An HS256 token as a frontend holding the shared secret would mint it. */
-export async function signToken(sub: string, options: TokenOptions = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ ...options.claims })
-    .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
-    .setIssuedAt(now)
-    .setExpirationTime(now + (options.expiresIn ?? 3600));
-  if (!options.noSub) jwt.setSubject(sub);
-  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
 }
 
 export async function authHeader(sub: string, options?: TokenOptions): Promise<Record<string, string>> {

@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { createDatabase, describeUrl, type Database } from '../../src/db/client.js';
-import { createScratch, databaseUrl, dropDatabase } from './templates.js';
+import { scratchDatabase } from './scratch.js';
 
 /**
  * The servers every data test runs on: the embedded PostgreSQL (one server for the whole run,
@@ -49,11 +49,6 @@ export async function openTestDatabase(url: string, options: { poolMax?: number;
 export async function freshDatabase(driver: DriverName, options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const base = serverUrl(driver);
   const template = options.empty ? undefined : driver === 'embedded' ? inject('embeddedTemplate') : inject('externalTemplate');
-  const name = await createScratch(base, 'task_api_test', template);
-  const url = databaseUrl(base, name);
-  return {
-    url,
-    open: (o = {}) => openTestDatabase(url, o),
-    drop: () => dropDatabase(base, name),
-  };
+  const scratch = await scratchDatabase(base, template ? { template } : {});
+  return { url: scratch.url, open: (o = {}) => openTestDatabase(scratch.url, o), drop: scratch.drop };
 }

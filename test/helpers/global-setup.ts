@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
-import { dropTemplate, makeTemplate } from './templates.js';
+import { makeTemplate, type ScratchDatabase } from './scratch.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,7 +21,7 @@ declare module 'vitest' {
 
 let server: EmbeddedServer | undefined;
 let dataDir: string | undefined;
-const templates: { base: string; name: string }[] = [];
+const templates: ScratchDatabase[] = [];
 
 const quiet = {
   debug: () => {},
@@ -40,20 +40,17 @@ export async function setup(project: TestProject): Promise<void> {
     settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
   });
   const embeddedTemplate = await makeTemplate(server.url);
-  templates.push({ base: server.url, name: embeddedTemplate });
-  let externalTemplate: string | undefined;
+  templates.push(embeddedTemplate);
   const external = process.env.TEST_DATABASE_URL || undefined;
-  if (external !== undefined) {
-    externalTemplate = await makeTemplate(external);
-    templates.push({ base: external, name: externalTemplate });
-  }
+  const externalTemplate = external === undefined ? undefined : await makeTemplate(external);
+  if (externalTemplate) templates.push(externalTemplate);
   project.provide('embeddedUrl', server.url);
-  project.provide('embeddedTemplate', embeddedTemplate);
-  project.provide('externalTemplate', externalTemplate);
+  project.provide('embeddedTemplate', embeddedTemplate.name);
+  project.provide('externalTemplate', externalTemplate?.name);
 }
 
 export async function teardown(): Promise<void> {
-  for (const t of templates.splice(0)) await dropTemplate(t.base, t.name).catch(() => {});
+  for (const t of templates.splice(0)) await t.drop().catch(() => {});
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,18 +1,26 @@
+/**
+ * Processes, ports and folders for the tests, the bench and the soak (no Vitest in here: bench/
+ * imports it too). Every wait is bounded; every process is stopped by its own pid (or group).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { projectRoot } from '../../src/lib/project-root.js';
 
 export const ROOT = projectRoot();
 export const SERVER_JS = join(ROOT, 'dist/src/server.js');
 export const TOKEN_JS = join(ROOT, 'dist/src/cli/token.js');
 
-/** A port nobody listens on right now. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A port nobody listens on right now (on 127.0.0.1). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
+    srv.unref();
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as { port: number };
@@ -22,8 +30,8 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A new empty folder under the system's temp dir that the embedded PostgreSQL's OS user (when the
- * suite runs as root) may enter, as it may enter a project folder.
+ * A new empty folder under the system's temp dir that the embedded PostgreSQL's OS user (when run
+ * as root) may enter, as it may enter a project folder.
  */
 export function scratchDir(prefix = 'task-api-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -36,54 +44,174 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...extra };
 }
 
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  reqId?: string;
+  [key: string]: unknown;
 }
 
-/** Starts `node dist/src/server.js` and resolves once it logs that it is ready. */
-export async function startServer(cwd: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, [SERVER_JS], { cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  /** Everything it wrote, stdout and stderr interleaved. */
+  output(): string;
+  stdout(): string;
+  stderr(): string;
+  /** Its stdout as JSON lines (other lines skipped). */
+  logLines(): LogLine[];
+  readonly exited: Promise<Exit>;
+  readonly hasExited: boolean;
+  /** Sends `signal` (to its group when detached) and waits, bounded: SIGKILL if it outlives `timeoutMs`. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+}
+
+export interface SpawnOptions {
+  command: string[];
+  cwd?: string;
+  env: Record<string, string | undefined>;
+  /** Its own process group: stop() then signals the whole group (a supervisor and its workers). */
+  detached?: boolean;
+  /** Called with each line of output. */
+  onLine?: (line: string) => void;
+}
+
+/** Starts a process and records its output. */
+export function spawnProcess(options: SpawnOptions): Proc {
+  const [cmd, ...args] = options.command;
+  if (cmd === undefined) throw new Error('spawnProcess: empty command');
+  const child = spawn(cmd, args, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  if (child.pid === undefined) throw new Error(`spawn failed: ${cmd}`);
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const check = () => {
-      if (out.includes('task API ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const feed = (text: string) => {
+    if (!options.onLine) return;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) options.onLine(line);
+  };
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+    feed(d.toString());
   });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+    stderr += d.toString();
+    feed(d.toString());
+  });
+  let exit: Exit | undefined;
+  const exited = new Promise<Exit>((resolve) => {
+    // 'close', not 'exit': all of its output has been read by then.
+    child.once('close', (code, signal) => resolve((exit = { code, signal })));
+    child.once('error', () => resolve((exit ??= { code: -1, signal: null })));
+  });
+  const signalIt = (signal: NodeJS.Signals) => {
+    try {
+      if (options.detached) process.kill(-(child.pid as number), signal);
+      else child.kill(signal);
+    } catch {
+      // gone
+    }
+  };
   return {
     child,
-    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
+    stdout: () => stdout,
+    stderr: () => stderr,
+    logLines: () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as LogLine];
+          } catch {
+            return [];
+          }
+        }),
+    exited,
+    get hasExited() {
+      return exit !== undefined;
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (exit !== undefined) return exit;
+      signalIt(signal);
+      const timer = setTimeout(() => signalIt('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      if (options.detached) signalIt('SIGKILL'); // anything its group left behind
+      return result;
     },
   };
 }
 
+export interface Server extends Proc {
+  port: number;
+  url: string;
+}
+
+/**
+ * Starts `node dist/src/server.js` (on `env.PORT`, or a free port) and resolves once it logs
+ * "task API ready" (LOG_LEVEL must let info through). One that does not come up in time is
+ * killed, not left behind.
+ */
+export async function startServer(cwd: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Server> {
+  if (!existsSync(SERVER_JS)) throw new Error('run `npm run build` first (npm test does)');
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const proc = spawnProcess({ command: [process.execPath, SERVER_JS], cwd, env: { ...env, PORT: String(port) } });
+  const server: Server = Object.assign(proc, { port, url: `http://127.0.0.1:${port}` });
+  const started = performance.now();
+  while (!proc.stdout().includes('task API ready')) {
+    if (proc.hasExited) throw new Error(`server exited with ${JSON.stringify(await proc.exited)} before it was ready:\n${proc.output()}`);
+    if (performance.now() - started > timeoutMs) {
+      await proc.stop('SIGKILL');
+      throw new Error(`server not ready in ${timeoutMs} ms:\n${proc.output()}`);
+    }
+    await sleep(20);
+  }
+  return server;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/** Runs a command to completion, killing it (SIGKILL) if it outlives `timeoutMs`. */
+export async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  const started = performance.now();
+  const proc = spawnProcess({ command: [cmd, ...args], ...(opts.cwd ? { cwd: opts.cwd } : {}), env: opts.env ?? (process.env as Record<string, string>) });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.stop('SIGKILL');
+  }, opts.timeoutMs ?? 30_000);
+  const { code, signal } = await proc.exited;
+  clearTimeout(timer);
+  return { code, signal, stdout: proc.stdout(), stderr: proc.stderr(), ms: performance.now() - started, timedOut };
+}
+
+/** Runs `cmd` and throws with its output unless it exits 0. */
+export async function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
 /** Runs a node script to completion. */
-export async function runNode(script: string, args: string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [script, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
+export function runNode(script: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
+  return run(process.execPath, [script, ...args], { cwd, env, timeoutMs: 60_000 });
 }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../helpers/app.js';
-import { describeExchange, FAULT_SECRET, faultToken, send, serverEnv, startServerProcess, type Exchange, type LogLine, type Server } from '../faults/support.js';
+import { describeExchange, FAULT_SECRET, faultToken, send, serverEnv, startServer, type Exchange, type Server } from '../faults/support.js';
+import type { LogLine } from '../helpers/process.js';
 
 describe('request logs (server process, LOG_LEVEL=info)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'task-api-logs-'));
@@ -19,7 +20,7 @@ describe('request logs (server process, LOG_LEVEL=info)', () => {
   let output = '';
 
   beforeAll(async () => {
-    server = await startServerProcess(dir, serverEnv({ DATA_DIR: dir, LOG_LEVEL: 'info', CORS_ORIGINS: 'http://localhost:3000' }));
+    server = await startServer(dir, serverEnv({ DATA_DIR: dir, LOG_LEVEL: 'info', CORS_ORIGINS: 'http://localhost:3000' }));
     const s = server;
     const user = 'alice';
     const valid = await faultToken(user);
