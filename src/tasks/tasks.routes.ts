@@ -8,6 +8,7 @@ import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
 import {
   ListQuerySchema,
+  STATUS_WORDS,
   TaskCompletionSchema,
   TaskCreateSchema,
   TaskListEnvelopeSchema,
@@ -59,7 +60,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request) => {
-      const status = request.query.status ?? request.query.filter ?? 'all';
+      const status = STATUS_WORDS[request.query.status ?? request.query.filter ?? 'all'];
       const data = await repository.list(request.userId as string, status);
       return { data, message: 'Tasks retrieved successfully' };
     },

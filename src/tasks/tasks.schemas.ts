@@ -90,13 +90,28 @@ export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean } | null>(
   examples: [{ completed: true }],
 });
 
-const Status = Type.Unsafe<'all' | 'pending' | 'completed'>({
-  type: 'string',
-  enum: ['all', 'pending', 'completed'],
-});
+/** The words todo UIs send for the two states, and what each means. */
+export const STATUS_WORDS = {
+  all: 'all',
+  pending: 'pending',
+  completed: 'completed',
+  active: 'pending',
+  open: 'pending',
+  incomplete: 'pending',
+  todo: 'pending',
+  done: 'completed',
+  complete: 'completed',
+} as const;
+export type StatusWord = keyof typeof STATUS_WORDS;
+
+const Status = Type.Unsafe<StatusWord>({ type: 'string', enum: Object.keys(STATUS_WORDS) });
 
 export const ListQuerySchema = Type.Object({
-  status: Type.Optional({ ...Status, description: 'all (default), pending or completed' }),
+  status: Type.Optional({
+    ...Status,
+    description: 'all (default), pending or completed; active, open, incomplete and todo mean pending; done and complete mean completed',
+    examples: ['pending'],
+  }),
   filter: Type.Optional({ ...Status, description: 'Alias of status (status wins when both are given)' }),
 });
 export type ListQuery = Static<typeof ListQuerySchema>;

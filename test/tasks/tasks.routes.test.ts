@@ -85,9 +85,30 @@ describe.each(drivers)('tasks routes [%s]', (driver) => {
     expect(res.json()).toEqual({ data: [], message: 'Tasks retrieved successfully' });
   });
 
-  it('GET list rejects an unknown status with 400 naming it', async () => {
-    const res = await (await as(uniqueUser())).list('?status=bogus');
-    expectError(res, 400, 'VALIDATION_ERROR', 'status must be one of all, pending, completed');
+  it('GET list rejects an unknown status with 400 naming it and listing the accepted words', async () => {
+    const api = await as(uniqueUser());
+    const words = 'all, pending, completed, active, open, incomplete, todo, done, complete';
+    expectError(await api.list('?status=bogus'), 400, 'VALIDATION_ERROR', `status must be one of ${words}`);
+    expectError(await api.list('?filter=Done'), 400, 'VALIDATION_ERROR', `filter must be one of ${words}`);
+  });
+
+  it('GET list takes the words todo UIs send: active, open, incomplete, todo mean pending; done, complete mean completed', async () => {
+    const api = await as(uniqueUser());
+    const ids: number[] = [];
+    for (const title of ['one', 'two', 'three']) ids.push((await api.create({ title })).json().data.id);
+    await api.complete(ids[1] as number);
+    for (const word of ['active', 'open', 'incomplete', 'todo']) {
+      for (const param of ['status', 'filter']) {
+        const res = await api.list(`?${param}=${word}`);
+        expect(res.statusCode, `${param}=${word}`).toBe(200);
+        expect(res.json().data.map((x: { title: string }) => x.title), `${param}=${word}`).toEqual(['three', 'one']);
+      }
+    }
+    for (const word of ['done', 'complete']) {
+      for (const param of ['status', 'filter']) {
+        expect((await api.list(`?${param}=${word}`)).json().data.map((x: { title: string }) => x.title), `${param}=${word}`).toEqual(['two']);
+      }
+    }
   });
 
   it('GET one: 200, and 404 when missing', async () => {
