@@ -6,6 +6,8 @@ import { ApiError } from './errors.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
 import { tasksRoutes } from './tasks/tasks.routes.js';
+import { createTagsRepository } from './tags/tags.repository.js';
+import { tagsRoutes } from './tags/tags.routes.js';
 
 export interface ApiOptions {
   verifier: TokenVerifier;
@@ -29,5 +31,6 @@ async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, options) => {
   api.addHook('onRequest', authHook(options.verifier, options.limiter));
   api.addHook('onRequest', pathUserIsTokenUser);
-  await api.register(tasksRoutes, { prefix: '/tasks', repository: createTasksRepository(options.database, options.maxTasksPerList) });
+  await api.register(tasksRoutes, { prefix: '/tasks', repository: createTasksRepository(options.database), maxTasksPerList: options.maxTasksPerList });
+  await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(options.database) });
 };

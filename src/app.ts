@@ -17,6 +17,7 @@ import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js'
 import { registerOpenApi } from './plugins/openapi.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installValidators } from './plugins/validation.js';
+import { tagSchemas } from './tags/tags.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
 
 declare module 'fastify' {
@@ -35,7 +36,7 @@ export interface AppDependencies {
 }
 
 /** The named schemas: shared by validation, serialization and the document's components. */
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas];
 
 function fastifyOptions(config: Config) {
   return {

@@ -56,6 +56,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       },
       tags: [
         { name: 'tasks', description: "A user's tasks" },
+        { name: 'tags', description: "The tags of a user's tasks" },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },

@@ -70,7 +70,7 @@ function canonicalIntegers(schema: object, validate: ValidateFunction): Validate
  * Formats (date-time) are enforced.
  */
 export function installValidators(app: FastifyInstance, schemas: readonly TSchema[]): void {
-  const params = newAjv({ coerceTypes: true, removeAdditional: true });
+  const params = newAjv({ coerceTypes: 'array', removeAdditional: true });
   const body = newAjv({ coerceTypes: false, removeAdditional: 'all' });
   for (const schema of schemas) {
     app.addSchema(schema);
@@ -80,6 +80,17 @@ export function installValidators(app: FastifyInstance, schemas: readonly TSchem
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
     httpPart === 'body' ? body.compile(schema as object) : canonicalIntegers(schema as object, params.compile(schema as object)),
   );
+}
+
+/**
+ * The field a path names: `title`, `tags[1]` in a body. In a query string a repeatable parameter
+ * is an array even when sent once, so its name alone: `priority`.
+ */
+function fieldName(instancePath: string, part: string | undefined): string {
+  const segments = instancePath.split('/').filter(Boolean);
+  if (segments.length === 0) return part === 'body' ? 'body' : (part ?? 'request');
+  if (part !== 'body') return segments.filter((s) => !/^\d+$/.test(s)).join('.');
+  return segments.map((s, i) => (i > 0 && /^\d+$/.test(s) ? `[${s}]` : `${i > 0 ? '.' : ''}${s}`)).join('');
 }
 
 const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
@@ -101,8 +112,7 @@ export function validationMessage(errors: readonly ErrorObject[], part: string |
   const error =
     [...errors].filter((e) => e.keyword !== 'anyOf').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
   if (error === undefined) return 'Invalid request';
-  const segments = error.instancePath.split('/').filter(Boolean);
-  const field = segments.at(-1) ?? (part === 'body' ? 'body' : (part ?? 'request'));
+  const field = fieldName(error.instancePath, part);
   const p = error.params as Record<string, unknown>;
   const words = schemaMessage(error);
   if (words !== undefined) return `${field} ${words}`;

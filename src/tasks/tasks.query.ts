@@ -1,28 +1,30 @@
 /**
  * The list query, composed: filters, one sort order, a keyset position and a limit. The SQL text
- * depends only on the query's shape (which filters, which sort, whether a position is given), so
- * each shape is built once and cached; a request only binds values. Every query is anchored on
- * `user_id = $1`.
+ * depends only on the query's shape (which filters, which sort, where the position is), so each
+ * shape is built once and cached; a request only binds values. Every query is anchored on
+ * `user_id = $1`, and every index the shapes need leads with user_id (db/schema.ts).
  */
+import type { Priority, SortField } from './tasks.schemas.js';
 
 export type Direction = 'asc' | 'desc';
-
-/** A sort key: its SQL expression, which must be NOT NULL (ties break by id in the same direction). */
-export interface SortKey {
-  readonly expr: string;
-}
 
 export interface ListFilters {
   /** completed = this; undefined: both. */
   completed?: boolean | undefined;
+  /** The LIKE pattern of `q`: `%` + q with `\ % _` escaped + `%`. */
+  like?: string | undefined;
+  priorities?: readonly Priority[] | undefined;
+  tags?: readonly string[] | undefined;
+  dueBefore?: string | undefined;
+  dueAfter?: string | undefined;
 }
 
 export interface ListSpec {
   userId: string;
   filters: ListFilters;
-  sort: { key: SortKey; direction: Direction };
-  /** Rows after this position in the sort order (keyset paging): the last row's key value and id. */
-  after?: { value: unknown; id: number } | undefined;
+  sort: { field: SortField; direction: Direction };
+  /** Rows after this position in the sort order: the last row's sort value (null: no due_at) and id. */
+  after?: { value: string | null; id: number } | undefined;
   limit: number;
 }
 
@@ -31,31 +33,84 @@ export interface BuiltQuery {
   params: unknown[];
 }
 
-/** The columns every list returns: the API's field names. */
+/** The SQL of each sort key; due_at is the one that can be null (such tasks come last, both ways). */
+const SORT_SQL: Record<SortField, { expr: string; cast: string }> = {
+  created_at: { expr: 'created_at', cast: 'timestamptz' },
+  updated_at: { expr: 'updated_at', cast: 'timestamptz' },
+  due_at: { expr: 'due_at', cast: 'timestamptz' },
+  priority: { expr: 'priority', cast: 'task_priority' },
+  title: { expr: 'lower(title)', cast: 'text' },
+};
+
+/** The sort value of a row, as a cursor keeps it. */
+export const SORT_KEY_COLUMN = 'sort_key';
+
+type Binder = (s: ListSpec) => unknown;
+
+/** The columns every list returns: the API's field names (plus the sort key, for the cursor). */
 export function createListQuery(columns: readonly string[]) {
-  const select = `select ${columns.join(', ')} from tasks`;
-  const shapes = new Map<string, { text: string; bind: (spec: ListSpec) => unknown[] }>();
+  const shapes = new Map<string, { text: string; binders: Binder[] }>();
 
   function shape(spec: ListSpec): string {
-    return [spec.sort.key.expr, spec.sort.direction, spec.filters.completed === undefined ? '' : 'c', spec.after ? 'a' : ''].join('|');
+    const f = spec.filters;
+    const position = spec.after === undefined ? '' : spec.after.value === null ? 'n' : 'v';
+    return [
+      spec.sort.field,
+      spec.sort.direction,
+      f.completed === undefined ? '' : 'c',
+      f.like === undefined ? '' : 'q',
+      f.priorities === undefined ? '' : 'p',
+      f.tags === undefined ? '' : 't',
+      f.dueBefore === undefined ? '' : 'b',
+      f.dueAfter === undefined ? '' : 'a',
+      position,
+    ].join('|');
   }
 
-  function build(spec: ListSpec): { text: string; bind: (s: ListSpec) => unknown[] } {
-    const where: string[] = ['user_id = $1'];
-    const binders: ((s: ListSpec) => unknown)[] = [(s) => s.userId];
-    const param = (get: (s: ListSpec) => unknown) => {
+  function build(spec: ListSpec): { text: string; binders: Binder[] } {
+    const binders: Binder[] = [(s) => s.userId];
+    const param = (get: Binder, cast?: string) => {
       binders.push(get);
-      return `$${binders.length}`;
+      return `$${binders.length}${cast ? `::${cast}` : ''}`;
     };
-    if (spec.filters.completed !== undefined) where.push(`completed = ${param((s) => s.filters.completed)}`);
-    const { expr } = spec.sort.key;
-    const dir = spec.sort.direction;
-    if (spec.after) {
-      const op = dir === 'desc' ? '<' : '>';
-      where.push(`(${expr}, id) ${op} (${param((s) => s.after?.value)}, ${param((s) => s.after?.id)})`);
+    const f = spec.filters;
+    const where: string[] = ['user_id = $1'];
+    if (f.completed !== undefined) where.push(`completed = ${param((s) => s.filters.completed)}`);
+    if (f.like !== undefined) {
+      const like = param((s) => s.filters.like);
+      // The index narrows on title and description together; the exact test follows.
+      where.push(`(title || E'\\x1f' || coalesce(description, '')) ilike ${like}`, `(title ilike ${like} or description ilike ${like})`);
     }
-    const text = `${select} where ${where.join(' and ')} order by ${expr} ${dir}, id ${dir} limit ${param((s) => s.limit)}`;
-    return { text, bind: (s) => binders.map((b) => b(s)) };
+    if (f.priorities !== undefined) where.push(`priority = any(${param((s) => s.filters.priorities, 'task_priority[]')})`);
+    if (f.tags !== undefined) where.push(`task_tags_key(tags) @> task_tags_key(${param((s) => s.filters.tags, 'text[]')})`);
+    if (f.dueBefore !== undefined) where.push(`due_at < ${param((s) => s.filters.dueBefore, 'timestamptz')}`);
+    if (f.dueAfter !== undefined) where.push(`due_at >= ${param((s) => s.filters.dueAfter, 'timestamptz')}`);
+
+    const { expr, cast } = SORT_SQL[spec.sort.field];
+    const dir = spec.sort.direction;
+    const op = dir === 'desc' ? '<' : '>';
+    const select = `select ${columns.join(', ')}, ${expr} as ${SORT_KEY_COLUMN} from tasks`;
+    const limit = param((s) => s.limit);
+    const after = spec.after;
+    const position = () => `(${expr}, id) ${op} (${param((s) => s.after?.value, cast)}, ${param((s) => s.after?.id)})`;
+
+    if (spec.sort.field !== 'due_at') {
+      const conditions = after ? [...where, position()] : where;
+      return { text: `${select} where ${conditions.join(' and ')} order by ${expr} ${dir}, id ${dir} limit ${limit}`, binders };
+    }
+    // due_at: the tasks that have one, in order, then those without, by id; each part reads the
+    // (user_id, due_at, id) index in order, from the cursor's position.
+    const withDue =
+      after?.value === null
+        ? undefined
+        : `(${select} where ${[...where, 'due_at is not null', ...(after ? [position()] : [])].join(' and ')} order by due_at ${dir}, id ${dir} limit ${limit})`;
+    const nullId = after?.value === null ? ` and id ${op} ${param((s) => s.after?.id)}` : '';
+    const withoutDue = `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by id ${dir} limit ${limit})`;
+    if (withDue === undefined) return { text: withoutDue, binders };
+    return {
+      text: `select * from (${withDue} union all ${withoutDue}) page order by (due_at is null), due_at ${dir}, id ${dir} limit ${limit}`,
+      binders,
+    };
   }
 
   return {
@@ -66,11 +121,7 @@ export function createListQuery(columns: readonly string[]) {
         built = build(spec);
         shapes.set(key, built);
       }
-      return { text: built.text, params: built.bind(spec) };
+      return { text: built.text, params: built.binders.map((b) => b(spec)) };
     },
   };
 }
-
-export const SORT_KEYS = {
-  created_at: { expr: 'created_at' },
-} as const satisfies Record<string, SortKey>;

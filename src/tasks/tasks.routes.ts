@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
 import type { TaskRow } from '../db/schema.js';
@@ -6,9 +6,16 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
+import { LinkHeader } from '../http/headers.js';
+import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
+import type { ListSpec } from './tasks.query.js';
 import {
   ListQuerySchema,
+  PAGE_MAX,
   STATUS_WORDS,
+  type ListQuery,
+  type Priority,
+  type SortField,
   TaskCompletionSchema,
   TaskCreateSchema,
   TaskListEnvelopeSchema,
@@ -19,18 +26,99 @@ import type { TasksRepository } from './tasks.repository.js';
 
 export interface TasksRoutesOptions {
   repository: TasksRepository;
+  /** Most tasks a list without `limit` returns; a longer one says where to go on (Link). */
+  maxTasksPerList: number;
 }
+
+/** The page size of a request that sends a cursor but no limit. */
+const PAGE_DEFAULT = 50;
 
 export const TASK_NOT_FOUND = 'Task not found';
 
 const tags = ['tasks'];
 const security = [{ bearerAuth: [] }];
 
-/** Titles count after trimming; trimming before validation lets the schema's limits apply to it. */
-const trimTitle: preValidationHookHandler = async (request) => {
-  const body = request.body as { title?: unknown } | undefined;
-  if (body !== null && typeof body === 'object' && typeof body.title === 'string') body.title = body.title.trim();
+/** Tags as stored: trimmed, duplicates that differ only in case collapsed to the first spelling, order kept. */
+function normalizeTags(tags: unknown[]): unknown[] {
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const tag of tags) {
+    if (typeof tag !== 'string') {
+      out.push(tag); // left for validation to refuse
+      continue;
+    }
+    const trimmed = tag.trim();
+    const key = trimmed.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(trimmed);
+  }
+  return out;
+}
+
+/**
+ * Titles and tags count after trimming (and tags after collapsing duplicates): normalizing before
+ * validation lets the schema's limits apply to what is stored.
+ */
+const normalizeBody: preValidationHookHandler = async (request) => {
+  const body = request.body as { title?: unknown; tags?: unknown } | undefined;
+  if (body === null || typeof body !== 'object') return;
+  if (typeof body.title === 'string') body.title = body.title.trim();
+  if (Array.isArray(body.tags)) body.tags = normalizeTags(body.tags);
 };
+
+/** `q` taken literally: LIKE's own characters match themselves. */
+const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+const unique = <T>(values: readonly T[]) => [...new Set(values)];
+
+/** The list query as the repository takes it, the hash its cursors carry, and whether it is paged. */
+function listSpec(userId: string, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
+  const status = STATUS_WORDS[query.status ?? query.filter ?? 'all'];
+  const sort = query.sort ?? '-created_at';
+  const field = sort.replace(/^-/, '') as SortField;
+  const priorities = query.priority ? (unique(query.priority.flatMap((p) => p.split(','))).sort() as Priority[]) : undefined;
+  const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
+  const instant = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const hash = queryHash({
+    status,
+    q: query.q,
+    priorities,
+    tags: tags ? unique(tags.map((t) => t.toLowerCase())).sort() : undefined,
+    dueBefore: instant(query.due_before),
+    dueAfter: instant(query.due_after),
+    sort,
+  });
+  const paged = query.limit !== undefined || query.cursor !== undefined;
+  return {
+    hash,
+    paged,
+    spec: {
+      userId,
+      filters: {
+        completed: status === 'all' ? undefined : status === 'completed',
+        like: query.q === undefined ? undefined : likePattern(query.q),
+        priorities,
+        tags: tags && tags.length > 0 ? tags : undefined,
+        dueBefore: instant(query.due_before),
+        dueAfter: instant(query.due_after),
+      },
+      sort: { field, direction: sort.startsWith('-') ? 'desc' : 'asc' },
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, hash, field),
+      limit: query.limit ?? (paged ? PAGE_DEFAULT : maxPerList),
+    },
+  };
+}
+
+/** The Link of the next page: this request's own query, with the next cursor (and a page size). */
+function nextLink(request: FastifyRequest, cursor: string, limit: number | undefined): string {
+  const [path, search = ''] = request.url.split('?', 2) as [string, string?];
+  const params = new URLSearchParams(search);
+  params.delete('cursor');
+  if (limit !== undefined) params.set('limit', String(limit));
+  params.set('cursor', cursor);
+  return `<${path}?${params.toString()}>; rel="next"`;
+}
 
 function found(task: TaskRow | null): TaskRow {
   if (task === null) throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
@@ -43,7 +131,7 @@ const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as co
 const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description });
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
-export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, { repository }) => {
+export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, { repository, maxTasksPerList }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -53,23 +141,35 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         operationId: 'listTasks',
         tags,
         security,
-        summary: "List the user's tasks, newest first",
+        summary: "List the user's tasks: filtered, sorted, in pages",
+        description:
+          'Newest first unless `sort` says otherwise; the filters combine with AND. With `limit` or `cursor` the answer is one ' +
+          'page and carries `next_cursor` (and a `Link: <...>; rel="next"` header while there is a next page). Without them ' +
+          `it holds at most ${maxTasksPerList} tasks, and a Link header says where the rest starts.`,
         params: UserParamsSchema,
         querystring: ListQuerySchema,
-        response: { 200: { ...TaskListEnvelopeSchema, description: "The user's tasks" }, ...errorResponses(400, ...AUTHED) },
+        response: {
+          200: { ...TaskListEnvelopeSchema, headers: { Link: LinkHeader } },
+          ...errorResponses(400, ...AUTHED),
+        },
       },
     },
-    async (request) => {
-      const status = STATUS_WORDS[request.query.status ?? request.query.filter ?? 'all'];
-      const data = await repository.list(request.userId as string, status);
-      return { data, message: 'Tasks retrieved successfully' };
+    async (request, reply) => {
+      const { spec, hash, paged } = listSpec(request.userId as string, request.query, maxTasksPerList);
+      const rows = await repository.list({ ...spec, limit: spec.limit + 1 });
+      const more = rows.length > spec.limit;
+      if (more) rows.length = spec.limit;
+      const last = rows.at(-1);
+      const next = more && last ? encodeCursor(hash, last.sort_key, last.id) : null;
+      if (next !== null) reply.header('link', nextLink(request, next, paged ? undefined : PAGE_MAX));
+      return paged ? { data: rows, message: 'Tasks retrieved successfully', next_cursor: next } : { data: rows, message: 'Tasks retrieved successfully' };
     },
   );
 
   app.post(
     '/',
     {
-      preValidation: trimTitle,
+      preValidation: normalizeBody,
       schema: {
         operationId: 'createTask',
         tags,
@@ -107,7 +207,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
   app.put(
     '/:id',
     {
-      preValidation: trimTitle,
+      preValidation: normalizeBody,
       schema: {
         operationId: 'updateTask',
         tags,

@@ -1,10 +1,21 @@
 import { Type, type Static, type TOptional, type TProperties, type TSchema } from 'typebox';
 import { Envelope } from '../http/envelope.js';
 import { ref } from '../http/refs.js';
-import { NullableText, Text, Timestamp } from '../http/text.js';
+import { NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
+export const TAG_MAX = 50;
+export const TAGS_MAX = 20;
+export const PRIORITIES = ['none', 'low', 'medium', 'high'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** RFC 3339 with an offset: what `due_at`, `due_before` and `due_after` take. */
+const DATE_TIME_WORDS = {
+  format: 'must be an RFC 3339 date-time with an offset, such as 2026-12-24T17:00:00Z or 2026-12-24T18:00:00+01:00 (a date alone is not enough)',
+};
+const DateTime = (description: string) =>
+  Type.Unsafe<string>({ type: 'string', format: 'date-time', description, examples: ['2026-12-24T17:00:00Z'], 'x-error-message': DATE_TIME_WORDS });
 
 const Title = Text({
   minLength: 1,
@@ -18,6 +29,33 @@ const Description = NullableText({
   examples: ['Oat milk, two litres', null],
 });
 const Completed = Type.Boolean({ description: 'Whether the task is done', examples: [true] });
+const PriorityField = Type.Unsafe<Priority>({
+  type: 'string',
+  enum: [...PRIORITIES],
+  description: 'none < low < medium < high',
+  examples: ['high', 'low'],
+  'x-error-message': { type: `must be one of ${PRIORITIES.join(', ')}` },
+});
+/** Trimmed (before validation), 1-50 code points, no control characters. */
+export const Tag = Type.String({
+  minLength: 1,
+  maxLength: TAG_MAX,
+  pattern: '^[^\\p{Cc}\\uD800-\\uDFFF]*$',
+  'x-error-message': { pattern: 'must be text without control characters' },
+  examples: ['errands'],
+});
+const Tags = Type.Array(Tag, {
+  maxItems: TAGS_MAX,
+  description: `At most ${TAGS_MAX} tags, each trimmed, 1 to ${TAG_MAX} characters; duplicates that differ only in case collapse to the first spelling; order as given`,
+  examples: [['errands', 'home'], []],
+});
+const DueAt = Type.Unsafe<string | Date | null>({
+  type: ['string', 'null'],
+  format: 'date-time',
+  description: 'When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null',
+  examples: ['2026-12-24T17:00:00.000Z', null],
+  'x-error-message': DATE_TIME_WORDS,
+});
 
 /**
  * THE FIELD LIST: every field a client writes, declared once.
@@ -28,8 +66,10 @@ const Completed = Type.Boolean({ description: 'Whether the task is done', exampl
  * repository may write (it writes exactly the keys a validated body holds). A new field goes here,
  * into db/schema.ts and into a migration; no other list exists.
  */
-const EDITABLE = { title: Title, description: Description };
-export const CREATE_DEFAULTS = { description: null } as const satisfies { [K in keyof typeof EDITABLE]?: unknown };
+const EDITABLE = { title: Title, description: Description, priority: PriorityField, tags: Tags, due_at: DueAt };
+export const CREATE_DEFAULTS = { description: null, priority: 'none', tags: [], due_at: null } as const satisfies {
+  [K in keyof typeof EDITABLE]?: unknown;
+};
 const SETTABLE = { completed: Completed };
 
 /**
@@ -54,6 +94,13 @@ export const TaskSchema = Type.Object(
     user_id: Type.String({ description: 'The owner (the token\'s `sub`)', examples: ['u_8f2k'] }),
     ...EDITABLE,
     ...SETTABLE,
+    completed_at: Type.Unsafe<Date | string | null>({
+      type: ['string', 'null'],
+      format: 'date-time',
+      description: 'Read-only: when the task last became completed (the same instant as that change\'s updated_at); null while pending',
+      examples: ['2026-01-12T10:05:00.456Z', null],
+    }),
+    version: Type.Integer({ minimum: 1, description: 'Read-only: 1 at creation, +1 on every change; the task\'s ETag', examples: [3] }),
     created_at: Timestamp('When the task was created (UTC, ISO 8601 with a Z)'),
     updated_at: Timestamp('When the task last changed (UTC); never goes backwards', ['2026-01-12T10:05:00.456Z']),
   },
@@ -64,16 +111,16 @@ export type Task = Static<typeof TaskSchema>;
 export const TaskCreateSchema = Type.Object(withDefaults(EDITABLE, CREATE_DEFAULTS), {
   $id: 'TaskCreate',
   title: 'TaskCreate',
-  description: 'A new task. Fields not listed here (id, user_id, completed, timestamps) are ignored.',
-  examples: [{ title: 'Buy milk', description: 'Oat milk, two litres' }],
+  description: 'A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored.',
+  examples: [{ title: 'Buy milk', description: 'Oat milk, two litres', priority: 'high', tags: ['errands'], due_at: '2026-12-24T17:00:00Z' }],
 });
 export type TaskCreate = Static<typeof TaskCreateSchema>;
 
 export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTABLE }), {
   $id: 'TaskUpdate',
   title: 'TaskUpdate',
-  description: 'Any subset of the writable fields; `description: null` clears it. Other fields are ignored.',
-  examples: [{ title: 'Buy oat milk', completed: true }],
+  description: 'Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored.',
+  examples: [{ title: 'Buy oat milk', completed: true }, { priority: 'low', tags: ['home'], due_at: null }],
 });
 export type TaskUpdate = Static<typeof TaskUpdateSchema>;
 
@@ -106,6 +153,11 @@ export type StatusWord = keyof typeof STATUS_WORDS;
 
 const Status = Type.Unsafe<StatusWord>({ type: 'string', enum: Object.keys(STATUS_WORDS) });
 
+export const SORTS = ['created_at', 'updated_at', 'due_at', 'priority', 'title'] as const;
+export type SortField = (typeof SORTS)[number];
+const SORT_VALUES = SORTS.flatMap((f) => [f, `-${f}`]);
+export const PAGE_MAX = 200;
+
 export const ListQuerySchema = Type.Object({
   status: Type.Optional({
     ...Status,
@@ -113,11 +165,63 @@ export const ListQuerySchema = Type.Object({
     examples: ['pending'],
   }),
   filter: Type.Optional({ ...Status, description: 'Alias of status (status wins when both are given)' }),
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: STORABLE_TEXT,
+      'x-error-message': { pattern: 'must be text without NUL or unpaired surrogate characters' },
+      description: 'Case-insensitive substring of the title or the description, taken literally (% _ \\ match themselves)',
+      examples: ['milk'],
+    }),
+  ),
+  priority: Type.Optional(
+    Type.Array(
+      Type.String({
+        pattern: `^(${PRIORITIES.join('|')})(,(${PRIORITIES.join('|')}))*$`,
+        'x-error-message': { pattern: `must be one or more of ${PRIORITIES.join(', ')}, separated by commas` },
+      }),
+      { maxItems: 4, description: 'Comma-separated levels, e.g. `high,medium`', examples: [['high,medium']] },
+    ),
+  ),
+  tag: Type.Optional(Type.Array(Tag, { maxItems: TAGS_MAX, description: 'Repeatable: a task must carry every given tag (case-insensitive)', examples: [['errands']] })),
+  due_before: Type.Optional(DateTime('due_at < this instant; a task without due_at never matches')),
+  due_after: Type.Optional(DateTime('due_at >= this instant; a task without due_at never matches')),
+  sort: Type.Optional(
+    Type.Unsafe<string>({
+      type: 'string',
+      enum: SORT_VALUES,
+      description: 'A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively',
+      examples: ['-priority'],
+    }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `Page size, 1 to ${PAGE_MAX}; with it the body has next_cursor`, examples: [50] })),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 2000,
+      pattern: '^[A-Za-z0-9_-]+$',
+      'x-error-message': 'is not a cursor of this API (take next_cursor of the previous page)',
+      description: 'Opaque: next_cursor of the previous page, with the same filters and sort',
+    }),
+  ),
 });
 export type ListQuery = Static<typeof ListQuerySchema>;
 
 export const TaskEnvelopeSchema = Envelope(ref(TaskSchema), 'Task retrieved successfully');
-export const TaskListEnvelopeSchema = Envelope(Type.Array(ref(TaskSchema)), 'Tasks retrieved successfully');
+export const TaskListEnvelopeSchema = Type.Object(
+  {
+    data: Type.Array(ref(TaskSchema)),
+    message: Type.String({ description: 'What was done, for people', examples: ['Tasks retrieved successfully'] }),
+    next_cursor: Type.Optional(
+      Type.Unsafe<string | null>({
+        type: ['string', 'null'],
+        description: 'Only with limit or cursor: the cursor of the next page, or null on the last one',
+      }),
+    ),
+  },
+  { description: "The user's tasks" },
+);
 
 /** The named schemas of this resource, for the document's components (plugins/validation.ts). */
 export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema];

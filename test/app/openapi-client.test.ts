@@ -22,8 +22,11 @@ type TaskCreate = components['schemas']['TaskCreate'];
 
 const task: Task = {
   id: 1, user_id: 'u_1', title: 'Buy milk', description: null, completed: false,
+  priority: 'high', tags: ['errands'], due_at: null, completed_at: null, version: 1,
   created_at: '2026-01-12T10:00:00.123Z', updated_at: '2026-01-12T10:00:00.123Z',
 };
+// @ts-expect-error priority is one of none, low, medium, high
+export const badPriority: Task['priority'] = 'urgent';
 export const title: string = task.title;
 
 export const create: TaskCreate = { title: 'Buy milk' };
@@ -75,7 +78,7 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
     const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>)
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
-    expect(operationIds).toEqual(['completeTask', 'createTask', 'deleteTask', 'getTask', 'health', 'listTasks', 'ready', 'updateTask']);
+    expect(operationIds).toEqual(['completeTask', 'createTask', 'deleteTask', 'getTask', 'health', 'listTags', 'listTasks', 'ready', 'updateTask']);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'Error', 'NotFoundError']));
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8000' }]);

@@ -18,6 +18,7 @@ describe('OpenAPI and docs', () => {
     );
     expect(routes.sort()).toEqual([
       'DELETE /api/{user_id}/tasks/{id}',
+      'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
       'GET /api/{user_id}/tasks/{id}',
       'GET /health',

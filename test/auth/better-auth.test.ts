@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startApi } from '../helpers/app.js';
 import { startBetterAuth, type BetterAuthAlg, type BetterAuthServer, type BetterAuthSession } from '../support/better-auth-server.js';
-import type { TaskJson as Task } from '../helpers/task-json.js';
+import { NEW_TASK_DEFAULTS, type TaskJson as Task } from '../helpers/task-json.js';
 
 type RunningApi = Awaited<ReturnType<typeof startApi>>;
 type Answer = { status: number; body: unknown; headers: Headers };
@@ -68,6 +68,7 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
       title,
       description: 'from Better Auth',
       completed: false,
+      ...NEW_TASK_DEFAULTS,
       created_at: expect.stringMatching(ISO_UTC),
       updated_at: expect.stringMatching(ISO_UTC),
     },
@@ -88,7 +89,7 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
   expect({ status: updated.status, body: updated.body }).toEqual({
     status: 200,
     body: {
-      data: { ...task, title: `${title} (edited)`, description: null, updated_at: expect.stringMatching(ISO_UTC) },
+      data: { ...task, title: `${title} (edited)`, description: null, version: 2, updated_at: expect.stringMatching(ISO_UTC) },
       message: 'Task updated successfully',
     },
   });
@@ -97,7 +98,15 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
   expect({ status: toggled.status, body: toggled.body }).toEqual({
     status: 200,
     body: {
-      data: { ...task, title: `${title} (edited)`, description: null, completed: true, updated_at: expect.stringMatching(ISO_UTC) },
+      data: {
+        ...task,
+        title: `${title} (edited)`,
+        description: null,
+        completed: true,
+        completed_at: expect.stringMatching(ISO_UTC),
+        version: 3,
+        updated_at: expect.stringMatching(ISO_UTC),
+      },
       message: 'Task marked as completed',
     },
   });

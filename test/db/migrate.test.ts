@@ -17,7 +17,17 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       const applied = rowsOf(await database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
       expect(applied[0]?.n).toBe(all.length);
       const indexes = rowsOf(await database.db.execute(sql`select indexname from pg_indexes where tablename = 'tasks' order by 1`));
-      expect(indexes.map((r) => r.indexname)).toEqual(['tasks_pkey', 'tasks_user_created_idx']);
+      expect(indexes.map((r) => r.indexname)).toEqual([
+        'tasks_pkey',
+        'tasks_search_idx',
+        'tasks_tags_idx',
+        'tasks_user_completed_created_idx',
+        'tasks_user_created_idx',
+        'tasks_user_due_idx',
+        'tasks_user_priority_idx',
+        'tasks_user_title_idx',
+        'tasks_user_updated_idx',
+      ]);
     } finally {
       await database.close();
       await fresh.drop();
@@ -35,6 +45,29 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       expect(applied[0]?.n).toBe(readMigrations().length);
     } finally {
       await Promise.all(databases.map((d) => d.close()));
+      await fresh.drop();
+    }
+  });
+
+  it('version 2 gives existing tasks none, [], null, 1, and completed_at = updated_at when completed', async () => {
+    const fresh = await freshDatabase(driver, { empty: true });
+    const database = await fresh.open();
+    try {
+      const all = readMigrations();
+      const v2 = all.findIndex((m) => m.tag === '0002_v2_task_fields');
+      expect(await migrate(database.db, all.slice(0, v2))).toEqual(all.slice(0, v2).map((m) => m.tag));
+      await database.db.execute(sql`insert into tasks (user_id, title, completed, updated_at) values
+        ('old', 'pending one', false, '2026-01-02T03:04:05.678Z'), ('old', 'done one', true, '2026-02-03T04:05:06.789Z')`);
+      await migrate(database.db);
+      const rows = rowsOf(
+        await database.db.execute(sql`select title, priority, tags, due_at, version, completed_at, updated_at from tasks order by id`),
+      );
+      expect(rows.map((r) => ({ ...r, due_at: r.due_at ?? null }))).toEqual([
+        { title: 'pending one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: null, updated_at: new Date('2026-01-02T03:04:05.678Z') },
+        { title: 'done one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: new Date('2026-02-03T04:05:06.789Z'), updated_at: new Date('2026-02-03T04:05:06.789Z') },
+      ]);
+    } finally {
+      await database.close();
       await fresh.drop();
     }
   });

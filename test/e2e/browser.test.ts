@@ -24,6 +24,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startApi } from '../helpers/app.js';
+import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
 import { startBetterAuth, type BetterAuthServer } from '../support/better-auth-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -317,6 +318,7 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
           title: 'Buy milk',
           description: 'Two litres, semi-skimmed',
           completed: false,
+          ...NEW_TASK_DEFAULTS,
           created_at: expect.stringMatching(ISO_UTC),
           updated_at: expect.stringMatching(ISO_UTC),
         },
@@ -336,6 +338,7 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
           title: 'Walk the dog',
           description: null,
           completed: false,
+          ...NEW_TASK_DEFAULTS,
           created_at: expect.stringMatching(ISO_UTC),
           updated_at: expect.stringMatching(ISO_UTC),
         },
@@ -352,7 +355,7 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
     expect(toggled).toEqual({
       status: 200,
       body: {
-        data: { ...task1, completed: true, updated_at: expect.stringMatching(ISO_UTC) },
+        data: { ...task1, completed: true, completed_at: expect.stringMatching(ISO_UTC), version: 2, updated_at: expect.stringMatching(ISO_UTC) },
         message: 'Task marked as completed',
       },
     });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from '../helpers/databases.js';
+import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
 import {
   apiClient,
   describeExchange,
@@ -90,6 +91,7 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
         title: 'through the pooler',
         description: 'pgbouncer',
         completed: false,
+        ...NEW_TASK_DEFAULTS,
         created_at: expect.stringMatching(ISO_Z),
         updated_at: task.created_at,
       },

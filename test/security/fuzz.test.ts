@@ -24,8 +24,8 @@ import { buildTestApp, signToken, TEST_SECRET, type TestApp } from '../helpers/a
 import { contractErrorProblem, startStubAuthServer } from '../faults/support.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
-/** What the model compares: the stored fields, not the timestamps. */
-type Task = Omit<TaskJson, 'created_at' | 'updated_at'>;
+/** What the model compares: the stored fields, not the change timestamps. */
+type Task = Omit<TaskJson, 'created_at' | 'updated_at' | 'completed_at'> & { completed_at: boolean };
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -129,8 +129,20 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
     await auth?.close();
   });
 
-  function pick(d: Task): Task {
-    return { id: d.id, user_id: d.user_id, title: d.title, description: d.description, completed: d.completed };
+  /** The stored fields of an answer's task (completed_at as "is set": its instant is the server's). */
+  function pick(d: TaskJson | Task): Task {
+    return {
+      id: d.id,
+      user_id: d.user_id,
+      title: d.title,
+      description: d.description,
+      completed: d.completed,
+      priority: d.priority,
+      tags: d.tags,
+      due_at: d.due_at,
+      completed_at: typeof d.completed_at === 'boolean' ? d.completed_at : d.completed_at !== null,
+      version: d.version,
+    };
   }
 
   it('never a 5xx, always the contract, never another user\'s data, and the database matches the answers', async () => {
@@ -197,7 +209,20 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
     const query = fc.oneof(
       { weight: 10, arbitrary: fc.constant('') },
       { weight: 2, arbitrary: fc.constantFrom('all', 'pending', 'completed', 'ALL', '', 'bogus', '%00', 'completed%00').map((s) => `?status=${s}`) },
-      { weight: 1, arbitrary: fc.constantFrom('pending', 'completed', 'x').map((s) => `?filter=${s}`) },
+      { weight: 1, arbitrary: fc.constantFrom('pending', 'completed', 'x', 'done', 'todo').map((s) => `?filter=${s}`) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom('q', 'priority', 'tag', 'due_before', 'due_after', 'sort', 'limit', 'cursor'),
+            fc.oneof(
+              fc.constantFrom('', '%', '_', '\\', '%25', 'high,low', 'high,,low', 'HIGH', '-title', 'title', '--title', '0', '201', '-1', '1e2', '0x10', '2026-12-24', '2026-12-24T17:00:00Z', '2026-12-24T17:00:00%2B01:00', 'WyJ4IiwxLDFd', 'null', '%00', '%ff', 'a'.repeat(300)),
+              fc.string({ maxLength: 20 }).map(encodeURIComponent),
+            ),
+          )
+          .map(([k, v]) => `?${k}=${v}`),
+      },
+      { weight: 1, arbitrary: fc.constantFrom('?tag=a&tag=b&tag=A', '?limit=2&cursor=abc', '?sort=due_at&limit=1', '?priority=high&priority=low', '?q=a&q=b') },
       {
         weight: 1,
         arbitrary: fc.constantFrom('?status=all&status=pending', '?status[]=all', '?status[x]=1', '?__proto__[completed]=true', '?constructor[prototype][polluted]=1', '?status', '?&&&', '?a=%ff', `?q=${'q'.repeat(3000)}`, '?token=x&access_token=y'),
@@ -249,6 +274,18 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
           title: fc.oneof({ weight: 4, arbitrary: text }, { weight: 1, arbitrary: jsonValue }),
           description: fc.oneof({ weight: 3, arbitrary: text }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: jsonValue }),
           completed: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: jsonValue }),
+          priority: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('none', 'low', 'medium', 'high') }, { weight: 1, arbitrary: fc.constantFrom('High', 'urgent', '', null) }, { weight: 1, arbitrary: jsonValue }),
+          tags: fc.oneof(
+            { weight: 3, arbitrary: fc.array(fc.oneof(text, fc.constantFrom('home', 'HOME', ' home ', 'a\tb')), { maxLength: 25 }) },
+            { weight: 1, arbitrary: jsonValue },
+          ),
+          due_at: fc.oneof(
+            { weight: 2, arbitrary: fc.constantFrom('2026-12-24T17:00:00Z', '2026-12-24T18:00:00+01:00', '1999-01-01T00:00:00.5Z', null) },
+            { weight: 1, arbitrary: fc.constantFrom('2026-12-24', 'tomorrow', '2026-13-40T25:61:61Z', '', '0000-00-00T00:00:00Z') },
+            { weight: 1, arbitrary: jsonValue },
+          ),
+          version: fc.integer(),
+          completed_at: fc.constantFrom('2026-01-01T00:00:00Z', null, 'x'),
           id: fc.integer(),
           user_id: fc.constantFrom(A.sub, B.sub),
           created_at: fc.constant('1970-01-01T00:00:00.000Z'),
@@ -341,10 +378,14 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
         title: validTitle,
         description: fc.oneof(fc.constant(undefined), fc.constant(null), text),
         completed: fc.oneof(fc.constant(undefined), fc.boolean()),
-        query: fc.constantFrom('', '', '', '?status=pending', '?status=completed', '?filter=all', '?status=bogus'),
+        priority: fc.oneof(fc.constant(undefined), fc.constantFrom('none', 'low', 'medium', 'high')),
+        tags: fc.oneof(fc.constant(undefined), fc.array(fc.constantFrom('home', 'Home', 'work', 'errands', ' trip '), { maxLength: 4 })),
+        due_at: fc.oneof(fc.constant(undefined), fc.constantFrom('2026-12-24T17:00:00Z', '2027-01-01T09:30:00+02:00', null)),
+        query: fc.constantFrom('', '', '', '?status=pending', '?status=completed', '?filter=all', '?status=bogus', '?priority=high,low', '?tag=home', '?tag=HOME&tag=work', '?q=a', '?sort=title&limit=3', '?sort=-due_at', '?due_before=2026-12-25T00:00:00Z', '?filter=done&sort=priority'),
         ct: fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', undefined),
       })
-      .map(({ who, pathUser, op, id, title, description, completed, query: q, ct }): FuzzRequest => {
+      .map(({ who, pathUser, op, id, title, description, completed, priority, tags, due_at, query: q, ct }): FuzzRequest => {
+        const v2 = { ...(priority === undefined ? {} : { priority }), ...(tags === undefined ? {} : { tags }), ...(due_at === undefined ? {} : { due_at }) };
         const base = `/api/${encodeURIComponent((pathUser ?? who).sub)}/tasks`;
         const headers: Record<string, string> = { authorization: `Bearer ${who.token}` };
         const auth: AuthChoice = { label: `valid ${who.name}`, header: headers.authorization as string, as: who.sub, owner: who };
@@ -357,11 +398,11 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
           case 'list':
             return r('GET', `${base}${q}`);
           case 'create':
-            return r('POST', base, json({ title, ...(description === undefined ? {} : { description }) }));
+            return r('POST', base, json({ title, ...(description === undefined ? {} : { description }), ...v2 }));
           case 'get':
             return r('GET', `${base}/${id}`);
           case 'put':
-            return r('PUT', `${base}/${id}`, json({ title, ...(description === undefined ? {} : { description }), ...(completed === undefined ? {} : { completed }) }));
+            return r('PUT', `${base}/${id}`, json({ title, ...(description === undefined ? {} : { description }), ...(completed === undefined ? {} : { completed }), ...v2 }));
           case 'toggle':
             return r('PATCH', `${base}/${id}/complete`);
           case 'set':
@@ -426,6 +467,20 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
       }
       if (Array.isArray(json.data)) {
         for (const d of json.data) if (JSON.stringify(pick(d)) !== JSON.stringify(model.get(d.id))) fail(`a listed task differs from the model: ${JSON.stringify(model.get(d.id))}`);
+        const listed = json.data as unknown as TaskJson[];
+        const params = new URLSearchParams(req.url.split('?')[1] ?? '');
+        // Every listed task meets the query's filters.
+        const priorities = params.get('priority')?.split(',');
+        const wanted = params.getAll('tag').map((x) => x.trim().toLowerCase());
+        const q = params.get('q')?.toLowerCase();
+        const before = params.get('due_before');
+        for (const d of listed) {
+          if (priorities && !priorities.includes(d.priority)) fail(`a task of priority ${d.priority} in a list of ${priorities.join(',')}`);
+          if (!wanted.every((w) => d.tags.some((x) => x.toLowerCase() === w))) fail(`a task without every tag of ${wanted.join(',')}`);
+          if (q !== undefined && !/^[a-z]+$/.test(q)) continue;
+          if (q !== undefined && !`${d.title}`.toLowerCase().includes(q) && !`${d.description ?? ''}`.toLowerCase().includes(q)) fail(`a task without "${q}"`);
+          if (before && (d.due_at === null || !(Date.parse(d.due_at) < Date.parse(before)))) fail(`a task due ${d.due_at} listed as due before ${before}`);
+        }
         if (!req.url.includes('?') && owner !== undefined) {
           const expected = [...model.values()].filter((x) => x.user_id === owner.sub).map((x) => x.id).sort((a, b) => b - a);
           const got = json.data.map((d) => d.id);
@@ -465,10 +520,9 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
     expect(({} as Record<string, unknown>).completed).toBeUndefined();
 
     // The database holds exactly what the 2xx answers said: no more, no less, no other values.
-    const rows = rowsOf<Task>(await t.database.db.execute(sql`select id, user_id, title, description, completed from tasks order by id`)).map((r) => ({
-      ...r,
-      id: Number(r.id),
-    }));
+    const rows = rowsOf<Record<string, unknown>>(
+      await t.database.db.execute(sql`select id, user_id, title, description, completed, priority, tags, due_at, completed_at, version from tasks order by id`),
+    ).map((r) => pick({ ...r, id: Number(r.id), due_at: r.due_at === null ? null : new Date(r.due_at as string).toISOString() } as unknown as TaskJson));
     const expected = [...model.values()].sort((a, b) => a.id - b.id);
     expect(rows).toEqual(expected);
 

@@ -40,6 +40,11 @@ describe.each(drivers)('tasks routes [%s]', (driver) => {
       title: 'Buy milk',
       description: '2 litres',
       completed: false,
+      priority: 'none',
+      tags: [],
+      due_at: null,
+      completed_at: null,
+      version: 1,
       created_at: expect.stringMatching(ISO_Z),
       updated_at: body.data.created_at,
     });

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { AUTHED, errorResponses } from '../http/errors.js';
+import { UserParamsSchema } from '../http/params.js';
+import { TagListEnvelopeSchema } from './tags.schemas.js';
+import type { TagsRepository } from './tags.repository.js';
+
+export interface TagsRoutesOptions {
+  repository: TagsRepository;
+}
+
+/** GET /api/:user_id/tags: the user's tags with their counts. */
+export const tagsRoutes: FastifyPluginAsync<TagsRoutesOptions> = async (app, { repository }) => {
+  app.get(
+    '/',
+    {
+      schema: {
+        operationId: 'listTags',
+        tags: ['tags'],
+        security: [{ bearerAuth: [] }],
+        summary: "The user's tags, most used first",
+        description: 'Every tag the user\'s tasks carry (compared case-insensitively), with how many tasks carry it; most used first, then by name.',
+        params: UserParamsSchema,
+        response: { 200: { ...TagListEnvelopeSchema, description: "The user's tags" }, ...errorResponses(...AUTHED) },
+      },
+    },
+    async (request) => ({ data: await repository.counts(request.userId as string), message: 'Tags retrieved successfully' }),
+  );
+};
