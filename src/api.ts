@@ -6,6 +6,11 @@ import { ApiError } from './errors.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
 import { tasksRoutes } from './tasks/tasks.routes.js';
+import type { Config } from './config.js';
+import { changesRoutes } from './sync/changes.routes.js';
+import { eventsRoutes } from './sync/events.routes.js';
+import { createIdempotency } from './sync/idempotency.js';
+import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
 
@@ -13,7 +18,8 @@ export interface ApiOptions {
   verifier: TokenVerifier;
   limiter: RateLimiter | undefined;
   database: Database;
-  maxTasksPerList: number;
+  live: LiveUpdates;
+  limits: Pick<Config, 'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays'>;
 }
 
 /** `{user_id}` must be the token's user; every query filters by the token's user besides. */
@@ -28,9 +34,20 @@ async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
  * added here once, in onRequest, so it runs before any body is read or validated. Each resource
  * is a plugin with a relative prefix: a new one is its own folder plus one line here.
  */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, options) => {
-  api.addHook('onRequest', authHook(options.verifier, options.limiter));
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier, limiter, database, live, limits }) => {
+  api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
-  await api.register(tasksRoutes, { prefix: '/tasks', repository: createTasksRepository(options.database), maxTasksPerList: options.maxTasksPerList });
-  await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(options.database) });
+  const idempotent = createIdempotency(database);
+  const retentionDays = limits.syncRetentionDays;
+  await api.register(tasksRoutes, {
+    prefix: '/tasks',
+    repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, notify: live.notifier.inStatement }),
+    maxTasksPerList: limits.maxTasksPerList,
+    maxTasksPerUser: limits.maxTasksPerUser,
+    idempotent,
+    changes: { current: (userId) => live.repository.current(userId), changed: live.changed },
+  });
+  await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database) });
+  await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays });
+  await api.register(eventsRoutes, { prefix: '/tasks/events', repository: live.repository, hub: live.hub, idempotent, retentionDays, ticketTtlMs: 60_000 });
 };

@@ -18,6 +18,8 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installValidators } from './plugins/validation.js';
 import { tagSchemas } from './tags/tags.schemas.js';
+import { startLiveUpdates } from './sync/live.js';
+import { syncSchemas } from './sync/sync.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
 
 declare module 'fastify' {
@@ -36,7 +38,7 @@ export interface AppDependencies {
 }
 
 /** The named schemas: shared by validation, serialization and the document's components. */
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas];
 
 function fastifyOptions(config: Config) {
   return {
@@ -91,11 +93,16 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await limiter?.close();
   });
 
+  const live = await startLiveUpdates(config, database, app.log);
+  // Before the server closes: open event streams must not hold the shutdown.
+  app.addHook('preClose', async () => live.endStreams());
+  app.addHook('onClose', async () => live.close());
+
   const routes = trackRoutes(app);
   await registerCors(app, config.corsOrigins);
   await registerOpenApi(app, { serverUrl: serverUrl(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
-  await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, maxTasksPerList: config.maxTasksPerList });
+  await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, limits: config });
   await app.after();
   register405Routes(app, routes);
   return app;

@@ -47,6 +47,20 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly bodyLimit: number;
   readonly maxTasksPerList: number;
+  /** Most tasks one user may keep (403 TASK_LIMIT_REACHED beyond). */
+  readonly maxTasksPerUser: number;
+  /** A direct (not pooled) PostgreSQL URL for LISTEN: DATABASE_DIRECT_URL, or derived (Neon's -pooler host). */
+  readonly databaseDirectUrl: string | undefined;
+  readonly eventsMaxPerUser: number;
+  /** Open event streams one instance serves at most. */
+  readonly eventsMaxStreams: number;
+  readonly eventsHeartbeatMs: number;
+  /** The event streams' catch-up poll; undefined: 2 s with notifications, 0.5 s without. */
+  readonly eventsPollMs: number | undefined;
+  /** How long deletion records are kept for /changes (days; a fraction is allowed). */
+  readonly syncRetentionDays: number;
+  /** How often an instance purges what is no longer kept. */
+  readonly syncPurgeIntervalMs: number;
   readonly trustProxy: boolean;
   readonly workers: number;
   /** Things the operator should hear about at start (logged by the server). */
@@ -245,11 +259,56 @@ export function loadConfig(env: Env = readEnv()): Config {
     redisUrl: redisUrl(env),
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     maxTasksPerList: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
+    maxTasksPerUser: int(env, 'MAX_TASKS_PER_USER', 100_000, 1, 100_000_000),
+    databaseDirectUrl: directUrl(env, dbUrl),
+    eventsMaxPerUser: int(env, 'EVENTS_MAX_PER_USER', 10, 1, 10_000),
+    eventsMaxStreams: int(env, 'EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000),
+    eventsHeartbeatMs: int(env, 'EVENTS_HEARTBEAT_MS', 15_000, 100, 3_600_000),
+    eventsPollMs: str(env, 'EVENTS_POLL_MS') === undefined ? undefined : int(env, 'EVENTS_POLL_MS', 2000, 50, 3_600_000),
+    syncRetentionDays: days(env, 'SYNC_RETENTION_DAYS', 30),
+    syncPurgeIntervalMs: int(env, 'SYNC_PURGE_INTERVAL_MS', 3_600_000, 50, 86_400_000),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     workers: int(env, 'WORKERS', 1, 1, 64),
     warnings,
   };
   return Object.freeze(config);
+}
+
+/** A number of days, fractions allowed (tests shorten retention to seconds). */
+function days(env: Env, name: string, fallback: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0 || Number(raw) > 3650) {
+    throw new ConfigError(`${name} must be a number of days above 0, at most 3650 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+/**
+ * Where LISTEN goes: a transaction pooler cannot carry it. DATABASE_DIRECT_URL if set; else, for a
+ * Neon pooled URL, the same URL on the host without "-pooler"; else the URL itself unless it looks
+ * pooled (then the event streams poll).
+ */
+function directUrl(env: Env, dbUrl: string | undefined): string | undefined {
+  const raw = str(env, 'DATABASE_DIRECT_URL');
+  if (raw !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError('DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError('DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL');
+    return raw;
+  }
+  if (dbUrl === undefined) return undefined;
+  const u = new URL(dbUrl);
+  if (u.hostname.includes('-pooler.')) {
+    u.hostname = u.hostname.replace('-pooler.', '.');
+    u.searchParams.delete('pgbouncer');
+    return u.toString();
+  }
+  return looksPooled(dbUrl) || str(env, 'DATABASE_PREPARE')?.toLowerCase() === 'false' ? undefined : dbUrl;
 }
 
 function logLevel(env: Env): string {

@@ -18,7 +18,16 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
  * then the caller's rate. Sets `request.userId`. An anonymous caller learns nothing about a
  * route's parameters.
  */
-export function authHook(verifier: TokenVerifier, limiter: RateLimiter | undefined): onRequestAsyncHookHandler {
+/**
+ * `redeemTicket` serves routes whose config says `ticket: true` (the event stream): without an
+ * Authorization header, a single-use `?ticket=` names the user instead. Tokens themselves are
+ * never read from the query string.
+ */
+export function authHook(
+  verifier: TokenVerifier,
+  limiter: RateLimiter | undefined,
+  redeemTicket?: (ticket: string) => Promise<string | null>,
+): onRequestAsyncHookHandler {
   async function limit(key: string): Promise<void> {
     if (limiter === undefined) return;
     const decision = await limiter.consume(key);
@@ -29,6 +38,18 @@ export function authHook(verifier: TokenVerifier, limiter: RateLimiter | undefin
     const header = request.headers.authorization;
     let userId: string;
     try {
+      const ticket = (request.query as { ticket?: unknown }).ticket;
+      if ((header === undefined || header === '') && redeemTicket && request.routeOptions.config.ticket === true && typeof ticket === 'string') {
+        const owner = await redeemTicket(ticket);
+        if (owner === null) {
+          throw new ApiError('INVALID_TOKEN', 'The ticket is invalid, expired or already used: get a new one (POST .../tasks/events/ticket)', {
+            'www-authenticate': 'Bearer error="invalid_token"',
+          });
+        }
+        await limit(`user:${owner}`);
+        request.userId = owner;
+        return;
+      }
       if (header === undefined || header === '') {
         throw new ApiError('UNAUTHORIZED', 'Missing Authorization header (expected: Bearer <token>)', CHALLENGE);
       }

@@ -7,7 +7,17 @@ import { isStorageFailure } from './errors.js';
 /** The one Drizzle type the repositories and the migrator see. */
 export type Db = PgDatabase<PgQueryResultHKT>;
 
-export interface Database {
+/** Runs SQL text: the database itself, or a transaction of it. */
+export interface Executor {
+  /**
+   * Runs SQL text and returns the driver's own row objects, skipping Drizzle's per-row mapping:
+   * for hot paths whose columns need no decoding (names are already the JSON keys; timestamps
+   * come back as Dates).
+   */
+  rows<T>(text: string, params: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Executor {
   /** 'embedded': the server this service started in DATA_DIR; 'external': DATABASE_URL. */
   readonly kind: 'embedded' | 'external';
   /** Where it is, for logs: a folder, or host:port/database (never a password). */
@@ -17,12 +27,10 @@ export interface Database {
   readonly sql: postgres.Sql;
   /** Whether server-side prepared statements are used (off behind a transaction pooler). */
   readonly prepare: boolean;
-  /**
-   * Runs SQL text and returns the driver's own row objects, skipping Drizzle's per-row mapping:
-   * for hot read paths whose columns need no decoding (names are already the JSON keys;
-   * timestamps come back as Dates).
-   */
-  rows<T>(text: string, params: readonly unknown[]): Promise<T[]>;
+  /** A direct (not pooled) URL of this database, where LISTEN works; undefined behind a pooler. */
+  readonly listenUrl: string | undefined;
+  /** Runs `fn` in one transaction (READ COMMITTED): committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
   /** Tells the database about a failed query: a full disk is remembered until a write works again. */
   noteFailure(err: unknown): void;
   /** Resolves when the database answers and, after a storage failure, takes a write again. */
@@ -42,6 +50,8 @@ export interface DatabaseOptions {
   onClose?: () => Promise<void>;
   /** A check of its own before `ready` answers (the embedded server's free disk space). */
   readyCheck?: () => Promise<void>;
+  /** Where LISTEN may go (see Database.listenUrl). */
+  listenUrl?: string | undefined;
 }
 
 const TIMESTAMPTZ_OID = 1184;
@@ -94,8 +104,13 @@ export function createDatabase(options: DatabaseOptions): Database {
     db,
     sql: client,
     prepare: options.prepare,
+    listenUrl: options.listenUrl,
     rows: <T>(text: string, params: readonly unknown[]) =>
       client.unsafe(text, params as never[], { prepare: options.prepare }) as unknown as Promise<T[]>,
+    transaction: <T>(fn: (tx: Executor) => Promise<T>) =>
+      client.begin((tx) =>
+        fn({ rows: <R>(text: string, params: readonly unknown[]) => tx.unsafe(text, params as never[], { prepare: options.prepare }) as unknown as Promise<R[]> }),
+      ) as Promise<T>,
     noteFailure(err) {
       if (isStorageFailure(err)) storageFailedAt ??= Date.now();
     },

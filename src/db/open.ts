@@ -20,6 +20,7 @@ export type DatabaseConfig = Pick<
   | 'databasePoolMax'
   | 'databaseTimeoutMs'
   | 'databaseConnectRetryMs'
+  | 'databaseDirectUrl'
   | 'workers'
 >;
 
@@ -71,6 +72,7 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
     timeoutMs: config.databaseTimeoutMs,
     ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
     ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
+    listenUrl: isEmbedded ? url : config.databaseDirectUrl,
   });
   try {
     await migrateWhenReachable(database, config, log);

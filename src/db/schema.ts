@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, pgEnum, pgTable, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
 
 /** Ordered so: sorting by priority sorts by this order. */
 export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high']);
@@ -23,6 +23,8 @@ export const tasks = pgTable(
     due_at: timestamp('due_at', { withTimezone: true, precision: 3 }),
     completed_at: timestamp('completed_at', { withTimezone: true, precision: 3 }),
     version: integer('version').notNull().default(1),
+    /** The user's change sequence number of this task's last change (see user_changes). */
+    change_seq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
     created_at: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updated_at: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
@@ -40,7 +42,64 @@ export const tasks = pgTable(
     index('tasks_search_idx').using('gin', t.user_id, sql`(${t.title} || E'\\x1f' || coalesce(${t.description}, '')) gin_trgm_ops`),
     // ?tag=: the user's tasks carrying every given tag, compared case-insensitively.
     index('tasks_tags_idx').using('gin', t.user_id, sql`task_tags_key(${t.tags})`),
+    // /changes: the user's tasks changed after a cursor, in the order of their last change.
+    index('tasks_user_change_seq_idx').on(t.user_id, t.change_seq),
   ],
+);
+
+/**
+ * One row per user who ever wrote: the user's change counter. Every write of a user's tasks
+ * increments `seq` in its own transaction and stamps the task (or its tombstone) with the new value;
+ * the row lock makes the user's writes commit in `seq` order, so a cursor (a `seq`) means exactly
+ * "every change up to here". `task_count` bounds how many tasks a user keeps; `purged_through` is
+ * the highest seq of a deletion record purged (cursors before it have expired).
+ */
+export const userChanges = pgTable('user_changes', {
+  user_id: text('user_id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull().default(0),
+  task_count: integer('task_count').notNull().default(0),
+  purged_through: bigint('purged_through', { mode: 'number' }).notNull().default(0),
+});
+
+/** What sync keeps of a deleted task: its id, the seq of the deletion, when. Nothing of its content. */
+export const taskTombstones = pgTable(
+  'task_tombstones',
+  {
+    user_id: text('user_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    task_id: integer('task_id').notNull(),
+    deleted_at: timestamp('deleted_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.user_id, t.seq] }), index('task_tombstones_deleted_at_idx').on(t.deleted_at)],
+);
+
+/**
+ * Idempotency-Key answers, kept 24 hours: written in the same transaction as the write they answer,
+ * so a retry after a crash between the write and the answer replays instead of running again.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    user_id: text('user_id').notNull(),
+    key: text('key').notNull(),
+    /** sha256 of method, path and body: the same key with another request is refused. */
+    fingerprint: text('fingerprint').notNull(),
+    status: smallint('status').notNull(),
+    body: jsonb('body').notNull(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.user_id, t.key] }), index('idempotency_keys_created_at_idx').on(t.created_at)],
+);
+
+/** Event-stream tickets: single use, 60 seconds, one user; only their hash is stored. */
+export const eventTickets = pgTable(
+  'event_tickets',
+  {
+    ticket_hash: text('ticket_hash').primaryKey(),
+    user_id: text('user_id').notNull(),
+    expires_at: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [index('event_tickets_expires_at_idx').on(t.expires_at)],
 );
 
 export type TaskRow = typeof tasks.$inferSelect;

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import { codesOf, ErrorCode } from '../errors.js';
+import { ETagHeader } from './conditional.js';
 import { AllowHeader, RetryAfterHeader, WwwAuthenticateHeader } from './headers.js';
 
 /**
@@ -12,11 +13,15 @@ import { AllowHeader, RetryAfterHeader, WwwAuthenticateHeader } from './headers.
 const MEANING: Record<number, [name: string, description: string]> = {
   400: ['ValidationError', 'Invalid input: a body, field, path or query parameter outside the contract (the message names it)'],
   401: ['UnauthorizedError', 'No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN)'],
-  403: ['ForbiddenError', "The path's user is not the token's user"],
+  403: ['ForbiddenError', "The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)"],
   404: ['NotFoundError', 'No such task for this user, or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
+  409: ['ConflictError', 'A request with this Idempotency-Key is still running; retry after `Retry-After`'],
+  410: ['CursorExpiredError', 'The cursor is older than the deletions kept (SYNC_RETENTION_DAYS): start again without `since`'],
+  412: ['PreconditionFailedError', 'If-Match did not match the task\'s current version: nothing changed; `ETag` is the current one'],
   413: ['PayloadTooLargeError', 'The body is over the limit (default 64 KiB)'],
   415: ['UnsupportedMediaTypeError', 'A body that is not JSON'],
+  422: ['IdempotencyKeyReusedError', 'This Idempotency-Key came with another method, path or body'],
   429: ['RateLimitedError', 'Over the rate limit; `Retry-After` says when to try again'],
   500: ['InternalError', 'Something unexpected; nothing about it is in the body'],
   503: ['ServiceUnavailableError', 'The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After`'],
@@ -28,8 +33,13 @@ const EXAMPLE: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'Missing Authorization header (expected: Bearer <token>)',
   INVALID_TOKEN: 'The token has expired',
   FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
+  TASK_LIMIT_REACHED: 'You keep 100000 tasks, the most allowed: delete some to create more',
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
+  CONFLICT: 'A request with this Idempotency-Key is still running; retry in a moment',
+  CURSOR_EXPIRED: 'The cursor is older than the deletions kept (30 days): start again without since',
+  PRECONDITION_FAILED: 'The task has changed since the version in If-Match (it is now at version 4)',
+  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with another method, path or body',
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Request body must be JSON (Content-Type: application/json)',
   RATE_LIMITED: 'Too many requests; retry in 12 s',
@@ -40,6 +50,8 @@ const EXAMPLE: Record<ErrorCode, string> = {
 const HEADERS: Record<number, Record<string, TSchema>> = {
   401: { 'WWW-Authenticate': WwwAuthenticateHeader },
   405: { Allow: AllowHeader },
+  409: { 'Retry-After': RetryAfterHeader },
+  412: { ETag: ETagHeader },
   429: { 'Retry-After': RetryAfterHeader },
   503: { 'Retry-After': RetryAfterHeader },
 };

@@ -8,8 +8,8 @@ export async function registerCors(app: FastifyInstance, origins: readonly strin
     origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-    exposedHeaders: ['Retry-After', 'X-Request-Id', 'WWW-Authenticate'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'Last-Event-ID'],
+    exposedHeaders: ['ETag', 'Link', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed', 'WWW-Authenticate'],
     maxAge: 600,
     strictPreflight: false,
   });

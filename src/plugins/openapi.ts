@@ -57,6 +57,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       tags: [
         { name: 'tasks', description: "A user's tasks" },
         { name: 'tags', description: "The tags of a user's tasks" },
+        { name: 'sync', description: 'Changes since a cursor, and live updates (Server-Sent Events)' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },

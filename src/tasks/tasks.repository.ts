@@ -1,10 +1,18 @@
-import type { Database } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { createListQuery, type ListSpec } from './tasks.query.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
+/** A row a write returns: the task and the user's change sequence number of this change. */
+export type WrittenRow = TaskRow & { change_seq: number };
 /** A listed row: the task, and its value of the page's sort key (for the next cursor). */
 export type ListedRow = TaskRow & { sort_key: unknown };
+
+/** If-Match, parsed: any existing version (`*`), or one of these. */
+export type VersionMatch = { any: true } | { versions: readonly number[] };
+
+/** The channel the writes notify (PostgreSQL LISTEN/NOTIFY): payload `<seq> <user id>`. */
+export const CHANGES_CHANNEL = 'task_api_changes';
 
 /** The columns every statement returns: the task's fields, whose names are the columns'. */
 const COLUMNS = Object.keys(TaskSchema.properties);
@@ -17,65 +25,124 @@ const RETURNING = COLUMNS.join(', ');
  * expression has one value per statement, so `completed_at` gets the same instant.
  */
 const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecond')";
-/** What every change does besides its own columns. */
-const CHANGED = `version = version + 1, updated_at = ${NOW}`;
+
+export interface TasksRepositoryOptions {
+  /** Most tasks a user may keep. */
+  maxTasksPerUser: number;
+  /** Whether each write notifies CHANGES_CHANNEL in its own statement (PostgreSQL fan-out). */
+  notify: boolean;
+}
 
 /**
  * SQL only. Every statement takes the user id and filters by it, so no route can reach another
- * user's rows whatever its path says; every write is one statement with RETURNING. The columns
- * written are the keys of the validated body (tasks.schemas.ts declares them once).
+ * user's rows whatever its path says. Every write is one statement that first takes the next
+ * number of the user's change sequence (user_changes: the row lock orders the user's writes, so
+ * they commit in sequence order), then writes the task (or its tombstone) stamped with it. The
+ * columns written are the keys of the validated body (tasks.schemas.ts declares them once).
  */
-export function createTasksRepository(database: Pick<Database, 'rows'>) {
-  const run = <T = TaskRow>(text: string, params: unknown[]) => database.rows<T>(text, params);
-  const one = async (text: string, params: unknown[]) => (await run(text, params))[0] ?? null;
+export function createTasksRepository(database: Pick<Database, 'rows'>, options: TasksRepositoryOptions) {
+  const notifyColumn = (seq: string, user: string) => (options.notify ? `, pg_notify('${CHANGES_CHANNEL}', ${seq} || ' ' || ${user}) as notified` : '');
+  const run = <T>(exec: Executor, text: string, params: unknown[]) => exec.rows<T>(text, params);
+  const one = async (exec: Executor, text: string, params: unknown[]) => (await run<WrittenRow>(exec, text, params))[0] ?? null;
 
-  const insert = `insert into tasks (user_id, ${CREATABLE.join(', ')}) values ($1, ${CREATABLE.map((_, i) => `$${i + 2}`).join(', ')}) returning ${RETURNING}`;
+  /** The user's next change number, taken only if the task exists (and matches If-Match): `s(seq)`. */
+  const nextSeq = (match: string, extra = '') =>
+    `with s as (update user_changes set seq = seq + 1${extra} where user_id = $1 and exists (select 1 from tasks where user_id = $1 and id = $2${match}) returning seq)`;
+  /** The If-Match condition, its versions being the last parameter ($n). */
+  const versionCondition = (m: VersionMatch | undefined, n: number) => (m === undefined || 'any' in m ? '' : ` and version = any($${n}::int[])`);
+  const versionParams = (m: VersionMatch | undefined) => (m === undefined || 'any' in m ? [] : [m.versions]);
+
+  const insert = (() => {
+    const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
+    return (
+      'with s as (insert into user_changes as u (user_id, seq, task_count) values ($1, 1, 1) ' +
+      'on conflict (user_id) do update set seq = u.seq + 1, task_count = u.task_count + 1 where u.task_count < $2 returning seq) ' +
+      `insert into tasks (user_id, ${CREATABLE.join(', ')}, change_seq) select $1, ${values}, s.seq from s ` +
+      `returning ${RETURNING}, change_seq${notifyColumn('change_seq', 'user_id')}`
+    );
+  })();
   const get = `select ${RETURNING} from tasks where user_id = $1 and id = $2`;
-  const toggle =
-    `update tasks set completed = not completed, completed_at = case when completed then null else ${NOW} end, ${CHANGED} ` +
-    `where user_id = $1 and id = $2 returning ${RETURNING}`;
-  const remove = `delete from tasks where user_id = $1 and id = $2 returning ${RETURNING}`;
+  const version = 'select version from tasks where user_id = $1 and id = $2';
 
-  /** One UPDATE text per set of changed fields, made on first use. */
-  const updates = new Map<string, string>();
-  const updateText = (fields: readonly string[]) => {
-    const key = fields.join(',');
-    let text = updates.get(key);
+  const cache = new Map<string, string>();
+  const memo = (key: string, make: () => string) => {
+    let text = cache.get(key);
     if (text === undefined) {
-      const set = fields.map((f, i) => `${f} = $${i + 3}`);
-      const completed = fields.indexOf('completed');
-      // Becoming completed stamps completed_at; staying completed keeps it; pending clears it.
-      if (completed >= 0) set.push(`completed_at = case when $${completed + 3}::boolean then (case when completed then completed_at else ${NOW} end) end`);
-      text = `update tasks set ${[...set, CHANGED].join(', ')} where user_id = $1 and id = $2 returning ${RETURNING}`;
-      updates.set(key, text);
+      text = make();
+      cache.set(key, text);
     }
     return text;
   };
+
+  /** UPDATE of the given fields ($3...), or the toggle; If-Match versions last. */
+  const updateText = (fields: readonly string[] | 'toggle', match: VersionMatch | undefined) =>
+    memo(`u:${fields === 'toggle' ? 'toggle' : fields.join(',')}:${match === undefined ? '' : 'any' in match ? '*' : 'v'}`, () => {
+      const set: string[] = [];
+      let n = 3;
+      if (fields === 'toggle') {
+        set.push('completed = not completed', `completed_at = case when completed then null else ${NOW} end`);
+      } else {
+        for (const f of fields) set.push(`${f} = $${n++}`);
+        const completed = fields.indexOf('completed');
+        // Becoming completed stamps completed_at; staying completed keeps it; pending clears it.
+        if (completed >= 0) set.push(`completed_at = case when $${completed + 3}::boolean then (case when completed then completed_at else ${NOW} end) end`);
+      }
+      const cond = versionCondition(match, n);
+      set.push('version = version + 1', `updated_at = ${NOW}`, 'change_seq = (select seq from s)');
+      return (
+        `${nextSeq(cond)} update tasks set ${set.join(', ')} where user_id = $1 and id = $2${cond} and exists (select 1 from s) ` +
+        `returning ${RETURNING}, change_seq${notifyColumn('change_seq', 'user_id')}`
+      );
+    });
+
+  const removeText = (match: VersionMatch | undefined) =>
+    memo(`d:${match === undefined ? '' : 'any' in match ? '*' : 'v'}`, () => {
+      const cond = versionCondition(match, 3);
+      return (
+        `${nextSeq(cond, ', task_count = task_count - 1')}, ` +
+        `d as (delete from tasks where user_id = $1 and id = $2${cond} and exists (select 1 from s) returning ${RETURNING}), ` +
+        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d) ' +
+        // s without d: another delete of the same task won the race after s counted this one.
+        `select d.*, s.seq as change_seq${notifyColumn('s.seq', '$1')} from s left join d on true`
+      );
+    });
   const lists = createListQuery(COLUMNS);
 
   return {
     /** One page in the spec's order; `limit` rows at most. */
     list(spec: ListSpec): Promise<ListedRow[]> {
       const { text, params } = lists.build(spec);
-      return run<ListedRow>(text, params);
+      return run<ListedRow>(database, text, params);
     },
 
-    get: (userId: string, id: number) => one(get, [userId, id]),
+    get: async (userId: string, id: number) => (await run<TaskRow>(database, get, [userId, id]))[0] ?? null,
 
-    /** Every creatable field is written: the body's value, or its default. */
-    create: async (userId: string, input: TaskCreate) =>
-      (await one(insert, [userId, ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)])) as TaskRow,
+    /** The task's current version, or null: tells a 412 from a 404 after a write matched nothing. */
+    version: async (userId: string, id: number, exec: Executor = database) =>
+      (await run<{ version: number }>(exec, version, [userId, id]))[0]?.version ?? null,
+
+    /** Every creatable field is written: the body's value, or its default. Null: the user has the most tasks allowed. */
+    create: (userId: string, input: TaskCreate, exec: Executor = database) =>
+      one(exec, insert, [userId, options.maxTasksPerUser, ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)]),
 
     /** Sets the fields the body holds (and version, updated_at); fields it does not hold are not touched. */
-    update(userId: string, id: number, changes: TaskUpdate): Promise<TaskRow | null> {
+    update(userId: string, id: number, changes: TaskUpdate, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
       const fields = CHANGEABLE.filter((f) => changes[f] !== undefined);
-      return one(updateText(fields), [userId, id, ...fields.map((f) => changes[f])]);
+      return one(exec, updateText(fields, match), [userId, id, ...fields.map((f) => changes[f]), ...versionParams(match)]);
     },
 
     /** Atomic: one UPDATE ... SET completed = NOT completed ... RETURNING. */
-    toggle: (userId: string, id: number) => one(toggle, [userId, id]),
+    toggle: (userId: string, id: number, match?: VersionMatch, exec: Executor = database) =>
+      one(exec, updateText('toggle', match), [userId, id, ...versionParams(match)]),
 
-    remove: (userId: string, id: number) => one(remove, [userId, id]),
+    /** Deletes the task and leaves its tombstone (id, seq, time: nothing of its content). */
+    async remove(userId: string, id: number, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
+      const row = await one(exec, removeText(match), [userId, id, ...versionParams(match)]);
+      if (row === null || row.id !== null) return row;
+      // Counted, but not deleted by this statement: give the count back (the change number stays a gap).
+      await run(exec, 'update user_changes set task_count = task_count + 1 where user_id = $1', [userId]);
+      return null;
+    },
   };
 }
 

@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync, FastifyRequest, preValidationHookHandler } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
 import type { TaskRow } from '../db/schema.js';
@@ -7,6 +8,9 @@ import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
 import { LinkHeader } from '../http/headers.js';
+import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
+import type { Executor } from '../db/client.js';
+import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { ListSpec } from './tasks.query.js';
 import {
@@ -22,12 +26,17 @@ import {
   TaskSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
-import type { TasksRepository } from './tasks.repository.js';
+import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.repository.js';
 
 export interface TasksRoutesOptions {
   repository: TasksRepository;
   /** Most tasks a list without `limit` returns; a longer one says where to go on (Link). */
   maxTasksPerList: number;
+  maxTasksPerUser: number;
+  /** Runs a write with Idempotency-Key semantics (src/sync/idempotency.ts). */
+  idempotent: Idempotent;
+  /** The user's change counter (lists' ETags) and what to do after a committed change (wake streams). */
+  changes: { current(userId: string): Promise<number>; changed(userId: string, seq: number): void };
 }
 
 /** The page size of a request that sends a cursor but no limit. */
@@ -127,12 +136,43 @@ function found(task: TaskRow | null): TaskRow {
 
 const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
 
-/** One task in the envelope, with the route's own message as the example. */
-const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description });
+/** One task in the envelope, with the route's own message as the example, and its ETag. */
+const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: { ETag: ETagHeader } });
+
+const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
+
+/** A written task as an answer: status, envelope, ETag; `seq` tells the streams (not sent). */
+function written(status: number, row: WrittenRow, message: string): Outcome & { seq: number } {
+  return { status, body: { data: row, message }, headers: { etag: versionTag(row.version) }, seq: Number(row.change_seq) };
+}
+
+/** A list's ETag: the user's change counter and the query, so it changes with any change and differs between queries. */
+function listTag(seq: number, url: string): string {
+  return `"l${seq}.${createHash('sha1').update(url).digest('base64url').slice(0, 12)}"`;
+}
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
-export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, { repository, maxTasksPerList }) => {
+export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
+  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
+  async function unmatched(userId: string, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
+    if (match !== undefined) {
+      const version = await repository.version(userId, id, exec);
+      if (version !== null) {
+        throw new ApiError('PRECONDITION_FAILED', `The task has changed since the version in If-Match (it is now at version ${version})`, { etag: versionTag(version) });
+      }
+    }
+    throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
+  }
+
+  /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the user's streams. */
+  async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & { seq?: number }>) {
+    const outcome: Outcome & { seq?: number } = await idempotent(request, write);
+    if (outcome.seq !== undefined) changes.changed(request.userId as string, outcome.seq);
+    return send(reply, outcome);
+  }
 
   app.get(
     '/',
@@ -145,17 +185,25 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         description:
           'Newest first unless `sort` says otherwise; the filters combine with AND. With `limit` or `cursor` the answer is one ' +
           'page and carries `next_cursor` (and a `Link: <...>; rel="next"` header while there is a next page). Without them ' +
-          `it holds at most ${maxTasksPerList} tasks, and a Link header says where the rest starts.`,
+          `it holds at most ${maxTasksPerList} tasks, and a Link header says where the rest starts. The ETag changes with any ` +
+          'change of the user\'s tasks: poll with If-None-Match and get 304 while nothing changed.',
         params: UserParamsSchema,
         querystring: ListQuerySchema,
+        headers: IfNoneMatchHeaders,
         response: {
-          200: { ...TaskListEnvelopeSchema, headers: { Link: LinkHeader } },
+          200: { ...TaskListEnvelopeSchema, headers: { ETag: ETagHeader, Link: LinkHeader } },
+          ...NOT_MODIFIED,
           ...errorResponses(400, ...AUTHED),
         },
       },
     },
     async (request, reply) => {
-      const { spec, hash, paged } = listSpec(request.userId as string, request.query, maxTasksPerList);
+      const userId = request.userId as string;
+      const { spec, hash, paged } = listSpec(userId, request.query, maxTasksPerList);
+      // The counter is read before the list: the list may be newer than its ETag, never older.
+      const etag = listTag(await changes.current(userId), request.url);
+      reply.header('etag', etag);
+      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
       const rows = await repository.list({ ...spec, limit: spec.limit + 1 });
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
@@ -175,15 +223,21 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Create a task',
+        description: `A user keeps at most ${maxTasksPerUser} tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.`,
         params: UserParamsSchema,
+        headers: IdempotencyHeaders,
         body: ref(TaskCreateSchema),
-        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 413, 415, ...AUTHED) },
+        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
       },
     },
-    async (request, reply) => {
-      const data = await repository.create(request.userId as string, request.body);
-      return reply.code(201).send({ data, message: 'Task created successfully' });
-    },
+    async (request, reply) =>
+      answer(request, reply, async (exec) => {
+        const row = await repository.create(request.userId as string, request.body, exec);
+        if (row === null) {
+          throw new ApiError('TASK_LIMIT_REACHED', `You keep ${maxTasksPerUser} tasks, the most allowed: delete some to create more`);
+        }
+        return written(201, row, 'Task created successfully');
+      }),
   );
 
   app.get(
@@ -195,11 +249,15 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         security,
         summary: 'Get one task',
         params: ItemParamsSchema,
-        response: { 200: one('Task retrieved successfully', 'The task'), ...errorResponses(400, 404, ...AUTHED) },
+        headers: IfNoneMatchHeaders,
+        response: { 200: one('Task retrieved successfully', 'The task'), ...NOT_MODIFIED, ...errorResponses(400, 404, ...AUTHED) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const data = found(await repository.get(request.userId as string, request.params.id));
+      const etag = versionTag(data.version);
+      reply.header('etag', etag);
+      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
       return { data, message: 'Task retrieved successfully' };
     },
   );
@@ -212,16 +270,23 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         operationId: 'updateTask',
         tags,
         security,
-        summary: 'Change any of a task\'s writable fields',
+        summary: "Change any of a task's writable fields",
+        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
         params: ItemParamsSchema,
+        headers: IfMatchHeaders,
         body: ref(TaskUpdateSchema),
-        response: { 200: one('Task updated successfully', 'The task as changed'), ...errorResponses(400, 404, 413, 415, ...AUTHED) },
+        response: { 200: one('Task updated successfully', 'The task as changed'), ...errorResponses(400, 404, 409, 412, 413, 415, 422, ...AUTHED) },
       },
     },
-    async (request) => {
-      // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
-      const data = found(await repository.update(request.userId as string, request.params.id, request.body));
-      return { data, message: 'Task updated successfully' };
+    async (request, reply) => {
+      const userId = request.userId as string;
+      const match = versionsMatched(request.headers['if-match']);
+      return answer(request, reply, async (exec) => {
+        // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
+        const row = await repository.update(userId, request.params.id, request.body, match, exec);
+        if (row === null) return unmatched(userId, request.params.id, match, exec);
+        return written(200, row, 'Task updated successfully');
+      });
     },
   );
 
@@ -233,13 +298,20 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Delete a task; answers the deleted task',
+        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
         params: ItemParamsSchema,
-        response: { 200: one('Task deleted successfully', 'The task as it was'), ...errorResponses(400, 404, ...AUTHED) },
+        headers: IfMatchHeaders,
+        response: { 200: one('Task deleted successfully', 'The task as it was'), ...errorResponses(400, 404, 409, 412, 422, ...AUTHED) },
       },
     },
-    async (request) => {
-      const data = found(await repository.remove(request.userId as string, request.params.id));
-      return { data, message: 'Task deleted successfully' };
+    async (request, reply) => {
+      const userId = request.userId as string;
+      const match = versionsMatched(request.headers['if-match']);
+      return answer(request, reply, async (exec) => {
+        const row = await repository.remove(userId, request.params.id, match, exec);
+        if (row === null) return unmatched(userId, request.params.id, match, exec);
+        return written(200, row, 'Task deleted successfully');
+      });
     },
   );
 
@@ -251,20 +323,27 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Toggle completion (no body), or set it ({"completed": bool})',
+        description: 'Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.',
         params: ItemParamsSchema,
+        headers: IfMatchHeaders,
         body: ref(TaskCompletionSchema),
-        response: { 200: one('Task marked as completed', 'The task; the message says which state it is in'), ...errorResponses(400, 404, 413, 415, ...AUTHED) },
+        response: {
+          200: one('Task marked as completed', 'The task; the message says which state it is in'),
+          ...errorResponses(400, 404, 409, 412, 413, 415, 422, ...AUTHED),
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const userId = request.userId as string;
+      const id = request.params.id;
       const completed = request.body?.completed;
-      const data = found(
-        completed === undefined
-          ? await repository.toggle(userId, request.params.id)
-          : await repository.update(userId, request.params.id, { completed }),
-      );
-      return { data, message: completedMessage(data) };
+      const match = versionsMatched(request.headers['if-match']);
+      return answer(request, reply, async (exec) => {
+        const row =
+          completed === undefined ? await repository.toggle(userId, id, match, exec) : await repository.update(userId, id, { completed }, match, exec);
+        if (row === null) return unmatched(userId, id, match, exec);
+        return written(200, row, completedMessage(row));
+      });
     },
   );
 };

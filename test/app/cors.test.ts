@@ -22,7 +22,7 @@ describe('CORS', () => {
       expect(res.headers['access-control-allow-origin']).toBe(origin);
       expect(res.headers['access-control-allow-credentials']).toBe('true');
       expect(res.headers['access-control-allow-methods']).toBe('GET, POST, PUT, PATCH, DELETE, OPTIONS');
-      expect(res.headers['access-control-allow-headers']).toBe('Authorization, Content-Type');
+      expect(res.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID');
       expect(res.headers.vary).toContain('Origin');
     }
   });
@@ -39,7 +39,7 @@ describe('CORS', () => {
     const ok = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { origin: 'http://localhost:3000', ...(await authHeader('alice')) } });
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:3000');
-    expect(ok.headers['access-control-expose-headers']).toBe('Retry-After, X-Request-Id, WWW-Authenticate');
+    expect(ok.headers['access-control-expose-headers']).toBe('ETag, Link, Retry-After, X-Request-Id, Idempotent-Replayed, WWW-Authenticate');
     const unauthorized = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { origin: 'http://localhost:3000' } });
     expect(unauthorized.statusCode).toBe(401);
     expect(unauthorized.headers['access-control-allow-origin']).toBe('http://localhost:3000');

@@ -78,7 +78,9 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
     const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>)
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
-    expect(operationIds).toEqual(['completeTask', 'createTask', 'deleteTask', 'getTask', 'health', 'listTags', 'listTasks', 'ready', 'updateTask']);
+    expect(operationIds).toEqual([
+      'completeTask', 'createEventTicket', 'createTask', 'deleteTask', 'getTask', 'health', 'listChanges', 'listTags', 'listTasks', 'ready', 'streamEvents', 'updateTask',
+    ]);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'Error', 'NotFoundError']));
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8000' }]);

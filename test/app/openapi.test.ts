@@ -20,11 +20,14 @@ describe('OpenAPI and docs', () => {
       'DELETE /api/{user_id}/tasks/{id}',
       'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
+      'GET /api/{user_id}/tasks/changes',
+      'GET /api/{user_id}/tasks/events',
       'GET /api/{user_id}/tasks/{id}',
       'GET /health',
       'GET /ready',
       'PATCH /api/{user_id}/tasks/{id}/complete',
       'POST /api/{user_id}/tasks',
+      'POST /api/{user_id}/tasks/events/ticket',
       'PUT /api/{user_id}/tasks/{id}',
     ]);
     const create = doc.paths['/api/{user_id}/tasks'].post;

@@ -21,6 +21,7 @@ describe.each(drivers)('migrations [%s]', (driver) => {
         'tasks_pkey',
         'tasks_search_idx',
         'tasks_tags_idx',
+        'tasks_user_change_seq_idx',
         'tasks_user_completed_created_idx',
         'tasks_user_created_idx',
         'tasks_user_due_idx',

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { buildApp, type AppDependencies } from '../../src/app.js';
 import { testConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { freshDatabase, type DriverName } from './databases.js';
+import { freshDatabase, openTestDatabase, type DriverName } from './databases.js';
 import { signToken, type TokenOptions } from './tokens.js';
 
 export { TEST_SECRET, signToken, type TokenOptions } from './tokens.js';
@@ -37,6 +37,33 @@ export async function buildTestApp(
       await fresh.drop();
     },
   };
+}
+
+/**
+ * Another instance on the same database as `t`: its own app, pool, listener and event streams,
+ * as a second server would have. Closing it leaves the database to `t`.
+ */
+export async function anotherInstance(t: TestApp, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const database = await openTestDatabase(t.databaseUrl);
+  const app = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: t.databaseUrl, ...overrides }), { database });
+  await app.ready();
+  return {
+    app,
+    database,
+    databaseUrl: t.databaseUrl,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/** Listens on 127.0.0.1 (a random port) and says where. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return `http://127.0.0.1:${address.port}`;
 }
 
 export interface RunningApi {

@@ -39,6 +39,8 @@ export async function openTestDatabase(url: string, options: { poolMax?: number;
     prepare: options.prepare ?? true,
     poolMax: options.poolMax ?? 10,
     timeoutMs: 5000,
+    // A direct connection: live updates LISTEN on it, as on an unpooled database.
+    listenUrl: url,
   });
 }
 

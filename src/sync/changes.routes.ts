@@ -1,0 +1,58 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ApiError } from '../errors.js';
+import { AUTHED, errorResponses } from '../http/errors.js';
+import { UserParamsSchema } from '../http/params.js';
+import { changeJson } from './events.hub.js';
+import { decodeSyncCursor, encodeSyncCursor } from './sync.cursor.js';
+import { CursorExpired, type SyncRepository } from './sync.repository.js';
+import { ChangesEnvelopeSchema, ChangesQuerySchema } from './sync.schemas.js';
+
+export interface ChangesRoutesOptions {
+  repository: SyncRepository;
+  retentionDays: number;
+}
+
+export function cursorExpired(retentionDays: number): ApiError {
+  return new ApiError('CURSOR_EXPIRED', `The cursor is older than the deletions kept (${retentionDays} days): start again without since`);
+}
+
+/** GET /api/:user_id/tasks/changes: what changed after a cursor, for clients that keep a copy. */
+export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fastify, { repository, retentionDays }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
+    '/',
+    {
+      schema: {
+        operationId: 'listChanges',
+        tags: ['sync'],
+        security: [{ bearerAuth: [] }],
+        summary: 'What changed since a cursor (or a snapshot of every task)',
+        description:
+          'Without `since`: every current task as an upsert, and the cursor where the snapshot ends. With `since`: every task ' +
+          'created, changed or deleted after it, each once, in the order in which the changes committed; a deleted task is ' +
+          '`{type: "delete", id}`. `has_more`: ask again at once with `cursor`. A cursor older than the deletions kept ' +
+          `(SYNC_RETENTION_DAYS, ${retentionDays}) is 410 CURSOR_EXPIRED: start again without since.`,
+        params: UserParamsSchema,
+        querystring: ChangesQuerySchema,
+        response: { 200: { ...ChangesEnvelopeSchema, description: 'The changes, in commit order' }, ...errorResponses(400, 410, ...AUTHED) },
+      },
+    },
+    async (request, reply) => {
+      const since = request.query.since === undefined ? undefined : decodeSyncCursor(request.query.since, 'since');
+      let page;
+      try {
+        page = await repository.changes(request.userId as string, since, request.query.limit ?? 500);
+      } catch (err) {
+        if (err instanceof CursorExpired) throw cursorExpired(retentionDays);
+        throw err;
+      }
+      // The entries are plain JSON already (changeJson); the schema is for the document.
+      reply.serializer(JSON.stringify);
+      return {
+        data: { changes: page.changes.map(changeJson), cursor: encodeSyncCursor(page.seq), has_more: page.hasMore },
+        message: 'Changes retrieved successfully',
+      };
+    },
+  );
+};
