@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildApp, serverUrl } from './app.js';
+import { ConfigError, loadConfig, tokenModes, type Config } from './config.js';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
 import type { EmbeddedServer } from './db/embedded.js';
 import { startEmbeddedServer } from './db/open.js';
@@ -73,6 +73,8 @@ async function serve(config: Config): Promise<void> {
     throw err;
   }
   for (const warning of config.warnings) app.log.warn(warning);
+  const modes = tokenModes(config);
+  for (const m of modes) app.log.info({ tokenMode: m.mode, on: m.on }, m.line);
 
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -101,7 +103,14 @@ async function serve(config: Config): Promise<void> {
     await app.close().catch(() => {});
     throw err;
   }
-  app.log.info({ database: app.database.where, docs: `http://${config.host}:${config.port}/docs` }, 'task API ready');
+  const address = app.server.address();
+  const url = serverUrl({ ...config, publicUrl: undefined, port: typeof address === 'object' && address ? address.port : config.port });
+  const database = app.database.kind === 'embedded' ? app.database.where : `PostgreSQL at ${app.database.where}`;
+  const tokens = modes.filter((m) => m.on).map((m) => m.mode);
+  app.log.info(
+    { url, docs: `${url}/docs`, database, tokens },
+    `task API ready at ${url} (docs ${url}/docs; database: ${database}; tokens: ${tokens.join(', ')})`,
+  );
 }
 
 function log(level: number, msg: string, extra: Record<string, unknown> = {}): void {
