@@ -439,4 +439,24 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
     expect(allowed.headers.get('access-control-allow-origin')).toBe(FRONTEND_ORIGIN);
     expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
   }, 20_000);
+
+  it('the docs page shows and reads /openapi.json, the one address of the document', async () => {
+    if (!browser || !api) throw new Error('setup failed');
+    const docs = await browser.newPage();
+    try {
+      const requested: string[] = [];
+      docs.on('request', (r) => requested.push(new URL(r.url()).pathname));
+      await docs.goto(`${api.url}/docs`);
+      await docs.locator('.info .title').waitFor();
+      // Swagger UI's own address bar (the top bar's input) and the link under the title.
+      expect(await docs.locator('.topbar input').inputValue()).toBe(`${api.url}/openapi.json`);
+      expect(await docs.locator('.info a.link').first().getAttribute('href')).toBe(`${api.url}/openapi.json`);
+      expect(requested.filter((p) => p.endsWith('json'))).toEqual(['/openapi.json']);
+      // Someone who types the plugin's old address ends up at the same one.
+      await docs.goto(`${api.url}/docs/json`);
+      expect(new URL(docs.url()).pathname).toBe('/openapi.json');
+    } finally {
+      await docs.close();
+    }
+  }, 20_000);
 });
