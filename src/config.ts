@@ -163,6 +163,15 @@ function origins(env: Env): string[] {
     });
 }
 
+/**
+ * The options among `names` that npm took for itself: `npm run token alice --ttl 2h`, without the
+ * `--`, passes `alice 2h` to the script and sets npm_config_ttl instead.
+ */
+export function optionsTakenByNpm(names: readonly string[], env: Env = process.env): string[] {
+  if (env.npm_lifecycle_event === undefined) return [];
+  return names.filter((n) => env[`npm_config_${n}`] !== undefined);
+}
+
 /** Loads the dev secret from `dataDir`, creating it (0600) on first use. */
 export function devSecret(dataDir: string): string {
   const file = join(dataDir, DEV_SECRET_FILE);

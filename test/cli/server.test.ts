@@ -52,6 +52,15 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
     const none = await runNode(TOKEN_JS, [], cwd, cleanEnv());
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^usage: npm run token -- <user_id>/);
+    // What npm hands the script for `npm run token alice --email a@b.example --ttl 2h` (no `--`):
+    // the values as arguments, the options as its own config.
+    const npmEnv = cleanEnv({ npm_lifecycle_event: 'token', npm_config_email: 'true', npm_config_ttl: 'true' });
+    const noDashes = await runNode(TOKEN_JS, ['alice', 'a@b.example', '2h'], cwd, npmEnv);
+    expect({ code: noDashes.code, stdout: noDashes.stdout, stderr: noDashes.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'npm took --email, --ttl for itself: put -- between "token" and the token\'s arguments, e.g. npm run token -- alice --email ... --ttl ...\n',
+    });
     const badTtl = await runNode(TOKEN_JS, ['alice', '--ttl', 'forever'], cwd, cleanEnv());
     expect(badTtl.code).toBe(2);
     expect(badTtl.stderr).toBe('--ttl must look like 3600, 30m, 1h or 7d (got "forever")\n');
