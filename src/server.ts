@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, tokenModes, type Config } from './config.js';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
 import type { EmbeddedServer } from './db/embedded.js';
 import { startEmbeddedServer } from './db/open.js';
+import { prettyLogStream } from './lib/pretty-log.js';
 
 /** Loads the config, then serves: in this process, or in WORKERS processes behind a primary. */
 function start(): void {
@@ -113,8 +114,11 @@ async function serve(config: Config): Promise<void> {
   );
 }
 
+/** Where the primary's lines go: standard output, through pino-pretty when logs are pretty. */
+let primaryOut: NodeJS.WritableStream = process.stdout;
+
 function log(level: number, msg: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', ...extra, msg })}\n`);
+  primaryOut.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', ...extra, msg })}\n`);
 }
 
 const primaryLog = {
@@ -132,6 +136,7 @@ const primaryLog = {
  */
 async function supervise(config: Config): Promise<void> {
   const n = config.workers;
+  if (config.logFormat === 'pretty') primaryOut = await prettyLogStream();
   const lock = await claim(config);
   let embedded: EmbeddedServer | undefined;
   if (lock) {
