@@ -273,6 +273,14 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     }
   }
 
+  if (production && betterAuthUrlSource === 'JWKS_URL' && (str(env, 'JWT_ISSUER') === undefined || str(env, 'JWT_AUDIENCE') === undefined)) {
+    const why =
+      'JWKS_URL is set but BETTER_AUTH_URL is not, so JWTs are checked for iss and aud http://localhost:3000, the development default: ' +
+      "set BETTER_AUTH_URL to Better Auth's baseURL (or JWT_ISSUER and JWT_AUDIENCE)";
+    // Without a secret, that would leave no token of the frontend that can verify.
+    if (secret === undefined) throw new ConfigError(`${why}; without BETTER_AUTH_SECRET no token a frontend has can be verified`);
+    warnings.push(why);
+  }
   if (production && dbUrl === undefined) {
     warnings.push(
       `NODE_ENV=production on the EMBEDDED database in ${dataDir}: no DATABASE_URL is set, so every task lives in ` +

@@ -64,6 +64,11 @@ describe('config', () => {
         "(set BETTER_AUTH_SECRET to the frontend's, or BETTER_AUTH_URL to its Better Auth baseURL for JWT-plugin and session tokens)",
     ],
     [{ LOG_FORMAT: 'fancy' }, 'LOG_FORMAT must be auto, pretty or json (got "fancy")'],
+    [
+      { NODE_ENV: 'production', BETTER_AUTH_SECRET: '', JWKS_URL: 'https://auth.example.com/api/auth/jwks' },
+      'JWKS_URL is set but BETTER_AUTH_URL is not, so JWTs are checked for iss and aud http://localhost:3000, the development default: ' +
+        "set BETTER_AUTH_URL to Better Auth's baseURL (or JWT_ISSUER and JWT_AUDIENCE); without BETTER_AUTH_SECRET no token a frontend has can be verified",
+    ],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     const attempt = () => loadConfig({ DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET, ...env });
@@ -117,6 +122,17 @@ describe('config', () => {
       `on  tokens: HS256/384/512 with the shared secret: on with a generated development secret (BETTER_AUTH_SECRET is not set; ${join(dir, 'dev-secret')}, known to npm run token only)`,
     );
     expect(lines({ JWKS_URL: 'https://auth.example.com/keys' })[1]).toMatch(/keys from https:\/\/auth\.example\.com\/keys, .* \(JWKS_URL is set\)$/);
+  });
+
+  it('production with JWKS_URL but no BETTER_AUTH_URL: refused without a secret (above), a warning with one; fine with JWT_ISSUER and JWT_AUDIENCE', () => {
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/tasks', JWKS_URL: 'https://auth.example.com/keys' };
+    expect(loadConfig({ ...base, BETTER_AUTH_SECRET: SECRET }).warnings).toEqual([expect.stringMatching(/^JWKS_URL is set but BETTER_AUTH_URL is not, /)]);
+    const explicit = loadConfig({ ...base, JWT_ISSUER: 'https://auth.example.com', JWT_AUDIENCE: 'https://app.example.com' });
+    expect({ warnings: explicit.warnings, iss: explicit.jwtIssuer, aud: explicit.jwtAudience }).toEqual({
+      warnings: [],
+      iss: 'https://auth.example.com',
+      aud: 'https://app.example.com',
+    });
   });
 
   it('warns loudly in production on the embedded database', () => {
