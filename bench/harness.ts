@@ -177,8 +177,8 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
     if (opts.compareReference) {
       const runSh = join(opts.referenceDir, 'run.sh');
       if (!existsSync(runSh)) {
-        notes.push(`reference not run: ${runSh} not found (--reference-dir)`);
-        opts.log(`bench: reference skipped: ${runSh} not found`);
+        notes.push(`reference not run: ${referenceMissing(runSh)}`);
+        opts.log(`bench: reference skipped: ${referenceMissing(runSh)}`);
       } else {
         const scratch = await createScratchDatabase(pgServer, 'bench_ref');
         if (!scratch) {
@@ -468,4 +468,15 @@ async function seedCeilingDb(url: string, plan: SeedPlan, userId: string): Promi
     await sql.end({ timeout: 2 });
   }
   return userId;
+}
+
+/**
+ * Why the reference did not run, and where it comes from: it is not part of this repository.
+ */
+export function referenceMissing(runSh: string): string {
+  return (
+    `${runSh} not found. The reference is the original FastAPI + SQLModel backend this API replaces; it is not ` +
+    'in this repository but kept beside it, in ../shared/reference-fastapi (its README says how it runs: Debian python3 ' +
+    'packages, PostgreSQL). Put a copy there, or pass --reference-dir <folder with its run.sh>.'
+  );
 }

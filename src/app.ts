@@ -8,6 +8,7 @@ import type { DataDirLock } from './db/data-dir.js';
 import { openDatabase } from './db/open.js';
 import { healthRoutes } from './health/health.routes.js';
 import { ErrorSchema, errorSchemas } from './http/errors.js';
+import { prettyLogStream } from './lib/pretty-log.js';
 import { limiterFromConfig } from './lib/rate-limiter.js';
 import { RequestLog } from './lib/request-log.js';
 import { registerCors } from './plugins/cors.js';
@@ -35,15 +36,18 @@ export interface AppDependencies {
   verifier?: TokenVerifier;
   /** The DATA_DIR lock, when the caller (the server) took it before anything else. */
   dataDirLock?: DataDirLock;
+  /** Where log lines go instead of standard output (pretty logs: src/lib/pretty-log.ts). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** The named schemas: shared by validation, serialization and the document's components. */
 const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas];
 
-function fastifyOptions(config: Config) {
+function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undefined) {
   return {
     logger: {
       level: config.logLevel,
+      ...(logStream ? { stream: logStream } : {}),
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
     },
     logController: new RequestLog(),
@@ -62,8 +66,8 @@ function fastifyOptions(config: Config) {
   };
 }
 
-/** Where clients reach the API, for the document's `servers`. */
-function serverUrl(config: Config): string {
+/** Where clients reach the API, for the document's `servers` and the start line. */
+export function serverUrl(config: Config): string {
   if (config.publicUrl !== undefined) return config.publicUrl;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
@@ -75,7 +79,8 @@ function serverUrl(config: Config): string {
  * token verifier, rate limiter), then the routes.
  */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions(config));
+  const logStream = deps.logStream ?? (config.logFormat === 'pretty' ? await prettyLogStream() : undefined);
+  const app = Fastify(fastifyOptions(config, logStream));
   app.decorateRequest('userId', undefined);
   installValidators(app, SCHEMAS);
   installJsonBody(app);

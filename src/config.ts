@@ -16,6 +16,8 @@ export interface Config {
   /** Where clients reach the API (the OpenAPI document's `servers`); default http://HOST:PORT. */
   readonly publicUrl: string | undefined;
   readonly logLevel: string;
+  /** 'pretty' (pino-pretty) in a terminal in development, 'json' otherwise; LOG_FORMAT overrides. */
+  readonly logFormat: 'pretty' | 'json';
   /** PostgreSQL URL; undefined means the embedded PostgreSQL server in `dataDir`. */
   readonly databaseUrl: string | undefined;
   /** In a cluster worker: the URL of the embedded server its primary started (internal). */
@@ -33,7 +35,11 @@ export interface Config {
   readonly dataDir: string;
   /** Shared HS256/384/512 secret; undefined disables shared-secret tokens. */
   readonly betterAuthSecret: string | undefined;
+  /** Where the secret came from: the environment, the generated development secret, or nowhere. */
+  readonly secretSource: 'env' | 'dev-secret' | 'none';
   readonly betterAuthUrl: string;
+  /** Whether BETTER_AUTH_URL (or JWKS_URL) was set, or is the development default. */
+  readonly betterAuthUrlSource: 'BETTER_AUTH_URL' | 'JWKS_URL' | 'default';
   readonly jwksUrl: string;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
@@ -171,6 +177,15 @@ function origins(env: Env): string[] {
     });
 }
 
+/**
+ * The options among `names` that npm took for itself: `npm run token alice --ttl 2h`, without the
+ * `--`, passes `alice 2h` to the script and sets npm_config_ttl instead.
+ */
+export function optionsTakenByNpm(names: readonly string[], env: Env = process.env): string[] {
+  if (env.npm_lifecycle_event === undefined) return [];
+  return names.filter((n) => env[`npm_config_${n}`] !== undefined);
+}
+
 /** Loads the dev secret from `dataDir`, creating it (0600) on first use. */
 export function devSecret(dataDir: string): string {
   const file = join(dataDir, DEV_SECRET_FILE);
@@ -188,7 +203,50 @@ export function devSecret(dataDir: string): string {
   return secret;
 }
 
-export function loadConfig(env: Env = readEnv()): Config {
+/**
+ * The token modes this configuration serves, one line each, with why: logged at start, so that a
+ * deployment that cannot verify the frontend's tokens says so before the first 401.
+ */
+export function tokenModes(config: Config): { mode: 'shared-secret' | 'jwks' | 'session'; on: boolean; line: string }[] {
+  const urlWhy =
+    config.betterAuthUrlSource === 'default'
+      ? `BETTER_AUTH_URL is not set: the development default ${config.betterAuthUrl}`
+      : `${config.betterAuthUrlSource} is set`;
+  const secret =
+    config.secretSource === 'env'
+      ? 'on (BETTER_AUTH_SECRET is set)'
+      : config.secretSource === 'dev-secret'
+        ? `on with a generated development secret (BETTER_AUTH_SECRET is not set; ${join(config.dataDir, DEV_SECRET_FILE)}, known to npm run token only)`
+        : "off (BETTER_AUTH_SECRET is not set): a frontend's HS256 tokens get 401 INVALID_TOKEN";
+  return [
+    { mode: 'shared-secret', on: config.secretSource !== 'none', line: `tokens: HS256/384/512 with the shared secret: ${secret}` },
+    {
+      mode: 'jwks',
+      on: true,
+      line: `tokens: Better Auth JWT plugin (EdDSA, ES256, RS256, PS256): on, keys from ${config.jwksUrl}, iss ${config.jwtIssuer}, aud ${config.jwtAudience} (${urlWhy})`,
+    },
+    {
+      mode: 'session',
+      on: config.sessionTokens,
+      line: config.sessionTokens
+        ? `tokens: Better Auth session tokens: on, looked up at ${config.betterAuthUrl}/api/auth/get-session (AUTH_SESSION_TOKENS=false turns them off)`
+        : 'tokens: Better Auth session tokens: off (AUTH_SESSION_TOKENS=false)',
+    },
+  ];
+}
+
+function logFormat(env: Env, nodeEnv: string, tty: boolean): 'pretty' | 'json' {
+  const raw = str(env, 'LOG_FORMAT')?.toLowerCase() ?? 'auto';
+  if (raw === 'pretty' || raw === 'json') return raw;
+  if (raw !== 'auto') throw new ConfigError(`LOG_FORMAT must be auto, pretty or json (got "${raw}")`);
+  return nodeEnv === 'development' && tty ? 'pretty' : 'json';
+}
+
+/**
+ * `env` is the environment (with `.env`); `tty` says whether standard output is a terminal (pretty
+ * logs in development).
+ */
+export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === true): Config {
   const nodeEnv = str(env, 'NODE_ENV') ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
     throw new ConfigError(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
@@ -199,9 +257,12 @@ export function loadConfig(env: Env = readEnv()): Config {
   const dataDir = resolve(str(env, 'DATA_DIR') ?? './.data');
   const dbUrl = databaseUrl(env);
   const betterAuthUrl = httpUrl(env, 'BETTER_AUTH_URL', 'http://localhost:3000');
-  const jwksExplicit = str(env, 'JWKS_URL') !== undefined || str(env, 'BETTER_AUTH_URL') !== undefined;
+  const betterAuthUrlSource: Config['betterAuthUrlSource'] =
+    str(env, 'BETTER_AUTH_URL') !== undefined ? 'BETTER_AUTH_URL' : str(env, 'JWKS_URL') !== undefined ? 'JWKS_URL' : 'default';
+  const jwksExplicit = betterAuthUrlSource !== 'default';
 
   let secret = str(env, 'BETTER_AUTH_SECRET');
+  let secretSource: Config['secretSource'] = secret === undefined ? 'none' : 'env';
   if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
     if (production) {
       throw new ConfigError(`BETTER_AUTH_SECRET must be at least ${MIN_SECRET_LENGTH} characters in production`);
@@ -212,11 +273,13 @@ export function loadConfig(env: Env = readEnv()): Config {
     if (production) {
       if (!jwksExplicit) {
         throw new ConfigError(
-          'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)',
+          'BETTER_AUTH_SECRET is required in production: without it, and without BETTER_AUTH_URL or JWKS_URL, no token a frontend has can be verified ' +
+            "(set BETTER_AUTH_SECRET to the frontend's, or BETTER_AUTH_URL to its Better Auth baseURL for JWT-plugin and session tokens)",
         );
       }
     } else {
       secret = devSecret(dataDir);
+      secretSource = 'dev-secret';
       warnings.push(
         `BETTER_AUTH_SECRET is not set: using a generated development secret kept in ${join(dataDir, DEV_SECRET_FILE)}. ` +
           'Set BETTER_AUTH_SECRET to the value your Better Auth frontend uses; never run production like this.',
@@ -224,10 +287,19 @@ export function loadConfig(env: Env = readEnv()): Config {
     }
   }
 
+  if (production && betterAuthUrlSource === 'JWKS_URL' && (str(env, 'JWT_ISSUER') === undefined || str(env, 'JWT_AUDIENCE') === undefined)) {
+    const why =
+      'JWKS_URL is set but BETTER_AUTH_URL is not, so JWTs are checked for iss and aud http://localhost:3000, the development default: ' +
+      "set BETTER_AUTH_URL to Better Auth's baseURL (or JWT_ISSUER and JWT_AUDIENCE)";
+    // Without a secret, that would leave no token of the frontend that can verify.
+    if (secret === undefined) throw new ConfigError(`${why}; without BETTER_AUTH_SECRET no token a frontend has can be verified`);
+    warnings.push(why);
+  }
   if (production && dbUrl === undefined) {
     warnings.push(
-      `NODE_ENV=production on the embedded database in ${dataDir}: it lives and dies with this machine; ` +
-        'for production set DATABASE_URL (Neon: docs/DEPLOYMENT.md)',
+      `NODE_ENV=production on the EMBEDDED database in ${dataDir}: no DATABASE_URL is set, so every task lives in ` +
+        'this folder on this machine only (no replica, no backup, one instance); for production set DATABASE_URL ' +
+        'or NEON_DATABASE_URL (Neon: docs/DEPLOYMENT.md)',
     );
   }
   const prepareDefault = dbUrl === undefined ? true : !looksPooled(dbUrl);
@@ -238,6 +310,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     port: int(env, 'PORT', 8000, 0, 65535),
     publicUrl: str(env, 'PUBLIC_URL') === undefined ? undefined : httpUrl(env, 'PUBLIC_URL', ''),
     logLevel: logLevel(env),
+    logFormat: logFormat(env, nodeEnv, tty),
     databaseUrl: dbUrl,
     embeddedUrl: dbUrl === undefined ? str(env, 'TASK_API_EMBEDDED_URL') : undefined,
     embeddedUser: str(env, 'EMBEDDED_POSTGRES_USER') ?? 'postgres',
@@ -247,7 +320,9 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseConnectRetryMs: int(env, 'DATABASE_CONNECT_RETRY_MS', 30_000, 0, 3_600_000),
     dataDir,
     betterAuthSecret: secret,
+    secretSource,
     betterAuthUrl,
+    betterAuthUrlSource,
     jwksUrl: httpUrl(env, 'JWKS_URL', `${betterAuthUrl}/api/auth/jwks`),
     jwtIssuer: str(env, 'JWT_ISSUER') ?? betterAuthUrl,
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? betterAuthUrl,
@@ -348,7 +423,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       BETTER_AUTH_URL: overrides.betterAuthUrl ?? 'http://127.0.0.1:9',
       BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
       LOG_LEVEL: 'silent',
-    }),
+    }, false),
     ...overrides,
   });
 }

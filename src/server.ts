@@ -1,10 +1,11 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildApp, serverUrl } from './app.js';
+import { ConfigError, loadConfig, tokenModes, type Config } from './config.js';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
 import type { EmbeddedServer } from './db/embedded.js';
 import { startEmbeddedServer } from './db/open.js';
+import { prettyLogStream } from './lib/pretty-log.js';
 
 /** Loads the config, then serves: in this process, or in WORKERS processes behind a primary. */
 function start(): void {
@@ -73,6 +74,8 @@ async function serve(config: Config): Promise<void> {
     throw err;
   }
   for (const warning of config.warnings) app.log.warn(warning);
+  const modes = tokenModes(config);
+  for (const m of modes) app.log.info({ tokenMode: m.mode, on: m.on }, m.line);
 
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -101,11 +104,21 @@ async function serve(config: Config): Promise<void> {
     await app.close().catch(() => {});
     throw err;
   }
-  app.log.info({ database: app.database.where, docs: `http://${config.host}:${config.port}/docs` }, 'task API ready');
+  const address = app.server.address();
+  const url = serverUrl({ ...config, publicUrl: undefined, port: typeof address === 'object' && address ? address.port : config.port });
+  const database = app.database.kind === 'embedded' ? app.database.where : `PostgreSQL at ${app.database.where}`;
+  const tokens = modes.filter((m) => m.on).map((m) => m.mode);
+  app.log.info(
+    { url, docs: `${url}/docs`, database, tokens },
+    `task API ready at ${url} (docs ${url}/docs; database: ${database}; tokens: ${tokens.join(', ')})`,
+  );
 }
 
+/** Where the primary's lines go: standard output, through pino-pretty when logs are pretty. */
+let primaryOut: NodeJS.WritableStream = process.stdout;
+
 function log(level: number, msg: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', ...extra, msg })}\n`);
+  primaryOut.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', ...extra, msg })}\n`);
 }
 
 const primaryLog = {
@@ -123,6 +136,7 @@ const primaryLog = {
  */
 async function supervise(config: Config): Promise<void> {
   const n = config.workers;
+  if (config.logFormat === 'pretty') primaryOut = await prettyLogStream();
   const lock = await claim(config);
   let embedded: EmbeddedServer | undefined;
   if (lock) {

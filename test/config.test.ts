@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, readEnv } from '../src/config.js';
+import { ConfigError, loadConfig, readEnv, tokenModes } from '../src/config.js';
+import { ROOT } from './helpers/process.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'task-api-config-'));
 const SECRET = 's'.repeat(40);
@@ -57,7 +58,17 @@ describe('config', () => {
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 10000000 (got "-1")'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
     [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: 'short' }, 'BETTER_AUTH_SECRET must be at least 32 characters in production'],
-    [{ NODE_ENV: 'production', BETTER_AUTH_SECRET: '' }, 'BETTER_AUTH_SECRET is required in production (or set BETTER_AUTH_URL / JWKS_URL to verify Better Auth JWTs by JWKS only)'],
+    [
+      { NODE_ENV: 'production', BETTER_AUTH_SECRET: '' },
+      'BETTER_AUTH_SECRET is required in production: without it, and without BETTER_AUTH_URL or JWKS_URL, no token a frontend has can be verified ' +
+        "(set BETTER_AUTH_SECRET to the frontend's, or BETTER_AUTH_URL to its Better Auth baseURL for JWT-plugin and session tokens)",
+    ],
+    [{ LOG_FORMAT: 'fancy' }, 'LOG_FORMAT must be auto, pretty or json (got "fancy")'],
+    [
+      { NODE_ENV: 'production', BETTER_AUTH_SECRET: '', JWKS_URL: 'https://auth.example.com/api/auth/jwks' },
+      'JWKS_URL is set but BETTER_AUTH_URL is not, so JWTs are checked for iss and aud http://localhost:3000, the development default: ' +
+        "set BETTER_AUTH_URL to Better Auth's baseURL (or JWT_ISSUER and JWT_AUDIENCE); without BETTER_AUTH_SECRET no token a frontend has can be verified",
+    ],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     const attempt = () => loadConfig({ DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET, ...env });
@@ -82,5 +93,64 @@ describe('config', () => {
     expect(config.logLevel).toBe('warn');
     expect(config.corsOrigins).toEqual(['http://a.test', 'http://b.test']);
     expect(readEnv({ A: '1' }, tmp())).toEqual({ A: '1' });
+  });
+
+  it('.env.example, copied to .env, does not defeat the production check (it sets no BETTER_AUTH_URL)', () => {
+    const dir = tmp();
+    copyFileSync(join(ROOT, '.env.example'), join(dir, '.env'));
+    const env = readEnv({ NODE_ENV: 'production', DATA_DIR: dir }, dir);
+    expect(env.BETTER_AUTH_URL).toBe('');
+    expect(() => loadConfig(env)).toThrow(/^BETTER_AUTH_SECRET is required in production: /);
+    // As it stands (development), it starts.
+    expect(loadConfig({ ...readEnv({}, dir), DATA_DIR: dir }).env).toBe('development');
+  });
+
+  it('says which token modes are on, and why, one line each', () => {
+    const dir = tmp();
+    const lines = (env: Record<string, string>) => tokenModes(loadConfig({ DATA_DIR: dir, ...env })).map((m) => `${m.on ? 'on ' : 'off'} ${m.line}`);
+    expect(lines({ NODE_ENV: 'production', BETTER_AUTH_URL: 'https://app.example.com' })).toEqual([
+      "off tokens: HS256/384/512 with the shared secret: off (BETTER_AUTH_SECRET is not set): a frontend's HS256 tokens get 401 INVALID_TOKEN",
+      'on  tokens: Better Auth JWT plugin (EdDSA, ES256, RS256, PS256): on, keys from https://app.example.com/api/auth/jwks, iss https://app.example.com, aud https://app.example.com (BETTER_AUTH_URL is set)',
+      'on  tokens: Better Auth session tokens: on, looked up at https://app.example.com/api/auth/get-session (AUTH_SESSION_TOKENS=false turns them off)',
+    ]);
+    expect(lines({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, AUTH_SESSION_TOKENS: 'false' })).toEqual([
+      'on  tokens: HS256/384/512 with the shared secret: on (BETTER_AUTH_SECRET is set)',
+      'on  tokens: Better Auth JWT plugin (EdDSA, ES256, RS256, PS256): on, keys from http://localhost:3000/api/auth/jwks, iss http://localhost:3000, aud http://localhost:3000 (BETTER_AUTH_URL is not set: the development default http://localhost:3000)',
+      'off tokens: Better Auth session tokens: off (AUTH_SESSION_TOKENS=false)',
+    ]);
+    expect(lines({ JWKS_URL: 'https://auth.example.com/keys' })[0]).toBe(
+      `on  tokens: HS256/384/512 with the shared secret: on with a generated development secret (BETTER_AUTH_SECRET is not set; ${join(dir, 'dev-secret')}, known to npm run token only)`,
+    );
+    expect(lines({ JWKS_URL: 'https://auth.example.com/keys' })[1]).toMatch(/keys from https:\/\/auth\.example\.com\/keys, .* \(JWKS_URL is set\)$/);
+  });
+
+  it('production with JWKS_URL but no BETTER_AUTH_URL: refused without a secret (above), a warning with one; fine with JWT_ISSUER and JWT_AUDIENCE', () => {
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/tasks', JWKS_URL: 'https://auth.example.com/keys' };
+    expect(loadConfig({ ...base, BETTER_AUTH_SECRET: SECRET }).warnings).toEqual([expect.stringMatching(/^JWKS_URL is set but BETTER_AUTH_URL is not, /)]);
+    const explicit = loadConfig({ ...base, JWT_ISSUER: 'https://auth.example.com', JWT_AUDIENCE: 'https://app.example.com' });
+    expect({ warnings: explicit.warnings, iss: explicit.jwtIssuer, aud: explicit.jwtAudience }).toEqual({
+      warnings: [],
+      iss: 'https://auth.example.com',
+      aud: 'https://app.example.com',
+    });
+  });
+
+  it('warns loudly in production on the embedded database', () => {
+    const dir = tmp();
+    expect(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATA_DIR: dir }).warnings).toEqual([
+      `NODE_ENV=production on the EMBEDDED database in ${dir}: no DATABASE_URL is set, so every task lives in this folder on this machine only ` +
+        '(no replica, no backup, one instance); for production set DATABASE_URL or NEON_DATABASE_URL (Neon: docs/DEPLOYMENT.md)',
+    ]);
+    expect(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'postgres://u@db/tasks' }).warnings).toEqual([]);
+  });
+
+  it('logs are pretty in a terminal in development, JSON otherwise; LOG_FORMAT decides when set', () => {
+    const base = { DATA_DIR: tmp(), BETTER_AUTH_SECRET: SECRET };
+    expect(loadConfig(base, true).logFormat).toBe('pretty');
+    expect(loadConfig(base, false).logFormat).toBe('json');
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }, true).logFormat).toBe('json');
+    expect(loadConfig({ ...base, NODE_ENV: 'test' }, true).logFormat).toBe('json');
+    expect(loadConfig({ ...base, LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
+    expect(loadConfig({ ...base, LOG_FORMAT: 'pretty', NODE_ENV: 'production' }, false).logFormat).toBe('pretty');
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, optionsTakenByNpm } from '../config.js';
 
 const USAGE = 'usage: npm run token -- <user_id> [--email you@example.com] [--name "Your Name"] [--ttl 1h]';
 
@@ -18,6 +18,14 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
+  const taken = optionsTakenByNpm(['email', 'name', 'ttl', 'help']);
+  if (taken.length > 0) {
+    const example = `npm run token -- ${positionals[0] ?? '<user_id>'} ${taken.filter((t) => t !== 'help').map((t) => `--${t} ...`).join(' ')}`.trim();
+    process.stderr.write(
+      `npm took ${taken.map((t) => `--${t}`).join(', ')} for itself: put -- between "token" and the token's arguments, e.g. ${example}\n`,
+    );
+    process.exit(2);
+  }
   if (values.help || positionals.length !== 1 || positionals[0] === '') {
     process.stderr.write(`${USAGE}\n`);
     process.exit(values.help ? 0 : 2);

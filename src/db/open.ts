@@ -1,8 +1,9 @@
 import { statfs } from 'node:fs/promises';
+import postgres from 'postgres';
 import type { Config } from '../config.js';
 import { createDatabase, describeUrl, type Database } from './client.js';
 import type { DataDirLock } from './data-dir.js';
-import { startEmbedded, type EmbeddedLog, type EmbeddedServer } from './embedded.js';
+import { driverArgs, startEmbedded, type EmbeddedLog, type EmbeddedServer } from './embedded.js';
 import { errorCode, isDatabaseUnavailable } from './errors.js';
 import { migrate } from './migrate.js';
 
@@ -12,6 +13,7 @@ export class StartupError extends Error {
 
 export type DatabaseConfig = Pick<
   Config,
+  | 'env'
   | 'databaseUrl'
   | 'embeddedUrl'
   | 'dataDir'
@@ -77,10 +79,105 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   try {
     await migrateWhenReachable(database, config, log);
   } catch (err) {
-    await database.close().catch(() => {});
-    throw err;
+    if (!(err instanceof MissingDatabaseError) || !err.created) {
+      await database.close().catch(() => {});
+      throw err;
+    }
+    // Created just now (development): connect again, and migrate it.
+    try {
+      await migrateWhenReachable(database, config, log);
+    } catch (again) {
+      await database.close().catch(() => {});
+      throw again;
+    }
   }
   return database;
+}
+
+/** DATABASE_URL names a database that does not exist (SQLSTATE 3D000). */
+class MissingDatabaseError extends StartupError {
+  constructor(
+    message: string,
+    readonly created: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A word as the shell takes it. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The createdb command line for the database of `url`, run as the URL's user or as `admin` (for
+ * `owner`); no password in it (createdb asks for one).
+ */
+export function createdbCommand(url: string, options: { admin?: string; owner?: string } = {}): string {
+  const u = new URL(url);
+  const socket = u.searchParams.get('host');
+  const host = socket?.startsWith('/') ? socket : u.hostname.replace(/^\[|\]$/g, '');
+  const user = options.admin ?? (decodeURIComponent(u.username) || 'postgres');
+  const name = decodeURIComponent(u.pathname.slice(1));
+  const ssl = u.searchParams.get('sslmode');
+  return [
+    ...(ssl && ssl !== 'disable' ? [`PGSSLMODE=${shellWord(ssl)}`] : []),
+    'createdb',
+    '-h',
+    shellWord(host || 'localhost'),
+    '-p',
+    u.port || '5432',
+    '-U',
+    shellWord(user),
+    ...(options.owner ? ['-O', shellWord(options.owner)] : []),
+    shellWord(name),
+  ].join(' ');
+}
+
+/**
+ * DATABASE_URL's database does not exist. Ask its server, through the maintenance database
+ * `postgres` with the same credentials, whether this user may create databases: in development it
+ * creates it and says so; otherwise the message gives the exact command, for this user or, without
+ * the right, for an administrator.
+ */
+async function missingDatabase(url: string, where: string, env: Config['env'], log: EmbeddedLog): Promise<MissingDatabaseError> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  const user = decodeURIComponent(u.username) || 'postgres';
+  const maintenance = new URL(url);
+  maintenance.pathname = name === 'postgres' ? '/template1' : '/postgres';
+  maintenance.searchParams.delete('pgbouncer');
+  let canCreate: boolean | undefined;
+  const sql = postgres(...driverArgs(maintenance.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5, prepare: false }));
+  try {
+    const [row] = await sql<{ may: boolean; me: string }[]>`select (rolcreatedb or rolsuper) as may, current_user as me from pg_roles where rolname = current_user`;
+    canCreate = row?.may === true;
+    if (canCreate && env === 'development') {
+      await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+      log.warn({ database: where }, `database "${name}" did not exist at ${where}: created it (NODE_ENV=development; elsewhere the service only says how)`);
+      return new MissingDatabaseError('created', true);
+    }
+  } catch (err) {
+    // Created by another instance meanwhile: fine, use it.
+    if ((err as { code?: unknown }).code === '42P04') return new MissingDatabaseError('created', true);
+    canCreate = undefined;
+  } finally {
+    await sql.end({ timeout: 2 }).catch(() => {});
+  }
+  const head = `database at ${where} does not exist`;
+  if (canCreate === true) {
+    return new MissingDatabaseError(
+      `${head}; the user ${user} may create it:  ${createdbCommand(url)}  (with NODE_ENV=development the service creates it itself), or fix DATABASE_URL`,
+      false,
+    );
+  }
+  if (canCreate === false) {
+    return new MissingDatabaseError(
+      `${head}, and the user ${user} may not create databases: an administrator can, with  ${createdbCommand(url, { admin: 'postgres', owner: user })}  or fix DATABASE_URL`,
+      false,
+    );
+  }
+  return new MissingDatabaseError(`${head}: create it with  ${createdbCommand(url)}  or fix DATABASE_URL`, false);
 }
 
 async function enoughSpace(dir: string): Promise<void> {
@@ -104,6 +201,9 @@ async function migrateWhenReachable(database: Database, config: DatabaseConfig, 
       return;
     } catch (err) {
       const left = deadline - Date.now();
+      if (errorCode(err) === '3D000' && config.databaseUrl !== undefined) {
+        throw await missingDatabase(config.databaseUrl, database.where, config.env, log);
+      }
       const retry = isDatabaseUnavailable(err) && errorCode(err) !== 'ENOTFOUND';
       if (!retry || left <= 0) {
         const seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -127,9 +227,5 @@ function describeFailure(database: Database, err: unknown, retried: { attempt: n
   }
   const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
   const first = String(cause).split('\n')[0];
-  if (code === '3D000') {
-    const name = database.where.split('/').at(-1) ?? '';
-    return `database at ${database.where} does not exist: create it with  createdb ${name}  (or psql -c 'create database ${name}'), or fix DATABASE_URL`;
-  }
   return `database at ${database.where} refused to start the service: ${first}`;
 }

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { projectRoot } from '../lib/project-root.js';
+import { pathOf } from '../lib/request-log.js';
 
 const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
@@ -80,10 +81,20 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       return openapiObject;
     },
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    // One document, one address: the page reads /openapi.json (`urls` wins over the built-in ./json).
-    uiConfig: { urls: [{ url: '/openapi.json', name: 'Task API' }], tryItOutEnabled: true },
+  // One document, one address: /openapi.json. Swagger UI's page reads it (the plugin's initializer
+  // would read its own ./json, and shows that address), and /docs/json sends the browser there.
+  await app.register(async (docs) => {
+    docs.addHook('onRequest', async (request, reply) => {
+      if (pathOf(request.url).replace(/\/+$/, '') === '/docs/json') return reply.redirect('/openapi.json', 301);
+    });
+    docs.addHook('onSend', async (request, _reply, payload) =>
+      typeof payload === 'string' && pathOf(request.url).endsWith('/swagger-initializer.js') ? payload.replace(UI_SPEC_URL, OUR_SPEC_URL) : payload,
+    );
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true } });
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
+
+/** In @fastify/swagger-ui's initializer: where the page reads the document, and what we put instead. */
+const UI_SPEC_URL = "url: resolveUrl('./json')";
+const OUR_SPEC_URL = "url: resolveUrl('../openapi.json')";

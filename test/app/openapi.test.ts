@@ -51,4 +51,15 @@ describe('OpenAPI and docs', () => {
       expect(res.statusCode, asset).toBe(200);
     }
   });
+
+  it('one document, one address: the docs page reads /openapi.json, and /docs/json sends the browser there', async () => {
+    const init = await t.app.inject('/docs/static/swagger-initializer.js');
+    expect(init.statusCode).toBe(200);
+    expect(init.body).toContain("url: resolveUrl('../openapi.json')");
+    expect(init.body).not.toContain("resolveUrl('./json')");
+    for (const url of ['/docs/json', '/docs/json/']) {
+      const res = await t.app.inject(url);
+      expect({ status: res.statusCode, location: res.headers.location }).toEqual({ status: 301, location: '/openapi.json' });
+    }
+  });
 });

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultOptions, runBench } from '../../bench/harness.js';
+import { defaultOptions, referenceMissing, runBench } from '../../bench/harness.js';
 import type { BenchReport } from '../../bench/report.js';
 import { repoRoot } from '../../bench/servers.js';
 
@@ -78,4 +78,26 @@ describe('bench harness (smoke)', () => {
     expect(ours.scenarios[0]!.statusCounts).toEqual({ 200: ours.scenarios[0]!.responses });
     expect(ours.stoppedBy).toBe('sigterm');
   }, 60_000);
+
+  it('--compare-reference without the reference says what it is and where it comes from', async () => {
+    const logged: string[] = [];
+    const { report } = await runBench({
+      ...defaultOptions(),
+      skipOurs: true,
+      compareReference: true,
+      ceilings: false,
+      referenceDir: join(outDir, 'no-reference-here'),
+      outDir,
+      progress: false,
+      log: (line: string) => logged.push(line),
+    });
+    const runSh = join(outDir, 'no-reference-here', 'run.sh');
+    expect(referenceMissing(runSh)).toBe(
+      `${runSh} not found. The reference is the original FastAPI + SQLModel backend this API replaces; it is not in this repository but ` +
+        'kept beside it, in ../shared/reference-fastapi (its README says how it runs: Debian python3 packages, PostgreSQL). ' +
+        'Put a copy there, or pass --reference-dir <folder with its run.sh>.',
+    );
+    expect(report.notes).toContain(`reference not run: ${referenceMissing(runSh)}`);
+    expect(logged).toContain(`bench: reference skipped: ${referenceMissing(runSh)}`);
+  }, 30_000);
 });

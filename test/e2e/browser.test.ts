@@ -1,8 +1,8 @@
 /**
  * Browser end to end: a real Chromium, a real Better Auth server, the real API.
  *
- * A page on http://localhost:3000 (the same node server as Better Auth, which is mounted at
- * /api/auth like in a Next.js app) signs up and in with fetch, gets a JWT from /api/auth/token,
+ * A page on http://localhost:<free port> (the same node server as Better Auth, which is mounted at
+ * /api/auth as in a Next.js app) signs up and in with fetch, gets a JWT from /api/auth/token,
  * then calls the API on http://127.0.0.1:<port>: another origin, so every call with an
  * Authorization header is preceded by a real CORS preflight. It writes each status and body into
  * the DOM; this test reads them back. A second page, on an origin the API does not allow, makes
@@ -11,7 +11,8 @@
  * Needs Debian's Chromium at /usr/bin/chromium (never downloaded by this project):
  *   apt-get install -y chromium
  * Without it the suite is skipped, unless REQUIRE_BROWSER=1 (CI), where it fails.
- * Port 3000 must be free (the API's default allowed CORS origin is http://localhost:3000).
+ * Every server here takes a free port (never 3000, where a developer's `next dev` runs); the API is
+ * given that origin as CORS_ORIGINS and BETTER_AUTH_URL, as a deployment would be.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -28,8 +29,8 @@ import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
 import { startBetterAuth, type BetterAuthServer } from '../support/better-auth-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FRONTEND_PORT = 3000;
-const FRONTEND_ORIGIN = `http://localhost:${FRONTEND_PORT}`;
+/** The frontend's origin (Better Auth's baseURL), known once its server listens on a free port. */
+let FRONTEND_ORIGIN = '';
 const SCREENSHOT = fileURLToPath(new URL('../../test-artifacts/browser-e2e.png', import.meta.url));
 const LAUNCH_ARGS = [
   '--no-sandbox',
@@ -241,8 +242,10 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    ba = await startBetterAuth({ port: FRONTEND_PORT, host: 'localhost', pages: { '/': FRONTEND_PAGE } });
-    expect(ba.baseURL).toBe(FRONTEND_ORIGIN);
+    ba = await startBetterAuth({ port: 0, host: 'localhost', pages: { '/': FRONTEND_PAGE } });
+    FRONTEND_ORIGIN = ba.baseURL;
+    expect(FRONTEND_ORIGIN).toMatch(/^http:\/\/localhost:\d+$/);
+    expect(FRONTEND_ORIGIN).not.toBe('http://localhost:3000');
     api = await startApi({ betterAuthUrl: ba.baseURL, corsOrigins: [FRONTEND_ORIGIN] });
     foreign = await startStaticServer(FOREIGN_PAGE);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
@@ -421,6 +424,8 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
       },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.status).toBe(403);
+    expect((await preflight.json()).code).toBe('FORBIDDEN');
     const direct = await fetch(tasksUrl, { headers: { origin: foreign.origin, authorization: `Bearer ${jwt}` } });
     expect(direct.status).toBe(200);
     expect(direct.headers.get('access-control-allow-origin')).toBeNull();
@@ -436,5 +441,25 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(FRONTEND_ORIGIN);
     expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+  }, 20_000);
+
+  it('the docs page shows and reads /openapi.json, the one address of the document', async () => {
+    if (!browser || !api) throw new Error('setup failed');
+    const docs = await browser.newPage();
+    try {
+      const requested: string[] = [];
+      docs.on('request', (r) => requested.push(new URL(r.url()).pathname));
+      await docs.goto(`${api.url}/docs`);
+      await docs.locator('.info .title').waitFor();
+      // Swagger UI's own address bar (the top bar's input) and the link under the title.
+      expect(await docs.locator('.topbar input').inputValue()).toBe(`${api.url}/openapi.json`);
+      expect(await docs.locator('.info a.link').first().getAttribute('href')).toBe(`${api.url}/openapi.json`);
+      expect(requested.filter((p) => p.endsWith('json'))).toEqual(['/openapi.json']);
+      // Someone who types the plugin's old address ends up at the same one.
+      await docs.goto(`${api.url}/docs/json`);
+      expect(new URL(docs.url()).pathname).toBe('/openapi.json');
+    } finally {
+      await docs.close();
+    }
   }, 20_000);
 });

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildApp, type AppDependencies } from '../../src/app.js';
@@ -101,4 +102,31 @@ let counter = 0;
 export function uniqueUser(prefix = 'u'): string {
   counter += 1;
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
+}
+
+export interface LogCapture {
+  /** Give it to buildTestApp's deps (`logStream`), with a `logLevel` override that lets lines through. */
+  stream: Writable;
+  /** Every line logged so far, parsed. */
+  lines(): Array<{ level: number; msg: string; [key: string]: unknown }>;
+}
+
+/** The app's log lines, in memory, for assertions on what it logs. */
+export function logCapture(): LogCapture {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string }),
+  };
 }
