@@ -1,0 +1,631 @@
+'use client';
+/**
+ * The task list: every call goes from the browser to the Task API through @task-api/client, with a
+ * Better Auth JWT (`authClient.token()`, cached until shortly before it expires).
+ *   - 401 (after one fresh token): back to /sign-in
+ *   - 503/429 with Retry-After: the client waits and retries; a notice says so meanwhile
+ *   - a stale edit (412 PRECONDITION_FAILED with If-Match): the newer task is shown, nothing overwritten
+ *   - the event stream (ticket + EventSource) reloads the page whenever a task changes elsewhere
+ */
+import {
+  ApiError,
+  cachedToken,
+  createTaskClient,
+  newIdempotencyKey,
+  type Change,
+  type ConnectionState,
+  type ListQuery,
+  type Priority,
+  type Sort,
+  type TagCount,
+  type Task,
+  type TaskClient,
+  type TaskCreate,
+} from '@task-api/client';
+import { useRouter } from 'next/navigation';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+
+import { authClient } from '@/lib/auth-client';
+
+import { clearCompleted } from './actions';
+
+/** One token cache per tab; cleared on sign-out (here or in another tab). */
+const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
+const AUTH_CHANNEL = 'task-example-auth';
+
+type StatusFilter = 'all' | 'pending' | 'completed';
+type DueFilter = '' | 'overdue' | 'week';
+interface Filters {
+  q: string;
+  status: StatusFilter;
+  priority: '' | Priority;
+  tag: string;
+  due: DueFilter;
+  sort: Sort;
+  limit: number;
+}
+const DEFAULT_FILTERS: Filters = { q: '', status: 'all', priority: '', tag: '', due: '', sort: '-created_at', limit: 10 };
+
+const PRIORITIES: { value: Priority; label: string }[] = [
+  { value: 'none', label: 'None' },
+  { value: 'low', label: 'Low' },
+  { value: 'medium', label: 'Medium' },
+  { value: 'high', label: 'High' },
+];
+const SORTS: { value: Sort; label: string }[] = [
+  { value: '-created_at', label: 'Newest first' },
+  { value: 'created_at', label: 'Oldest first' },
+  { value: '-updated_at', label: 'Recently changed' },
+  { value: 'due_at', label: 'Due date' },
+  { value: '-priority', label: 'Priority' },
+  { value: 'title', label: 'Title' },
+];
+const LIVE_TEXT: Record<ConnectionState, string> = {
+  connecting: 'Live updates: connecting…',
+  open: 'Live updates: on',
+  reconnecting: 'Live updates: reconnecting…',
+  unavailable: 'Live updates: unavailable',
+  closed: 'Live updates: off',
+};
+
+function toQuery(f: Filters, cursor: string | undefined): ListQuery {
+  const q: ListQuery = { sort: f.sort, limit: f.limit };
+  if (f.status !== 'all') q.status = f.status;
+  if (f.q.trim() !== '') q.q = f.q.trim();
+  if (f.priority !== '') q.priority = f.priority;
+  if (f.tag.trim() !== '') q.tag = f.tag.trim();
+  if (f.due !== '') {
+    const now = new Date();
+    if (f.due === 'overdue') q.due_before = now.toISOString();
+    else {
+      q.due_after = now.toISOString();
+      q.due_before = new Date(now.getTime() + 7 * 86_400_000).toISOString();
+    }
+  }
+  if (cursor !== undefined) q.cursor = cursor;
+  return q;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiError) return err.status === 0 ? `The API cannot be reached (${err.detail})` : `${err.detail} (${err.status} ${err.code})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+/** A due date in the browser's time zone, e.g. 2026-12-24 17:00. */
+function formatDue(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+/** The value of an <input type="datetime-local"> for an instant. */
+function toLocalInput(iso: string | null | undefined): string {
+  return iso ? formatDue(iso).replace(' ', 'T') : '';
+}
+function parseTags(text: string): string[] {
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+function readTaskForm(form: FormData): TaskCreate {
+  const due = String(form.get('due') ?? '');
+  const description = String(form.get('description') ?? '').trim();
+  return {
+    title: String(form.get('title') ?? ''),
+    description: description === '' ? null : description,
+    priority: String(form.get('priority') ?? 'none') as Priority,
+    tags: parseTags(String(form.get('tags') ?? '')),
+    due_at: due === '' ? null : new Date(due).toISOString(),
+  };
+}
+
+function applyChange(tasks: Task[], change: Change): Task[] {
+  if (change.type === 'delete') return tasks.filter((t) => t.id !== change.id);
+  return tasks.map((t) => (t.id === change.task.id ? change.task : t));
+}
+
+export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: string; email: string }) {
+  const router = useRouter();
+  const routerRef = useRef(router);
+  routerRef.current = router;
+  const [notice, setNotice] = useState<string | null>(null);
+  /** Set while signing out: a 401 of a request still in flight must not redirect elsewhere. */
+  const leaving = useRef(false);
+
+  const client: TaskClient = useMemo(
+    () =>
+      createTaskClient({
+        baseUrl: apiUrl,
+        userId,
+        token: apiToken,
+        onUnauthorized: () => {
+          apiToken.clear();
+          if (leaving.current) return;
+          routerRef.current.replace('/sign-in?reason=session-expired');
+        },
+        onRetry: ({ status, delayMs }) =>
+          setNotice(
+            status === 0
+              ? `The API cannot be reached; retrying in ${Math.ceil(delayMs / 1000)} s…`
+              : `The API answered ${status}; retrying in ${Math.ceil(delayMs / 1000)} s…`,
+          ),
+      }),
+    [apiUrl, userId],
+  );
+
+  const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
+  const [search, setSearch] = useState('');
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const [tasks, setTasks] = useState<Task[] | null>(null);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [tags, setTags] = useState<TagCount[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [conflict, setConflict] = useState<{ id: number; text: string } | null>(null);
+  const [editing, setEditing] = useState<Task | null>(null);
+  const [live, setLive] = useState<ConnectionState>('connecting');
+  const [busy, setBusy] = useState(false);
+  const tagsSupported = useRef(true);
+  const seq = useRef(0);
+
+  const load = useCallback(async () => {
+    const mine = ++seq.current;
+    try {
+      const page = await client.tasks.list(toQuery(filters, cursor));
+      if (mine !== seq.current || page === null) return;
+      setTasks(page.tasks);
+      setNextCursor(page.nextCursor);
+      setError(null);
+      setNotice(null);
+    } catch (err) {
+      if (mine !== seq.current) return;
+      if (err instanceof ApiError && err.status === 401) return; // onUnauthorized navigates
+      setError(describe(err));
+      setNotice(null);
+    }
+    if (tagsSupported.current) {
+      try {
+        setTags(await client.tags.list());
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) tagsSupported.current = false;
+      }
+    }
+  }, [client, filters, cursor]);
+
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  // Reloads for live events, coalesced: one at a time, plus one more if events came meanwhile. No
+  // timers: a background tab's timers are throttled to about once a second, its events are not.
+  const reloading = useRef<Promise<void> | null>(null);
+  const dirty = useRef(false);
+  const scheduleReload = useCallback(function reload() {
+    if (reloading.current) {
+      dirty.current = true;
+      return;
+    }
+    reloading.current = loadRef.current().finally(() => {
+      reloading.current = null;
+      if (dirty.current) {
+        dirty.current = false;
+        reload();
+      }
+    });
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // The search box applies itself 250 ms after the last keystroke.
+  useEffect(() => {
+    if (search === filters.q) return;
+    const t = setTimeout(() => {
+      setFilters((f) => ({ ...f, q: search }));
+      setCursors([undefined]);
+    }, 250);
+    return () => clearTimeout(t);
+  }, [search, filters.q]);
+
+  // Live updates: every change anywhere (another tab, device, or a script) reloads this page.
+  const stopLive = useRef<() => void>(() => {});
+  useEffect(() => {
+    const unsubscribe = client.events.subscribe({
+      onChange: (change) => {
+        setTasks((current) => (current ? applyChange(current, change) : current));
+        scheduleReload();
+      },
+      // Ready (also after a reconnect): reload once, for what changed before the stream was open.
+      onReady: () => scheduleReload(),
+      onStateChange: setLive,
+    });
+    stopLive.current = unsubscribe;
+    return unsubscribe;
+  }, [client, scheduleReload]);
+
+  // Signed out in another tab: forget the token and stop the stream; the reload then gets a real
+  // 401 from the API, which sends this tab to the sign-in page.
+  useEffect(() => {
+    if (typeof BroadcastChannel === 'undefined') return;
+    const channel = new BroadcastChannel(AUTH_CHANNEL);
+    channel.onmessage = (event) => {
+      if (event.data === 'signed-out') {
+        apiToken.clear();
+        stopLive.current();
+        void loadRef.current();
+      }
+    };
+    return () => channel.close();
+  }, []);
+
+  const change = (patch: Partial<Filters>) => {
+    setFilters((f) => ({ ...f, ...patch }));
+    setCursors([undefined]);
+  };
+
+  // One Idempotency-Key per logical create: a resubmit of the same form after a failure reuses it.
+  const pendingCreate = useRef<{ body: string; key: string } | null>(null);
+  async function create(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formEl = event.currentTarget;
+    const input = readTaskForm(new FormData(formEl));
+    const body = JSON.stringify(input);
+    if (pendingCreate.current?.body !== body) pendingCreate.current = { body, key: newIdempotencyKey() };
+    setBusy(true);
+    try {
+      await client.tasks.create(input, { idempotencyKey: pendingCreate.current.key });
+      pendingCreate.current = null;
+      formEl.reset();
+      setError(null);
+      setNotice(null);
+      await load();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function run(action: () => Promise<unknown>) {
+    try {
+      await action();
+      setError(null);
+      setNotice(null);
+      await load();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+      await load();
+    }
+  }
+
+  async function save(event: FormEvent<HTMLFormElement>, base: Task) {
+    event.preventDefault();
+    const patch = readTaskForm(new FormData(event.currentTarget));
+    try {
+      const result = await client.tasks.updateIfUnchanged(base, patch);
+      setEditing(null);
+      if (!result.ok) {
+        setConflict({
+          id: base.id,
+          text: result.current
+            ? 'This task was changed elsewhere. Showing the newer version; your edit was not saved.'
+            : 'This task was deleted elsewhere; your edit was not saved.',
+        });
+        setTasks((current) =>
+          current && (result.current ? current.map((t) => (t.id === base.id ? (result.current as Task) : t)) : current.filter((t) => t.id !== base.id)),
+        );
+        return;
+      }
+      setConflict(null);
+      setError(null);
+      await load();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+    }
+  }
+
+  async function signOut() {
+    leaving.current = true;
+    stopLive.current();
+    await authClient.signOut();
+    apiToken.clear();
+    if (typeof BroadcastChannel !== 'undefined') {
+      const channel = new BroadcastChannel(AUTH_CHANNEL);
+      channel.postMessage('signed-out');
+      channel.close();
+    }
+    router.replace('/sign-in?reason=signed-out');
+    router.refresh();
+  }
+
+  const filtered =
+    filters.q !== '' || filters.status !== 'all' || filters.priority !== '' || filters.tag !== '' || filters.due !== '';
+  const pageNo = cursors.length;
+
+  return (
+    <>
+      <header className="top">
+        <h1>Tasks</h1>
+        <div className="row">
+          <span data-testid="user-email">{email}</span>
+          <button type="button" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main>
+        <p className={`live ${live}`} data-testid="live" data-state={live}>
+          {LIVE_TEXT[live]}
+        </p>
+        {notice ? (
+          <p className="notice" role="status" data-testid="notice">
+            {notice}
+          </p>
+        ) : null}
+        {error ? (
+          <p className="error" role="alert" data-testid="error">
+            {error}
+          </p>
+        ) : null}
+
+        <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form">
+          <fieldset>
+            <legend>New task</legend>
+            <div className="row">
+              <label className="wide">
+                Title
+                <input name="title" required maxLength={200} placeholder="What needs doing?" />
+              </label>
+              <label className="wide">
+                Description
+                <input name="description" maxLength={1000} />
+              </label>
+            </div>
+            <div className="row">
+              <label>
+                Priority
+                <select name="priority" defaultValue="none">
+                  {PRIORITIES.map((p) => (
+                    <option key={p.value} value={p.value}>
+                      {p.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                Tags
+                <input name="tags" placeholder="comma, separated" />
+              </label>
+              <label>
+                Due
+                <input name="due" type="datetime-local" />
+              </label>
+              <button className="primary" type="submit" disabled={busy}>
+                Add task
+              </button>
+            </div>
+          </fieldset>
+        </form>
+
+        <fieldset data-testid="filters">
+          <legend>Find</legend>
+          <div className="row">
+            <label className="wide">
+              Search
+              <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="title or description" />
+            </label>
+            <label>
+              Status
+              <select value={filters.status} onChange={(e) => change({ status: e.target.value as StatusFilter })}>
+                <option value="all">All</option>
+                <option value="pending">Pending</option>
+                <option value="completed">Completed</option>
+              </select>
+            </label>
+            <label>
+              Priority filter
+              <select value={filters.priority} onChange={(e) => change({ priority: e.target.value as '' | Priority })}>
+                <option value="">Any priority</option>
+                {[...PRIORITIES].reverse().map((p) => (
+                  <option key={p.value} value={p.value}>
+                    {p.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Tag filter
+              <input list="tag-options" value={filters.tag} onChange={(e) => change({ tag: e.target.value })} placeholder="any tag" />
+              <datalist id="tag-options">
+                {(tags ?? []).map((t) => (
+                  <option key={t.name} value={t.name}>{`${t.name} (${t.count})`}</option>
+                ))}
+              </datalist>
+            </label>
+            <label>
+              Due filter
+              <select value={filters.due} onChange={(e) => change({ due: e.target.value as DueFilter })}>
+                <option value="">Any due date</option>
+                <option value="overdue">Overdue</option>
+                <option value="week">Due in 7 days</option>
+              </select>
+            </label>
+            <label>
+              Sort
+              <select value={filters.sort} onChange={(e) => change({ sort: e.target.value as Sort })}>
+                {SORTS.map((s) => (
+                  <option key={s.value} value={s.value}>
+                    {s.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Per page
+              <select value={filters.limit} onChange={(e) => change({ limit: Number(e.target.value) })}>
+                {[2, 5, 10, 20, 50].map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        </fieldset>
+
+        {tasks === null ? (
+          <p className="muted">Loading…</p>
+        ) : (
+          <p className="muted" data-testid="count">
+            {tasks.length === 0
+              ? filtered
+                ? 'No tasks match these filters'
+                : pageNo > 1
+                  ? 'No more tasks'
+                  : 'No tasks yet'
+              : `${tasks.length} ${tasks.length === 1 ? 'task' : 'tasks'}${pageNo > 1 || nextCursor ? ` on page ${pageNo}` : ''}`}
+          </p>
+        )}
+
+        <ul className="tasks" data-testid="tasks">
+          {(tasks ?? []).map((task) =>
+            editing?.id === task.id ? (
+              <li key={task.id} data-testid="task" data-id={task.id} data-editing="true">
+                <form onSubmit={(e) => void save(e, editing)} aria-label={`Edit ${editing.title}`}>
+                  <div className="row">
+                    <label className="wide">
+                      Title
+                      <input name="title" required maxLength={200} defaultValue={editing.title} />
+                    </label>
+                    <label className="wide">
+                      Description
+                      <input name="description" maxLength={1000} defaultValue={editing.description ?? ''} />
+                    </label>
+                  </div>
+                  <div className="row">
+                    <label>
+                      Priority
+                      <select name="priority" defaultValue={editing.priority ?? 'none'}>
+                        {PRIORITIES.map((p) => (
+                          <option key={p.value} value={p.value}>
+                            {p.label}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                    <label>
+                      Tags
+                      <input name="tags" defaultValue={(editing.tags ?? []).join(', ')} />
+                    </label>
+                    <label>
+                      Due
+                      <input name="due" type="datetime-local" defaultValue={toLocalInput(editing.due_at)} />
+                    </label>
+                    <button className="primary" type="submit">
+                      Save
+                    </button>
+                    <button type="button" onClick={() => setEditing(null)}>
+                      Cancel
+                    </button>
+                  </div>
+                </form>
+              </li>
+            ) : (
+              <li
+                key={task.id}
+                data-testid="task"
+                data-id={task.id}
+                data-completed={String(task.completed)}
+                className={task.completed ? 'completed' : undefined}
+              >
+                <div className="task-head">
+                  <input
+                    type="checkbox"
+                    checked={task.completed}
+                    aria-label={`Completed: ${task.title}`}
+                    onChange={(e) => {
+                      const completed = e.target.checked;
+                      // Optimistic: show it at once; the reload after the call shows the truth.
+                      setTasks((current) => current && current.map((t) => (t.id === task.id ? { ...t, completed } : t)));
+                      void run(() => client.tasks.setCompleted(task.id, completed));
+                    }}
+                  />
+                  <span className="title" data-testid="task-title">
+                    {task.title}
+                  </span>
+                  <span className="actions">
+                    <button
+                      type="button"
+                      onClick={() => {
+                        setConflict(null);
+                        setEditing(task);
+                      }}
+                    >
+                      Edit
+                    </button>
+                    <button type="button" className="danger" onClick={() => void run(() => client.tasks.delete(task.id))}>
+                      Delete
+                    </button>
+                  </span>
+                </div>
+                <div className="task-meta">
+                  {task.description ? (
+                    <span className="muted" data-testid="task-description">
+                      {task.description}
+                    </span>
+                  ) : null}
+                  {task.priority && task.priority !== 'none' ? (
+                    <span className={`badge priority-${task.priority}`} data-testid="task-priority">
+                      {PRIORITIES.find((p) => p.value === task.priority)?.label ?? task.priority}
+                    </span>
+                  ) : null}
+                  {(task.tags ?? []).map((tag) => (
+                    <button key={tag} type="button" className="tag" data-testid="task-tag" onClick={() => change({ tag })}>
+                      #{tag}
+                    </button>
+                  ))}
+                  {task.due_at ? (
+                    <span className="badge" data-testid="task-due">
+                      Due {formatDue(task.due_at)}
+                    </span>
+                  ) : null}
+                </div>
+                {conflict?.id === task.id ? (
+                  <p className="notice" role="alert" data-testid="conflict">
+                    {conflict.text}
+                  </p>
+                ) : null}
+              </li>
+            ),
+          )}
+        </ul>
+
+        <div className="row">
+          <button
+            type="button"
+            onClick={() =>
+              void (async () => {
+                // A server action: the Next.js server calls the API with the user's JWT.
+                const result = await clearCompleted();
+                await load();
+                if ('error' in result) setError(result.error);
+                else setNotice(`Cleared ${result.deleted} completed ${result.deleted === 1 ? 'task' : 'tasks'}.`);
+              })()
+            }
+          >
+            Clear completed
+          </button>
+        </div>
+
+        <div className="pager">
+          <button type="button" disabled={pageNo === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+            Previous page
+          </button>
+          <span data-testid="page">Page {pageNo}</span>
+          <button type="button" disabled={nextCursor === null} onClick={() => setCursors((c) => [...c, nextCursor ?? undefined])}>
+            Next page
+          </button>
+        </div>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+
+// The repository root: @task-api/client is linked from ../../packages/client, which Next.js must
+// be allowed to read (Turbopack) and to trace into the server output.
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  poweredByHeader: false,
+  reactStrictMode: true,
+  turbopack: { root: repoRoot },
+  outputFileTracingRoot: repoRoot,
+  // Native (better-sqlite3) and Node-only (pg) database drivers stay outside the bundle.
+  serverExternalPackages: ['better-sqlite3', 'pg'],
+};
+
+export default nextConfig;

@@ -1,0 +1,37 @@
+export {
+  TaskClient,
+  createTaskClient,
+  newIdempotencyKey,
+  versionFromEtag,
+  type CallOptions,
+  type ConditionalUpdate,
+  type CreateOptions,
+  type IfMatch,
+  type ListQuery,
+  type ProtocolMode,
+  type TaskClientOptions,
+  type TaskPage,
+  type WriteOptions,
+} from './client.js';
+export { ApiError, isApiError, parseRetryAfter } from './errors.js';
+export type { ConnectionState, EventHandlers, EventSourceConstructor, EventSourceLike, SubscribeOptions, Unsubscribe } from './events.js';
+export { TaskReplica, type ReplicaListener, type ReplicaOptions } from './replica.js';
+export { cachedToken, jwtExpiry, type CachedToken, type TokenProvider } from './token.js';
+export type { RetryEvent, RetryOptions } from './transport.js';
+export type {
+  ApiPaths,
+  Change,
+  ChangesPage,
+  ErrorBody,
+  EventTicket,
+  GeneratedIsV2,
+  Priority,
+  Sort,
+  SortKey,
+  StatusFilter,
+  TagCount,
+  Task,
+  TaskCreate,
+  TaskUpdate,
+} from './types.js';
+export type { paths, components } from './schema.js';

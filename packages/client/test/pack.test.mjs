@@ -1,0 +1,115 @@
+// `npm pack`, install the tarball into a scratch project (with openapi-fetch from the registry, as a
+// user would get it), type-check a usage file under strict settings, and import the package at run time.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const pkgDir = fileURLToPath(new URL('..', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const scratch = mkdtempSync(join(tmpdir(), 'task-client-pack-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+const USAGE = `
+import {
+  ApiError, cachedToken, createTaskClient, isApiError,
+  type Change, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
+} from '@task-api/client';
+import type { paths } from '@task-api/client/schema';
+
+const authClient = { token: async () => ({ data: { token: 'jwt' } as { token: string } | null }) };
+const client = createTaskClient({
+  baseUrl: 'http://127.0.0.1:8000',
+  userId: 'user-1',
+  token: cachedToken(async () => (await authClient.token()).data?.token),
+  onUnauthorized: () => { /* location.assign('/sign-in') */ },
+  onRetry: ({ delayMs }) => void delayMs,
+});
+
+export async function use(): Promise<void> {
+  const input: TaskCreate = { title: 'Buy milk', priority: 'high', tags: ['errands'], due_at: '2026-12-24T17:00:00Z' };
+  const task: Task = await client.tasks.create(input);
+  const id: number = task.id;
+  const version: number = task.version;
+  const query: ListQuery = { q: 'milk', priority: ['high', 'medium'], tag: 'errands', sort: '-due_at', limit: 20 };
+  const page: TaskPage | null = await client.tasks.list(query);
+  const next: string | null | undefined = page?.nextCursor;
+  for await (const p of client.tasks.pages({ status: 'pending', limit: 50 })) void p.tasks.length;
+  for await (const t of client.tasks.all()) void t.title;
+  const result = await client.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
+  const shown: Task | null = result.ok ? result.task : result.current;
+  await client.tasks.update(id, { completed: true }, { ifMatch: task });
+  await client.tasks.toggle(id);
+  await client.tasks.delete(id, { ifMatch: version });
+  const replica = client.replica();
+  await replica.sync();
+  const copy: Map<number, Task> = replica.tasks;
+  const stopLive: Unsubscribe = replica.live({ onStateChange: (s) => void s });
+  const unsubscribe: Unsubscribe = client.events.subscribe({
+    onChange: (change: Change) => { if (change.type === 'delete') void change.id; else void change.task.title; },
+  });
+  const { data } = await client.raw.GET('/api/{user_id}/tasks/{id}', { params: { path: { user_id: 'user-1', id } } });
+  void data?.data.title;
+  type Generated = keyof paths;
+  const health: Generated = '/health';
+  try { await client.tasks.get(1); } catch (e) {
+    if (isApiError(e, 'NOT_FOUND')) { const s: number = e.status; const d: string = e.detail; void s; void d; }
+    if (e instanceof ApiError) { const r: number | null = e.retryAfter; const c: string = e.code; void r; void c; }
+  }
+  // @ts-expect-error priority is one of none, low, medium, high
+  await client.tasks.create({ title: 'x', priority: 'urgent' });
+  // @ts-expect-error title is required
+  await client.tasks.create({ description: 'no title' });
+  // @ts-expect-error sort takes the documented keys only
+  await client.tasks.list({ sort: 'colour' });
+  void [next, shown, copy, stopLive, unsubscribe, health];
+}
+`;
+
+it('packs, installs into a scratch project, type-checks a usage file and imports', () => {
+  const out = npm(['pack', '--pack-destination', scratch, '--json'], pkgDir);
+  const [{ filename, files }] = JSON.parse(out.slice(out.indexOf('[')));
+  const paths = files.map((f) => f.path);
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.d.ts', 'package.json']) assert.ok(paths.includes(f), `${f} in the tarball`);
+  assert.ok(!paths.some((p) => p.startsWith('test/') || p.startsWith('node_modules/')), 'no tests or node_modules in the tarball');
+
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  npm(['install', '--no-audit', '--no-fund', '--ignore-scripts', join(scratch, filename)], scratch);
+  const installed = JSON.parse(npm(['ls', '--json', '--all'], scratch));
+  const deps = installed.dependencies['@task-api/client'].dependencies ?? {};
+  assert.deepEqual(Object.keys(deps), ['openapi-fetch'], 'openapi-fetch is the only runtime dependency');
+
+  writeFileSync(join(scratch, 'usage.ts'), USAGE);
+  writeFileSync(
+    join(scratch, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [],
+        strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
+        skipLibCheck: false, noEmit: true,
+      },
+      files: ['usage.ts'],
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [tsc, '-p', scratch], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    assert.fail(`tsc on the usage file failed:\n${err.stdout}${err.stderr}`);
+  }
+
+  const runtime = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const m = await import('@task-api/client'); console.log(Object.keys(m).sort().join(','))"],
+    { cwd: scratch, encoding: 'utf8' },
+  );
+  for (const name of ['ApiError', 'TaskClient', 'TaskReplica', 'cachedToken', 'createTaskClient', 'isApiError', 'newIdempotencyKey']) {
+    assert.ok(runtime.trim().split(',').includes(name), `${name} exported`);
+  }
+  assert.ok(readdirSync(join(scratch, 'node_modules/@task-api/client/dist')).includes('index.js'));
+});
