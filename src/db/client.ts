@@ -55,6 +55,32 @@ export interface DatabaseOptions {
 }
 
 const TIMESTAMPTZ_OID = 1184;
+
+/**
+ * A query that gets no answer in time fails (503), whatever the server is doing: statement_timeout
+ * bounds a statement on a server that works, but not one that is frozen (stopped, a stalled disk,
+ * a network partition that keeps the socket open), nor one behind a pooler (no statement_timeout).
+ * The query is cancelled; if the server wakes up it may still complete: writes are atomic, and
+ * a retry with Idempotency-Key is safe either way.
+ */
+function bounded<T>(query: Promise<T> & { cancel(): void }, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      query.cancel();
+      reject(Object.assign(new Error(`The database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }));
+    }, ms);
+    query.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
 const ROLLBACK = new Error('readiness probe: roll back');
 
 /** `?pgbouncer=true` is our hint (prepared statements off), not a connection parameter: drop it. */
@@ -97,6 +123,10 @@ export function createDatabase(options: DatabaseOptions): Database {
   client.options.parsers[TIMESTAMPTZ_OID] = (value: string) => new Date(value);
 
   let storageFailedAt: number | undefined;
+  // A little more than the server's own bound, so that a working server's error wins.
+  const queryBound = options.timeoutMs + 500;
+  const run = <T>(on: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[]) =>
+    bounded(on.unsafe(text, params as never[], { prepare: options.prepare }), queryBound) as unknown as Promise<T[]>;
 
   return {
     kind: options.kind,
@@ -105,12 +135,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     sql: client,
     prepare: options.prepare,
     listenUrl: options.listenUrl,
-    rows: <T>(text: string, params: readonly unknown[]) =>
-      client.unsafe(text, params as never[], { prepare: options.prepare }) as unknown as Promise<T[]>,
+    rows: <T>(text: string, params: readonly unknown[]) => run<T>(client, text, params),
     transaction: <T>(fn: (tx: Executor) => Promise<T>) =>
-      client.begin((tx) =>
-        fn({ rows: <R>(text: string, params: readonly unknown[]) => tx.unsafe(text, params as never[], { prepare: options.prepare }) as unknown as Promise<R[]> }),
-      ) as Promise<T>,
+      client.begin((tx) => fn({ rows: <R>(text: string, params: readonly unknown[]) => run<R>(tx, text, params) })) as Promise<T>,
     noteFailure(err) {
       if (isStorageFailure(err)) storageFailedAt ??= Date.now();
     },

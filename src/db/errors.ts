@@ -11,6 +11,7 @@ const UNAVAILABLE_CODES = new Set([
   'ENOENT',
   'EPIPE',
   'CONNECT_TIMEOUT',
+  'QUERY_TIMEOUT', // no answer in time (db/client.ts)
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',

@@ -5,7 +5,7 @@
  * as the postgres OS user), so stopping it disturbs nobody else. FAULT_DEBUG_DIR=<dir> keeps the
  * server's log of the load test there.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -242,6 +242,38 @@ suite('database outage (private PostgreSQL cluster)', () => {
       await server?.stop('SIGTERM');
       server = undefined;
     }
+  }, 60_000);
+
+  it('a frozen database (every server process stopped): 503 within the bound, /ready 503, recovery when it thaws', async () => {
+    const c = cluster as PgCluster;
+    server = await startServer(tempDir(), env());
+    const api = await apiClient(server.url, `frozen_${Date.now().toString(36)}`);
+    expect((await api.create({ title: 'before the freeze' })).status).toBe(201);
+    const postmaster = Number(readFileSync(join(c.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const tree = [postmaster, ...readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })];
+    for (const pid of tree) process.kill(pid, 'SIGSTOP');
+    try {
+      const answers = await Promise.all([api.list(), api.create({ title: 'during the freeze' }), send(server.url, 'GET', '/ready')]);
+      for (const a of answers) {
+        expect(a.status, describeExchange(a)).toBe(503);
+        expect(contractErrorProblem(503, a.body)).toBeUndefined();
+        // DATABASE_TIMEOUT_MS plus the client-side margin (500 ms) plus scheduling.
+        expect(a.ms, describeExchange(a)).toBeLessThan(TIMEOUT_MS + 1500);
+      }
+    } finally {
+      for (const pid of tree) process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('the service to answer again', async () => (await send(server!.url, 'GET', '/ready')).status === 200, 20_000);
+    expect((await api.create({ title: 'after the thaw' })).status).toBe(201);
+    await server.stop('SIGTERM');
+    server = undefined;
   }, 60_000);
 
   it('a database that is down at start is waited for (DATABASE_CONNECT_RETRY_MS), then the server comes up', async () => {
