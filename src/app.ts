@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api.js';
 import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
@@ -9,9 +8,10 @@ import { openDatabase } from './db/open.js';
 import { healthRoutes } from './health/health.routes.js';
 import { ErrorSchema, errorSchemas } from './http/errors.js';
 import { limiterFromConfig } from './lib/rate-limiter.js';
+import { requestIdOf } from './lib/request-id.js';
 import { RequestLog } from './lib/request-log.js';
 import { registerCors } from './plugins/cors.js';
-import { frameworkError, installErrorHandlers } from './plugins/error-handler.js';
+import { clientErrorHandler, frameworkError, installErrorHandlers } from './plugins/error-handler.js';
 import { installJsonBody } from './plugins/json-body.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -46,8 +46,9 @@ function fastifyOptions(config: Config) {
     logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // X-Request-Id is read by genReqId, which takes it only when short and safe.
+    requestIdHeader: false as const,
+    genReqId: requestIdOf,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     requestTimeout: 30_000,
@@ -55,6 +56,7 @@ function fastifyOptions(config: Config) {
     // new connections are refused by the closed listener.
     return503OnClosing: false,
     frameworkErrors: frameworkError,
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   };
 }

@@ -15,9 +15,11 @@ const MEANING: Record<number, [name: string, description: string]> = {
   403: ['ForbiddenError', "The path's user is not the token's user"],
   404: ['NotFoundError', 'No such task for this user, or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
+  408: ['RequestTimeoutError', 'The request did not arrive in full within the request timeout (30 s)'],
   413: ['PayloadTooLargeError', 'The body is over the limit (default 64 KiB)'],
   415: ['UnsupportedMediaTypeError', 'A body that is not JSON'],
   429: ['RateLimitedError', 'Over the rate limit; `Retry-After` says when to try again'],
+  431: ['HeadersTooLargeError', 'The request headers are over the limit (16 KiB in all)'],
   500: ['InternalError', 'Something unexpected; nothing about it is in the body'],
   503: ['ServiceUnavailableError', 'The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After`'],
 };
@@ -30,9 +32,11 @@ const EXAMPLE: Record<ErrorCode, string> = {
   FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
+  REQUEST_TIMEOUT: 'The request did not arrive in time',
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Request body must be JSON (Content-Type: application/json)',
   RATE_LIMITED: 'Too many requests; retry in 12 s',
+  HEADERS_TOO_LARGE: 'The request headers are too large',
   INTERNAL_ERROR: 'Internal server error',
   SERVICE_UNAVAILABLE: 'The database is unavailable; try again shortly',
 };
