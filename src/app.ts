@@ -37,6 +37,17 @@ export interface AppDependencies {
 /** The named schemas: shared by validation, serialization and the document's components. */
 const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas];
 
+/**
+ * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
+ * check the peer), and `true` would believe the left-most X-Forwarded-For entry, which the client
+ * writes. With n hops, the n right-most addresses (the socket's included) are our proxies'.
+ */
+export function trustProxyOption(trust: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false || trust === 0) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
+}
+
 function fastifyOptions(config: Config) {
   return {
     logger: {
@@ -45,7 +56,7 @@ function fastifyOptions(config: Config) {
     },
     logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // X-Request-Id is read by genReqId, which takes it only when short and safe.
     requestIdHeader: false as const,
     genReqId: requestIdOf,

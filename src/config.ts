@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -47,7 +48,12 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly bodyLimit: number;
   readonly maxTasksPerList: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which X-Forwarded-For entries to believe: false (none: the socket's address), a number of proxy
+   * hops in front of us, or the addresses/CIDRs of our proxies. Never "all": the left-most entry
+   * is whatever the client wrote.
+   */
+  readonly trustProxy: false | number | readonly string[];
   readonly workers: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
@@ -245,11 +251,49 @@ export function loadConfig(env: Env = readEnv()): Config {
     redisUrl: redisUrl(env),
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     maxTasksPerList: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     workers: int(env, 'WORKERS', 1, 1, 64),
     warnings,
   };
   return Object.freeze(config);
+}
+
+/** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: `false`/`0` (default), `true` (one hop: a load balancer in front), a hop count, or a
+ * comma-separated list of proxy addresses and CIDRs (`10.0.0.0/8, 192.168.1.7`, `loopback`). The
+ * client's address is then the right-most X-Forwarded-For entry not added by a trusted proxy; what
+ * a client writes into the left part of the header is never believed.
+ */
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  const lower = raw.toLowerCase();
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  if (['true', 'yes', 'on'].includes(lower)) return 1;
+  if (/^\d+$/.test(raw)) {
+    if (Number(raw) > 20) throw new ConfigError(`TRUST_PROXY must be a hop count from 0 to 20 (got "${raw}")`);
+    return Number(raw);
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = entries.find((e) => !isAddressOrCidr(e));
+  if (bad !== undefined || entries.length === 0) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs (got "${bad ?? raw}")`,
+    );
+  }
+  return Object.freeze(entries);
 }
 
 function logLevel(env: Env): string {

@@ -83,4 +83,19 @@ describe('config', () => {
     expect(config.corsOrigins).toEqual(['http://a.test', 'http://b.test']);
     expect(readEnv({ A: '1' }, tmp())).toEqual({ A: '1' });
   });
+
+  it('TRUST_PROXY: false by default; true is one hop; a hop count; a list of proxy addresses and CIDRs; anything else stops the start', () => {
+    const trust = (value?: string) => loadConfig({ DATA_DIR: tmp(), ...(value === undefined ? {} : { TRUST_PROXY: value }) }).trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('true')).toBe(1);
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.7,::1, fd00::/8, loopback')).toEqual(['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback']);
+    for (const bad of ['everything', '10.0.0.0/33', '300.1.1.1', '10.0.0.1/8/2', 'fd00::/129', '21', '10.0.0.1, nope']) {
+      expect(() => trust(bad), bad).toThrow(ConfigError);
+      expect(() => trust(bad), bad).toThrow(/^TRUST_PROXY must be/);
+    }
+  });
 });
