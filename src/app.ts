@@ -87,6 +87,7 @@ function serverUrl(config: Config): string {
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(config));
   app.decorateRequest('userId', undefined);
+  app.decorateRequest('tokenRefused', undefined);
   installValidators(app, SCHEMAS);
   installJsonBody(app);
   installSecurityHeaders(app);

@@ -38,6 +38,8 @@ export interface Config {
   readonly jwksUrl: string;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
+  /** Refuse JWTs without `exp` (RFC 8725); JWT_REQUIRE_EXP=false accepts them (cached at most 5 min). */
+  readonly jwtRequireExp: boolean;
   /** Least time between two JWKS fetches (an unknown kid triggers one). */
   readonly jwksCooldownMs: number;
   /** Resolve opaque Better Auth session tokens through get-session. */
@@ -243,6 +245,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     jwksUrl: httpUrl(env, 'JWKS_URL', `${betterAuthUrl}/api/auth/jwks`),
     jwtIssuer: str(env, 'JWT_ISSUER') ?? betterAuthUrl,
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? betterAuthUrl,
+    jwtRequireExp: bool(env, 'JWT_REQUIRE_EXP', true),
     jwksCooldownMs: int(env, 'JWKS_REFETCH_COOLDOWN_MS', 2000, 0, 3_600_000),
     sessionTokens: bool(env, 'AUTH_SESSION_TOKENS', true),
     sessionCacheTtlMs: int(env, 'AUTH_SESSION_CACHE_MS', 10_000, 0, 3_600_000),

@@ -1,12 +1,15 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError, rateLimited } from '../errors.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
+import { InvalidTokenError } from './claims.js';
 import type { TokenVerifier } from './verifier.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user (the token's `sub`); set by the auth hook on /api routes. */
     userId: string | undefined;
+    /** Why the token was refused (claims.ts REFUSALS), for the request's log line; never the token. */
+    tokenRefused: string | undefined;
   }
 }
 
@@ -38,6 +41,7 @@ export function authHook(verifier: TokenVerifier, limiter: RateLimiter | undefin
       }
       userId = (await verifier.verify(token)).userId;
     } catch (err) {
+      if (err instanceof InvalidTokenError) request.tokenRefused = err.reason;
       // Failed attempts count against the caller's address, so guessing tokens is rate-limited too.
       if (err instanceof ApiError && err.statusCode === 401) await limit(`ip:${request.ip}`);
       throw err;

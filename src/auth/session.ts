@@ -11,6 +11,11 @@ export interface SessionOptions {
 /** Session tokens: the signed cookie value `<token>.<base64 signature>` or the bare token. */
 const SESSION_TOKEN = /^[A-Za-z0-9_-]{16,128}(\.[A-Za-z0-9+/_-]{16,128}={0,2})?$/;
 
+/** Whether a bearer value has the form of a Better Auth session token (so not a JWT). */
+export function looksLikeSessionToken(token: string): boolean {
+  return SESSION_TOKEN.test(token);
+}
+
 interface GetSessionBody {
   session?: { userId?: unknown; expiresAt?: unknown } | null;
   user?: { id?: unknown } | null;
@@ -49,7 +54,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy {
 
   return {
     async verify(token) {
-      if (!SESSION_TOKEN.test(token)) throw invalidToken(undefined, FINAL_REJECTION_MS);
+      if (!SESSION_TOKEN.test(token)) throw invalidToken('malformed', FINAL_REJECTION_MS);
       let pending = inflight.get(token);
       if (pending === undefined) {
         pending = lookup(token).finally(() => inflight.delete(token));
@@ -57,7 +62,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy {
       }
       const result = await pending;
       // The verifier remembers the rejection as long as a positive answer would be cached.
-      if (result === null) throw invalidToken('The session is invalid, expired or signed out', options.cacheTtlMs);
+      if (result === null) throw invalidToken('unknown_session', options.cacheTtlMs);
       // A result that may not be cached (ttl 0) expires at once: the verifier keeps it no longer.
       return { principal: { userId: result.userId }, expiresAt: options.cacheTtlMs > 0 ? result.expiresAt : 0 };
     },

@@ -45,8 +45,9 @@ const INFO_ENABLED = new Set(['info', 'debug', 'trace']);
 
 /**
  * One structured line per request, written when it completes: request id (as reqId), user id,
- * method, route, status and latency. Fastify's separate "incoming request" line is dropped.
- * Headers are never logged, so no token or cookie reaches the log.
+ * method, route, status and latency, and for a refused token why (`tokenRefused`: bad_signature,
+ * expired, wrong_issuer, ...). Fastify's separate "incoming request" line is dropped. Headers are
+ * never logged, so no token or cookie reaches the log.
  */
 export class RequestLog extends LogController {
   override incomingRequest(): void {}
@@ -59,6 +60,7 @@ export class RequestLog extends LogController {
       route: request.routeOptions.url ?? null,
       url: pathOf(request.url),
       userId: request.userId,
+      ...(request.tokenRefused !== undefined ? { tokenRefused: request.tokenRefused } : {}),
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
     };
