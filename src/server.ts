@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
 import type { EmbeddedServer } from './db/embedded.js';
 import { startEmbeddedServer } from './db/open.js';
+import { loggableError } from './lib/request-log.js';
 
 /** Loads the config, then serves: in this process, or in WORKERS processes behind a primary. */
 function start(): void {
@@ -87,7 +88,7 @@ async function serve(config: Config): Promise<void> {
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        app.log.error({ err }, 'error while shutting down');
+        app.log.error({ err: loggableError(err) }, 'error while shutting down');
         process.exit(1);
       },
     );
