@@ -11,6 +11,7 @@ import { limiterFromConfig } from './lib/rate-limiter.js';
 import { requestIdOf } from './lib/request-id.js';
 import { RequestLog } from './lib/request-log.js';
 import { registerCors } from './plugins/cors.js';
+import { installConnectionLimits, proxyPeers } from './plugins/connection-limits.js';
 import { clientErrorHandler, frameworkError, installErrorHandlers } from './plugins/error-handler.js';
 import { installJsonBody } from './plugins/json-body.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
@@ -61,7 +62,9 @@ function fastifyOptions(config: Config) {
     requestIdHeader: false as const,
     genReqId: requestIdOf,
     connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
+    // Longer than a load balancer's idle timeout (AWS ALB, nginx: 60 s), so that the balancer, not
+    // we, closes an idle connection: it never sends a request on a socket we are closing.
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: 30_000,
     // While closing, requests on open connections are still served (no half-answered 503s);
     // new connections are refused by the closed listener.
@@ -91,6 +94,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   installValidators(app, SCHEMAS);
   installJsonBody(app);
   installSecurityHeaders(app);
+  installConnectionLimits(app, {
+    maxTotal: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    exempt: proxyPeers(config.trustProxy),
+  });
 
   const database = deps.database ?? (await openDatabase(config, app.log, deps.dataDirLock));
   if (deps.database === undefined) app.addHook('onClose', async () => database.close());

@@ -57,6 +57,12 @@ export interface Config {
    */
   readonly trustProxy: false | number | readonly string[];
   readonly workers: number;
+  /** Open HTTP connections in all (per process); beyond, idle ones are closed first, then 503. */
+  readonly maxConnections: number;
+  /** Open HTTP connections from one peer address (trusted proxies exempt); 0 turns the bound off. */
+  readonly maxConnectionsPerIp: number;
+  /** How long an idle keep-alive connection stays open: above a load balancer's idle timeout (60 s). */
+  readonly keepAliveTimeoutMs: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
 }
@@ -256,9 +262,28 @@ export function loadConfig(env: Env = readEnv()): Config {
     maxTasksPerList: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
     trustProxy: trustProxy(env),
     workers: int(env, 'WORKERS', 1, 1, 64),
+    maxConnections: int(env, 'MAX_CONNECTIONS', defaultMaxConnections(), 1, 1_000_000),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
     warnings,
   };
   return Object.freeze(config);
+}
+
+/**
+ * MAX_CONNECTIONS by default: what the process's open-file limit leaves after 128 descriptors for
+ * the database pool, the embedded server, Redis, logs and files, between 100 and 10,000 (1,024
+ * descriptors, a common default: 896 connections). Where the limit cannot be read: 1,000.
+ */
+function defaultMaxConnections(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isFinite(soft) && soft > 0) return Math.max(100, Math.min(10_000, soft - 128));
+  } catch {
+    // not Linux
+  }
+  return 1000;
 }
 
 /** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list. */

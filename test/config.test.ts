@@ -98,4 +98,18 @@ describe('config', () => {
       expect(() => trust(bad), bad).toThrow(/^TRUST_PROXY must be/);
     }
   });
+
+  it('connections: 256 per address, in all the open-file limit minus 128 (100 to 10,000), keep-alive 65 s; each can be set', () => {
+    const config = loadConfig({ DATA_DIR: tmp() });
+    expect(config.maxConnectionsPerIp).toBe(256);
+    expect(config.keepAliveTimeoutMs).toBe(65_000);
+    expect(config.maxConnections).toBeGreaterThanOrEqual(100);
+    expect(config.maxConnections).toBeLessThanOrEqual(10_000);
+    expect(loadConfig({ DATA_DIR: tmp(), MAX_CONNECTIONS: '50', MAX_CONNECTIONS_PER_IP: '0', KEEP_ALIVE_TIMEOUT_MS: '620000' })).toMatchObject({
+      maxConnections: 50,
+      maxConnectionsPerIp: 0,
+      keepAliveTimeoutMs: 620_000,
+    });
+    expect(() => loadConfig({ DATA_DIR: tmp(), MAX_CONNECTIONS: 'lots' })).toThrow(/^MAX_CONNECTIONS must be a whole number/);
+  });
 });

@@ -3,9 +3,9 @@
  * limit), TRACE, and the client's X-Request-Id: every answer is in the contract's format, with the
  * security headers and a request id of ours.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -16,41 +16,8 @@ const SECURITY_HEADERS = {
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** Writes `request` as bytes on a new connection and parses the one answer (the server closes). */
-function raw(port: number, request: string | Buffer): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const i = line.indexOf(':');
-        headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const bodyText = rest.join('\r\n\r\n');
-      let body: unknown = bodyText;
-      try {
-        body = JSON.parse(bodyText);
-      } catch {
-        // not JSON: kept as text, the assertion shows it
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
-    });
-    socket.write(request);
-  });
-}
+/** The answer to raw bytes on a fresh connection. */
+const raw = (port: number, request: string | Buffer) => rawRequest(port, request);
 
 describe('answers outside the router: malformed HTTP, 431, TRACE, X-Request-Id', () => {
   let t: TestApp;
