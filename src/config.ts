@@ -45,6 +45,11 @@ export interface Config {
   /** Resolve opaque Better Auth session tokens through get-session. */
   readonly sessionTokens: boolean;
   readonly sessionCacheTtlMs: number;
+  /** Session lookups (get-session calls) in flight at once, in all and per client address. */
+  readonly sessionLookupsMax: number;
+  readonly sessionLookupsPerIp: number;
+  /** Better Auth's session cookie name, if not the default (`advanced.cookiePrefix` changes it). */
+  readonly sessionCookie: string | undefined;
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
   readonly redisUrl: string | undefined;
@@ -255,6 +260,9 @@ export function loadConfig(env: Env = readEnv()): Config {
     jwksCooldownMs: int(env, 'JWKS_REFETCH_COOLDOWN_MS', 2000, 0, 3_600_000),
     sessionTokens: bool(env, 'AUTH_SESSION_TOKENS', true),
     sessionCacheTtlMs: int(env, 'AUTH_SESSION_CACHE_MS', 10_000, 0, 3_600_000),
+    sessionLookupsMax: int(env, 'AUTH_SESSION_LOOKUPS_MAX', 32, 1, 10_000),
+    sessionLookupsPerIp: int(env, 'AUTH_SESSION_LOOKUPS_PER_IP', 4, 1, 10_000),
+    sessionCookie: cookieName(env),
     corsOrigins: origins(env),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 0, 10_000_000),
     redisUrl: redisUrl(env),
@@ -322,6 +330,14 @@ function trustProxy(env: Env): Config['trustProxy'] {
     );
   }
   return Object.freeze(entries);
+}
+
+/** AUTH_SESSION_COOKIE: a cookie name (RFC 6265 token characters). */
+function cookieName(env: Env): string | undefined {
+  const raw = str(env, 'AUTH_SESSION_COOKIE');
+  if (raw === undefined) return undefined;
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(raw)) throw new ConfigError(`AUTH_SESSION_COOKIE must be a cookie name (got "${raw}")`);
+  return raw;
 }
 
 function logLevel(env: Env): string {

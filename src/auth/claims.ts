@@ -6,8 +6,8 @@ export interface Principal {
 }
 
 /** Verifies one family of tokens; returns the principal and until when it may be trusted (ms epoch). */
-export interface TokenStrategy {
-  verify(token: string): Promise<{ principal: Principal; expiresAt: number }>;
+export interface TokenStrategy<Context = { ip?: string }> {
+  verify(token: string, context?: Context): Promise<{ principal: Principal; expiresAt: number }>;
   close?(): Promise<void>;
 }
 
@@ -49,7 +49,6 @@ export const REFUSALS = {
   no_subject: 'The token has no subject (sub)',
   bad_subject: 'The token\'s subject (sub) is not a valid user id',
   unknown_session: 'The session is invalid, expired or signed out',
-  session_forged: 'The session token\'s signature does not match: is BETTER_AUTH_SECRET the same as the frontend\'s?',
   session_tokens_off: 'Session tokens are not accepted here (AUTH_SESSION_TOKENS=false)',
 } as const;
 export type RefusalReason = keyof typeof REFUSALS;

@@ -155,6 +155,7 @@ describe('unexpected errors', () => {
   it('a fault is 500 INTERNAL_ERROR with no stack, SQL or secret in the body', async () => {
     const t = await buildTestApp('embedded', {}, {
       verifier: {
+        cached: () => undefined,
         verify: async () => {
           throw new Error('select * from secret_table where password = hunter2');
         },
