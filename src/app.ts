@@ -105,7 +105,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.decorate('database', database);
   installErrorHandlers(app, (err) => database.noteFailure(err));
 
-  const verifier = deps.verifier ?? verifierFromConfig(config);
+  const verifier = deps.verifier ?? verifierFromConfig(config, { sql: database.sql, prepare: database.prepare });
   const limiter = await limiterFromConfig(config, app.log);
   app.addHook('onClose', async () => {
     await verifier.close();

@@ -50,6 +50,14 @@ export interface Config {
   readonly sessionLookupsPerIp: number;
   /** Better Auth's session cookie name, if not the default (`advanced.cookiePrefix` changes it). */
   readonly sessionCookie: string | undefined;
+  /** Where session tokens are looked up: Better Auth's get-session, or its `session` table. */
+  readonly sessionSource: 'get-session' | 'database';
+  /** The database holding Better Auth's tables (database source); undefined: the API's own. */
+  readonly sessionDatabaseUrl: string | undefined;
+  /** Better Auth's session table (`session`, or `schema.session`). */
+  readonly sessionTable: string;
+  /** Its column naming (session-table.ts); undefined: found on first use. */
+  readonly sessionColumns: 'snake' | 'camel' | undefined;
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
   readonly redisUrl: string | undefined;
@@ -263,6 +271,10 @@ export function loadConfig(env: Env = readEnv()): Config {
     sessionLookupsMax: int(env, 'AUTH_SESSION_LOOKUPS_MAX', 32, 1, 10_000),
     sessionLookupsPerIp: int(env, 'AUTH_SESSION_LOOKUPS_PER_IP', 4, 1, 10_000),
     sessionCookie: cookieName(env),
+    sessionSource: oneOf(env, 'AUTH_SESSION_SOURCE', ['get-session', 'database'] as const, 'get-session'),
+    sessionDatabaseUrl: postgresUrl(env, 'AUTH_SESSION_DATABASE_URL'),
+    sessionTable: sessionTable(env),
+    sessionColumns: ((c) => (c === 'auto' ? undefined : c))(oneOf(env, 'AUTH_SESSION_COLUMNS', ['auto', 'snake', 'camel'] as const, 'auto')),
     corsOrigins: origins(env),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 0, 10_000_000),
     redisUrl: redisUrl(env),
@@ -330,6 +342,35 @@ function trustProxy(env: Env): Config['trustProxy'] {
     );
   }
   return Object.freeze(entries);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')} (got "${raw}")`);
+  return raw as T;
+}
+
+function postgresUrl(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  return raw;
+}
+
+/** AUTH_SESSION_TABLE: `session` (default), or `schema.session`; plain identifiers only. */
+function sessionTable(env: Env): string {
+  const raw = str(env, 'AUTH_SESSION_TABLE') ?? 'session';
+  if (!/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) {
+    throw new ConfigError(`AUTH_SESSION_TABLE must be a table name such as session or auth.session (got "${raw}")`);
+  }
+  return raw;
 }
 
 /** AUTH_SESSION_COOKIE: a cookie name (RFC 6265 token characters). */

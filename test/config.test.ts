@@ -112,4 +112,36 @@ describe('config', () => {
     });
     expect(() => loadConfig({ DATA_DIR: tmp(), MAX_CONNECTIONS: 'lots' })).toThrow(/^MAX_CONNECTIONS must be a whole number/);
   });
+
+  it('session tokens: get-session by default; AUTH_SESSION_SOURCE=database reads Better Auth\'s table; bounds and names are checked', () => {
+    expect(loadConfig({ DATA_DIR: tmp() })).toMatchObject({
+      sessionSource: 'get-session',
+      sessionTable: 'session',
+      sessionColumns: undefined,
+      sessionDatabaseUrl: undefined,
+      sessionLookupsMax: 32,
+      sessionLookupsPerIp: 4,
+      sessionCookie: undefined,
+    });
+    expect(
+      loadConfig({
+        DATA_DIR: tmp(),
+        AUTH_SESSION_SOURCE: 'database',
+        AUTH_SESSION_DATABASE_URL: 'postgresql://u@db.example.com/auth',
+        AUTH_SESSION_TABLE: 'auth.session',
+        AUTH_SESSION_COLUMNS: 'camel',
+        AUTH_SESSION_COOKIE: 'myapp.session_token',
+      }),
+    ).toMatchObject({ sessionSource: 'database', sessionDatabaseUrl: 'postgresql://u@db.example.com/auth', sessionTable: 'auth.session', sessionColumns: 'camel', sessionCookie: 'myapp.session_token' });
+    for (const [name, value, message] of [
+      ['AUTH_SESSION_SOURCE', 'table', /^AUTH_SESSION_SOURCE must be one of get-session, database/],
+      ['AUTH_SESSION_TABLE', 'session; drop table tasks', /^AUTH_SESSION_TABLE must be a table name/],
+      ['AUTH_SESSION_COLUMNS', 'kebab', /^AUTH_SESSION_COLUMNS must be one of auto, snake, camel/],
+      ['AUTH_SESSION_DATABASE_URL', 'mysql://x', /^AUTH_SESSION_DATABASE_URL must be a postgres/],
+      ['AUTH_SESSION_COOKIE', 'a b', /^AUTH_SESSION_COOKIE must be a cookie name/],
+      ['AUTH_SESSION_LOOKUPS_PER_IP', '0', /^AUTH_SESSION_LOOKUPS_PER_IP must be a whole number from 1/],
+    ] as const) {
+      expect(() => loadConfig({ DATA_DIR: tmp(), [name]: value }), name).toThrow(message);
+    }
+  });
 });

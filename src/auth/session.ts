@@ -20,7 +20,28 @@ export interface SessionOptions {
   /** Lookups in flight at once, in all (default 32) and for one client address (default 4). */
   maxInFlight?: number;
   maxInFlightPerIp?: number;
+  /**
+   * Where sessions are looked up: Better Auth's get-session endpoint (default), or another
+   * source (session-table.ts: Better Auth's `session` table in a database the API can read).
+   */
+  source?: SessionSource;
 }
+
+/** A session found: its user, and until when it may be trusted (ms epoch). */
+export interface SessionFound {
+  userId: string;
+  expiresAt: number;
+}
+
+/** A session token in its forms: as the client sent it, bare (`session.token`), and signed (the cookie's value) when known. */
+export interface SessionToken {
+  given: string;
+  bare: string;
+  signed: string | undefined;
+}
+
+/** Looks a session up. Null: no such session (unknown, expired or signed out). */
+export type SessionSource = (token: SessionToken) => Promise<SessionFound | null>;
 
 /** What the caller knows about the request, for per-client bounds. */
 export interface LookupContext {
@@ -78,7 +99,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
   const maxInFlight = options.maxInFlight ?? 32;
   const maxPerIp = options.maxInFlightPerIp ?? 4;
   const cookieNames = options.cookieNames ?? DEFAULT_COOKIES;
-  const inflight = new Map<string, Promise<{ userId: string; expiresAt: number } | null>>();
+  const inflight = new Map<string, Promise<SessionFound | null>>();
   const perIp = new Map<string, number>();
   let running = 0;
   let backoffUntil = 0;
@@ -93,10 +114,11 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
     return headers;
   }
 
-  async function lookup(token: string, signed: string | undefined): Promise<{ userId: string; expiresAt: number } | null> {
+  /** get-session: the token as `Authorization: Bearer` and, when signed, as the session cookie. */
+  async function getSession({ given, signed }: SessionToken): Promise<SessionFound | null> {
     let res: Response;
     try {
-      res = await fetch(url, { headers: presentation(token, signed), signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(url, { headers: presentation(given, signed), signal: AbortSignal.timeout(timeoutMs) });
     } catch {
       throw authUnavailable();
     }
@@ -110,14 +132,21 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
     if (!res.ok) throw authUnavailable();
     const body = (await res.json().catch(() => undefined)) as GetSessionBody | null | undefined;
     const userId = body?.user?.id ?? body?.session?.userId;
-    if (typeof userId !== 'string' || !isStorableUserId(userId)) return null;
+    if (typeof userId !== 'string') return null;
     const sessionEnd = Date.parse(String(body?.session?.expiresAt ?? ''));
-    const cacheEnd = Date.now() + options.cacheTtlMs;
-    return { userId, expiresAt: Number.isNaN(sessionEnd) ? cacheEnd : Math.min(cacheEnd, sessionEnd) };
+    return { userId, expiresAt: Number.isNaN(sessionEnd) ? Infinity : sessionEnd };
+  }
+  const source = options.source ?? getSession;
+
+  /** The source's answer, checked and bounded by the cache time. */
+  async function lookup(token: SessionToken): Promise<SessionFound | null> {
+    const found = await source(token);
+    if (found === null || !isStorableUserId(found.userId) || found.expiresAt <= Date.now()) return null;
+    return { userId: found.userId, expiresAt: Math.min(found.expiresAt, Date.now() + options.cacheTtlMs) };
   }
 
   /** Starts a lookup within the bounds, or refuses at once. */
-  function start(token: string, signed: string | undefined, ip: string): Promise<{ userId: string; expiresAt: number } | null> {
+  function start(token: SessionToken, ip: string): Promise<SessionFound | null> {
     const now = Date.now();
     if (now < backoffUntil) throw authBusy(Math.ceil((backoffUntil - now) / 1000), 'the auth server asks us to slow down');
     const mine = perIp.get(ip) ?? 0;
@@ -125,14 +154,14 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
     if (running >= maxInFlight) throw authBusy(1, 'too many session lookups in flight');
     running++;
     perIp.set(ip, mine + 1);
-    const pending = lookup(token, signed).finally(() => {
-      inflight.delete(token);
+    const pending = lookup(token).finally(() => {
+      inflight.delete(token.given);
       running--;
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left <= 0) perIp.delete(ip);
       else perIp.set(ip, left);
     });
-    inflight.set(token, pending);
+    inflight.set(token.given, pending);
     return pending;
   }
 
@@ -140,10 +169,12 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
     async verify(token, context) {
       if (!SESSION_TOKEN.test(token)) throw invalidToken('malformed', FINAL_REJECTION_MS);
       // The signed form is the cookie's value as it is; a bare token is signed here, if we can.
+      const dot = token.indexOf('.');
+      const bare = dot < 0 ? token : token.slice(0, dot);
       let signed: string | undefined;
-      if (token.includes('.')) signed = token;
+      if (dot >= 0) signed = token;
       else if (options.secret !== undefined) signed = `${token}.${sessionSignature(token, options.secret)}`;
-      const result = await (inflight.get(token) ?? start(token, signed, context?.ip ?? ''));
+      const result = await (inflight.get(token) ?? start({ given: token, bare, signed }, context?.ip ?? ''));
       // The verifier remembers the rejection as long as a positive answer would be cached.
       if (result === null) throw invalidToken('unknown_session', options.cacheTtlMs);
       // A result that may not be cached (ttl 0) expires at once: the verifier keeps it no longer.

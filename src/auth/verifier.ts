@@ -12,7 +12,9 @@ import {
   type TokenStrategy,
 } from './claims.js';
 import { ASYMMETRIC_ALGS, jwksStrategy } from './jwks.js';
-import { looksLikeSessionToken, sessionStrategy } from './session.js';
+import postgres from 'postgres';
+import { looksLikeSessionToken, sessionStrategy, type SessionSource } from './session.js';
+import { sessionTableSource } from './session-table.js';
 import { TokenCache } from './token-cache.js';
 
 /** Verifies a bearer value and says who it is; throws ApiError INVALID_TOKEN otherwise. */
@@ -164,9 +166,34 @@ export function createVerifier(strategies: VerifierStrategies, cacheSize = 10_00
   };
 }
 
+/** What the verifier may use of the app: its database pool, for Better Auth's session table. */
+export interface VerifierResources {
+  sql?: postgres.Sql;
+  prepare?: boolean;
+}
+
+/** Where session tokens are looked up: get-session (default), or Better Auth's session table. */
+function sessionSource(config: Config, resources: VerifierResources): { source?: SessionSource; close?: () => Promise<void> } {
+  if (config.sessionSource !== 'database') return {};
+  const own = config.sessionDatabaseUrl === undefined ? undefined : postgres(config.sessionDatabaseUrl, { max: 4, onnotice: () => {}, prepare: false, connect_timeout: 5 });
+  const sql = own ?? resources.sql;
+  if (sql === undefined) throw new Error('AUTH_SESSION_SOURCE=database needs a database: set AUTH_SESSION_DATABASE_URL');
+  return {
+    source: sessionTableSource({
+      sql,
+      table: config.sessionTable,
+      columns: config.sessionColumns,
+      prepare: own === undefined ? (resources.prepare ?? true) : false,
+      secret: config.betterAuthSecret,
+    }),
+    ...(own ? { close: () => own.end({ timeout: 5 }) } : {}),
+  };
+}
+
 /** The verifier the configuration asks for: shared secret, JWKS, and (unless off) session tokens. */
-export function verifierFromConfig(config: Config): TokenVerifier {
-  return createVerifier({
+export function verifierFromConfig(config: Config, resources: VerifierResources = {}): TokenVerifier {
+  const sessions = config.sessionTokens ? sessionSource(config, resources) : {};
+  const verifier = createVerifier({
     hmac: config.betterAuthSecret === undefined ? undefined : sharedSecretStrategy(config.betterAuthSecret, { requireExp: config.jwtRequireExp }),
     asymmetric: jwksStrategy({
       url: config.jwksUrl,
@@ -183,9 +210,13 @@ export function verifierFromConfig(config: Config): TokenVerifier {
           maxInFlight: config.sessionLookupsMax,
           maxInFlightPerIp: config.sessionLookupsPerIp,
           ...(config.sessionCookie !== undefined ? { cookieNames: [config.sessionCookie] } : {}),
+          ...(sessions.source ? { source: sessions.source } : {}),
         })
       : undefined,
   });
+  if (sessions.close === undefined) return verifier;
+  const closeOwn = sessions.close;
+  return { ...verifier, close: async () => { await verifier.close(); await closeOwn(); } };
 }
 
 export type { Principal, TokenStrategy };

@@ -13,10 +13,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { memoryAdapter } from 'better-auth/adapters/memory';
 import { toNodeHandler } from 'better-auth/node';
 import { bearer, jwt, type JwtOptions } from 'better-auth/plugins';
 import { SignJWT, decodeProtectedHeader } from 'jose';
+import { createAuthTables, type AuthTables, type ColumnStyle } from './better-auth-tables.js';
 
 /** Asymmetric algorithms come from the JWT plugin's own keys; HS256 needs a custom `jwt.sign`. */
 export type BetterAuthAlg = 'EdDSA' | 'ES256' | 'ES512' | 'RS256' | 'PS256' | 'HS256';
@@ -50,6 +52,11 @@ export interface StartBetterAuthOptions {
   rateLimit?: { window: number; max: number };
   /** `session.expiresIn` in seconds (library default: 7 days). */
   sessionExpiresIn?: number;
+  /**
+   * Keep Better Auth's data in this PostgreSQL database (the Drizzle adapter; its tables are
+   * created, columns named in `columns` style: better-auth-tables.ts) instead of in memory.
+   */
+  database?: { url: string; columns: ColumnStyle };
 }
 
 export interface BetterAuthSession {
@@ -247,30 +254,31 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
   // Requests from Node go to the bound address; Better Auth uses its configured baseURL anyway.
   const internalURL = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 
+  const jwtPlugin = jwt(
+    jwtPluginOptions({
+      alg,
+      secret,
+      baseURL,
+      ...(opts.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: opts.rotationIntervalSeconds } : {}),
+      ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
+      ...(opts.expirationTime !== undefined ? { expirationTime: opts.expirationTime } : {}),
+    }),
+  );
+  const plugins = [jwtPlugin, ...(opts.bearer === false ? [] : [bearer()])];
+  let tables: AuthTables | undefined;
+  if (opts.database) tables = await createAuthTables(opts.database.url, opts.database.columns, { plugins });
   const db: Record<string, unknown[]> = { user: [], session: [], account: [], verification: [], jwks: [] };
   const auth = betterAuth({
     baseURL,
     secret,
-    database: memoryAdapter(db),
+    database: tables ? drizzleAdapter(tables.db, { provider: 'pg', schema: tables.schema }) : memoryAdapter(db),
     emailAndPassword: { enabled: true, password: testPasswordHasher },
     trustedOrigins: opts.trustedOrigins ?? [],
     rateLimit: opts.rateLimit ? { enabled: true, window: opts.rateLimit.window, max: opts.rateLimit.max, storage: 'memory' } : { enabled: false },
     ...(opts.sessionExpiresIn !== undefined ? { session: { expiresIn: opts.sessionExpiresIn } } : {}),
     telemetry: { enabled: false },
     logger: { disabled: !opts.log },
-    plugins: [
-      jwt(
-        jwtPluginOptions({
-          alg,
-          secret,
-          baseURL,
-          ...(opts.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: opts.rotationIntervalSeconds } : {}),
-          ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
-          ...(opts.expirationTime !== undefined ? { expirationTime: opts.expirationTime } : {}),
-        }),
-      ),
-      ...(opts.bearer === false ? [] : [bearer()]),
-    ],
+    plugins,
   });
   state.handle = toNodeHandler(auth);
 
@@ -309,11 +317,14 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
 
   const closeServer = async (): Promise<void> => {
     for (const res of held.splice(0)) res.destroy();
-    if (!server.listening) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server.listening) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await tables?.close();
+    tables = undefined;
   };
 
   return {
