@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api.js';
 import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
@@ -10,9 +9,11 @@ import { healthRoutes } from './health/health.routes.js';
 import { ErrorSchema, errorSchemas } from './http/errors.js';
 import { prettyLogStream } from './lib/pretty-log.js';
 import { limiterFromConfig } from './lib/rate-limiter.js';
+import { requestIdOf } from './lib/request-id.js';
 import { RequestLog } from './lib/request-log.js';
 import { registerCors } from './plugins/cors.js';
-import { frameworkError, installErrorHandlers } from './plugins/error-handler.js';
+import { installConnectionLimits, proxyPeers } from './plugins/connection-limits.js';
+import { clientErrorHandler, frameworkError, installErrorHandlers } from './plugins/error-handler.js';
 import { installJsonBody } from './plugins/json-body.js';
 import { register405Routes, trackRoutes } from './plugins/method-not-allowed.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -43,6 +44,17 @@ export interface AppDependencies {
 /** The named schemas: shared by validation, serialization and the document's components. */
 const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas];
 
+/**
+ * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
+ * check the peer), and `true` would believe the left-most X-Forwarded-For entry, which the client
+ * writes. With n hops, the n right-most addresses (the socket's included) are our proxies'.
+ */
+export function trustProxyOption(trust: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false || trust === 0) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
+}
+
 function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undefined) {
   return {
     logger: {
@@ -52,16 +64,20 @@ function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undef
     },
     logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    trustProxy: trustProxyOption(config.trustProxy),
+    // X-Request-Id is read by genReqId, which takes it only when short and safe.
+    requestIdHeader: false as const,
+    genReqId: requestIdOf,
     connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
+    // Longer than a load balancer's idle timeout (AWS ALB, nginx: 60 s), so that the balancer, not
+    // we, closes an idle connection: it never sends a request on a socket we are closing.
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: 30_000,
     // While closing, requests on open connections are still served (no half-answered 503s);
     // new connections are refused by the closed listener.
     return503OnClosing: false,
     frameworkErrors: frameworkError,
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
   };
 }
@@ -82,16 +98,22 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const logStream = deps.logStream ?? (config.logFormat === 'pretty' ? await prettyLogStream() : undefined);
   const app = Fastify(fastifyOptions(config, logStream));
   app.decorateRequest('userId', undefined);
+  app.decorateRequest('tokenRefused', undefined);
   installValidators(app, SCHEMAS);
   installJsonBody(app);
   installSecurityHeaders(app);
+  installConnectionLimits(app, {
+    maxTotal: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    exempt: proxyPeers(config.trustProxy),
+  });
 
   const database = deps.database ?? (await openDatabase(config, app.log, deps.dataDirLock));
   if (deps.database === undefined) app.addHook('onClose', async () => database.close());
   app.decorate('database', database);
   installErrorHandlers(app, (err) => database.noteFailure(err));
 
-  const verifier = deps.verifier ?? verifierFromConfig(config);
+  const verifier = deps.verifier ?? verifierFromConfig(config, { sql: database.sql, prepare: database.prepare });
   const limiter = await limiterFromConfig(config, app.log);
   app.addHook('onClose', async () => {
     await verifier.close();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -43,11 +44,26 @@ export interface Config {
   readonly jwksUrl: string;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
+  /** Refuse JWTs without `exp` (RFC 8725); JWT_REQUIRE_EXP=false accepts them (cached at most 5 min). */
+  readonly jwtRequireExp: boolean;
   /** Least time between two JWKS fetches (an unknown kid triggers one). */
   readonly jwksCooldownMs: number;
   /** Resolve opaque Better Auth session tokens through get-session. */
   readonly sessionTokens: boolean;
   readonly sessionCacheTtlMs: number;
+  /** Session lookups (get-session calls) in flight at once, in all and per client address. */
+  readonly sessionLookupsMax: number;
+  readonly sessionLookupsPerIp: number;
+  /** Better Auth's session cookie name, if not the default (`advanced.cookiePrefix` changes it). */
+  readonly sessionCookie: string | undefined;
+  /** Where session tokens are looked up: Better Auth's get-session, or its `session` table. */
+  readonly sessionSource: 'get-session' | 'database';
+  /** The database holding Better Auth's tables (database source); undefined: the API's own. */
+  readonly sessionDatabaseUrl: string | undefined;
+  /** Better Auth's session table (`session`, or `schema.session`). */
+  readonly sessionTable: string;
+  /** Its column naming (session-table.ts); undefined: found on first use. */
+  readonly sessionColumns: 'snake' | 'camel' | undefined;
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
   readonly redisUrl: string | undefined;
@@ -67,8 +83,19 @@ export interface Config {
   readonly syncRetentionDays: number;
   /** How often an instance purges what is no longer kept. */
   readonly syncPurgeIntervalMs: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which X-Forwarded-For entries to believe: false (none: the socket's address), a number of proxy
+   * hops in front of us, or the addresses/CIDRs of our proxies. Never "all": the left-most entry
+   * is whatever the client wrote.
+   */
+  readonly trustProxy: false | number | readonly string[];
   readonly workers: number;
+  /** Open HTTP connections in all (per process); beyond, idle ones are closed first, then 503. */
+  readonly maxConnections: number;
+  /** Open HTTP connections from one peer address (trusted proxies exempt); 0 turns the bound off. */
+  readonly maxConnectionsPerIp: number;
+  /** How long an idle keep-alive connection stays open: above a load balancer's idle timeout (60 s). */
+  readonly keepAliveTimeoutMs: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
 }
@@ -326,9 +353,17 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     jwksUrl: httpUrl(env, 'JWKS_URL', `${betterAuthUrl}/api/auth/jwks`),
     jwtIssuer: str(env, 'JWT_ISSUER') ?? betterAuthUrl,
     jwtAudience: str(env, 'JWT_AUDIENCE') ?? betterAuthUrl,
+    jwtRequireExp: bool(env, 'JWT_REQUIRE_EXP', true),
     jwksCooldownMs: int(env, 'JWKS_REFETCH_COOLDOWN_MS', 2000, 0, 3_600_000),
     sessionTokens: bool(env, 'AUTH_SESSION_TOKENS', true),
     sessionCacheTtlMs: int(env, 'AUTH_SESSION_CACHE_MS', 10_000, 0, 3_600_000),
+    sessionLookupsMax: int(env, 'AUTH_SESSION_LOOKUPS_MAX', 32, 1, 10_000),
+    sessionLookupsPerIp: int(env, 'AUTH_SESSION_LOOKUPS_PER_IP', 4, 1, 10_000),
+    sessionCookie: cookieName(env),
+    sessionSource: oneOf(env, 'AUTH_SESSION_SOURCE', ['get-session', 'database'] as const, 'get-session'),
+    sessionDatabaseUrl: postgresUrl(env, 'AUTH_SESSION_DATABASE_URL'),
+    sessionTable: sessionTable(env),
+    sessionColumns: ((c) => (c === 'auto' ? undefined : c))(oneOf(env, 'AUTH_SESSION_COLUMNS', ['auto', 'snake', 'camel'] as const, 'auto')),
     corsOrigins: origins(env),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 0, 10_000_000),
     redisUrl: redisUrl(env),
@@ -342,8 +377,11 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     eventsPollMs: str(env, 'EVENTS_POLL_MS') === undefined ? undefined : int(env, 'EVENTS_POLL_MS', 2000, 50, 3_600_000),
     syncRetentionDays: days(env, 'SYNC_RETENTION_DAYS', 30),
     syncPurgeIntervalMs: int(env, 'SYNC_PURGE_INTERVAL_MS', 3_600_000, 50, 86_400_000),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     workers: int(env, 'WORKERS', 1, 1, 64),
+    maxConnections: int(env, 'MAX_CONNECTIONS', defaultMaxConnections(), 1, 1_000_000),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
     warnings,
   };
   return Object.freeze(config);
@@ -365,17 +403,8 @@ function days(env: Env, name: string, fallback: number): number {
  * pooled (then the event streams poll).
  */
 function directUrl(env: Env, dbUrl: string | undefined): string | undefined {
-  const raw = str(env, 'DATABASE_DIRECT_URL');
-  if (raw !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new ConfigError('DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL');
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError('DATABASE_DIRECT_URL must be a postgres:// or postgresql:// URL');
-    return raw;
-  }
+  const raw = postgresUrl(env, 'DATABASE_DIRECT_URL');
+  if (raw !== undefined) return raw;
   if (dbUrl === undefined) return undefined;
   const u = new URL(dbUrl);
   if (u.hostname.includes('-pooler.')) {
@@ -384,6 +413,97 @@ function directUrl(env: Env, dbUrl: string | undefined): string | undefined {
     return u.toString();
   }
   return looksPooled(dbUrl) || str(env, 'DATABASE_PREPARE')?.toLowerCase() === 'false' ? undefined : dbUrl;
+}
+
+/**
+ * MAX_CONNECTIONS by default: what the process's open-file limit leaves after 128 descriptors for
+ * the database pool, the embedded server, Redis, logs and files, between 100 and 10,000 (1,024
+ * descriptors, a common default: 896 connections). Where the limit cannot be read: 1,000.
+ */
+function defaultMaxConnections(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isFinite(soft) && soft > 0) return Math.max(100, Math.min(10_000, soft - 128));
+  } catch {
+    // not Linux
+  }
+  return 1000;
+}
+
+/** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: `false`/`0` (default), `true` (one hop: a load balancer in front), a hop count, or a
+ * comma-separated list of proxy addresses and CIDRs (`10.0.0.0/8, 192.168.1.7`, `loopback`). The
+ * client's address is then the right-most X-Forwarded-For entry not added by a trusted proxy; what
+ * a client writes into the left part of the header is never believed.
+ */
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  const lower = raw.toLowerCase();
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  if (['true', 'yes', 'on'].includes(lower)) return 1;
+  if (/^\d+$/.test(raw)) {
+    if (Number(raw) > 20) throw new ConfigError(`TRUST_PROXY must be a hop count from 0 to 20 (got "${raw}")`);
+    return Number(raw);
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = entries.find((e) => !isAddressOrCidr(e));
+  if (bad !== undefined || entries.length === 0) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs (got "${bad ?? raw}")`,
+    );
+  }
+  return Object.freeze(entries);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')} (got "${raw}")`);
+  return raw as T;
+}
+
+function postgresUrl(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  return raw;
+}
+
+/** AUTH_SESSION_TABLE: `session` (default), or `schema.session`; plain identifiers only. */
+function sessionTable(env: Env): string {
+  const raw = str(env, 'AUTH_SESSION_TABLE') ?? 'session';
+  if (!/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) {
+    throw new ConfigError(`AUTH_SESSION_TABLE must be a table name such as session or auth.session (got "${raw}")`);
+  }
+  return raw;
+}
+
+/** AUTH_SESSION_COOKIE: a cookie name (RFC 6265 token characters). */
+function cookieName(env: Env): string | undefined {
+  const raw = str(env, 'AUTH_SESSION_COOKIE');
+  if (raw === undefined) return undefined;
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(raw)) throw new ConfigError(`AUTH_SESSION_COOKIE must be a cookie name (got "${raw}")`);
+  return raw;
 }
 
 function logLevel(env: Env): string {

@@ -6,6 +6,7 @@ import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.
 import type { EmbeddedServer } from './db/embedded.js';
 import { startEmbeddedServer } from './db/open.js';
 import { prettyLogStream } from './lib/pretty-log.js';
+import { loggableError } from './lib/request-log.js';
 
 /** Loads the config, then serves: in this process, or in WORKERS processes behind a primary. */
 function start(): void {
@@ -90,7 +91,7 @@ async function serve(config: Config): Promise<void> {
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        app.log.error({ err }, 'error while shutting down');
+        app.log.error({ err: loggableError(err) }, 'error while shutting down');
         process.exit(1);
       },
     );

@@ -153,4 +153,65 @@ describe('config', () => {
     expect(loadConfig({ ...base, LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
     expect(loadConfig({ ...base, LOG_FORMAT: 'pretty', NODE_ENV: 'production' }, false).logFormat).toBe('pretty');
   });
+
+  it('TRUST_PROXY: false by default; true is one hop; a hop count; a list of proxy addresses and CIDRs; anything else stops the start', () => {
+    const trust = (value?: string) => loadConfig({ DATA_DIR: tmp(), ...(value === undefined ? {} : { TRUST_PROXY: value }) }).trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('true')).toBe(1);
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.7,::1, fd00::/8, loopback')).toEqual(['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback']);
+    for (const bad of ['everything', '10.0.0.0/33', '300.1.1.1', '10.0.0.1/8/2', 'fd00::/129', '21', '10.0.0.1, nope']) {
+      expect(() => trust(bad), bad).toThrow(ConfigError);
+      expect(() => trust(bad), bad).toThrow(/^TRUST_PROXY must be/);
+    }
+  });
+
+  it('connections: 256 per address, in all the open-file limit minus 128 (100 to 10,000), keep-alive 65 s; each can be set', () => {
+    const config = loadConfig({ DATA_DIR: tmp() });
+    expect(config.maxConnectionsPerIp).toBe(256);
+    expect(config.keepAliveTimeoutMs).toBe(65_000);
+    expect(config.maxConnections).toBeGreaterThanOrEqual(100);
+    expect(config.maxConnections).toBeLessThanOrEqual(10_000);
+    expect(loadConfig({ DATA_DIR: tmp(), MAX_CONNECTIONS: '50', MAX_CONNECTIONS_PER_IP: '0', KEEP_ALIVE_TIMEOUT_MS: '620000' })).toMatchObject({
+      maxConnections: 50,
+      maxConnectionsPerIp: 0,
+      keepAliveTimeoutMs: 620_000,
+    });
+    expect(() => loadConfig({ DATA_DIR: tmp(), MAX_CONNECTIONS: 'lots' })).toThrow(/^MAX_CONNECTIONS must be a whole number/);
+  });
+
+  it('session tokens: get-session by default; AUTH_SESSION_SOURCE=database reads Better Auth\'s table; bounds and names are checked', () => {
+    expect(loadConfig({ DATA_DIR: tmp() })).toMatchObject({
+      sessionSource: 'get-session',
+      sessionTable: 'session',
+      sessionColumns: undefined,
+      sessionDatabaseUrl: undefined,
+      sessionLookupsMax: 32,
+      sessionLookupsPerIp: 4,
+      sessionCookie: undefined,
+    });
+    expect(
+      loadConfig({
+        DATA_DIR: tmp(),
+        AUTH_SESSION_SOURCE: 'database',
+        AUTH_SESSION_DATABASE_URL: 'postgresql://u@db.example.com/auth',
+        AUTH_SESSION_TABLE: 'auth.session',
+        AUTH_SESSION_COLUMNS: 'camel',
+        AUTH_SESSION_COOKIE: 'myapp.session_token',
+      }),
+    ).toMatchObject({ sessionSource: 'database', sessionDatabaseUrl: 'postgresql://u@db.example.com/auth', sessionTable: 'auth.session', sessionColumns: 'camel', sessionCookie: 'myapp.session_token' });
+    for (const [name, value, message] of [
+      ['AUTH_SESSION_SOURCE', 'table', /^AUTH_SESSION_SOURCE must be one of get-session, database/],
+      ['AUTH_SESSION_TABLE', 'session; drop table tasks', /^AUTH_SESSION_TABLE must be a table name/],
+      ['AUTH_SESSION_COLUMNS', 'kebab', /^AUTH_SESSION_COLUMNS must be one of auto, snake, camel/],
+      ['AUTH_SESSION_DATABASE_URL', 'mysql://x', /^AUTH_SESSION_DATABASE_URL must be a postgres/],
+      ['AUTH_SESSION_COOKIE', 'a b', /^AUTH_SESSION_COOKIE must be a cookie name/],
+      ['AUTH_SESSION_LOOKUPS_PER_IP', '0', /^AUTH_SESSION_LOOKUPS_PER_IP must be a whole number from 1/],
+    ] as const) {
+      expect(() => loadConfig({ DATA_DIR: tmp(), [name]: value }), name).toThrow(message);
+    }
+  });
 });

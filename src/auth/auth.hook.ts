@@ -1,12 +1,15 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError, rateLimited } from '../errors.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
+import { InvalidTokenError } from './claims.js';
 import type { TokenVerifier } from './verifier.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user (the token's `sub`); set by the auth hook on /api routes. */
     userId: string | undefined;
+    /** Why the token was refused (claims.ts REFUSALS), for the request's log line; never the token. */
+    tokenRefused: string | undefined;
   }
 }
 
@@ -14,8 +17,9 @@ const CHALLENGE = { 'www-authenticate': 'Bearer' };
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
- * Runs in onRequest, before the body is read or anything validated: the token is checked first,
- * then the caller's rate. Sets `request.userId`. An anonymous caller learns nothing about a
+ * Runs in onRequest, before the body is read or anything validated: a token verified before is
+ * taken from the cache (microseconds); any other token first counts against the caller's IP
+ * rate limit, then is verified; then the user's rate. Sets `request.userId`. An anonymous caller learns nothing about a
  * route's parameters.
  */
 /**
@@ -37,6 +41,7 @@ export function authHook(
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
     const header = request.headers.authorization;
     let userId: string;
+    let countedIp = false;
     try {
       const ticket = (request.query as { ticket?: unknown }).ticket;
       if ((header === undefined || header === '') && redeemTicket && request.routeOptions.config.ticket === true && typeof ticket === 'string') {
@@ -57,10 +62,20 @@ export function authHook(
       if (token === undefined) {
         throw new ApiError('UNAUTHORIZED', 'Malformed Authorization header (expected: Bearer <token>)', CHALLENGE);
       }
-      userId = (await verifier.verify(token)).userId;
+      const known = verifier.cached(token);
+      if (known !== undefined) userId = known.userId;
+      else {
+        // A token not verified before counts against the caller's address first, whatever comes
+        // of it (401, 503, or a user), so that no anonymous client makes more checks (or calls
+        // to Better Auth) than its rate limit allows.
+        countedIp = true;
+        await limit(`ip:${request.ip}`);
+        userId = (await verifier.verify(token, { ip: request.ip })).userId;
+      }
     } catch (err) {
-      // Failed attempts count against the caller's address, so guessing tokens is rate-limited too.
-      if (err instanceof ApiError && err.statusCode === 401) await limit(`ip:${request.ip}`);
+      if (err instanceof InvalidTokenError) request.tokenRefused = err.reason;
+      // A missing or malformed header counts against the caller's address too.
+      if (!countedIp && err instanceof ApiError && err.statusCode === 401) await limit(`ip:${request.ip}`);
       throw err;
     }
     await limit(`user:${userId}`);

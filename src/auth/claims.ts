@@ -6,8 +6,8 @@ export interface Principal {
 }
 
 /** Verifies one family of tokens; returns the principal and until when it may be trusted (ms epoch). */
-export interface TokenStrategy {
-  verify(token: string): Promise<{ principal: Principal; expiresAt: number }>;
+export interface TokenStrategy<Context = { ip?: string }> {
+  verify(token: string, context?: Context): Promise<{ principal: Principal; expiresAt: number }>;
   close?(): Promise<void>;
 }
 
@@ -24,17 +24,46 @@ export function isStorableUserId(id: string): boolean {
 /** How long a rejection that can never turn into an acceptance is remembered. */
 export const FINAL_REJECTION_MS = 60_000;
 
-/** 401 INVALID_TOKEN, saying how long the verifier may remember it for this token (0: not at all). */
+/**
+ * Why a token was refused: logged (info, in the request's line, never the token) and worded in the
+ * 401. Each message names what to check on a deployment; none says more than the caller can see
+ * in its own token (the expected secret, keys, issuer and audience are never shown).
+ */
+export const REFUSALS = {
+  malformed: 'The token is malformed: neither a JWT nor a Better Auth session token',
+  not_canonical: 'The token is malformed: a part is not canonical base64url',
+  too_long: 'The token is too long',
+  algorithm: 'The token\'s algorithm (alg) is not accepted: use HS256/384/512 with BETTER_AUTH_SECRET or a Better Auth JWKS key (EdDSA, ES256, RS256, PS256, ...)',
+  wrong_type: 'The token\'s type (typ) is not a JWT access token',
+  no_shared_secret: 'HS256/384/512 tokens are not accepted here: BETTER_AUTH_SECRET is not set on the API',
+  bad_signature: 'The token\'s signature does not match: is BETTER_AUTH_SECRET the same as the frontend\'s?',
+  bad_key_signature: 'The token\'s signature does not match the key it names (kid) in Better Auth\'s JWKS',
+  unknown_key: 'The token\'s key (kid) is not among Better Auth\'s published keys (JWKS_URL)',
+  wrong_issuer: 'The token\'s issuer (iss) is not the one expected: is BETTER_AUTH_URL (or JWT_ISSUER) Better Auth\'s baseURL exactly?',
+  wrong_audience: 'The token\'s audience (aud) is not the one expected: is BETTER_AUTH_URL (or JWT_AUDIENCE) Better Auth\'s baseURL exactly?',
+  expired: 'The token has expired',
+  no_expiry: 'The token has no expiry (exp); tokens must expire',
+  not_yet_valid: 'The token is not valid yet (nbf): check the clocks',
+  issued_in_future: 'The token was issued in the future (iat): check the clocks',
+  bad_claims: 'The token\'s claims are not valid (exp, nbf and iat must be numbers)',
+  no_subject: 'The token has no subject (sub)',
+  bad_subject: 'The token\'s subject (sub) is not a valid user id',
+  unknown_session: 'The session is invalid, expired or signed out',
+  session_tokens_off: 'Session tokens are not accepted here (AUTH_SESSION_TOKENS=false)',
+} as const;
+export type RefusalReason = keyof typeof REFUSALS;
+
+/** 401 INVALID_TOKEN, saying why and how long the verifier may remember it for this token (0: not at all). */
 export class InvalidTokenError extends ApiError {
   constructor(
-    reason: string,
+    readonly reason: RefusalReason,
     readonly rememberMs: number,
   ) {
-    super('INVALID_TOKEN', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    super('INVALID_TOKEN', REFUSALS[reason], { 'www-authenticate': 'Bearer error="invalid_token"' });
   }
 }
 
-export function invalidToken(reason = 'The token is invalid or expired', rememberMs = 0): InvalidTokenError {
+export function invalidToken(reason: RefusalReason, rememberMs = 0): InvalidTokenError {
   return new InvalidTokenError(reason, rememberMs);
 }
 
@@ -45,14 +74,14 @@ export function authUnavailable(): ApiError {
   });
 }
 
-/** The user a verified JWT names: a non-empty string `sub`, or nothing. */
-export function principalFromClaims(payload: JWTPayload): { principal: Principal; expiresAt: number } {
-  if (typeof payload.sub !== 'string' || payload.sub === '') {
-    throw invalidToken('The token has no subject (sub)', FINAL_REJECTION_MS);
-  }
-  if (!isStorableUserId(payload.sub)) {
-    throw invalidToken('The token\'s subject (sub) is not a valid user id', FINAL_REJECTION_MS);
-  }
+/**
+ * The user a verified JWT names (a non-empty string `sub`), after the checks RFC 8725 asks for
+ * beyond the signature: `iat`, if present, not in the future (beyond the clock tolerance).
+ */
+export function principalFromClaims(payload: JWTPayload, now = Date.now()): { principal: Principal; expiresAt: number } {
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('no_subject', FINAL_REJECTION_MS);
+  if (!isStorableUserId(payload.sub)) throw invalidToken('bad_subject', FINAL_REJECTION_MS);
+  if (typeof payload.iat === 'number' && payload.iat > now / 1000 + CLOCK_TOLERANCE_S) throw invalidToken('issued_in_future');
   const expiresAt = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
   return { principal: { userId: payload.sub }, expiresAt };
 }

@@ -19,6 +19,8 @@ export interface JwksOptions {
   maxAgeMs?: number;
   /** Bound on one fetch of the key set. */
   timeoutMs?: number;
+  /** Refuse a JWT without `exp` (JWT_REQUIRE_EXP, default true). */
+  requireExp?: boolean;
 }
 
 export const ASYMMETRIC_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
@@ -84,6 +86,7 @@ export function jwksStrategy(options: JwksOptions): TokenStrategy {
         issuer: options.issuer,
         audience: options.audience,
         clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: options.requireExp === false ? [] : ['exp'],
       });
       return principalFromClaims(payload);
     },

@@ -365,12 +365,14 @@ async function startLocked(options: EmbeddedOptions, bins: Binaries, owner: OsUs
     timezone: 'UTC',
     log_timezone: 'UTC',
     // The server's log reaches ours; keep what users wrote out of it: no client errors (whose
-    // messages and DETAIL lines can quote values) and no statements.
+    // messages and DETAIL lines can quote values) and no statements. The prefix names the process
+    // that wrote the line: what a client's session writes (a trigger's RAISE LOG quoting a title,
+    // say) is not forwarded (serverLogLine).
     log_min_messages: 'log',
     log_min_error_statement: 'panic',
     log_error_verbosity: 'terse',
     log_checkpoints: 'off',
-    log_line_prefix: '',
+    log_line_prefix: '[%b] ',
     ...options.settings,
   };
   const args = ['-D', pgdata, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
@@ -396,11 +398,14 @@ async function startLocked(options: EmbeddedOptions, bins: Binaries, owner: OsUs
     });
     child = proc;
     proc.stderr?.setEncoding('utf8');
+    const classify = serverLogClassifier();
     proc.stderr?.on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) {
         if (line.trim() === '') continue;
+        const kind = classify(line);
+        if (kind === 'drop') continue;
         lastLines = [...lastLines.slice(-9), line.trim()];
-        if (/^(FATAL|PANIC):/.test(line)) log.error({ postgres: line.trim() }, 'embedded PostgreSQL');
+        if (kind === 'error') log.error({ postgres: line.trim() }, 'embedded PostgreSQL');
         else log.debug({ postgres: line.trim() }, 'embedded PostgreSQL');
       }
     });
@@ -531,6 +536,40 @@ async function startLocked(options: EmbeddedOptions, bins: Binaries, owner: OsUs
  * postgres.js arguments for a URL. A libpq-style `?host=/socket/dir` (which postgres.js would send
  * as a startup parameter) becomes its `host` option, which it reads as a socket folder.
  */
+/** The server's own processes, whose log lines carry no user data (they run no client's SQL). */
+const SERVER_PROCESSES = new Set([
+  'postmaster',
+  'startup',
+  'checkpointer',
+  'background writer',
+  'walwriter',
+  'autovacuum launcher',
+  'autovacuum worker',
+  'logger',
+  'archiver',
+  'io worker',
+  'walsummarizer',
+]);
+
+/**
+ * Decides, line by line, what of the embedded server's stderr reaches our log: FATAL and PANIC
+ * from any process (as errors: the server cannot go on, or a connection was refused), anything
+ * else from the server's own processes (debug). Lines of a client's session (`client backend`,
+ * `parallel worker`, ...) are dropped, since a trigger or function may RAISE LOG with values in
+ * it; a line without the `[type] ` prefix continues the message before it and shares its fate.
+ */
+export function serverLogClassifier(): (line: string) => 'error' | 'debug' | 'drop' {
+  let previous: 'error' | 'debug' | 'drop' = 'drop';
+  return (line) => {
+    const match = /^\[([^\]]*)\] ([A-Z]+):/.exec(line);
+    if (match === null) return previous;
+    const [, process = '', severity = ''] = match;
+    if (severity === 'FATAL' || severity === 'PANIC') previous = 'error';
+    else previous = SERVER_PROCESSES.has(process) ? 'debug' : 'drop';
+    return previous;
+  };
+}
+
 export function driverArgs<T extends object>(url: string, options: T): [string, T & { host?: string; port?: number }] {
   const u = new URL(url);
   const host = u.searchParams.get('host');

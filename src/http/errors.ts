@@ -16,6 +16,7 @@ const MEANING: Record<number, [name: string, description: string]> = {
   403: ['ForbiddenError', "The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)"],
   404: ['NotFoundError', 'No such task for this user, or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
+  408: ['RequestTimeoutError', 'The request did not arrive in full within the request timeout (30 s)'],
   409: ['ConflictError', 'A request with this Idempotency-Key is still running; retry after `Retry-After`'],
   410: ['CursorExpiredError', 'The cursor is older than the deletions kept (SYNC_RETENTION_DAYS): start again without `since`'],
   412: ['PreconditionFailedError', 'If-Match did not match the task\'s current version: nothing changed; `ETag` is the current one'],
@@ -23,6 +24,7 @@ const MEANING: Record<number, [name: string, description: string]> = {
   415: ['UnsupportedMediaTypeError', 'A body that is not JSON'],
   422: ['IdempotencyKeyReusedError', 'This Idempotency-Key came with another method, path or body'],
   429: ['RateLimitedError', 'Over the rate limit; `Retry-After` says when to try again'],
+  431: ['HeadersTooLargeError', 'The request headers are over the limit (16 KiB in all)'],
   500: ['InternalError', 'Something unexpected; nothing about it is in the body'],
   503: ['ServiceUnavailableError', 'The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After`'],
 };
@@ -36,6 +38,7 @@ const EXAMPLE: Record<ErrorCode, string> = {
   TASK_LIMIT_REACHED: 'You keep 100000 tasks, the most allowed: delete some to create more',
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
+  REQUEST_TIMEOUT: 'The request did not arrive in time',
   CONFLICT: 'A request with this Idempotency-Key is still running; retry in a moment',
   CURSOR_EXPIRED: 'The cursor is older than the deletions kept (30 days): start again without since',
   PRECONDITION_FAILED: 'The task has changed since the version in If-Match (it is now at version 4)',
@@ -43,6 +46,7 @@ const EXAMPLE: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Request body must be JSON (Content-Type: application/json)',
   RATE_LIMITED: 'Too many requests; retry in 12 s',
+  HEADERS_TOO_LARGE: 'The request headers are too large',
   INTERNAL_ERROR: 'Internal server error',
   SERVICE_UNAVAILABLE: 'The database is unavailable; try again shortly',
 };

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, isStorageFailure } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { LogThrottle } from '../lib/log-throttle.js';
 import { loggableError, pathOf } from '../lib/request-log.js';
+import { JSON_API_HEADERS } from './security-headers.js';
 import { validationMessage } from './validation.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -31,12 +34,47 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 
 /**
  * Errors Fastify raises before any route runs (a URL that does not decode, a path segment over the
- * router's limit): the same `{error, code}` body, without echoing the URL.
+ * router's limit): the same `{error, code, detail}` body, without echoing the URL.
  */
-export function frameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const [code, message] = FASTIFY_ERRORS[err.code] ?? ['VALIDATION_ERROR', 'The URL is not valid'];
+  // No route, so no onSend hook: the headers every answer carries are set here.
+  reply.headers({ ...JSON_API_HEADERS, 'x-request-id': request.id });
   reply.code(400).send(errorBody(message, code));
 }
+
+/** What Node's HTTP parser refuses, with our answer: [status, code, message]. */
+function clientErrorAnswer(code: string | undefined): [number, ErrorCode, string] {
+  if (code === 'HPE_HEADER_OVERFLOW') return [431, 'HEADERS_TOO_LARGE', 'The request headers are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time'];
+  return [400, 'VALIDATION_ERROR', 'The request is not valid HTTP'];
+}
+
+const clientErrorThrottle = new LogThrottle();
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's parser refuses (malformed HTTP, headers over the
+ * limit, a request that does not arrive in time) never reach Fastify, so the answer is written
+ * here, on the socket: the contract's body, the JSON security headers and a request id of ours,
+ * then the connection is closed. One log line (bounded) says which parser error it was.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = clientErrorAnswer(err.code);
+  const id = randomUUID();
+  if (clientErrorThrottle.admit(String(err.code)).log) this.log.info({ reqId: id, status, reason: err.code }, 'client error');
+  // A response already under way on this socket (keep-alive) cannot be followed by another.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !inFlight) {
+    const body = JSON.stringify(errorBody(message, code));
+    const headers = { ...JSON_API_HEADERS, 'x-request-id': id, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' };
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n${head}\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 function toApiError(err: FastifyError): ApiError | undefined {
   if (err instanceof ApiError) return err;

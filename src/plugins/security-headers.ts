@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
-const JSON_API_HEADERS = {
+/** The headers of every JSON answer (also written by hand for answers Fastify never sees: error-handler.ts). */
+export const JSON_API_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",

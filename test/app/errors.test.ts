@@ -70,6 +70,36 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
     await expectUnchanged();
   });
 
+  const postBytes = (payload: Buffer, contentType = 'application/json') =>
+    t.app.inject({ method: 'POST', url: base, headers: { ...headers, 'content-type': contentType }, payload });
+
+  it.each([
+    ['a Latin-1 é', Buffer.from('{"title":"caf\xe9"}', 'latin1')],
+    ['a lone continuation byte', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0x80]), Buffer.from('b"}')])],
+    ['a truncated 3-byte sequence', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')])],
+    ['an overlong encoding of /', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
+    ['an encoded surrogate (CESU-8)', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])],
+    ['0xFF', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xff]), Buffer.from('"}')])],
+  ])('a body with %s (invalid UTF-8): 400, never stored as U+FFFD', async (_name, payload) => {
+    expectError(await postBytes(payload), 400, 'VALIDATION_ERROR', 'Request body is not valid UTF-8');
+    expectError(await t.app.inject({ method: 'PUT', url: `${base}/${taskId}`, headers: { ...headers, 'content-type': 'application/json' }, payload }), 400, 'VALIDATION_ERROR', 'Request body is not valid UTF-8');
+    await expectUnchanged();
+  });
+
+  it('a charset other than UTF-8: 415; charset=utf-8 in any spelling is fine', async () => {
+    for (const type of ['application/json; charset=latin1', 'application/json;charset=ISO-8859-1', 'application/json; charset="utf-16"', 'application/json; charset=windows-1252']) {
+      expectError(await postBytes(Buffer.from('{"title":"x"}'), type), 415, 'UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON in UTF-8 (Content-Type: application/json; charset=utf-8)');
+    }
+    await expectUnchanged();
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'application/json; charset=utf8']) {
+      const res = await postBytes(Buffer.from('{"title":"café ☕ 𝄞"}'), type);
+      expect(res.statusCode, type).toBe(201);
+      expect(res.json().data.title).toBe('café ☕ 𝄞');
+      await t.app.inject({ method: 'DELETE', url: `${base}/${res.json().data.id}`, headers });
+    }
+    await expectUnchanged();
+  });
+
   it('a body over 64 KiB: 413 PAYLOAD_TOO_LARGE', async () => {
     const big = JSON.stringify({ title: 'x', description: 'd'.repeat(70 * 1024) });
     expectError(await post(big), 413, 'PAYLOAD_TOO_LARGE', 'Request body is too large');
@@ -125,6 +155,7 @@ describe('unexpected errors', () => {
   it('a fault is 500 INTERNAL_ERROR with no stack, SQL or secret in the body', async () => {
     const t = await buildTestApp('embedded', {}, {
       verifier: {
+        cached: () => undefined,
         verify: async () => {
           throw new Error('select * from secret_table where password = hunter2');
         },

@@ -26,6 +26,56 @@ describe('rate limit', () => {
   });
 });
 
+describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
+  const badToken = { authorization: 'Bearer nope.nope.nope' };
+  /** A client at `client` behind our load balancer at 10.0.0.2, which appends the client to X-Forwarded-For. */
+  const viaProxy = (spoofed: string, client: string) => ({
+    url: '/api/x/tasks',
+    remoteAddress: '10.0.0.2',
+    headers: { ...badToken, 'x-forwarded-for': `${spoofed}, ${client}` },
+  });
+
+  it.each([
+    ['one hop (TRUST_PROXY=true or 1)', 1],
+    ['the proxy\'s CIDR', ['10.0.0.0/24']],
+  ] as const)('%s: a spoofed left part of X-Forwarded-For is not a new IP; the limit triggers', async (_name, trustProxy) => {
+    const t = await buildTestApp('embedded', { rateLimitPerMinute: 3, trustProxy: trustProxy as never });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await t.app.inject(viaProxy(`10.9.9.${i}`, '203.0.113.7'))).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // Another client behind the same proxy has its own window.
+      expectError(await t.app.inject(viaProxy('10.9.9.1', '203.0.113.8')), 401, 'INVALID_TOKEN');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with a CIDR list, a client that reaches the service directly cannot choose its IP by X-Forwarded-For', async () => {
+    const t = await buildTestApp('embedded', { rateLimitPerMinute: 3, trustProxy: ['10.0.0.0/24'] });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push((await t.app.inject({ url: '/api/x/tasks', remoteAddress: '198.51.100.9', headers: { ...badToken, 'x-forwarded-for': `203.0.113.${i}` } })).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('without TRUST_PROXY, X-Forwarded-For is ignored: the socket address counts', async () => {
+    const t = await buildTestApp('embedded', { rateLimitPerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await t.app.inject(viaProxy('10.9.9.1', `203.0.113.${i}`))).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 
 describe('rate limit shared through Redis (REDIS_URL)', () => {

@@ -100,3 +100,94 @@ describe('authentication (shared-secret HS256 mode)', () => {
     expect((await t.app.inject('/docs')).statusCode).toBe(200);
   });
 });
+
+const KEY = new TextEncoder().encode(TEST_SECRET);
+const nowS = () => Math.floor(Date.now() / 1000);
+/** An HS256 token with exactly these header fields and claims (no defaults added). */
+const mint = (claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }, key = KEY) =>
+  new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key);
+
+describe('tokens per RFC 8725, and a 401 that says why', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded');
+  });
+  afterAll(async () => t?.close());
+
+  const list = (token: string, app = t.app) => app.inject({ url: '/api/alice/tasks', headers: { authorization: `Bearer ${token}` } });
+
+  it.each([
+    ['another secret', () => signToken('alice', { secret: 'another-secret-another-secret-0123456789' }),
+      "The token's signature does not match: is BETTER_AUTH_SECRET the same as the frontend's?"],
+    ['expired', () => signToken('alice', { expiresIn: -3600 }), 'The token has expired'],
+    ['no exp', () => mint({ sub: 'alice', iat: nowS() }), 'The token has no expiry (exp); tokens must expire'],
+    ['iat 2 minutes ahead', () => mint({ sub: 'alice', iat: nowS() + 120, exp: nowS() + 3600 }), 'The token was issued in the future (iat): check the clocks'],
+    ['nbf 2 minutes ahead', () => mint({ sub: 'alice', nbf: nowS() + 120, exp: nowS() + 3600 }), 'The token is not valid yet (nbf): check the clocks'],
+    ['exp a string', () => mint({ sub: 'alice', exp: String(nowS() + 3600) }), "The token's claims are not valid (exp, nbf and iat must be numbers)"],
+    ['no sub', () => signToken('alice', { noSub: true }), 'The token has no subject (sub)'],
+    ['alg none', async () => new UnsecuredJWT({ sub: 'alice' }).setExpirationTime('1h').encode(),
+      "The token's algorithm (alg) is not accepted: use HS256/384/512 with BETTER_AUTH_SECRET or a Better Auth JWKS key (EdDSA, ES256, RS256, PS256, ...)"],
+    ['garbage', async () => 'garbage', 'The token is malformed: neither a JWT nor a Better Auth session token'],
+    ["Better Auth's session cookie cache (typ better-auth.session-cache+jwt)",
+      () => mint({ sub: 'alice', exp: nowS() + 3600 }, { alg: 'HS256', typ: 'better-auth.session-cache+jwt' }), "The token's type (typ) is not a JWT access token"],
+    ['typ dpop+jwt', () => mint({ sub: 'alice', exp: nowS() + 3600 }, { alg: 'HS256', typ: 'dpop+jwt' }), "The token's type (typ) is not a JWT access token"],
+    ['typ a number', () => mint({ sub: 'alice', exp: nowS() + 3600 }, { alg: 'HS256', typ: 7 }), "The token's type (typ) is not a JWT access token"],
+  ])('%s: 401 INVALID_TOKEN saying why', async (_name, make, message) => {
+    const res = await list(await make());
+    expectError(res, 401, 'INVALID_TOKEN', message);
+    expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+  });
+
+  it.each([
+    ['no typ', { alg: 'HS256' }],
+    ['typ JWT', { alg: 'HS256', typ: 'JWT' }],
+    ['typ jwt', { alg: 'HS256', typ: 'jwt' }],
+    ['typ at+jwt (RFC 9068)', { alg: 'HS256', typ: 'at+jwt' }],
+    ['typ application/at+jwt', { alg: 'HS256', typ: 'application/at+jwt' }],
+  ])('%s is accepted', async (_name, header) => {
+    expect((await list(await mint({ sub: 'alice', exp: nowS() + 3600, iat: nowS() }, header))).statusCode).toBe(200);
+  });
+
+  it('iat within the 30 s clock tolerance is accepted', async () => {
+    expect((await list(await mint({ sub: 'alice', iat: nowS() + 20, exp: nowS() + 3600 }))).statusCode).toBe(200);
+  });
+
+  it('changing the last base64url character of a signature never gives another accepted token', async () => {
+    const good = await signToken('alice');
+    expect((await list(good)).statusCode).toBe(200);
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = good.at(-1) as string;
+    const accepted: string[] = [];
+    for (const c of ALPHABET) {
+      if (c === last) continue;
+      const variant = `${good.slice(0, -1)}${c}`;
+      const res = await list(variant);
+      if (res.statusCode !== 401) accepted.push(`${c}: ${res.statusCode}`);
+      else expect(res.json().code).toBe('INVALID_TOKEN');
+    }
+    expect(accepted).toEqual([]);
+    // The spellings that decode to the same bytes are refused as non-canonical, not as a bad signature.
+    const i = ALPHABET.indexOf(last);
+    const alias = `${good.slice(0, -1)}${ALPHABET[i ^ 1]}`;
+    expectError(await list(alias), 401, 'INVALID_TOKEN', 'The token is malformed: a part is not canonical base64url');
+    for (const bad of [`${good}=`, good.replace('.', '.+'), `${good.slice(0, -1)}*`]) expectError(await list(bad), 401, 'INVALID_TOKEN');
+  });
+
+  it('JWT_REQUIRE_EXP=false accepts a token without exp', async () => {
+    const lax = await buildTestApp('embedded', { jwtRequireExp: false });
+    try {
+      expect((await list(await mint({ sub: 'alice', iat: nowS() }), lax.app)).statusCode).toBe(200);
+    } finally {
+      await lax.close();
+    }
+  });
+
+  it('an HS256 token where no BETTER_AUTH_SECRET is set says so', async () => {
+    const jwksOnly = await buildTestApp('embedded', { betterAuthSecret: undefined });
+    try {
+      expectError(await list(await signToken('alice'), jwksOnly.app), 401, 'INVALID_TOKEN', 'HS256/384/512 tokens are not accepted here: BETTER_AUTH_SECRET is not set on the API');
+    } finally {
+      await jwksOnly.close();
+    }
+  });
+});

@@ -250,6 +250,18 @@ describe('API with a real Better Auth server (EdDSA JWTs and bearer session toke
     await expectCrudWorks(api, daveOldJwt, dave.userId, 'Dave with an old-key JWT');
   }, 15_000);
 
+  it('a Better Auth JWT is one spelling: the aliases of its last signature character are refused (RFC 8725)', async () => {
+    expect((await call(api, aliceJwt, 'GET', tasksPath(alice.userId))).status).toBe(200);
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const i = ALPHABET.indexOf(aliceJwt.at(-1) as string);
+    // An Ed25519 signature is 64 bytes: 86 characters, the last one carrying 4 unused bits.
+    for (let bits = 1; bits < 16; bits++) {
+      const alias = `${aliceJwt.slice(0, -1)}${ALPHABET[i ^ bits]}`;
+      const answer = await call(api, alias, 'GET', tasksPath(alice.userId));
+      expectInvalidToken(answer);
+    }
+  });
+
   it('answers 401 INVALID_TOKEN for a JWT whose kid Better Auth never published', async () => {
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
     const now = Math.floor(Date.now() / 1000);
@@ -315,7 +327,11 @@ describe('API with Better Auth: issuer', () => {
       const user = await ba.signUp('issuer@example.com', PASSWORD, 'Issuer');
       const token = await ba.getJwt(user.sessionToken);
       expect(decodeProtectedHeader(token).alg).toBe('EdDSA');
-      expectInvalidToken(await call(api, token, 'GET', tasksPath(user.userId)));
+      const answer = await call(api, token, 'GET', tasksPath(user.userId));
+      expectInvalidToken(answer);
+      expect((answer.body as { error: string }).error).toBe(
+        "The token's issuer (iss) is not the one expected: is BETTER_AUTH_URL (or JWT_ISSUER) Better Auth's baseURL exactly?",
+      );
       // The keys were reachable (the API fetched them): the claims alone made it fail.
       expect(ba.requests.some((r) => r.method === 'GET' && r.path.startsWith('/api/auth/jwks'))).toBe(true);
     } finally {

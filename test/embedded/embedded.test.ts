@@ -14,6 +14,8 @@ import { signToken } from '../helpers/app.js';
 import { cleanEnv, freePort, runNode, scratchDir, SERVER_JS, startServer, type Server } from '../helpers/process.js';
 
 const SECRET = 'embedded-server-tests-secret-0123456789';
+/** Written into titles while the disk is full: it must not reach any log line. */
+const DISK_SECRET = 'private: account 1234-5678';
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -259,7 +261,8 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
       try {
         const cwd = scratchDir('task-api-embedded-');
         const dataDir = join(mount, 'data');
-        const server = await start(cwd, { DATA_DIR: dataDir });
+        // LOG_LEVEL=debug: every line the embedded server forwards is in the output too.
+        const server = await start(cwd, { DATA_DIR: dataDir, LOG_LEVEL: 'debug' });
         const api = await client(server);
         const acknowledged: string[] = [];
         for (let i = 0; i < 5; i++) if ((await api.create(`ok ${i}`)).status === 201) acknowledged.push(`ok ${i}`);
@@ -278,8 +281,9 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
         const failures: { status: number; ms: number; body: Record<string, unknown> }[] = [];
         for (let i = 0; i < 300 && failures.length < 20; i++) {
           const t0 = performance.now();
-          const res = await api.create(`while full ${i} ${'x'.repeat(150)}`);
-          if (res.status === 201) acknowledged.push(`while full ${i} ${'x'.repeat(150)}`);
+          const title = `while full ${i} ${DISK_SECRET} ${'x'.repeat(150)}`;
+          const res = await api.create(title);
+          if (res.status === 201) acknowledged.push(title);
           else failures.push({ status: res.status, ms: performance.now() - t0, body: (await res.json()) as Record<string, unknown> });
         }
         expect(failures.length).toBe(20);
@@ -304,6 +308,8 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
         expect(Date.now() - t0).toBeLessThan(10_000);
         expect(code ?? signal).not.toBeNull();
         rmSync(filler);
+        // What users wrote never reached the log, the embedded server's forwarded lines included.
+        expect(server.output()).not.toContain(DISK_SECRET);
 
         const again = await start(cwd, { DATA_DIR: dataDir });
         const titles = new Set((await (await client(again)).list()).map((t) => t.title));

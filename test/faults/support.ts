@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { freePort, ROOT, run, runOk, sleep, startServer, type Server } from '../helpers/process.js';
 import { signToken } from '../helpers/tokens.js';
+import { ErrorCode } from '../../src/errors.js';
 
 export { freePort, run, runOk, sleep, startServer, type Server };
 export { scratchDatabase, type ScratchDatabase } from '../helpers/scratch.js';
@@ -296,20 +297,8 @@ export async function apiClient(base: string, user: string, agent?: Agent, timeo
   };
 }
 
-/** The contract's error codes with their status (API.md, Errors). */
-export const CONTRACT_ERRORS: Record<string, number> = {
-  VALIDATION_ERROR: 400,
-  UNAUTHORIZED: 401,
-  INVALID_TOKEN: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  INTERNAL_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
-};
+/** The contract's error codes with their status (API.md, Errors): the catalog itself. */
+export const CONTRACT_ERRORS: Record<string, number> = { ...ErrorCode };
 
 /** Undefined if `body` is exactly {error: string, code: <contract code matching status>}, else why not. */
 export function contractErrorProblem(status: number, body: string | undefined): string | undefined {

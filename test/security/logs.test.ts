@@ -97,6 +97,18 @@ describe('request logs (server process, LOG_LEVEL=info)', () => {
     }
   });
 
+  it('a refused token: its line says why (tokenRefused, info level), never the token', () => {
+    const reasonOf = (label: string) => {
+      const reqId = exchanges.find((e) => e.label === label)?.ex.headers?.['x-request-id'];
+      const line = lines.find((l) => l.reqId === reqId && 'status' in l);
+      return { level: line?.level, status: line?.status, tokenRefused: line?.tokenRefused };
+    };
+    expect(reasonOf('invalid token')).toEqual({ level: 30, status: 401, tokenRefused: 'bad_signature' });
+    expect(reasonOf('expired token')).toEqual({ level: 30, status: 401, tokenRefused: 'expired' });
+    expect(reasonOf('a cookie and no token')).toEqual({ level: 30, status: 401, tokenRefused: undefined });
+    expect(reasonOf('list with a valid token')).toEqual({ level: 30, status: 200, tokenRefused: undefined });
+  });
+
   it('every line is JSON', () => {
     const nonJson = output
       .split('\n')

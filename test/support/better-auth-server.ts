@@ -1,7 +1,7 @@
 /**
  * A real Better Auth server (the npm library, not a fake) for tests: email + password sign-up,
  * the `jwt()` plugin (JWKS at /api/auth/jwks, JWTs at /api/auth/token) and the `bearer()` plugin
- * (session token in the `set-auth-token` header), on node:http over loopback, with the in-memory
+ * (session token in the `set-auth-token` header; optional), its own rate limit (optional), on node:http over loopback, with the in-memory
  * adapter as its database. It plays the part of the Next.js frontend that mounts Better Auth at
  * /api/auth, and can serve static HTML pages from the same origin for browser tests.
  *
@@ -13,10 +13,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { memoryAdapter } from 'better-auth/adapters/memory';
 import { toNodeHandler } from 'better-auth/node';
 import { bearer, jwt, type JwtOptions } from 'better-auth/plugins';
 import { SignJWT, decodeProtectedHeader } from 'jose';
+import { createAuthTables, type AuthTables, type ColumnStyle } from './better-auth-tables.js';
 
 /** Asymmetric algorithms come from the JWT plugin's own keys; HS256 needs a custom `jwt.sign`. */
 export type BetterAuthAlg = 'EdDSA' | 'ES256' | 'ES512' | 'RS256' | 'PS256' | 'HS256';
@@ -44,12 +46,26 @@ export interface StartBetterAuthOptions {
   pages?: Record<string, string>;
   /** Let Better Auth log (warnings, errors); off by default to keep test output clean. */
   log?: boolean;
+  /** Install the bearer() plugin (default true). Without it, sessions travel in the cookie only. */
+  bearer?: boolean;
+  /** Better Auth's own rate limit (off by default): `max` requests per `window` seconds per IP and path. */
+  rateLimit?: { window: number; max: number };
+  /** `session.expiresIn` in seconds (library default: 7 days). */
+  sessionExpiresIn?: number;
+  /**
+   * Keep Better Auth's data in this PostgreSQL database (the Drizzle adapter; its tables are
+   * created, columns named in `columns` style: better-auth-tables.ts) instead of in memory.
+   */
+  database?: { url: string; columns: ColumnStyle };
 }
 
 export interface BetterAuthSession {
   userId: string;
   email: string;
-  /** The `set-auth-token` header: the signed session cookie value `<token>.<base64 HMAC>`. */
+  /**
+   * The signed session cookie value `<token>.<base64 HMAC>`: the `set-auth-token` header with
+   * bearer(), the decoded cookie without it.
+   */
   sessionToken: string;
   /** The bare session token (the part before the dot, also `token` in the JSON body). */
   bareToken: string;
@@ -78,6 +94,9 @@ export interface BetterAuthServer {
   secret: string;
   /** Every request the server received, in order (method and path with query). */
   requests: LoggedRequest[];
+  /** How many get-session requests were being answered at once, at most, since the last reset. */
+  getSessionPeak(): number;
+  resetGetSessionPeak(): void;
   signUp(email: string, password: string, name: string): Promise<BetterAuthSession>;
   signIn(email: string, password: string): Promise<BetterAuthSession>;
   /** GET /api/auth/token with `Authorization: Bearer <sessionToken>`; returns the JWT. */
@@ -202,8 +221,14 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
   const state: { handle?: (req: http.IncomingMessage, res: http.ServerResponse) => void } = {};
   let stalled = false;
   const held: http.ServerResponse[] = [];
+  let getSessionNow = 0;
+  let getSessionPeak = 0;
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', at: Date.now() });
+    if ((req.url ?? '').startsWith('/api/auth/get-session')) {
+      getSessionPeak = Math.max(getSessionPeak, ++getSessionNow);
+      res.once('close', () => getSessionNow--);
+    }
     if (stalled) {
       held.push(res);
       return;
@@ -229,29 +254,31 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
   // Requests from Node go to the bound address; Better Auth uses its configured baseURL anyway.
   const internalURL = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 
+  const jwtPlugin = jwt(
+    jwtPluginOptions({
+      alg,
+      secret,
+      baseURL,
+      ...(opts.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: opts.rotationIntervalSeconds } : {}),
+      ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
+      ...(opts.expirationTime !== undefined ? { expirationTime: opts.expirationTime } : {}),
+    }),
+  );
+  const plugins = [jwtPlugin, ...(opts.bearer === false ? [] : [bearer()])];
+  let tables: AuthTables | undefined;
+  if (opts.database) tables = await createAuthTables(opts.database.url, opts.database.columns, { plugins });
   const db: Record<string, unknown[]> = { user: [], session: [], account: [], verification: [], jwks: [] };
   const auth = betterAuth({
     baseURL,
     secret,
-    database: memoryAdapter(db),
+    database: tables ? drizzleAdapter(tables.db, { provider: 'pg', schema: tables.schema }) : memoryAdapter(db),
     emailAndPassword: { enabled: true, password: testPasswordHasher },
     trustedOrigins: opts.trustedOrigins ?? [],
-    rateLimit: { enabled: false },
+    rateLimit: opts.rateLimit ? { enabled: true, window: opts.rateLimit.window, max: opts.rateLimit.max, storage: 'memory' } : { enabled: false },
+    ...(opts.sessionExpiresIn !== undefined ? { session: { expiresIn: opts.sessionExpiresIn } } : {}),
     telemetry: { enabled: false },
     logger: { disabled: !opts.log },
-    plugins: [
-      jwt(
-        jwtPluginOptions({
-          alg,
-          secret,
-          baseURL,
-          ...(opts.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: opts.rotationIntervalSeconds } : {}),
-          ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
-          ...(opts.expirationTime !== undefined ? { expirationTime: opts.expirationTime } : {}),
-        }),
-      ),
-      bearer(),
-    ],
+    plugins,
   });
   state.handle = toNodeHandler(auth);
 
@@ -260,7 +287,11 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
     // Node's fetch sends `sec-fetch-mode: cors`, so Better Auth's CSRF check wants an Origin, as
     // a browser on the frontend's own origin would send.
     headers.set('origin', baseURL);
-    if (init.sessionToken !== undefined) headers.set('authorization', `Bearer ${init.sessionToken}`);
+    if (init.sessionToken !== undefined) {
+      // bearer() reads the header; without it, the session cookie is how a browser would send it.
+      headers.set('authorization', `Bearer ${init.sessionToken}`);
+      if (init.sessionToken.includes('.')) headers.set('cookie', `better-auth.session_token=${encodeURIComponent(init.sessionToken)}`);
+    }
     const { sessionToken: _ignored, ...rest } = init;
     return fetch(`${internalURL}${path}`, { ...rest, headers, signal: AbortSignal.timeout(5000) });
   };
@@ -269,9 +300,9 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
     const text = await res.text();
     if (res.status !== 200) throw new Error(`Better Auth ${what} answered ${res.status}: ${text}`);
     const body = JSON.parse(text) as { token?: string; user?: { id?: string; email?: string } };
-    const sessionToken = res.headers.get('set-auth-token');
     const cookieName = 'better-auth.session_token';
     const rawCookie = cookieValue(res.headers.getSetCookie(), cookieName);
+    const sessionToken = res.headers.get('set-auth-token') ?? (rawCookie === undefined ? null : decodeURIComponent(rawCookie));
     if (!sessionToken || !body.user?.id || !body.token || !rawCookie) {
       throw new Error(`Better Auth ${what}: missing set-auth-token, user or cookie in the answer: ${text}`);
     }
@@ -286,11 +317,14 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
 
   const closeServer = async (): Promise<void> => {
     for (const res of held.splice(0)) res.destroy();
-    if (!server.listening) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server.listening) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await tables?.close();
+    tables = undefined;
   };
 
   return {
@@ -300,6 +334,10 @@ export async function startBetterAuth(opts: StartBetterAuthOptions = {}): Promis
     alg,
     secret,
     requests,
+    getSessionPeak: () => getSessionPeak,
+    resetGetSessionPeak: () => {
+      getSessionPeak = getSessionNow;
+    },
 
     async signUp(email, password, name) {
       const res = await call('/api/auth/sign-up/email', {

@@ -1,0 +1,86 @@
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (malformed HTTP, headers over the
+ * limit), TRACE, and the client's X-Request-Id: every answer is in the contract's format, with the
+ * security headers and a request id of ours.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { rawRequest } from '../helpers/raw-http.js';
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The answer to raw bytes on a fresh connection. */
+const raw = (port: number, request: string | Buffer) => rawRequest(port, request);
+
+describe('answers outside the router: malformed HTTP, 431, TRACE, X-Request-Id', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded');
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => t?.close());
+
+  it.each([
+    ['a request line that is not HTTP', 'GARBAGE\r\n\r\n'],
+    ['a header without a colon', 'GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'],
+    ['a bad Content-Length', 'POST /api/alice/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'],
+    ['two Content-Lengths', 'POST /api/alice/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'],
+    ['a control character in a header value', 'GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\u0001b\r\n\r\n'],
+  ])('%s: 400 VALIDATION_ERROR in the contract format, security headers, our request id', async (_name, request) => {
+    const res = await raw(port, request);
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 400,
+      body: { error: 'The request is not valid HTTP', code: 'VALIDATION_ERROR', detail: 'The request is not valid HTTP' },
+    });
+    expect(res.headers).toMatchObject({ ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+    expect(res.headers['x-request-id']).toMatch(UUID);
+  });
+
+  it('headers over the limit: 431 HEADERS_TOO_LARGE in the contract format, security headers, our request id', async () => {
+    const res = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nX-Request-Id: mine\r\n\r\n`);
+    const error = 'The request headers are too large';
+    expect({ status: res.status, body: res.body }).toEqual({ status: 431, body: { error, code: 'HEADERS_TOO_LARGE', detail: error } });
+    expect(res.headers).toMatchObject(SECURITY_HEADERS);
+    expect(res.headers['x-request-id']).toMatch(UUID);
+  });
+
+  it.each([
+    ['a URL that does not decode', '/api/alice/tasks/%zz', 'The URL is not valid'],
+    ['a path segment over the limit', `/api/alice/tasks/${'9'.repeat(400)}`, 'A path segment is too long'],
+  ])('%s: 400 in the contract format, security headers, a request id', async (_name, url, error) => {
+    const res = await t.app.inject({ url, headers: { 'x-request-id': 'given-1' } });
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 400, body: { error, code: 'VALIDATION_ERROR', detail: error } });
+    expect(res.headers).toMatchObject({ ...SECURITY_HEADERS, 'x-request-id': 'given-1' });
+  });
+
+  it('TRACE on a known path is 405 with Allow; on an unknown path 404', async () => {
+    const res = await t.app.inject({ method: 'TRACE', url: '/api/alice/tasks' });
+    expect({ status: res.statusCode, body: res.json(), allow: res.headers.allow }).toEqual({
+      status: 405,
+      body: { error: 'Method not allowed here; allowed: GET, HEAD, POST', code: 'METHOD_NOT_ALLOWED', detail: 'Method not allowed here; allowed: GET, HEAD, POST' },
+      allow: 'GET, HEAD, POST',
+    });
+    expect((await t.app.inject({ method: 'TRACE', url: '/health' })).statusCode).toBe(405);
+    expect((await t.app.inject({ method: 'TRACE', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('a short, safe X-Request-Id is used; a long or unsafe one is replaced by our own', async () => {
+    for (const id of ['trace-123', 'a'.repeat(128), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'span.id_7:x']) {
+      const res = await t.app.inject({ url: '/health', headers: { 'x-request-id': id } });
+      expect(res.headers['x-request-id'], id).toBe(id);
+    }
+    for (const id of ['a'.repeat(129), 'a'.repeat(16_000), 'with space', 'quote"', '<script>', 'semi;colon', 'Root=1-abc', 'ünïcode', '']) {
+      const res = await t.app.inject({ url: '/health', headers: { 'x-request-id': id } });
+      expect(res.headers['x-request-id'], id.slice(0, 20)).toMatch(UUID);
+    }
+  });
+});
