@@ -215,3 +215,21 @@ describe('config', () => {
     }
   });
 });
+
+describe('the documentation of the configuration', () => {
+  // Every variable src/config.ts reads, found in its source: a new one without docs fails here.
+  const source = readFileSync(join(ROOT, 'src/config.ts'), 'utf8');
+  const INTERNAL = new Set(['TASK_API_EMBEDDED_URL']); // set by the cluster primary for its workers
+  const read = [...new Set([...source.matchAll(/env(?:\.|\['|, ')([A-Z][A-Z0-9_]{2,})/g)].map((m) => m[1]!))].filter(
+    (name) => !INTERNAL.has(name),
+  );
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## ', readme.indexOf('\n## Configuration') + 1));
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+
+  it('names every variable the service reads in the README table and in .env.example', () => {
+    expect(read.length).toBeGreaterThan(40);
+    expect(read.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
+    expect(read.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
+  });
+});
