@@ -19,7 +19,7 @@ const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', st
 const USAGE = `
 import {
   ApiError, cachedToken, createTaskClient, isApiError,
-  type Change, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
+  type Change, type ErrorCode, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
 } from '@task-api/client';
 import type { paths } from '@task-api/client/schema';
 
@@ -38,8 +38,12 @@ export async function use(): Promise<void> {
   const id: number = task.id;
   const version: number = task.version;
   const query: ListQuery = { q: 'milk', priority: ['high', 'medium'], tag: 'errands', sort: '-due_at', limit: 20 };
-  const page: TaskPage | null = await client.tasks.list(query);
-  const next: string | null | undefined = page?.nextCursor;
+  const page: TaskPage = await client.tasks.list(query);
+  const next: string | null = page.nextCursor;
+  const polled: TaskPage | null = await client.tasks.list(query, { ifNoneMatch: page.etag });
+  // @ts-expect-error with ifNoneMatch the answer is null while the list is unchanged
+  const notNull: TaskPage = await client.tasks.list(query, { ifNoneMatch: page.etag });
+  const errorCode: ErrorCode = 'PRECONDITION_FAILED';
   for await (const p of client.tasks.pages({ status: 'pending', limit: 50 })) void p.tasks.length;
   for await (const t of client.tasks.all()) void t.title;
   const result = await client.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
@@ -68,7 +72,7 @@ export async function use(): Promise<void> {
   await client.tasks.create({ description: 'no title' });
   // @ts-expect-error sort takes the documented keys only
   await client.tasks.list({ sort: 'colour' });
-  void [next, shown, copy, stopLive, unsubscribe, health];
+  void [next, polled, notNull, errorCode, shown, copy, stopLive, unsubscribe, health];
 }
 `;
 
