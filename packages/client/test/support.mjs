@@ -72,9 +72,11 @@ async function stopProcess(child) {
  *
  * `restartOnce` (default true): start it once on the fresh DATA_DIR (which creates and migrates the
  * database), stop it, and start it again, as a deployment that has run before. This works around an
- * API bug: in the process that ran the migrations, every `priority=` list filter is a 500 (postgres.js
- * learnt the array types at connect, before the migration created the `task_priority` enum, so it
- * cannot send `task_priority[]`); after a restart it works. `restartOnce: false` shows it (a test
+ * API bug: in the process that ran the migrations, a `priority=` list filter is a 500 (PostgresError
+ * 22P02, array_in) whenever it runs on a pool connection opened before the migration created the
+ * `task_priority` enum (postgres.js learnt that connection's types then, so it cannot send
+ * `task_priority[]`): every time with one connection, 2 of 12 concurrent requests here. After a
+ * restart it works. `restartOnce: false` shows it (a test
  * marked TODO in client.test.mjs does).
  */
 export async function startApi(env = {}, { restartOnce = true } = {}) {
