@@ -76,6 +76,30 @@ export async function use(): Promise<void> {
 }
 `;
 
+// The README's (root, "Frontend") ten lines, as they are there, with what they take for granted declared.
+const README_SNIPPET = `
+import { cachedToken, createTaskClient, isApiError } from '@task-api/client';
+declare const process: { env: Record<string, string | undefined> };
+declare const authClient: { token(): Promise<{ data: { token: string } | null }> };
+declare const session: { user: { id: string } };
+declare const router: { replace(path: string): void };
+declare function refresh(change: unknown): void;
+
+export async function readme(): Promise<void> {
+  const api = createTaskClient({
+    baseUrl: process.env.NEXT_PUBLIC_API_URL!,
+    userId: session.user.id,
+    token: cachedToken(async () => (await authClient.token()).data?.token),
+    onUnauthorized: () => router.replace('/sign-in'),
+  });
+  const task = await api.tasks.create({ title: 'Buy milk', priority: 'high', tags: ['errands'] });
+  const { tasks, nextCursor } = await api.tasks.list({ status: 'pending', q: 'milk', sort: '-due_at', limit: 20 });
+  const saved = await api.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
+  const stop = api.events.subscribe({ onChange: (change) => refresh(change) });
+  void [tasks, nextCursor, saved.ok ? saved.task : saved.current, stop, isApiError];
+}
+`;
+
 it('packs, installs into a scratch project, type-checks a usage file and imports', () => {
   const out = npm(['pack', '--pack-destination', scratch, '--json'], pkgDir);
   const [{ filename, files }] = JSON.parse(out.slice(out.indexOf('[')));
@@ -90,6 +114,7 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
   assert.deepEqual(Object.keys(deps), ['openapi-fetch'], 'openapi-fetch is the only runtime dependency');
 
   writeFileSync(join(scratch, 'usage.ts'), USAGE);
+  writeFileSync(join(scratch, 'readme.ts'), README_SNIPPET);
   writeFileSync(
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
@@ -98,7 +123,7 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
         strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
         skipLibCheck: false, noEmit: true,
       },
-      files: ['usage.ts'],
+      files: ['usage.ts', 'readme.ts'],
     }),
   );
   try {
