@@ -148,6 +148,9 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
           if (leaving.current) return;
           routerRef.current.replace('/sign-in?reason=session-expired');
         },
+        // 503 (the database restarting, say) and 429 are retried after Retry-After, up to 8 times,
+        // with a notice meanwhile; then the error shows.
+        retry: { retries: 8 },
         onRetry: ({ status, delayMs }) =>
           setNotice({
             kind: 'retry',
