@@ -231,19 +231,6 @@ async function main() {
     LOG_LEVEL: 'warn',
     NODE_ENV: 'development',
   };
-  // The API starts once on the fresh DATA_DIR (creating and migrating its database) and is stopped,
-  // then starts again, as a deployment that has run before. This steps around an API bug: in the
-  // process that ran the migrations, a priority= filter of the list is a 500 (PostgresError 22P02)
-  // when it runs on a pool connection opened before the task_priority enum existed (postgres.js
-  // learnt that connection's types then). EXAMPLE_API_FIRST_START=1 tests that first process
-  // instead (the priority step may then fail, depending on the connection it gets).
-  let firstStartLog = '';
-  if (process.env.EXAMPLE_API_FIRST_START !== '1') {
-    const first = start('API (first start)', process.execPath, [join(API_DIR, 'dist/src/server.js')], API_DIR, apiEnv);
-    await waitHttp(`${apiUrl}/health`, first);
-    await stopOne(first);
-    firstStartLog = first.log;
-  }
   const api = start('API', process.execPath, [join(API_DIR, 'dist/src/server.js')], API_DIR, apiEnv);
   const app = start('Next.js', process.execPath, [join(EXAMPLE, 'node_modules/next/dist/bin/next'), 'start', '-p', String(appPort), '-H', '127.0.0.1'], EXAMPLE, {
     NEXT_TELEMETRY_DISABLED: '1',
@@ -676,7 +663,7 @@ async function main() {
   } finally {
     await browser.close().catch(() => {});
     await stopAll();
-    writeFileSync(join(ARTIFACTS, 'api.log'), (firstStartLog ? `--- first start (migrations)\n${firstStartLog}--- second start\n` : '') + api.log);
+    writeFileSync(join(ARTIFACTS, 'api.log'), api.log);
     writeFileSync(join(ARTIFACTS, 'next.log'), app.log);
     rmSync(tmp, { recursive: true, force: true });
   }

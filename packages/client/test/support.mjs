@@ -69,17 +69,8 @@ async function stopProcess(child) {
 
 /**
  * Starts dist/src/server.js of API_DIR on a free port with its own DATA_DIR; `stop()` ends it by pid.
- *
- * `restartOnce` (default true): start it once on the fresh DATA_DIR (which creates and migrates the
- * database), stop it, and start it again, as a deployment that has run before. This works around an
- * API bug: in the process that ran the migrations, a `priority=` list filter is a 500 (PostgresError
- * 22P02, array_in) whenever it runs on a pool connection opened before the migration created the
- * `task_priority` enum (postgres.js learnt that connection's types then, so it cannot send
- * `task_priority[]`): every time with one connection, 2 of 12 concurrent requests here. After a
- * restart it works. `restartOnce: false` shows it (a test
- * marked TODO in client.test.mjs does).
  */
-export async function startApi(env = {}, { restartOnce = true } = {}) {
+export async function startApi(env = {}) {
   const server = join(API_DIR, 'dist/src/server.js');
   if (!existsSync(server)) throw new Error(`${server} not found: run \`npm run build\` in ${API_DIR} (or set TASK_API_DIR)`);
   const port = await freePort();
@@ -88,7 +79,6 @@ export async function startApi(env = {}, { restartOnce = true } = {}) {
   const secret = randomBytes(24).toString('base64url');
   let proc;
   try {
-    if (restartOnce) await stopProcess((await spawnApi(server, port, dataDir, secret, env)).child);
     proc = await spawnApi(server, port, dataDir, secret, env);
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
