@@ -9,7 +9,8 @@
 // runs every list query as the service runs it: the spec made by the route's own listSpec() from
 // a query string, the SQL and parameters made by the repository (tasks.query.ts), sent through
 // the service's database client (src/db/client.ts, same prepare setting, same parameter
-// encoding), with `explain (analyze, buffers, format json)` put in front. Prints a markdown
+// encoding), with `explain (analyze, buffers, format json)` put in front; with prepare=true also
+// as a connection that kept the statement prepared runs it (runPrepared). Prints a markdown
 // table, writes bench/results/explain-<timestamp>.json and drops the database (also on error and
 // on Ctrl-C). Exit code 1 if a query seq-scans tasks, sorts a big part of the 100k user's tasks,
 // or takes longer than its threshold (THRESHOLDS below says why those numbers).
@@ -26,10 +27,10 @@ import { migrate } from '../src/db/migrate.js';
 import { createTasksRepository, type TasksRepository } from '../src/tasks/tasks.repository.js';
 import { listSpec } from '../src/tasks/tasks.routes.js';
 import { encodeCursor } from '../src/tasks/tasks.cursor.js';
-import type { ListSpec } from '../src/tasks/tasks.query.js';
+import type { BuiltQuery, ListSpec } from '../src/tasks/tasks.query.js';
 import type { ListQuery } from '../src/tasks/tasks.schemas.js';
 import { connect, databaseUrl } from '../test/helpers/scratch.js';
-import { describeData, FREQUENT_WORD, loadData, RARE_WORD, TAG_ONE, TAG_TWO, type DataShape, type LoadReport } from './explain-data.js';
+import { COMMON_WORD, describeData, FREQUENT_WORD, loadData, RARE_WORD, TAG_ONE, TAG_TWO, type DataShape, type LoadReport } from './explain-data.js';
 import { orderedBy, summarize, type ExplainOutput, type PlanSummary } from './explain-plan.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER, redactUrl, repoRoot } from './servers.js';
 
@@ -54,7 +55,8 @@ DATABASE_PREPARE and MAX_TASKS_PER_LIST as the service reads them.`;
  */
 const THRESHOLDS = { bigMs: 50, typicalMs: 10, sortRows: 10_000 };
 const EXPLAIN_RUNS = 3;
-const TIMED_RUNS = 5;
+/** Executions after which PostgreSQL may switch a prepared statement to its generic plan (plancache.c). */
+const CUSTOM_PLAN_RUNS = 5;
 
 interface Options {
   scale: number;
@@ -89,7 +91,17 @@ interface Case {
   /** The query string, with {placeholders} for words, tags and instants. */
   query: string;
   position?: Position;
+  /**
+   * Why this query may exceed the big user's bounds, measured and accepted: it is reported as a
+   * known limit, not as a failure. Nothing else may.
+   */
+  knownLimit?: string;
 }
+
+/** A q of one or two characters has no trigram: no index can find a substring that short. */
+const SHORT_Q =
+  'q shorter than a trigram (3 characters): no index narrows it, so it reads every task of the user (the whole-user read below) ' +
+  'unless enough of them match early; a typical user reads its ~90';
 
 const SORTS = ['created_at', 'updated_at', 'due_at', 'priority', 'title'] as const;
 
@@ -107,6 +119,13 @@ const CASES: Case[] = [
   { query: 'q={frequent}&limit=50' },
   { query: 'q={rare}' },
   { query: 'q={rare}&limit=50' },
+  // Shorter than a trigram: the index cannot narrow by the text, only by the user.
+  { query: 'q={short}', knownLimit: SHORT_Q },
+  { query: 'q={short}&limit=50', knownLimit: SHORT_Q },
+  { query: 'q={shortCommon}&limit=50', knownLimit: SHORT_Q },
+  // A word in about a third of the tasks.
+  { query: 'q={common}' },
+  { query: 'q={common}&limit=50' },
   { query: 'priority=high' },
   { query: 'priority=high&limit=50' },
   { query: 'priority=high,medium&limit=50' },
@@ -167,8 +186,19 @@ interface Result {
   params: unknown[];
   summary: PlanSummary;
   ordered: string;
-  /** The same query run for real through the repository, median of TIMED_RUNS, ms (round trip included). */
-  wallMs: number;
+  problems: string[];
+  /** Set when the problems of this run (big user) are a known limit (Case.knownLimit). */
+  knownLimit?: string;
+  plan: ExplainOutput;
+  /** The query on a connection that ran the statement for typical users first (prepare=true only). */
+  prepared?: Prepared;
+}
+
+interface Prepared {
+  /** Whether PostgreSQL chose its generic plan (planned without the values: `$1` in the plan). */
+  generic: boolean;
+  summary: PlanSummary;
+  ordered: string;
   problems: string[];
   plan: ExplainOutput;
 }
@@ -206,8 +236,6 @@ function explainingRepository(database: Database, config: Config) {
   return { repository: createTasksRepository(exec, { maxTasksPerUser: config.maxTasksPerUser, notify: false }), last };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
 /** The route's spec for a query (with a cursor at `position`, found by running the list for real). */
 async function specFor(c: Case, user: User, values: Record<string, string>, real: TasksRepository, maxPerList: number): Promise<ListSpec> {
   const query = parseQuery(c.query, values);
@@ -222,40 +250,81 @@ async function specFor(c: Case, user: User, values: Record<string, string>, real
   return listSpec(user.id, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerList).spec;
 }
 
-async function runCase(
-  c: Case,
-  user: User,
-  values: Record<string, string>,
-  ctx: { real: TasksRepository; explain: ReturnType<typeof explainingRepository>; maxPerList: number },
-): Promise<Result> {
-  const spec = await specFor(c, user, values, ctx.real, ctx.maxPerList);
-  // As the route asks: one row more than the page, to know whether there is a next one.
-  const asked = { ...spec, limit: spec.limit + 1 };
+type Ctx = { real: TasksRepository; explain: ReturnType<typeof explainingRepository>; maxPerList: number; database: Database };
+
+/** The median of EXPLAIN_RUNS runs of `run` by execution time: the first run also warms the cache, and the machine is shared. */
+async function medianPlan(run: () => Promise<ExplainOutput>): Promise<ExplainOutput> {
   const plans: ExplainOutput[] = [];
-  for (let i = 0; i < EXPLAIN_RUNS; i++) {
-    const rows = (await ctx.explain.repository.list(asked)) as unknown as { 'QUERY PLAN': ExplainOutput[] }[];
-    plans.push(rows[0]?.['QUERY PLAN'][0] as ExplainOutput);
-  }
-  // The median run's plan: the first run also warms the cache, and the machine is shared.
-  const plan = [...plans].sort((a, b) => a['Execution Time'] - b['Execution Time'])[Math.floor(EXPLAIN_RUNS / 2)] as ExplainOutput;
-  const wall: number[] = [];
-  for (let i = 0; i < TIMED_RUNS; i++) {
-    const t0 = performance.now();
-    await ctx.real.list(asked);
-    wall.push(performance.now() - t0);
-  }
+  for (let i = 0; i < EXPLAIN_RUNS; i++) plans.push(await run());
+  return [...plans].sort((a, b) => a['Execution Time'] - b['Execution Time'])[Math.floor(EXPLAIN_RUNS / 2)] as ExplainOutput;
+}
+
+const firstPlan = (rows: unknown) => (rows as { 'QUERY PLAN': ExplainOutput[] }[])[0]?.['QUERY PLAN'][0] as ExplainOutput;
+
+/** As the route asks: one row more than the page, to know whether there is a next one. */
+const asked = (spec: ListSpec): ListSpec => ({ ...spec, limit: spec.limit + 1 });
+
+async function runCase(name: string, user: User, spec: ListSpec, ctx: Ctx): Promise<Result> {
+  const plan = await medianPlan(async () => firstPlan(await ctx.explain.repository.list(asked(spec))));
   const summary = summarize(plan);
   return {
-    case: `${c.query === '' ? '(default)' : c.query}${POSITION_LABEL[c.position ?? 'first']}`,
+    case: name,
     user: user.role,
     userTasks: user.tasks,
     sql: ctx.explain.last.text,
     params: ctx.explain.last.params,
     summary,
     ordered: orderedBy(summary),
-    wallMs: median(wall),
     problems: problems(summary, user),
     plan,
+  };
+}
+
+/** A parameter as a SQL literal, for EXECUTE: what postgres.js would send as text, quoted. */
+function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof Date) return literal(v.toISOString());
+  if (Array.isArray(v)) return literal(`{${v.map((x) => `"${String(x).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`);
+  return `'${String(v).replace(/'/g, "''")}'`;
+}
+
+/**
+ * With prepare=true (the default for a direct DATABASE_URL and for the embedded server) postgres.js
+ * keeps each statement prepared on its connection, and after CUSTOM_PLAN_RUNS executions
+ * PostgreSQL may plan it once for all values (the generic plan), when that plan's estimate is no
+ * worse than the custom ones': estimated for an average user, it then serves the big user too.
+ * EXPLAIN on the protocol always plans with the values, so this replays it: PREPARE, EXECUTE
+ * for typical users' values, then EXPLAIN ANALYZE EXECUTE for the big user's.
+ */
+async function runPrepared(database: Database, warm: BuiltQuery, target: BuiltQuery, user: User): Promise<Prepared> {
+  const conn = await database.sql.reserve();
+  const args = (q: BuiltQuery) => q.params.map(literal).join(', ');
+  try {
+    await conn.unsafe(`prepare bench_list as ${target.text}`);
+    for (let i = 0; i < CUSTOM_PLAN_RUNS; i++) await conn.unsafe(`execute bench_list(${args(warm)})`);
+    const plan = await medianPlan(async () => firstPlan(await conn.unsafe(`explain (analyze, buffers, format json) execute bench_list(${args(target)})`)));
+    const summary = summarize(plan);
+    return { generic: /\$1\b/.test(JSON.stringify(plan.Plan)), summary, ordered: orderedBy(summary), problems: problems(summary, user), plan };
+  } finally {
+    await conn.unsafe('deallocate bench_list').catch(() => {});
+    conn.release();
+  }
+}
+
+/** The SQL and parameters the repository would send for a spec, without sending them. */
+function builder(config: Config) {
+  let built: BuiltQuery = { text: '', params: [] };
+  const capture = {
+    rows<T>(text: string, params: readonly unknown[]): Promise<T[]> {
+      built = { text, params: [...params] };
+      return Promise.resolve([]);
+    },
+  };
+  const repository = createTasksRepository(capture, { maxTasksPerUser: config.maxTasksPerUser, notify: false });
+  return async (spec: ListSpec): Promise<BuiltQuery> => {
+    await repository.list(spec);
+    return built;
   };
 }
 
@@ -303,17 +372,25 @@ async function wholeUserReadMs(user: User, ctx: { explain: ReturnType<typeof exp
 
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
+/** Every problem of a run, its prepared replay's included. */
+const allProblems = (r: Result) => [...r.problems, ...(r.prepared?.problems.map((p) => `prepared: ${p}`) ?? [])];
+
+function detailRow(r: Result, label: string, s: PlanSummary, ordered: string, problems: string[]): string {
+  return (
+    `| \`${r.case}\` | ${label} | ${s.rows} | ${fmt(s.executionMs)} | ${s.rowsExamined} | ${s.buffers} | ${s.indexes.join(', ') || '-'} | ` +
+    `${s.seqScanOnTasks ? '**yes**' : 'no'} | ${ordered} | ${s.shape} | ${problems.join('; ') || 'ok'} |`
+  );
+}
+
 function detailTable(results: Result[]): string {
   const lines = [
-    '| query | user | rows | exec ms | wall ms | rows read | buffers | index(es) | seq scan | order | plan | problems |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| query | user | rows | exec ms | rows read | buffers | index(es) | seq scan | order | plan | problems |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    const s = r.summary;
-    lines.push(
-      `| \`${r.case}\` | ${r.user} (${r.userTasks}) | ${s.rows} | ${fmt(s.executionMs)} | ${fmt(r.wallMs)} | ${s.rowsExamined} | ${s.buffers} | ` +
-        `${s.indexes.join(', ') || '-'} | ${s.seqScanOnTasks ? '**yes**' : 'no'} | ${r.ordered} | ${s.shape} | ${r.problems.join('; ') || 'ok'} |`,
-    );
+    lines.push(detailRow(r, `${r.user} (${r.userTasks})`, r.summary, r.ordered, r.problems));
+    const p = r.prepared;
+    if (p) lines.push(detailRow(r, `${r.user}, prepared (${p.generic ? 'generic' : 'custom'} plan)`, p.summary, p.ordered, p.problems));
   }
   return lines.join('\n');
 }
@@ -321,8 +398,8 @@ function detailTable(results: Result[]): string {
 /** One row per query: the big user's plan and times next to the typical user's. */
 function summaryTable(results: Result[]): string {
   const lines = [
-    '| query | 100k user: index(es) | order | rows read | ms | typical user: index(es) | ms | verdict |',
-    '|---|---|---|---|---|---|---|---|',
+    '| query | 100k user: index(es) | order | rows read | ms | prepared, after 5 typical: plan, ms | typical user: index(es) | ms | prepared: ms | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const byCase = new Map<string, Result[]>();
   for (const r of results) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
@@ -330,10 +407,13 @@ function summaryTable(results: Result[]): string {
     const big = rs.find((r) => r.user === 'big');
     const typical = rs.find((r) => r.user === 'typical');
     if (!big || !typical) continue;
-    const bad = [...big.problems, ...typical.problems.map((p) => `typical: ${p}`)];
+    const p = big.prepared;
+    const prepared = p === undefined ? '-' : p.generic ? `generic: ${p.summary.indexes.join(', ') || '-'}, ${p.ordered}, ${fmt(p.summary.executionMs)}` : `custom, ${fmt(p.summary.executionMs)}`;
+    const bad = [...allProblems(big).map((x) => (big.knownLimit ? `known limit: ${x}` : x)), ...allProblems(typical).map((x) => `typical: ${x}`)];
+    const typicalPrepared = typical.prepared === undefined ? '-' : `${typical.prepared.generic ? 'generic' : 'custom'}, ${fmt(typical.prepared.summary.executionMs)}`;
     lines.push(
-      `| \`${name}\` | ${big.summary.indexes.join(', ') || '-'} | ${big.ordered} | ${big.summary.rowsExamined} | ${fmt(big.summary.executionMs)} | ` +
-        `${typical.summary.indexes.join(', ') || '-'} | ${fmt(typical.summary.executionMs)} | ${bad.join('; ') || 'ok'} |`,
+      `| \`${name}\` | ${big.summary.indexes.join(', ') || '-'} | ${big.ordered} | ${big.summary.rowsExamined} | ${fmt(big.summary.executionMs)} | ${prepared} | ` +
+        `${typical.summary.indexes.join(', ') || '-'} | ${fmt(typical.summary.executionMs)} | ${typicalPrepared} | ${bad.join('; ') || 'ok'} |`,
     );
   }
   return lines.join('\n');
@@ -430,25 +510,41 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
   const values = {
     frequent: FREQUENT_WORD,
     rare: RARE_WORD,
+    short: RARE_WORD.slice(0, 2),
+    shortCommon: COMMON_WORD.slice(0, 2),
+    common: COMMON_WORD,
     tag1: TAG_ONE,
     tag2: TAG_TWO,
     now: startedAt.toISOString(),
     week: new Date(startedAt.getTime() + 7 * 86_400_000).toISOString(),
   };
   const real = createTasksRepository(database, { maxTasksPerUser: config.maxTasksPerUser, notify: false });
-  const ctx = { real, explain: explainingRepository(database, config), maxPerList: config.maxTasksPerList };
+  const ctx: Ctx = { real, explain: explainingRepository(database, config), maxPerList: config.maxTasksPerList, database };
   const results: Result[] = [];
+  const build = builder(config);
+  const [big, typical] = users as [User, User];
   for (const c of CASES) {
+    const name = `${c.query === '' ? '(default)' : c.query}${POSITION_LABEL[c.position ?? 'first']}`;
+    const specs = { big: await specFor(c, big, values, real, ctx.maxPerList), typical: await specFor(c, typical, values, real, ctx.maxPerList) };
     for (const user of users) {
-      const r = await runCase(c, user, values, ctx);
+      const r = await runCase(name, user, specs[user.role], ctx);
+      if (user.role === 'big' && c.knownLimit !== undefined) r.knownLimit = c.knownLimit;
       results.push(r);
-      log(`  ${r.case} [${user.role}]: ${r.summary.rows} rows, ${fmt(r.summary.executionMs)} ms, ${r.summary.indexes.join(', ') || 'no index'}, ${r.ordered}${r.problems.length ? `  <-- ${r.problems.join('; ')}` : ''}`);
+      // The statement warmed up by typical users (most of the traffic), then run for this user.
+      if (config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
+      const p = r.prepared;
+      log(
+        `  ${r.case} [${user.role}]: ${r.summary.rows} rows, ${fmt(r.summary.executionMs)} ms, ${r.summary.indexes.join(', ') || 'no index'}, ${r.ordered}` +
+          (p ? ` | prepared (${p.generic ? 'generic' : 'custom'}): ${fmt(p.summary.executionMs)} ms, ${p.summary.indexes.join(', ')}, ${p.ordered}` : '') +
+          ([...r.problems, ...(p?.problems ?? [])].length ? `  <-- ${[...r.problems, ...(p?.problems.map((x) => `prepared: ${x}`) ?? [])].join('; ')}` : ''),
+      );
     }
   }
   const wholeUserMs = await wholeUserReadMs(users[0] as User, ctx);
   const facts = await serverFacts(url);
 
-  const failed = results.filter((r) => r.problems.length > 0);
+  const failed = results.filter((r) => allProblems(r).length > 0 && r.knownLimit === undefined);
+  const known = results.filter((r) => allProblems(r).length > 0 && r.knownLimit !== undefined);
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`# EXPLAIN of the list queries (${new Date().toISOString()})`);
   out();
@@ -459,7 +555,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
   out(`Whole-user read (the default list of the big user with room for all ${users[0]?.tasks} tasks, index order): ${fmt(wholeUserMs)} ms.`);
   out(`Thresholds: 100k user ${THRESHOLDS.bigMs} ms, typical ${THRESHOLDS.typicalMs} ms, no seq scan on tasks, no sort of more than ${THRESHOLDS.sortRows} of the big user's rows.`);
   out();
-  out('## Summary (exec ms: EXPLAIN ANALYZE execution time, median of 3)');
+  out('## Summary (ms: EXPLAIN ANALYZE execution time, median of 3; rows read: rows of tasks the scans touched)');
   out();
   out(summaryTable(results));
   out();
@@ -467,7 +563,10 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
   out();
   out(detailTable(results));
   out();
-  out(failed.length === 0 ? 'All queries within bounds.' : `${failed.length} run(s) out of bounds: ${failed.map((r) => `${r.case} [${r.user}]`).join(', ')}`);
+  for (const reason of new Set(known.map((r) => r.knownLimit))) {
+    out(`Known limit (${known.filter((r) => r.knownLimit === reason).map((r) => `\`${r.case}\``).join(', ')}): ${reason}.`);
+  }
+  out(failed.length === 0 ? 'All other queries within bounds.' : `${failed.length} run(s) out of bounds: ${failed.map((r) => `${r.case} [${r.user}]`).join(', ')}`);
 
   mkdirSync(parsed.outDir, { recursive: true });
   const file = join(parsed.outDir, `explain-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
