@@ -7,8 +7,20 @@ import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DbLoopResult } from './ceilings.js';
 import { computeRatios, formatReport, writeReport, type BenchReport, type TargetReport } from './report.js';
-import { MIXED_WEIGHTS, SCENARIO_NAMES, buildScenario, runScenario, type LoadOptions, type ScenarioName } from './scenarios.js';
-import { BENCH_SECRET, newSeedPlan, seedDescription, seedThroughApi, seedTitle, signToken, type SeedData, type SeedPlan } from './seed.js';
+import { summarizeProfile } from './profile.js';
+import {
+  BIG_SCENARIOS,
+  MIXED_WEIGHTS,
+  SCENARIO_NAMES,
+  V2_SCENARIOS,
+  buildScenario,
+  runScenario,
+  type LoadOptions,
+  type RunContext,
+  type ScenarioName,
+} from './scenarios.js';
+import { BENCH_SECRET, listEtag, newSeedPlan, seedBig, seedDescription, seedThroughApi, seedTitle, signToken, type BigPlan, type SeedData, type SeedPlan } from './seed.js';
+import { StreamsPhase } from './streams.js';
 import {
   Child,
   DEFAULT_PG_SERVER,
@@ -43,8 +55,24 @@ export interface BenchOptions {
   dataDir?: string;
   /** With databaseUrl: run our server on the embedded PostgreSQL too ('ours-embedded'). */
   embeddedToo: boolean;
+  /** Run ours again with the list cache off ('ours-nocache'): what the list queries cost. */
+  nocacheToo: boolean;
   /** Passed through to our server and the reference as WORKERS. */
   workers?: string;
+  /** The big accounts of list-filtered, search and page-deep. */
+  big: BigPlan;
+  /** Event streams the streams phase opens (and streams per user). */
+  streams: number;
+  streamsPerUser: number;
+  /** Writes of the streams phase, spread over streamWriteSeconds. */
+  streamWrites: number;
+  streamWriteSeconds: number;
+  /** With databaseUrl and > 1: also run that many instances of ours on one database ('ours-xN'). */
+  instances: number;
+  /** Write a CPU profile of our server (node --cpu-prof) and summarise it. */
+  profile: boolean;
+  /** More environment for our server (--env), applied last. */
+  oursEnv: Record<string, string>;
   compareReference: boolean;
   referenceDir: string;
   /** The three ceilings (default: with --compare-reference). */
@@ -67,9 +95,18 @@ export function defaultOptions(): BenchOptions {
     users: 100,
     tasksPerUser: 20,
     listTasks: 50,
+    big: { filteredTasks: 10_000, deepTasks: 100_000 },
+    streams: 1000,
+    streamsPerUser: 10,
+    streamWrites: 500,
+    streamWriteSeconds: 10,
+    instances: 1,
+    profile: false,
+    oursEnv: {},
     serverCommand: [process.execPath, join(root, 'dist/src/server.js')],
     skipOurs: false,
     embeddedToo: false,
+    nocacheToo: false,
     compareReference: false,
     referenceDir: resolve(root, '../shared/reference-fastapi'),
     ceilings: false,
@@ -119,9 +156,14 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
       if (script && !existsSync(resolve(root, script))) {
         throw new Error(`our server is not built: ${script} is missing (run \`npm run build\` first)`);
       }
-      const runs: { label: string; external: boolean }[] = opts.databaseUrl
-        ? [{ label: 'ours', external: true }, ...(opts.embeddedToo ? [{ label: 'ours-embedded', external: false }] : [])]
-        : [{ label: 'ours', external: false }];
+      const external = opts.databaseUrl !== undefined;
+      const runs: { label: string; external: boolean; instances: number; env?: Record<string, string> }[] = [
+        { label: 'ours', external, instances: 1 },
+        ...(opts.nocacheToo ? [{ label: 'ours-nocache', external, instances: 1, env: { LIST_CACHE_MB: '0' } }] : []),
+        ...(external && opts.instances > 1 ? [{ label: `ours-x${opts.instances}`, external: true, instances: opts.instances }] : []),
+        ...(external && opts.embeddedToo ? [{ label: 'ours-embedded', external: false, instances: 1 }] : []),
+      ];
+      if (opts.instances > 1 && !opts.databaseUrl) notes.push('--instances needs BENCH_DATABASE_URL (the instances share one PostgreSQL): not run');
       for (const run of runs) {
         const env: Record<string, string | undefined> = {
           ...baseEnv(),
@@ -135,8 +177,13 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
           // (the server reads .env too, real variables win, and an empty value counts as unset).
           NEON_DATABASE_URL: '',
           DATABASE_URL: '',
+          // The big accounts and the create scenario keep more than the default 100,000 tasks; the
+          // streams phase opens more connections from 127.0.0.1 than the per-address default.
+          MAX_TASKS_PER_USER: '100000000',
+          MAX_CONNECTIONS_PER_IP: String(opts.streams + 512),
         };
         if (opts.workers) env.WORKERS = opts.workers;
+        Object.assign(env, opts.oursEnv, run.env);
         let dbLabel = `embedded PostgreSQL (DATA_DIR=${env.DATA_DIR})`;
         if (run.external && opts.databaseUrl) {
           const scratch = await createScratchDatabase(opts.databaseUrl, 'bench_ours');
@@ -153,10 +200,16 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
         if (existsSync(join(root, '.env'))) notes.push('a .env exists in the repo root: our server reads it too (the bench sets what it needs; anything else there, e.g. WORKERS, applies)');
         const port = await freePort();
         env.PORT = String(port);
+        const profileDir = opts.profile ? join(opts.outDir, 'profiles', `${startedAt.replace(/[:.]/g, '-')}-${run.label}`) : undefined;
         const t = await benchTarget({
           label: run.label,
-          description: `this repository (Fastify + Drizzle) on ${run.external ? 'BENCH_DATABASE_URL' : 'the embedded PostgreSQL'}`,
-          command: opts.serverCommand,
+          description:
+            `this repository (Fastify + Drizzle) on ${run.external ? 'BENCH_DATABASE_URL' : 'the embedded PostgreSQL'}` +
+            (run.instances > 1 ? `, ${run.instances} instances, the connections split evenly` : ''),
+          command: profileDir ? [opts.serverCommand[0] as string, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...opts.serverCommand.slice(1)] : opts.serverCommand,
+          ...(profileDir ? { profileDir } : {}),
+          v2: true,
+          instances: run.instances,
           cwd: root,
           env,
           port,
@@ -204,6 +257,8 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
             readyTimeoutMs: 300_000, // first start may apt-get install its packages
             database: `PostgreSQL ${redactUrl(scratch.url)}`,
             usesPostgres: true,
+            v2: false,
+            instances: 1,
             plan,
             opts,
             load,
@@ -288,6 +343,7 @@ export async function runBench(opts: BenchOptions, cleanup: Cleanup = { fns: [] 
       tasksPerUser: opts.tasksPerUser,
       listTasks: opts.listTasks,
       workers: opts.workers ?? null,
+      oursEnv: opts.oursEnv,
       mixedWeights: { ...MIXED_WEIGHTS },
       database:
         (opts.databaseUrl ? `PostgreSQL (scratch database on ${redactUrl(opts.databaseUrl)})` : 'embedded PostgreSQL (ours)') +
@@ -313,6 +369,12 @@ interface TargetSpec {
   readyTimeoutMs: number;
   database: string;
   usesPostgres: boolean;
+  /** Runs the version-2 scenarios (ours); the others are skipped for it (the reference). */
+  v2: boolean;
+  /** Instances of the same command on one database (ports of their own). */
+  instances: number;
+  /** Where node --cpu-prof writes (ours with --profile): summarised after the stop. */
+  profileDir?: string;
   plan: SeedPlan;
   opts: BenchOptions;
   load: LoadOptions;
@@ -332,7 +394,10 @@ async function benchTarget(spec: TargetSpec): Promise<{ report: TargetReport; se
   const { opts, load } = spec;
   const baseUrl = `http://127.0.0.1:${spec.port}`;
   opts.log(`bench: starting ${spec.label}: ${spec.command.join(' ')}`);
-  const child = await Child.start({ name: spec.label, command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, readyPath: spec.readyPath, readyTimeoutMs: spec.readyTimeoutMs });
+  const start = (port: number, name: string) =>
+    Child.start({ name, command: spec.command, cwd: spec.cwd, env: { ...spec.env, PORT: String(port) }, port, readyPath: spec.readyPath, readyTimeoutMs: spec.readyTimeoutMs });
+  const child = await start(spec.port, spec.label);
+  const others: Array<{ child: Child; baseUrl: string }> = [];
   const report: TargetReport = {
     label: spec.label,
     description: spec.description,
@@ -343,33 +408,110 @@ async function benchTarget(spec: TargetSpec): Promise<{ report: TargetReport; se
     skipped: {},
   };
   try {
+    for (let i = 1; i < spec.instances; i++) {
+      const port = await freePort();
+      others.push({ child: await start(port, `${spec.label}-${i + 1}`), baseUrl: `http://127.0.0.1:${port}` });
+    }
     const seed = await seedThroughApi(baseUrl, spec.plan);
     report.seedMs = seed.seedMs;
     report.seeded = seed.seeded;
     opts.log(`bench: ${spec.label} ready in ${child.startupMs} ms, seeded ${seed.seeded} tasks in ${seed.seedMs} ms`);
-    const ctx = { label: spec.label, baseUrl, pid: child.pid, measurePostgres: spec.usesPostgres, progress: opts.progress };
+    const wanted = opts.scenarios.filter((name) => spec.v2 || !V2_SCENARIOS.has(name));
+    for (const name of opts.scenarios) if (!wanted.includes(name)) report.skipped![name] = 'a version-2 feature: not in the reference';
+    if (wanted.some((name) => BIG_SCENARIOS.has(name))) {
+      seed.big = await seedBig(baseUrl, spec.plan, opts.big);
+      report.seeded += opts.big.filteredTasks + opts.big.deepTasks;
+      opts.log(`bench: ${spec.label} seeded the big accounts (${opts.big.filteredTasks} + ${opts.big.deepTasks} tasks) in ${seed.big.seedMs} ms`);
+    }
+    const ctx: RunContext = {
+      label: spec.label,
+      baseUrl,
+      pid: child.pid,
+      extra: others.map((o) => ({ baseUrl: o.baseUrl, pid: o.child.pid })),
+      measurePostgres: spec.usesPostgres,
+      progress: opts.progress,
+    };
+    const first = wanted.find((name) => name !== 'streams');
     if (opts.warmupS > 0) {
-      const w = await runScenario({ ...ctx, progress: false }, buildScenario('warmup', seed), { ...load, durationS: opts.warmupS });
+      // A profile is of the scenarios run: its warm-up is the first of them, not the mixed load.
+      const warm = spec.profileDir && first ? first : 'warmup';
+      if (warm === 'list-304') seed.listEtag = await listEtag(baseUrl, seed.listUser);
+      const w = await runScenario({ ...ctx, progress: false }, buildScenario(warm, seed), { ...load, durationS: opts.warmupS });
       if (w.errors > 0) opts.log(`bench: ${spec.label} warm-up had ${w.errors} errors (statuses ${JSON.stringify(w.statusCounts)})`);
     }
     let dead: string | null = null;
-    for (const name of opts.scenarios) {
+    const alive = async (after: string) => {
+      if (child.hasExited) dead = `server exited during ${after}`;
+      else if (!(await stillAnswers(`${baseUrl}${spec.readyPath}`))) dead = `server stopped answering ${spec.readyPath} after ${after} (wedged)`;
+      if (dead) opts.log(`bench: ${spec.label}: ${dead}; skipping its remaining scenarios`);
+    };
+    for (const name of wanted) {
       if (dead) {
         report.skipped![name] = dead;
         continue;
       }
       await sleep(300); // let the previous scenario's last requests and connections settle
-      report.scenarios.push(await runScenario(ctx, buildScenario(name, seed), load));
-      if (child.hasExited) dead = `server exited during ${name}`;
-      else if (!(await stillAnswers(`${baseUrl}${spec.readyPath}`))) dead = `server stopped answering ${spec.readyPath} after ${name} (wedged)`;
-      if (dead) opts.log(`bench: ${spec.label}: ${dead}; skipping its remaining scenarios`);
+      if (name === 'streams') {
+        if (spec.instances > 1) {
+          report.skipped![name] = 'run on one instance (the ours target)';
+          continue;
+        }
+        await streamsPhase(spec, ctx, seed, report);
+      } else {
+        // Its user's writes (update, toggle) changed the list: poll with the ETag it has now.
+        if (name === 'list-304') seed.listEtag = await listEtag(baseUrl, seed.listUser);
+        report.scenarios.push(await runScenario(ctx, buildScenario(name, seed), load));
+      }
+      await alive(name);
     }
     return { report, seed };
   } finally {
-    report.stoppedBy = await child.stop(5000);
+    const stops = await Promise.all([child.stop(5000), ...others.map((o) => o.child.stop(5000))]);
+    report.stoppedBy = stops.find((how) => how !== 'sigterm') ?? 'sigterm';
     const lines = child.notableLines();
     if (Object.keys(lines).length) report.logLines = lines;
     if (!Object.keys(report.skipped ?? {}).length) delete report.skipped;
+    if (spec.profileDir) {
+      try {
+        report.profile = summarizeProfile(spec.profileDir);
+      } catch (err) {
+        opts.log(`bench: ${spec.label}: no CPU profile: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/**
+ * The streams phase: open the streams, send writes and time each one to every stream of its
+ * user, then run list-50 and mixed again with the streams still open (named "...+streams").
+ */
+async function streamsPhase(spec: TargetSpec, ctx: RunContext, seed: SeedData, report: TargetReport): Promise<void> {
+  const { opts, load } = spec;
+  const phase = new StreamsPhase(ctx.baseUrl, ctx.pid as number, {
+    streams: opts.streams,
+    perUser: opts.streamsPerUser,
+    writes: opts.streamWrites,
+    writeSeconds: opts.streamWriteSeconds,
+    tag: spec.plan.tag,
+  });
+  try {
+    opts.log(`bench: ${spec.label}: opening ${opts.streams} event streams`);
+    const opened = await phase.start();
+    const { cpuPct } = await phase.write();
+    report.streams = phase.result(opened, cpuPct);
+    const r = report.streams;
+    opts.log(
+      `  ${spec.label.padEnd(10)} streams   ${r.streams} open in ${r.openMs.toFixed(0)} ms, ${r.rssPerStreamKB.toFixed(1)} KB RSS each; ` +
+        `${r.delivered}/${r.expected} events, write to event p50 ${r.latencyMs.p50.toFixed(1)} ms p99 ${r.latencyMs.p99.toFixed(1)} ms`,
+    );
+    for (const name of ['list-50', 'mixed'] as const) {
+      if (!opts.scenarios.includes(name)) continue;
+      await sleep(300);
+      const result = await runScenario(ctx, buildScenario(name, seed), load);
+      report.scenarios.push({ ...result, name: `${name}+streams` });
+    }
+  } finally {
+    phase.close();
   }
 }
 

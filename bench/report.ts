@@ -2,7 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DbLoopResult } from './ceilings.js';
+import { formatProfile, type ProfileSummary } from './profile.js';
 import type { ScenarioResult } from './scenarios.js';
+import type { StreamsResult } from './streams.js';
 
 export interface TargetReport {
   label: string;
@@ -19,6 +21,10 @@ export interface TargetReport {
   skipped?: Record<string, string>;
   /** Error-ish lines the process printed, digits folded to N, with counts. */
   logLines?: Record<string, number>;
+  /** The streams phase (ours). */
+  streams?: StreamsResult;
+  /** The CPU profile's summary (--profile). */
+  profile?: ProfileSummary;
 }
 
 export interface BenchReport {
@@ -35,6 +41,8 @@ export interface BenchReport {
     tasksPerUser: number;
     listTasks: number;
     workers: string | null;
+    /** --env for our server. */
+    oursEnv?: Record<string, string>;
     mixedWeights: Record<string, number>;
     database: string;
   };
@@ -68,6 +76,31 @@ export function computeRatios(targets: TargetReport[], db: BenchReport['dbCeilin
     if (r && s.serverCpuUsPerReq && r.serverCpuUsPerReq)
       out.push({ what: 'cpu/req ours/reference', scenario: s.name, ours: s.serverCpuUsPerReq, other: r.serverCpuUsPerReq, ratio: s.serverCpuUsPerReq / r.serverCpuUsPerReq });
   }
+  // The version-2 reads against the plain list of the same target, in the same run (the targets:
+  // 2.5x for a 304, within 2x for the others), with the list cache and without it.
+  for (const t of [ours, targets.find((x) => x.label === 'ours-nocache')]) {
+    const plain = find(t, 'list-50');
+    for (const name of ['list-304', 'list-filtered', 'search', 'page-deep']) {
+      const s = find(t, name);
+      if (t && s && plain && plain.rps > 0) out.push({ what: `req/s ${t.label} ${name} / list-50`, scenario: name, ours: s.rps, other: plain.rps, ratio: s.rps / plain.rps });
+    }
+  }
+  const nocache = targets.find((x) => x.label === 'ours-nocache');
+  for (const s of nocache?.scenarios ?? []) {
+    const o = find(ours, s.name);
+    if (o && s.rps > 0) out.push({ what: 'req/s ours / ours-nocache (the list cache)', scenario: s.name, ours: o.rps, other: s.rps, ratio: o.rps / s.rps });
+  }
+  // What holding the open streams costs the other scenarios.
+  for (const s of ours.scenarios.filter((x) => x.name.endsWith('+streams'))) {
+    const without = find(ours, s.name.slice(0, -'+streams'.length));
+    if (without && without.rps > 0) out.push({ what: 'req/s with streams open / without', scenario: s.name, ours: s.rps, other: without.rps, ratio: s.rps / without.rps });
+  }
+  for (const many of targets.filter((t) => /^ours-x\d+$/.test(t.label))) {
+    for (const s of many.scenarios) {
+      const o = find(ours, s.name);
+      if (o && o.rps > 0) out.push({ what: `req/s ${many.label}/ours`, scenario: s.name, ours: s.rps, other: o.rps, ratio: s.rps / o.rps });
+    }
+  }
   const embedded = targets.find((t) => t.label === 'ours-embedded');
   for (const s of embedded?.scenarios ?? []) {
     const o = find(ours, s.name);
@@ -100,7 +133,8 @@ export function formatReport(r: BenchReport): string {
   out.push(
     `\nTask API bench  ${r.startedAt}  node ${r.host.node}, ${r.host.cpus} CPU (${r.host.cpuModel}), load avg at start ${r.host.loadavg1mAtStart.toFixed(2)}`,
     `${c.connections} connections, ${c.durationS} s per scenario, ${c.warmupS} s warm-up per target, database: ${c.database}` +
-      (c.workers ? `, WORKERS=${c.workers}` : ''),
+      (c.workers ? `, WORKERS=${c.workers}` : '') +
+      (c.oursEnv && Object.keys(c.oursEnv).length ? `, ours with ${Object.entries(c.oursEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
     `Data: 1 user x ${c.listTasks} tasks (list-50/get-one/update/toggle/rejected), ${c.users} users x ${c.tasksPerUser} tasks (mixed: ` +
       Object.entries(c.mixedWeights).map(([k, v]) => `${v}% ${k}`).join(', ') + ')',
     'The load generator (autocannon, one thread) runs on the same 2 cores as the servers and PostgreSQL: see "bench cpu".\n',
@@ -144,6 +178,17 @@ export function formatReport(r: BenchReport): string {
   const noisy = r.targets.flatMap((t) => t.scenarios.filter((s) => s.otherCpuPct > 15).map((s) => `${t.label}/${s.name} ${Math.round(s.otherCpuPct)}%`));
   if (noisy.length) out.push(`WARNING: other processes used CPU during ${noisy.join(', ')}: those figures are noisy; rerun on a quiet host.`);
 
+  for (const t of r.targets) {
+    const st = t.streams;
+    if (!st) continue;
+    out.push(
+      `\n${t.label} streams: ${st.streams} event streams of ${st.users} users, open in ${st.openMs.toFixed(0)} ms; server RSS ` +
+        `${st.rssBeforeMB.toFixed(0)} -> ${st.rssAfterMB.toFixed(0)} MB (${st.rssPerStreamKB.toFixed(1)} KB per stream); ${st.writes} writes, ` +
+        `${st.delivered}/${st.expected} events delivered (${st.missing} missing); write sent -> event on the stream: ` +
+        `p50 ${st.latencyMs.p50.toFixed(1)} ms, p99 ${st.latencyMs.p99.toFixed(1)} ms, max ${st.latencyMs.max.toFixed(1)} ms ` +
+        `(after the write's answer: p50 ${st.afterAnswerMs.p50.toFixed(1)}, p99 ${st.afterAnswerMs.p99.toFixed(1)} ms)`,
+    );
+  }
   if (r.ratios.length) {
     out.push('\nRatios (ours / other; > 1 means ours is higher):');
     out.push(table(['comparison', 'scenario', 'ours', 'other', 'ratio'], r.ratios.map((x) => [x.what, x.scenario, f2(x.ours), f2(x.other), x.ratio.toFixed(2) + 'x'])));
@@ -158,6 +203,7 @@ export function formatReport(r: BenchReport): string {
     if (lines.length) extra.push(`printed ${lines.reduce((a, [, n]) => a + n, 0)} error-ish log lines, e.g. ${lines.slice(0, 3).map(([l, n]) => `${n}x "${l.slice(0, 100)}"`).join('; ')}`);
     if (extra.length) out.push(`${t.label}: ${extra.join('; ')}`);
   }
+  for (const t of r.targets) if (t.profile) out.push(formatProfile(t.label, t.profile));
   if (r.notes.length) out.push('\nNotes:\n' + r.notes.map((n) => `- ${n}`).join('\n'));
   return out.join('\n') + '\n';
 }
@@ -169,4 +215,39 @@ export function writeReport(r: BenchReport, dir: string): string {
   const round = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   writeFileSync(file, JSON.stringify(r, round, 2) + '\n');
   return file;
+}
+
+/**
+ * This run against an earlier one (its JSON): req/s, p99 and CPU per request per target and
+ * scenario present in both, with the change. On a shared 2-core host, trust the CPU column first.
+ */
+export function formatComparison(before: BenchReport, after: BenchReport, beforeFile: string): string {
+  const rows: string[][] = [];
+  const pct = (a: number, b: number) => (b > 0 ? `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)}%` : '-');
+  for (const t of after.targets) {
+    const old = before.targets.find((x) => x.label === t.label);
+    if (!old) continue;
+    for (const s of t.scenarios) {
+      const o = find(old, s.name);
+      if (!o) continue;
+      rows.push([
+        t.label,
+        s.name,
+        f0(o.rps),
+        f0(s.rps),
+        pct(s.rps, o.rps),
+        f2(o.latencyMs.p99),
+        f2(s.latencyMs.p99),
+        f0(o.serverCpuUsPerReq),
+        f0(s.serverCpuUsPerReq),
+        o.serverCpuUsPerReq && s.serverCpuUsPerReq ? pct(s.serverCpuUsPerReq, o.serverCpuUsPerReq) : '-',
+      ]);
+    }
+  }
+  if (rows.length === 0) return `\nCompared with ${beforeFile}: no target and scenario in common.\n`;
+  return (
+    `\nCompared with ${beforeFile} (${before.startedAt}):\n` +
+    table(['target', 'scenario', 'req/s before', 'after', 'change', 'p99 before', 'after', 'µs cpu/req before', 'after', 'change'], rows) +
+    '\n'
+  );
 }

@@ -1,9 +1,11 @@
 // `npm run bench` entry point: parse flags, run the bench, print the table, write the JSON.
 // Run `node dist/bench/run.js --help` for the flags.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultOptions, runBench, type BenchOptions } from './harness.js';
+import { formatComparison, type BenchReport } from './report.js';
 import { killAllChildrenSync, repoRoot } from './servers.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
@@ -28,6 +30,17 @@ Prints a table and writes bench/results/<timestamp>.json.
   --skip-ours             do not start our server (reference and/or ceilings only)
   --embedded-too          with BENCH_DATABASE_URL: also run our server on the embedded PostgreSQL
                           (target ours-embedded), side by side in the same run
+  --nocache-too           also run ours with the list cache off (target ours-nocache, LIST_CACHE_MB=0):
+                          what the list queries themselves cost (repeated lists are cache hits)
+  --instances <n>         with BENCH_DATABASE_URL: also run n instances of ours on one database,
+                          the connections split evenly (target ours-xN)
+  --big <filtered,deep>   tasks of the two big accounts of list-filtered / search, page-deep
+                          (default 10000,100000)
+  --streams <n>           event streams the streams scenario opens (default 1000, 10 per user)
+  --profile               CPU profile of our server (node --cpu-prof), summarised at the end; its
+                          warm-up is the first scenario (run one scenario per profile)
+  --compare <file.json>   compare this run with an earlier one (bench/results/*.json)
+  --env <NAME=value>      an environment variable for our server (repeatable), e.g. --env LIST_CACHE_MB=0
   --server-cmd "<cmd>"    how to start our server (default "node dist/src/server.js"; split on spaces)
   --pool-max <n>          postgres.js pool size of the ceilings (default 10)
   --out <dir>             where the JSON goes (default bench/results)
@@ -38,7 +51,7 @@ Environment: BENCH_DATABASE_URL (PostgreSQL server for our server; a scratch dat
 on it and dropped afterwards; unset: the embedded PostgreSQL in a temp dir), WORKERS (passed through).
 The reference always needs PostgreSQL: BENCH_DATABASE_URL's server, else postgresql://postgres@127.0.0.1:5432.`;
 
-export function parseCli(argv: string[]): BenchOptions | 'help' {
+export function parseCli(argv: string[]): (BenchOptions & { compare?: string }) | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -56,6 +69,13 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
       ceilings: { type: 'boolean' },
       'skip-ours': { type: 'boolean' },
       'embedded-too': { type: 'boolean' },
+      instances: { type: 'string' },
+      'nocache-too': { type: 'boolean' },
+      big: { type: 'string' },
+      streams: { type: 'string' },
+      profile: { type: 'boolean' },
+      compare: { type: 'string' },
+      env: { type: 'string', multiple: true },
       'server-cmd': { type: 'string' },
       'pool-max': { type: 'string' },
       out: { type: 'string' },
@@ -78,6 +98,21 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
   o.tasksPerUser = Math.floor(num('tasks-per-user', values['tasks-per-user'], o.tasksPerUser, 1, 1000));
   o.maxRequests = Math.floor(num('max-requests', values['max-requests'], o.maxRequests, 1, 50_000_000));
   o.poolMax = Math.floor(num('pool-max', values['pool-max'], o.poolMax, 1, 100));
+  o.instances = Math.floor(num('instances', values.instances, o.instances, 1, 8));
+  o.streams = Math.floor(num('streams', values.streams, o.streams, 1, 20_000));
+  if (values.big !== undefined) {
+    const [filtered, deep] = values.big.split(',');
+    o.big = {
+      filteredTasks: Math.floor(num('big', filtered, o.big.filteredTasks, 100, 1_000_000)),
+      deepTasks: Math.floor(num('big', deep, o.big.deepTasks, 1000, 1_000_000)),
+    };
+  }
+  o.profile = values.profile ?? false;
+  for (const pair of values.env ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`--env must be NAME=value, got "${pair}"`);
+    o.oursEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   if (values.scenarios) {
     const names = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
     for (const n of names) {
@@ -89,18 +124,20 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
   o.ceilings = values.ceilings ?? (o.compareReference && !values['no-ceilings']);
   o.skipOurs = values['skip-ours'] ?? false;
   o.embeddedToo = values['embedded-too'] ?? false;
+  o.nocacheToo = values['nocache-too'] ?? false;
   if (values['reference-dir']) o.referenceDir = resolve(values['reference-dir']);
   if (values['server-cmd']) o.serverCommand = values['server-cmd'].split(' ').filter(Boolean);
   if (values.out) o.outDir = resolve(values.out);
   o.progress = !values.quiet;
+  const compare = values.compare === undefined ? {} : { compare: resolve(values.compare) };
   const dbUrl = process.env.BENCH_DATABASE_URL;
   if (dbUrl) o.databaseUrl = dbUrl;
   if (process.env.WORKERS) o.workers = process.env.WORKERS;
-  return o;
+  return { ...o, ...compare };
 }
 
 async function main(): Promise<number> {
-  let opts: BenchOptions | 'help';
+  let opts: ReturnType<typeof parseCli>;
   try {
     opts = parseCli(process.argv.slice(2));
   } catch (err) {
@@ -132,6 +169,10 @@ async function main(): Promise<number> {
   try {
     const { text, file, report } = await runBench(opts, cleanup);
     process.stdout.write(text);
+    if (opts.compare) {
+      const before = JSON.parse(readFileSync(opts.compare, 'utf8')) as BenchReport;
+      process.stdout.write(formatComparison(before, report, opts.compare));
+    }
     process.stdout.write(`\nJSON: ${file}\n`);
     const errors = report.targets.filter((t) => t.label.startsWith('ours')).flatMap((t) => t.scenarios).reduce((a, s) => a + s.errors, 0);
     return errors > 0 ? 1 : 0;

@@ -4,8 +4,28 @@ import type { SeedData } from './seed.js';
 import { ProcSampler, postgresCpuSeconds, systemBusySeconds } from './proc.js';
 import { LatencyRecorder, type LatencySummary } from './stats.js';
 
-export const SCENARIO_NAMES = ['list-50', 'get-one', 'create', 'update', 'toggle', 'mixed', 'rejected'] as const;
+export const SCENARIO_NAMES = [
+  'list-50',
+  'list-304',
+  'get-one',
+  'create',
+  'update',
+  'toggle',
+  'mixed',
+  'rejected',
+  'list-filtered',
+  'search',
+  'page-deep',
+  'streams',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** Version-2 scenarios: ours only (the reference has no ETag, filters, pages or streams). */
+export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-304', 'list-filtered', 'search', 'page-deep', 'streams']);
+/** Scenarios that need the big accounts (seedBig). */
+export const BIG_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-filtered', 'search', 'page-deep']);
+/** Run by the streams phase (bench/streams.ts), not by autocannon here. */
+export const STREAMS = 'streams';
 
 export interface ScenarioDef {
   name: ScenarioName | 'warmup';
@@ -87,13 +107,37 @@ function mixedPlan(seed: SeedData): RequestParams[] {
   return ops;
 }
 
-export function buildScenario(name: ScenarioName | 'warmup', seed: SeedData): ScenarioDef {
+const bigData = (seed: SeedData, name: string) => {
+  if (!seed.big) throw new Error(`${name}: the big accounts were not seeded`);
+  return seed.big;
+};
+
+/** A scenario autocannon runs (all but `streams`). */
+export function buildScenario(name: Exclude<ScenarioName, 'streams'> | 'warmup', seed: SeedData): ScenarioDef {
   const L = seed.listUser;
   const base = `/api/${L.id}/tasks`;
   const perTask = (f: (id: number, n: number) => RequestParams): RequestParams[] => L.taskIds.map((id, n) => f(id, n));
   switch (name) {
     case 'list-50':
       return { name, expect: is2xx, requests: [{ method: 'GET', path: base, headers: auth(L.token) }] };
+    case 'list-304': {
+      // The same list, polled with the ETag of its last answer: nothing changed, so 304, no body.
+      if (!seed.listEtag) throw new Error('list-304: the list has no ETag');
+      return { name, expect: (s) => s === 304, requests: [{ method: 'GET', path: base, headers: { ...auth(L.token), 'if-none-match': seed.listEtag } }] };
+    }
+    case 'list-filtered': {
+      const big = bigData(seed, name);
+      return { name, expect: is2xx, requests: [{ method: 'GET', path: `/api/${big.filtered.id}/tasks?${big.filteredQuery}`, headers: auth(big.filtered.token) }] };
+    }
+    case 'search': {
+      const big = bigData(seed, name);
+      return { name, expect: is2xx, requests: [{ method: 'GET', path: `/api/${big.deep.id}/tasks?q=${big.searchWord}&limit=50`, headers: auth(big.deep.token) }] };
+    }
+    case 'page-deep': {
+      const big = bigData(seed, name);
+      const path = (c: string) => `/api/${big.deep.id}/tasks?limit=50&cursor=${c}`;
+      return { name, expect: is2xx, requests: [rotating(big.deepCursors.map((c) => ({ method: 'GET', path: path(c), headers: auth(big.deep.token) })))] };
+    }
     case 'get-one':
       return {
         name,
@@ -171,6 +215,8 @@ export interface RunContext {
   baseUrl: string;
   /** Server pid to sample (RSS, CPU) together with its descendants. */
   pid?: number;
+  /** More instances of the same system: the connections are split evenly over all of them. */
+  extra?: ReadonlyArray<{ baseUrl: string; pid: number }>;
   /** Sample the CPU of every local `postgres` process too. */
   measurePostgres: boolean;
   progress: boolean;
@@ -183,29 +229,37 @@ export async function runScenario(ctx: RunContext, def: ScenarioDef, load: LoadO
   const statusCounts: Record<string, number> = {};
   let unexpected = 0;
   let reqErrors = 0;
-  const sampler = ctx.pid ? new ProcSampler(ctx.pid) : null;
+  const urls = [ctx.baseUrl, ...(ctx.extra ?? []).map((e) => e.baseUrl)];
+  const pids = [...(ctx.pid ? [ctx.pid] : []), ...(ctx.extra ?? []).map((e) => e.pid)];
+  const samplers = pids.map((pid) => new ProcSampler(pid));
   const pg0 = ctx.measurePostgres ? postgresCpuSeconds() : 0;
   const cpu0 = process.cpuUsage();
   const sys0 = systemBusySeconds();
   const t0 = performance.now();
-  sampler?.start();
+  for (const sampler of samplers) sampler.start();
 
-  const instance = autocannon({
-    url: ctx.baseUrl,
-    connections: load.connections,
-    duration: load.durationS,
-    maxOverallRequests: Math.max(load.maxRequests, load.connections),
-    timeout: load.timeoutS,
-    requests: def.requests,
-  });
+  const share = Math.max(1, Math.floor(load.connections / urls.length));
+  const instances = urls.map((url) =>
+    autocannon({
+      url,
+      connections: share,
+      duration: load.durationS,
+      maxOverallRequests: Math.max(Math.ceil(load.maxRequests / urls.length), share),
+      timeout: load.timeoutS,
+      requests: def.requests,
+    }),
+  );
+  const instance = instances[0] as (typeof instances)[number];
   let lastResponseAt = 0;
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    lastResponseAt = performance.now();
-    lat.record(ms);
-    statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-    if (!def.expect(status)) unexpected++;
-  });
-  instance.on('reqError', () => reqErrors++);
+  for (const one of instances) {
+    one.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      lastResponseAt = performance.now();
+      lat.record(ms);
+      statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+      if (!def.expect(status)) unexpected++;
+    });
+    one.on('reqError', () => reqErrors++);
+  }
 
   let elapsed = 0;
   let lastCount = 0;
@@ -216,7 +270,7 @@ export async function runScenario(ctx: RunContext, def: ScenarioDef, load: LoadO
       const rate = lat.count - lastCount;
       lastCount = lat.count;
       if (!tty || elapsed > load.durationS) return; // autocannon emits one last tick at stop
-      const rss = sampler ? `  rss ${(sampler.current() / MB).toFixed(0)} MB` : '';
+      const rss = samplers.length ? `  rss ${(samplers.reduce((a, x) => a + x.current(), 0) / MB).toFixed(0)} MB` : '';
       process.stderr.write(
         `\r  ${ctx.label.padEnd(10)} ${def.name.padEnd(9)} ${String(elapsed).padStart(3)}/${load.durationS} s ` +
           `${rate.toLocaleString('en-US').padStart(8)} req/s  errors ${unexpected + reqErrors}${rss}   `,
@@ -224,16 +278,21 @@ export async function runScenario(ctx: RunContext, def: ScenarioDef, load: LoadO
     });
   }
   // Belt and braces: autocannon stops itself at `duration`; this fires only if it does not.
-  const guard = setTimeout(() => instance.stop(), (load.durationS + load.timeoutS + 5) * 1000);
-  const result = await instance;
+  const guard = setTimeout(() => instances.forEach((one) => one.stop()), (load.durationS + load.timeoutS + 5) * 1000);
+  const results = await Promise.all(instances);
   clearTimeout(guard);
+  const result = { errors: results.reduce((a, r) => a + r.errors, 0), timeouts: results.reduce((a, r) => a + r.timeouts, 0) };
 
   const t1 = performance.now();
   // Rates use the time to the last response: with --max-requests the load ends before autocannon
   // notices (it checks once a second).
   const durationS = ((lastResponseAt > t0 ? lastResponseAt : t1) - t0) / 1000;
   const wallS = (t1 - t0) / 1000;
-  const proc = sampler?.stop() ?? null;
+  const stopped = samplers.map((x) => x.stop());
+  // Peak RSS of all instances together: the sum of each one's peak (an upper bound).
+  const proc = stopped.length
+    ? { peakRssBytes: stopped.reduce((a, x) => a + x.peakRssBytes, 0), cpuSeconds: stopped.reduce((a, x) => a + x.cpuSeconds, 0) }
+    : null;
   const cpu = process.cpuUsage(cpu0);
   const pgCpu = ctx.measurePostgres ? postgresCpuSeconds() - pg0 : null;
   const sysCpu = systemBusySeconds() - sys0;

@@ -35,6 +35,10 @@ export interface SeedData {
   badToken: string;
   /** The list-50 response body as the target served it (for the HTTP ceiling). */
   listBody: string;
+  /** Version-2 data (ours only): the large accounts of the new-query scenarios. */
+  big?: BigData;
+  /** The list user's list ETag, read just before list-304 runs (ours only). */
+  listEtag?: string | null;
   seedMs: number;
   seeded: number;
 }
@@ -108,4 +112,115 @@ export async function seedThroughApi(baseUrl: string, plan: SeedPlan, concurrenc
     seedMs: Date.now() - t0,
     seeded: jobs.length,
   };
+}
+
+/** The accounts of the version-2 query scenarios, seeded through the API like everything else. */
+export interface BigData {
+  /** A user with `filteredTasks` tasks of every priority, some tags and due dates (list-filtered). */
+  filtered: BenchUser;
+  /** A user with `deepTasks` tasks (search, page-deep). */
+  deep: BenchUser;
+  /** The filtered + sorted page of 50 (list-filtered): its query string. */
+  filteredQuery: string;
+  /** A word in about 1 % of the deep user's titles (search). */
+  searchWord: string;
+  /** Cursors of pages far into the deep user's newest-first list (page-deep rotates over them). */
+  deepCursors: string[];
+  seedMs: number;
+}
+
+export interface BigPlan {
+  filteredTasks: number;
+  deepTasks: number;
+}
+
+const PRIORITIES = ['none', 'none', 'low', 'medium', 'high'] as const;
+const TAGS = ['work', 'home', 'errands', 'health', 'money', 'reading', 'garden', 'family'];
+const WORDS = ['call', 'email', 'review', 'plan', 'buy', 'fix', 'write', 'read', 'clean', 'book', 'pay', 'send'];
+const SEARCH_WORD = 'invoice';
+
+/** Task n of a big account: a spread of priorities, 0-2 tags, half with a due date, 1 % with the search word. */
+export function bigTask(n: number): Record<string, unknown> {
+  const word = WORDS[n % WORDS.length] as string;
+  const title = n % 100 === 7 ? `${word} the ${SEARCH_WORD} ${n}` : `${word} item ${n}`;
+  const tags = n % 3 === 0 ? [] : n % 3 === 1 ? [TAGS[n % TAGS.length]] : [TAGS[n % TAGS.length], TAGS[(n >> 3) % TAGS.length]];
+  const dueDay = (n * 7919) % 120; // spread over 120 days
+  return {
+    title,
+    description: `Seeded description number ${n} for the benchmark`,
+    priority: PRIORITIES[n % PRIORITIES.length],
+    tags: [...new Set(tags)],
+    due_at: n % 2 === 0 ? new Date(Date.UTC(2027, 0, 1) + dueDay * 86_400_000 + (n % 24) * 3_600_000).toISOString() : null,
+  };
+}
+
+async function post(baseUrl: string, user: BenchUser, body: Record<string, unknown>): Promise<number> {
+  const res = await fetch(`${baseUrl}/api/${user.id}/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`seed: POST /api/${user.id}/tasks -> ${res.status} ${text.slice(0, 300)}`);
+  return (JSON.parse(text) as { data: { id: number } }).data.id;
+}
+
+async function getJson(baseUrl: string, user: BenchUser, query: string): Promise<{ data: unknown[]; next_cursor?: string | null }> {
+  const res = await fetch(`${baseUrl}/api/${user.id}/tasks?${query}`, { headers: { authorization: `Bearer ${user.token}` }, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`seed: GET /api/${user.id}/tasks?${query} -> ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as { data: unknown[]; next_cursor?: string | null };
+}
+
+/**
+ * Seeds the two big accounts through the API (`concurrency` creates in flight), then walks the
+ * deep one in pages of 200 to collect cursors from 80 % of the way on: a page deep into the list
+ * costs what a first page costs only if the keyset position is used (an OFFSET would not).
+ */
+export async function seedBig(baseUrl: string, plan: SeedPlan, big: BigPlan, concurrency = 16): Promise<BigData> {
+  const t0 = Date.now();
+  const filtered = await makeUser(`b${plan.tag}-k${big.filteredTasks}`);
+  const deep = await makeUser(`b${plan.tag}-d${big.deepTasks}`);
+  const jobs: Array<[BenchUser, number]> = [];
+  for (let n = 1; n <= Math.max(big.filteredTasks, big.deepTasks); n++) {
+    if (n <= big.filteredTasks) jobs.push([filtered, n]);
+    if (n <= big.deepTasks) jobs.push([deep, n]);
+  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < jobs.length) {
+        const [user, n] = jobs[next++] as [BenchUser, number];
+        await post(baseUrl, user, bigTask(n));
+      }
+    }),
+  );
+  const filteredQuery = 'status=pending&priority=high,medium&tag=work&sort=due_at&limit=50';
+  const first = await getJson(baseUrl, filtered, filteredQuery);
+  if (first.data.length === 0) throw new Error('seed: the filtered query finds nothing');
+  if (big.filteredTasks >= 5000 && first.data.length !== 50) throw new Error(`seed: the filtered query gives ${first.data.length} tasks, not 50`);
+  const found = await getJson(baseUrl, deep, `q=${SEARCH_WORD}&limit=50`);
+  const withWord = big.deepTasks >= 7 ? Math.floor((big.deepTasks - 7) / 100) + 1 : 0;
+  if (found.data.length !== Math.min(50, withWord)) throw new Error(`seed: the search gives ${found.data.length} tasks, not ${Math.min(50, withWord)}`);
+
+  const deepCursors: string[] = [];
+  let cursor: string | null | undefined;
+  let seen = 0;
+  do {
+    const page = await getJson(baseUrl, deep, `limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+    seen += page.data.length;
+    cursor = page.next_cursor;
+    if (cursor && seen >= big.deepTasks * 0.8) deepCursors.push(cursor);
+  } while (cursor);
+  if (seen !== big.deepTasks) throw new Error(`seed: walking the deep list gave ${seen} tasks, not ${big.deepTasks}`);
+  if (deepCursors.length === 0) throw new Error('seed: no deep cursor (the deep list has fewer than 1,000 tasks?)');
+  return { filtered, deep, filteredQuery, searchWord: SEARCH_WORD, deepCursors, seedMs: Date.now() - t0 };
+}
+
+/** The list's current ETag (the list-304 scenario polls with it). */
+export async function listEtag(baseUrl: string, user: BenchUser): Promise<string | null> {
+  const res = await fetch(`${baseUrl}/api/${user.id}/tasks`, { headers: { authorization: `Bearer ${user.token}` }, signal: AbortSignal.timeout(30_000) });
+  await res.arrayBuffer();
+  return res.headers.get('etag');
 }

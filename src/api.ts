@@ -4,6 +4,7 @@ import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
 import { ApiError } from './errors.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
+import { ListCache } from './tasks/list-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
 import { tasksRoutes } from './tasks/tasks.routes.js';
 import type { Config } from './config.js';
@@ -19,7 +20,7 @@ export interface ApiOptions {
   limiter: RateLimiter | undefined;
   database: Database;
   live: LiveUpdates;
-  limits: Pick<Config, 'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays'>;
+  limits: Pick<Config, 'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays' | 'listCacheBytes'>;
 }
 
 /** `{user_id}` must be the token's user; every query filters by the token's user besides. */
@@ -46,6 +47,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     maxTasksPerUser: limits.maxTasksPerUser,
     idempotent,
     changes: { current: (userId) => live.repository.current(userId), changed: live.changed },
+    listCache: new ListCache(limits.listCacheBytes),
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database) });
   await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays });

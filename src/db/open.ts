@@ -64,20 +64,23 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
     url = embedded.url;
   }
   const isEmbedded = config.databaseUrl === undefined;
-  const database = createDatabase({
-    url,
-    kind: isEmbedded ? 'embedded' : 'external',
-    where: isEmbedded ? `embedded PostgreSQL in ${config.dataDir}` : describeUrl(url),
-    // Our own server needs no pooler workaround.
-    prepare: isEmbedded ? true : config.databasePrepare,
-    poolMax: config.databasePoolMax,
-    timeoutMs: config.databaseTimeoutMs,
-    ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
-    ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
-    listenUrl: isEmbedded ? url : config.databaseDirectUrl,
-  });
+  const connect = () =>
+    createDatabase({
+      url,
+      kind: isEmbedded ? 'embedded' : 'external',
+      where: isEmbedded ? `embedded PostgreSQL in ${config.dataDir}` : describeUrl(url),
+      // Our own server needs no pooler workaround.
+      prepare: isEmbedded ? true : config.databasePrepare,
+      poolMax: config.databasePoolMax,
+      timeoutMs: config.databaseTimeoutMs,
+      ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
+      ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
+      listenUrl: isEmbedded ? url : config.databaseDirectUrl,
+    });
+  const database = connect();
+  let applied: string[];
   try {
-    await migrateWhenReachable(database, config, log);
+    applied = await migrateWhenReachable(database, config, log);
   } catch (err) {
     if (!(err instanceof MissingDatabaseError) || !err.created) {
       await database.close().catch(() => {});
@@ -85,13 +88,18 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
     }
     // Created just now (development): connect again, and migrate it.
     try {
-      await migrateWhenReachable(database, config, log);
+      applied = await migrateWhenReachable(database, config, log);
     } catch (again) {
       await database.close().catch(() => {});
       throw again;
     }
   }
-  return database;
+  if (applied.length === 0) return database;
+  // The driver learns the database's types (the array types it must encode, task_priority[]
+  // among them) when a connection opens: a connection opened before the migrations created them
+  // would send such a parameter wrongly. Start again with connections that know them.
+  await database.sql.end({ timeout: 5 });
+  return connect();
 }
 
 /** DATABASE_URL names a database that does not exist (SQLSTATE 3D000). */
@@ -191,14 +199,14 @@ async function enoughSpace(dir: string): Promise<void> {
  * blip), then start-up fails with one line. Anything retrying cannot mend (bad credentials, no such
  * database, a host name that does not resolve) fails at once.
  */
-async function migrateWhenReachable(database: Database, config: DatabaseConfig, log: EmbeddedLog): Promise<void> {
+async function migrateWhenReachable(database: Database, config: DatabaseConfig, log: EmbeddedLog): Promise<string[]> {
   const started = Date.now();
   const deadline = started + config.databaseConnectRetryMs;
   for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 4000)) {
     try {
       const applied = await migrate(database.db);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
-      return;
+      return applied;
     } catch (err) {
       const left = deadline - Date.now();
       if (errorCode(err) === '3D000' && config.databaseUrl !== undefined) {

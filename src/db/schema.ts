@@ -7,7 +7,8 @@ export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'h
 /**
  * The one table of tasks. Property names are snake_case like the columns, so a selected row
  * is already the JSON object the API returns: nothing is re-mapped per request.
- * Timestamps keep millisecond precision, the precision a JS Date (and the API) shows.
+ * Timestamps keep millisecond precision, what the API shows; they arrive as ISO 8601 strings in UTC
+ * (db/client.ts, isoTimestamp), hence mode 'string'.
  * Every index leads with user_id: every query is one user's.
  */
 export const tasks = pgTable(
@@ -20,13 +21,13 @@ export const tasks = pgTable(
     completed: boolean('completed').notNull().default(false),
     priority: taskPriority('priority').notNull().default('none'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
-    due_at: timestamp('due_at', { withTimezone: true, precision: 3 }),
-    completed_at: timestamp('completed_at', { withTimezone: true, precision: 3 }),
+    due_at: timestamp('due_at', { withTimezone: true, precision: 3, mode: 'string' }),
+    completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }),
     version: integer('version').notNull().default(1),
     /** The user's change sequence number of this task's last change (see user_changes). */
     change_seq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
-    created_at: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updated_at: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [
     // "this user's tasks, newest first": the default list reads this index in order.
@@ -68,7 +69,7 @@ export const taskTombstones = pgTable(
     user_id: text('user_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     task_id: integer('task_id').notNull(),
-    deleted_at: timestamp('deleted_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    deleted_at: timestamp('deleted_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.user_id, t.seq] }), index('task_tombstones_deleted_at_idx').on(t.deleted_at)],
 );
@@ -86,7 +87,7 @@ export const idempotencyKeys = pgTable(
     fingerprint: text('fingerprint').notNull(),
     status: smallint('status').notNull(),
     body: jsonb('body').notNull(),
-    created_at: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.user_id, t.key] }), index('idempotency_keys_created_at_idx').on(t.created_at)],
 );
@@ -97,7 +98,7 @@ export const eventTickets = pgTable(
   {
     ticket_hash: text('ticket_hash').primaryKey(),
     user_id: text('user_id').notNull(),
-    expires_at: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    expires_at: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
   },
   (t) => [index('event_tickets_expires_at_idx').on(t.expires_at)],
 );

@@ -5,8 +5,8 @@ import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, ty
 
 /** A row a write returns: the task and the user's change sequence number of this change. */
 export type WrittenRow = TaskRow & { change_seq: number };
-/** A listed row: the task, and its value of the page's sort key (for the next cursor). */
-export type ListedRow = TaskRow & { sort_key: unknown };
+/** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
+export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
 
 /** If-Match, parsed: any existing version (`*`), or one of these. */
 export type VersionMatch = { any: true } | { versions: readonly number[] };
@@ -107,12 +107,29 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       );
     });
   const lists = createListQuery(COLUMNS);
+  /**
+   * The page joined to the user's change counter, read in the same statement (one snapshot): the
+   * list's ETag is exactly what the page holds, in one round trip, and an empty page still has a
+   * row that carries the counter (all task columns null). The outer ORDER BY restates the page's.
+   */
+  const withSeq = (spec: ListSpec, text: string) =>
+    memo(`l:${text}`, () => {
+      const dir = spec.sort.direction;
+      const order = spec.sort.field === 'due_at' ? `(l.due_at is null), l.due_at ${dir}, l.id ${dir}` : `l.sort_key ${dir}, l.id ${dir}`;
+      return (
+        'select l.*, c.seq as list_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
+        `left join lateral (${text}) l on true order by ${order}`
+      );
+    });
 
   return {
-    /** One page in the spec's order; `limit` rows at most. */
-    list(spec: ListSpec): Promise<ListedRow[]> {
+    /** One page in the spec's order (`limit` rows at most), and the user's change counter it is as of. */
+    async list(spec: ListSpec): Promise<{ rows: ListedRow[]; seq: number }> {
       const { text, params } = lists.build(spec);
-      return run<ListedRow>(database, text, params);
+      const rows = await run<ListedRow>(database, withSeq(spec, text), params);
+      const seq = Number(rows[0]?.list_seq ?? 0);
+      if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
+      return { rows, seq };
     },
 
     get: async (userId: string, id: number) => (await run<TaskRow>(database, get, [userId, id]))[0] ?? null,

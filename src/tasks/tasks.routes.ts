@@ -11,6 +11,7 @@ import { LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { ListSpec } from './tasks.query.js';
 import {
@@ -37,7 +38,11 @@ export interface TasksRoutesOptions {
   idempotent: Idempotent;
   /** The user's change counter (lists' ETags) and what to do after a committed change (wake streams). */
   changes: { current(userId: string): Promise<number>; changed(userId: string, seq: number): void };
+  /** Serialized lists, validated against the change counter (LIST_CACHE_MB; off at 0). */
+  listCache: ListCache;
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The page size of a request that sends a cursor but no limit. */
 const PAGE_DEFAULT = 50;
@@ -156,7 +161,7 @@ function listTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes } = options;
+  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes, listCache } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
@@ -202,18 +207,34 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const userId = request.userId as string;
+      const ifNoneMatch = request.headers['if-none-match'];
+      // A poll, or a list that may be cached: the counter first (one primary-key lookup). Unchanged
+      // since the client's copy: 304. Unchanged since a cached answer: that answer, as it is.
+      if (ifNoneMatch !== undefined || listCache.enabled) {
+        const current = await changes.current(userId);
+        const etag = listTag(current, request.url);
+        if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, etag)) return reply.header('etag', etag).code(304).send();
+        const cached = listCache.get(request.url, current);
+        if (cached !== undefined) {
+          reply.header('etag', etag).type(JSON_TYPE);
+          if (cached.link !== undefined) reply.header('link', cached.link);
+          return reply.send(cached.body);
+        }
+      }
       const { spec, hash, paged } = listSpec(userId, request.query, maxTasksPerList);
-      // The counter is read before the list: the list may be newer than its ETag, never older.
-      const etag = listTag(await changes.current(userId), request.url);
-      reply.header('etag', etag);
-      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      const rows = await repository.list({ ...spec, limit: spec.limit + 1 });
+      const { rows, seq } = await repository.list({ ...spec, limit: spec.limit + 1 });
+      reply.header('etag', listTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
       const last = rows.at(-1);
       const next = more && last ? encodeCursor(hash, last.sort_key, last.id) : null;
-      if (next !== null) reply.header('link', nextLink(request, next, paged ? undefined : PAGE_MAX));
-      return paged ? { data: rows, message: 'Tasks retrieved successfully', next_cursor: next } : { data: rows, message: 'Tasks retrieved successfully' };
+      const link = next === null ? undefined : nextLink(request, next, paged ? undefined : PAGE_MAX);
+      if (link !== undefined) reply.header('link', link);
+      const payload = paged ? { data: rows, message: 'Tasks retrieved successfully', next_cursor: next } : { data: rows, message: 'Tasks retrieved successfully' };
+      if (!listCache.enabled) return payload;
+      const body = reply.serialize(payload) as string;
+      listCache.set(request.url, { seq, body, link });
+      return reply.type(JSON_TYPE).send(body);
     },
   );
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultOptions, referenceMissing, runBench } from '../../bench/harness.js';
-import type { BenchReport } from '../../bench/report.js';
+import { formatComparison, type BenchReport } from '../../bench/report.js';
 import { repoRoot } from '../../bench/servers.js';
 
 function canResolve(root: string, pkg: string): boolean {
@@ -78,6 +78,53 @@ describe('bench harness (smoke)', () => {
     expect(ours.scenarios[0]!.statusCounts).toEqual({ 200: ours.scenarios[0]!.responses });
     expect(ours.stoppedBy).toBe('sigterm');
   }, 60_000);
+
+  it('runs the version-2 scenarios: a 304 poll, the filtered, search and deep-page queries, and live updates over open streams', async () => {
+    const { file, report, text } = await runBench({
+      ...defaultOptions(),
+      durationS: 1,
+      connections: 2,
+      warmupS: 0,
+      maxRequests: 100,
+      scenarios: ['list-50', 'list-304', 'list-filtered', 'search', 'page-deep', 'streams'],
+      users: 2,
+      tasksPerUser: 2,
+      big: { filteredTasks: 300, deepTasks: 1000 },
+      streams: 12,
+      streamsPerUser: 4,
+      streamWrites: 12,
+      streamWriteSeconds: 1,
+      serverCommand: serverCommand(root),
+      databaseUrl: undefined,
+      workers: undefined,
+      compareReference: false,
+      ceilings: false,
+      outDir,
+      progress: false,
+      log: () => {},
+    });
+    const ours = report.targets[0]!;
+    expect(ours.scenarios.map((s) => s.name)).toEqual(['list-50', 'list-304', 'list-filtered', 'search', 'page-deep', 'list-50+streams']);
+    const by = Object.fromEntries(ours.scenarios.map((s) => [s.name, s]));
+    expect(by['list-304']!.statusCounts).toEqual({ 304: by['list-304']!.responses });
+    for (const name of ['list-filtered', 'search', 'page-deep', 'list-50+streams']) {
+      expect(by[name]!.statusCounts, name).toEqual({ 200: by[name]!.responses });
+    }
+    expect(ours.seeded).toBe(50 + 2 * 2 + 300 + 1000);
+    // 12 streams of 3 users, 4 each; 12 writes, each seen by the 4 streams of its user.
+    expect(ours.streams).toMatchObject({ streams: 12, users: 3, writes: 12, expected: 48, delivered: 48, missing: 0 });
+    expect(ours.streams!.latencyMs.p99).toBeGreaterThan(0);
+    expect(report.ratios.map((r) => r.what)).toEqual(
+      expect.arrayContaining(['req/s ours list-304 / list-50', 'req/s ours page-deep / list-50', 'req/s with streams open / without']),
+    );
+    expect(text).toContain('12 event streams of 3 users');
+
+    // --compare: this run against itself shows every scenario unchanged.
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    const same = formatComparison(kept, kept, file);
+    expect(same).toContain(`Compared with ${file}`);
+    expect(same.match(/ \+0\.0%/g)?.length).toBe(2 * ours.scenarios.length);
+  }, 120_000);
 
   it('--compare-reference without the reference says what it is and where it comes from', async () => {
     const logged: string[] = [];

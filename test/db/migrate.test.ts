@@ -64,8 +64,9 @@ describe.each(drivers)('migrations [%s]', (driver) => {
         await database.db.execute(sql`select title, priority, tags, due_at, version, completed_at, updated_at from tasks order by id`),
       );
       expect(rows.map((r) => ({ ...r, due_at: r.due_at ?? null }))).toEqual([
-        { title: 'pending one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: null, updated_at: new Date('2026-01-02T03:04:05.678Z') },
-        { title: 'done one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: new Date('2026-02-03T04:05:06.789Z'), updated_at: new Date('2026-02-03T04:05:06.789Z') },
+        // (the driver gives timestamps as the API writes them: ISO 8601 in UTC, milliseconds)
+        { title: 'pending one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: null, updated_at: '2026-01-02T03:04:05.678Z' },
+        { title: 'done one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: '2026-02-03T04:05:06.789Z', updated_at: '2026-02-03T04:05:06.789Z' },
       ]);
     } finally {
       await database.close();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startApi } from '../test/support.mjs';
 
-const api = await startApi();
+const api = await startApi({}, { restartOnce: false });
 try {
   const script = fileURLToPath(new URL('./generate.mjs', import.meta.url));
   const args = [script, `${api.url}/openapi.json`, ...(process.argv.includes('--write') ? [] : ['--check'])];

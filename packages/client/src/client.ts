@@ -17,16 +17,6 @@ import type {
   TaskUpdate,
 } from './types.js';
 
-/**
- * Which of the version-2 request headers (`If-Match`, `If-None-Match`, `Idempotency-Key`) the
- * client sends. They matter beyond the API: a browser sends a request with a header the server's
- * CORS does not allow only after a preflight, which then fails, so an API without version 2 would
- * see no request at all. `'auto'` (default) reads `/openapi.json` once, before the first request
- * that would carry one, and sends a header only if the document mentions it (a document that
- * cannot be read counts as version 2, the contract). `'v2'`: always; `'v1'`: never.
- */
-export type ProtocolMode = 'auto' | 'v2' | 'v1';
-
 export interface TaskClientOptions {
   /** Where the API is, e.g. `http://127.0.0.1:8000` (no trailing slash needed). */
   baseUrl: string;
@@ -40,16 +30,17 @@ export interface TaskClientOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Called when a request ends in 401 (after one token refresh): send the user to sign in. */
   onUnauthorized?: (error: ApiError) => void;
-  protocol?: ProtocolMode;
   /** Default: globalThis.fetch. */
   fetch?: (request: Request) => Promise<Response>;
   /** Default: globalThis.EventSource (browsers). */
   EventSource?: EventSourceConstructor;
 }
 
-/** The list's query, friendlier than the wire: arrays where the API takes several values. */
+/** The list's query, friendlier than the wire: one value or an array where the API takes several. */
 export type ListQuery = Omit<ListQueryWire, 'priority' | 'tag'> & {
+  /** Any of these levels: `'high'`, `['high', 'medium']`, or the wire's `'high,medium'`. */
   priority?: Priority | Priority[] | string;
+  /** Every one of these tags. */
   tag?: string | string[];
 };
 
@@ -67,6 +58,15 @@ export type IfMatch = { version?: number | undefined } | number | string;
 
 export interface CallOptions {
   signal?: AbortSignal;
+}
+export interface ListOptions extends CallOptions {
+  /** The `etag` of an earlier page of the same query: the answer is null while nothing changed (304). */
+  ifNoneMatch?: string | null | undefined;
+}
+/** `tasks.list`: a page; with `ifNoneMatch`, a page or null (unchanged). */
+export interface ListTasks {
+  (query: ListQuery | undefined, options: CallOptions & { ifNoneMatch: string | null }): Promise<TaskPage | null>;
+  (query?: ListQuery, options?: CallOptions & { ifNoneMatch?: undefined }): Promise<TaskPage>;
 }
 export interface WriteOptions extends CallOptions {
   /** Only write if the task is still at this version (412 PRECONDITION_FAILED otherwise). */
@@ -108,7 +108,8 @@ function toWireQuery(query: ListQuery | undefined): ListQueryWire | undefined {
   const { priority, tag, ...rest } = query;
   const wire: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) if (v !== undefined && v !== '') wire[k] = v;
-  if (priority !== undefined && priority.length > 0) wire.priority = Array.isArray(priority) ? priority.join(',') : priority;
+  // One comma-separated value (`priority=high,medium`), as the document describes it.
+  if (priority !== undefined && priority.length > 0) wire.priority = [Array.isArray(priority) ? priority.join(',') : priority];
   if (tag !== undefined) {
     const tags = (Array.isArray(tag) ? tag : [tag]).filter((t) => t !== '');
     if (tags.length > 0) wire.tag = tags;
@@ -116,17 +117,12 @@ function toWireQuery(query: ListQuery | undefined): ListQueryWire | undefined {
   return wire as ListQueryWire;
 }
 
-const V2_HEADERS = ['if-match', 'if-none-match', 'idempotency-key'] as const;
-type V2Header = (typeof V2_HEADERS)[number];
-
 export class TaskClient {
   /** openapi-fetch, typed from the OpenAPI document, with the token and retries: for anything the helpers do not cover. */
   readonly raw: Client<ApiPaths>;
   readonly baseUrl: string;
   private readonly options: TaskClientOptions;
   private readonly baseFetch: (request: Request) => Promise<Response>;
-  private supported: Promise<Set<V2Header>> | null = null;
-  private sawEtag = false;
 
   constructor(options: TaskClientOptions) {
     this.options = options;
@@ -138,9 +134,6 @@ export class TaskClient {
       retry: options.retry,
       onRetry: options.onRetry,
       onUnauthorized: options.onUnauthorized,
-      onResponse: (response) => {
-        if (response.headers.has('etag')) this.sawEtag = true;
-      },
     });
     this.raw = createClient<ApiPaths>({ baseUrl: this.baseUrl, fetch: transport });
   }
@@ -150,29 +143,10 @@ export class TaskClient {
     return typeof userId === 'function' ? userId() : userId;
   }
 
-  /** Whether the API takes a version-2 request header (see `ProtocolMode`). */
-  async supports(header: V2Header): Promise<boolean> {
-    const mode = this.options.protocol ?? 'auto';
-    if (mode !== 'auto') return mode === 'v2';
-    if (this.sawEtag) return true; // only a version-2 server sends (and exposes) ETags
-    this.supported ??= (async () => {
-      try {
-        const res = await this.baseFetch(new Request(`${this.baseUrl}/openapi.json`, { headers: { accept: 'application/json' } }));
-        if (!res.ok) return new Set(V2_HEADERS);
-        const text = (await res.text()).toLowerCase();
-        return new Set(V2_HEADERS.filter((h) => text.includes(`"${h}"`)));
-      } catch {
-        return new Set(V2_HEADERS);
-      }
-    })();
-    return (await this.supported).has(header);
-  }
-
-  private async headers(wanted: Partial<Record<V2Header, string | null | undefined>>): Promise<Record<string, string>> {
+  /** The headers with a value (`If-Match`, `If-None-Match`, `Idempotency-Key`; the API's CORS allows them all). */
+  private headers(wanted: Record<string, string | null | undefined>): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(wanted) as [V2Header, string | null | undefined][]) {
-      if (value && (await this.supports(name))) out[name] = value;
-    }
+    for (const [name, value] of Object.entries(wanted)) if (value) out[name] = value;
     return out;
   }
 
@@ -203,26 +177,28 @@ export class TaskClient {
   }
 
   readonly tasks = {
-    /** One page (or, without `limit`/`cursor`, the whole list as before). With `ifNoneMatch`: null when unchanged (304). */
-    list: async (query?: ListQuery, options: CallOptions & { ifNoneMatch?: string | null } = {}): Promise<TaskPage | null> => {
+    /**
+     * One page (or, without `limit`/`cursor`, the whole list as before). With `ifNoneMatch` (the
+     * `etag` of an earlier page): null while the list is unchanged (304), which costs the API next to nothing.
+     */
+    list: (async (query?: ListQuery, options: ListOptions = {}): Promise<TaskPage | null> => {
       const user_id = await this.userId();
-      const headers = await this.headers({ 'if-none-match': options.ifNoneMatch });
+      const headers = this.headers({ 'if-none-match': options.ifNoneMatch });
       const wire = toWireQuery(query);
       try {
-        const { data, response } = await this.call('GET', null, () =>
+        const { data: body, response } = await this.call('GET', null, () =>
           this.raw.GET('/api/{user_id}/tasks', {
             params: { path: { user_id }, ...(wire ? { query: wire } : {}) },
             headers,
             ...(options.signal ? { signal: options.signal } : {}),
           }),
         );
-        const body = data as { data: Task[]; message: string; next_cursor?: string | null };
         return { tasks: body.data, nextCursor: body.next_cursor ?? null, etag: response.headers.get('etag'), message: body.message };
       } catch (err) {
         if (err instanceof ApiError && err.status === 304) return null;
         throw err;
       }
-    },
+    }) as ListTasks,
 
     /** Every page of a query, following `next_cursor` (page size `limit`, default 50). */
     pages: (query: ListQuery = {}, options: CallOptions = {}): AsyncIterableIterator<TaskPage> => {
@@ -230,8 +206,7 @@ export class TaskClient {
       return (async function* pages() {
         let cursor: string | undefined = query.cursor;
         for (;;) {
-          const page = await list({ limit: 50, ...query, ...(cursor !== undefined ? { cursor } : {}) }, options);
-          if (page === null) return;
+          const page = await list({ ...query, limit: query.limit ?? 50, ...(cursor !== undefined ? { cursor } : {}) }, options);
           yield page;
           if (page.nextCursor === null) return;
           cursor = page.nextCursor;
@@ -255,14 +230,14 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: Task }).data;
+      return data.data;
     },
 
     /** POST. Safe to retry by default: one Idempotency-Key per call, reused by every retry. */
     create: async (input: TaskCreate, options: CreateOptions = {}): Promise<Task> => {
       const user_id = await this.userId();
       const key = options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey());
-      const headers = await this.headers({ 'idempotency-key': key });
+      const headers = this.headers({ 'idempotency-key': key });
       const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
         this.raw.POST('/api/{user_id}/tasks', {
           params: { path: { user_id } },
@@ -271,13 +246,13 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: Task }).data;
+      return data.data;
     },
 
     /** PUT; with `ifMatch`, only if the task is still at that version (else ApiError PRECONDITION_FAILED). */
     update: async (id: number, patch: TaskUpdate, options: WriteOptions = {}): Promise<Task> => {
       const user_id = await this.userId();
-      const headers = await this.writeHeaders(options);
+      const headers = this.writeHeaders(options);
       const { data } = await this.call('PUT', headers['idempotency-key'] ?? null, () =>
         this.raw.PUT('/api/{user_id}/tasks/{id}', {
           params: { path: { user_id, id } },
@@ -286,7 +261,7 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: Task }).data;
+      return data.data;
     },
 
     /**
@@ -318,7 +293,7 @@ export class TaskClient {
     /** DELETE; answers the deleted task. */
     delete: async (id: number, options: WriteOptions = {}): Promise<Task> => {
       const user_id = await this.userId();
-      const headers = await this.writeHeaders(options);
+      const headers = this.writeHeaders(options);
       const { data } = await this.call('DELETE', headers['idempotency-key'] ?? null, () =>
         this.raw.DELETE('/api/{user_id}/tasks/{id}', {
           params: { path: { user_id, id } },
@@ -326,7 +301,7 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: Task }).data;
+      return data.data;
     },
   };
 
@@ -340,7 +315,7 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: TagCount[] }).data;
+      return data.data;
     },
   };
 
@@ -356,7 +331,7 @@ export class TaskClient {
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
-    return (data as { data: ChangesPage }).data;
+    return data.data;
   }
 
   readonly events = {
@@ -369,7 +344,7 @@ export class TaskClient {
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
-      return (data as { data: EventTicket }).data;
+      return data.data;
     },
 
     /** The URL of the event stream for a ticket, resuming after `since`. */
@@ -402,7 +377,7 @@ export class TaskClient {
     return new TaskReplica(this, options);
   }
 
-  private async writeHeaders(options: WriteOptions): Promise<Record<string, string>> {
+  private writeHeaders(options: WriteOptions): Record<string, string> {
     return this.headers({
       'if-match': options.ifMatch === undefined ? null : ifMatchValue(options.ifMatch),
       'idempotency-key': options.idempotencyKey || null,
@@ -411,7 +386,7 @@ export class TaskClient {
 
   private async complete(id: number, body: { completed: boolean } | undefined, options: WriteOptions): Promise<Task> {
     const user_id = await this.userId();
-    const headers = await this.writeHeaders(options);
+    const headers = this.writeHeaders(options);
     const { data } = await this.call('PATCH', headers['idempotency-key'] ?? null, () =>
       this.raw.PATCH('/api/{user_id}/tasks/{id}/complete', {
         params: { path: { user_id, id } },
@@ -420,7 +395,7 @@ export class TaskClient {
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
-    return (data as { data: Task }).data;
+    return data.data;
   }
 }
 

@@ -20,7 +20,11 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'unavaila
 export interface EventHandlers {
   /** One change, as `/tasks/changes` returns it; `cursor` is the event's id. */
   onChange?(change: Change, cursor: string | null): void;
-  /** The stream is live; everything up to `cursor` was delivered (replayed when resuming). */
+  /**
+   * The stream is open, from `cursor` on (the `ready` event's id): every change after it follows,
+   * the missed ones first when resuming. Changes of one task faster than the stream is woken come
+   * as one event with its latest state, as /changes gives them.
+   */
   onReady?(cursor: string | null): void;
   /** The cursor was too old (`event: reset`): reload everything (the stream restarts from now). */
   onReset?(): void;

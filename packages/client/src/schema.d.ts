@@ -45,10 +45,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the user's tasks, newest first */
+        /**
+         * List the user's tasks: filtered, sorted, in pages
+         * @description Newest first unless `sort` says otherwise; the filters combine with AND. With `limit` or `cursor` the answer is one page and carries `next_cursor` (and a `Link: <...>; rel="next"` header while there is a next page). Without them it holds at most 1000 tasks, and a Link header says where the rest starts. The ETag changes with any change of the user's tasks: poll with If-None-Match and get 304 while nothing changed.
+         */
         get: operations["listTasks"];
         put?: never;
-        /** Create a task */
+        /**
+         * Create a task
+         * @description A user keeps at most 100000 tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.
+         */
         post: operations["createTask"];
         delete?: never;
         options?: never;
@@ -65,10 +71,16 @@ export interface paths {
         };
         /** Get one task */
         get: operations["getTask"];
-        /** Change any of a task's writable fields */
+        /**
+         * Change any of a task's writable fields
+         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         */
         put: operations["updateTask"];
         post?: never;
-        /** Delete a task; answers the deleted task */
+        /**
+         * Delete a task; answers the deleted task
+         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         */
         delete: operations["deleteTask"];
         options?: never;
         head?: never;
@@ -88,8 +100,91 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Toggle completion (no body), or set it ({"completed": bool}) */
+        /**
+         * Toggle completion (no body), or set it ({"completed": bool})
+         * @description Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.
+         */
         patch: operations["completeTask"];
+        trace?: never;
+    };
+    "/api/{user_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's tags, most used first
+         * @description Every tag the user's tasks carry (compared case-insensitively), with how many tasks carry it; most used first, then by name.
+         */
+        get: operations["listTags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed since a cursor (or a snapshot of every task)
+         * @description Without `since`: every current task as an upsert, and the cursor where the snapshot ends. With `since`: every task created, changed or deleted after it, each once, in the order in which the changes committed; a deleted task is `{type: "delete", id}`. `has_more`: ask again at once with `cursor`. A cursor older than the deletions kept (SYNC_RETENTION_DAYS, 30) is 410 CURSOR_EXPIRED: start again without since.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A ticket for the event stream (EventSource cannot send headers)
+         * @description Valid once, within 60 s, for this user only, on any instance: GET .../tasks/events?ticket=<ticket>.
+         */
+        post: operations["createEventTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live updates: every change of the user's tasks as Server-Sent Events
+         * @description `text/event-stream`. First `retry: 3000` and an `event: ready` whose `id` is the cursor the stream starts from (`data: {"cursor": ...}`); then one event per change: `id: <cursor>`, `event: upsert` or `delete`, `data:` the change as /changes gives it; a comment at least every 15 s. Resume with `Last-Event-ID` (or `?since=`): every change after it is replayed first, then the stream goes live, with no gap. An expired cursor gives `event: reset` and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -111,7 +206,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -162,11 +257,16 @@ export interface components {
         };
         /**
          * ForbiddenError
-         * @description The path's user is not the token's user
+         * @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)
          * @example {
          *       "error": "You can only access your own data: the path's user is not the token's user",
          *       "code": "FORBIDDEN",
          *       "detail": "You can only access your own data: the path's user is not the token's user"
+         *     }
+         * @example {
+         *       "error": "You keep 100000 tasks, the most allowed: delete some to create more",
+         *       "code": "TASK_LIMIT_REACHED",
+         *       "detail": "You keep 100000 tasks, the most allowed: delete some to create more"
          *     }
          */
         ForbiddenError: {
@@ -176,7 +276,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "FORBIDDEN";
+            code: "FORBIDDEN" | "TASK_LIMIT_REACHED";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -221,6 +321,66 @@ export interface components {
             detail: string;
         };
         /**
+         * ConflictError
+         * @description A request with this Idempotency-Key is still running; retry after `Retry-After`
+         * @example {
+         *       "error": "A request with this Idempotency-Key is still running; retry in a moment",
+         *       "code": "CONFLICT",
+         *       "detail": "A request with this Idempotency-Key is still running; retry in a moment"
+         *     }
+         */
+        ConflictError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "CONFLICT";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
+         * CursorExpiredError
+         * @description The cursor is older than the deletions kept (SYNC_RETENTION_DAYS): start again without `since`
+         * @example {
+         *       "error": "The cursor is older than the deletions kept (30 days): start again without since",
+         *       "code": "CURSOR_EXPIRED",
+         *       "detail": "The cursor is older than the deletions kept (30 days): start again without since"
+         *     }
+         */
+        CursorExpiredError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "CURSOR_EXPIRED";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
+         * PreconditionFailedError
+         * @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one
+         * @example {
+         *       "error": "The task has changed since the version in If-Match (it is now at version 4)",
+         *       "code": "PRECONDITION_FAILED",
+         *       "detail": "The task has changed since the version in If-Match (it is now at version 4)"
+         *     }
+         */
+        PreconditionFailedError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "PRECONDITION_FAILED";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
          * PayloadTooLargeError
          * @description The body is over the limit (default 64 KiB)
          * @example {
@@ -257,6 +417,26 @@ export interface components {
              * @enum {string}
              */
             code: "UNSUPPORTED_MEDIA_TYPE";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
+         * IdempotencyKeyReusedError
+         * @description This Idempotency-Key came with another method, path or body
+         * @example {
+         *       "error": "This Idempotency-Key was used with another method, path or body",
+         *       "code": "IDEMPOTENCY_KEY_REUSED",
+         *       "detail": "This Idempotency-Key was used with another method, path or body"
+         *     }
+         */
+        IdempotencyKeyReusedError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "IDEMPOTENCY_KEY_REUSED";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -348,10 +528,45 @@ export interface components {
              */
             description: string | null;
             /**
+             * @description none < low < medium < high
+             * @example high
+             * @example low
+             * @enum {string}
+             */
+            priority: "none" | "low" | "medium" | "high";
+            /**
+             * @description At most 20 tags, each trimmed, 1 to 50 characters; duplicates that differ only in case collapse to the first spelling; order as given
+             * @example [
+             *       "errands",
+             *       "home"
+             *     ]
+             * @example []
+             */
+            tags: string[];
+            /**
+             * Format: date-time
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null
+             * @example 2026-12-24T17:00:00.000Z
+             * @example null
+             */
+            due_at: string | null;
+            /**
              * @description Whether the task is done
              * @example true
              */
             completed: boolean;
+            /**
+             * Format: date-time
+             * @description Read-only: when the task last became completed (the same instant as that change's updated_at); null while pending
+             * @example 2026-01-12T10:05:00.456Z
+             * @example null
+             */
+            completed_at: string | null;
+            /**
+             * @description Read-only: 1 at creation, +1 on every change; the task's ETag
+             * @example 3
+             */
+            version: number;
             /**
              * Format: date-time
              * @description When the task was created (UTC, ISO 8601 with a Z)
@@ -367,10 +582,15 @@ export interface components {
         };
         /**
          * TaskCreate
-         * @description A new task. Fields not listed here (id, user_id, completed, timestamps) are ignored.
+         * @description A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored.
          * @example {
          *       "title": "Buy milk",
-         *       "description": "Oat milk, two litres"
+         *       "description": "Oat milk, two litres",
+         *       "priority": "high",
+         *       "tags": [
+         *         "errands"
+         *       ],
+         *       "due_at": "2026-12-24T17:00:00Z"
          *     }
          */
         TaskCreate: {
@@ -381,19 +601,48 @@ export interface components {
              */
             title: string;
             /**
-             * @description Up to 1000 characters, or null
-             * @default null
+             * @description Up to 1000 characters, or null. Default: null
              * @example Oat milk, two litres
              * @example null
              */
-            description: string | null;
+            description?: string | null;
+            /**
+             * @description none < low < medium < high. Default: "none"
+             * @example high
+             * @example low
+             * @enum {string}
+             */
+            priority?: "none" | "low" | "medium" | "high";
+            /**
+             * @description At most 20 tags, each trimmed, 1 to 50 characters; duplicates that differ only in case collapse to the first spelling; order as given. Default: []
+             * @example [
+             *       "errands",
+             *       "home"
+             *     ]
+             * @example []
+             */
+            tags?: string[];
+            /**
+             * Format: date-time
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Default: null
+             * @example 2026-12-24T17:00:00.000Z
+             * @example null
+             */
+            due_at?: string | null;
         };
         /**
          * TaskUpdate
-         * @description Any subset of the writable fields; `description: null` clears it. Other fields are ignored.
+         * @description Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored.
          * @example {
          *       "title": "Buy oat milk",
          *       "completed": true
+         *     }
+         * @example {
+         *       "priority": "low",
+         *       "tags": [
+         *         "home"
+         *       ],
+         *       "due_at": null
          *     }
          */
         TaskUpdate: {
@@ -409,6 +658,29 @@ export interface components {
              * @example null
              */
             description?: string | null;
+            /**
+             * @description none < low < medium < high
+             * @example high
+             * @example low
+             * @enum {string}
+             */
+            priority?: "none" | "low" | "medium" | "high";
+            /**
+             * @description At most 20 tags, each trimmed, 1 to 50 characters; duplicates that differ only in case collapse to the first spelling; order as given
+             * @example [
+             *       "errands",
+             *       "home"
+             *     ]
+             * @example []
+             */
+            tags?: string[];
+            /**
+             * Format: date-time
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null
+             * @example 2026-12-24T17:00:00.000Z
+             * @example null
+             */
+            due_at?: string | null;
             /**
              * @description Whether the task is done
              * @example true
@@ -429,6 +701,46 @@ export interface components {
              */
             completed?: boolean;
         };
+        /** TagCount */
+        TagCount: {
+            /**
+             * @description The tag, as most of its tasks spell it
+             * @example errands
+             */
+            name: string;
+            /**
+             * @description How many of the user's tasks carry it
+             * @example 3
+             */
+            count: number;
+        };
+        /**
+         * ChangeUpsert
+         * @description A task created or changed: as it is now
+         */
+        ChangeUpsert: {
+            /** @enum {string} */
+            type: "upsert";
+            task: components["schemas"]["Task"];
+        };
+        /**
+         * ChangeDelete
+         * @description A task deleted
+         */
+        ChangeDelete: {
+            /** @enum {string} */
+            type: "delete";
+            /**
+             * @description The deleted task's id (nothing else of it is kept)
+             * @example 41
+             */
+            id: number;
+        };
+        /**
+         * Change
+         * @description One entry of /changes, and the data of one event of the stream
+         */
+        Change: components["schemas"]["ChangeUpsert"] | components["schemas"]["ChangeDelete"];
     };
     responses: never;
     parameters: never;
@@ -520,12 +832,62 @@ export interface operations {
     listTasks: {
         parameters: {
             query?: {
-                /** @description all (default), pending or completed */
-                status?: "all" | "pending" | "completed";
+                /**
+                 * @description all (default), pending or completed; active, open, incomplete and todo mean pending; done and complete mean completed
+                 * @example pending
+                 */
+                status?: "all" | "pending" | "completed" | "active" | "open" | "incomplete" | "todo" | "done" | "complete";
                 /** @description Alias of status (status wins when both are given) */
-                filter?: "all" | "pending" | "completed";
+                filter?: "all" | "pending" | "completed" | "active" | "open" | "incomplete" | "todo" | "done" | "complete";
+                /**
+                 * @description Case-insensitive substring of the title or the description, taken literally (% _ \ match themselves)
+                 * @example milk
+                 */
+                q?: string;
+                /**
+                 * @description Comma-separated levels, e.g. `high,medium`
+                 * @example [
+                 *       "high,medium"
+                 *     ]
+                 */
+                priority?: string[];
+                /**
+                 * @description Repeatable: a task must carry every given tag (case-insensitive)
+                 * @example [
+                 *       "errands"
+                 *     ]
+                 */
+                tag?: string[];
+                /**
+                 * @description due_at < this instant; a task without due_at never matches
+                 * @example 2026-12-24T17:00:00Z
+                 */
+                due_before?: string;
+                /**
+                 * @description due_at >= this instant; a task without due_at never matches
+                 * @example 2026-12-24T17:00:00Z
+                 */
+                due_after?: string;
+                /**
+                 * @description A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively
+                 * @example -priority
+                 */
+                sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+                /**
+                 * @description Page size, 1 to 200; with it the body has next_cursor
+                 * @example 50
+                 */
+                limit?: number;
+                /** @description Opaque: next_cursor of the previous page, with the same filters and sort */
+                cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description An ETag from an earlier answer: 304 with no body while it still matches
+                 * @example "3"
+                 */
+                "if-none-match"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`
@@ -540,6 +902,10 @@ export interface operations {
             /** @description The user's tasks */
             200: {
                 headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description RFC 8288: the next page, `<path?query&cursor=...>; rel="next"`, with the same query */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -550,8 +916,17 @@ export interface operations {
                          * @example Tasks retrieved successfully
                          */
                         message: string;
+                        /** @description Only with limit or cursor: the cursor of the next page, or null on the last one */
+                        next_cursor?: string | null;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match still matches; no body */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
             400: {
@@ -573,7 +948,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -629,7 +1004,13 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`
@@ -648,6 +1029,8 @@ export interface operations {
             /** @description The task as stored */
             201: {
                 headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -681,7 +1064,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -701,6 +1084,17 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
             /** @description The body is over the limit (default 64 KiB) */
             413: {
                 headers: {
@@ -717,6 +1111,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
                 };
             };
             /** @description Over the rate limit; `Retry-After` says when to try again */
@@ -755,7 +1158,13 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description An ETag from an earlier answer: 304 with no body while it still matches
+                 * @example "3"
+                 */
+                "if-none-match"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`
@@ -775,6 +1184,8 @@ export interface operations {
             /** @description The task */
             200: {
                 headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -787,6 +1198,13 @@ export interface operations {
                         message: string;
                     };
                 };
+            };
+            /** @description Not modified: If-None-Match still matches; no body */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
             400: {
@@ -808,7 +1226,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -873,7 +1291,18 @@ export interface operations {
     updateTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only if the task is still at this version (its ETag), or `*`: otherwise 412 and nothing changes
+                 * @example "3"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`
@@ -897,6 +1326,8 @@ export interface operations {
             /** @description The task as changed */
             200: {
                 headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -930,7 +1361,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -959,6 +1390,28 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
             /** @description The body is over the limit (default 64 KiB) */
             413: {
                 headers: {
@@ -975,6 +1428,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
                 };
             };
             /** @description Over the rate limit; `Retry-After` says when to try again */
@@ -1013,7 +1475,18 @@ export interface operations {
     deleteTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Only if the task is still at this version (its ETag), or `*`: otherwise 412 and nothing changes
+                 * @example "3"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`
@@ -1033,6 +1506,8 @@ export interface operations {
             /** @description The task as it was */
             200: {
                 headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1066,7 +1541,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1082,6 +1557,316 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    completeTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the task is still at this version (its ETag), or `*`: otherwise 412 and nothing changes
+                 * @example "3"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskCompletion"];
+            };
+        };
+        responses: {
+            /** @description The task; the message says which state it is in */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Task"];
+                        /**
+                         * @description What was done, for people
+                         * @example Task marked as completed
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    listTags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's tags */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TagCount"][];
+                        /**
+                         * @description What was done, for people
+                         * @example Tags retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
             /** @description This path does not answer that method; `Allow` lists the ones it does */
@@ -1128,9 +1913,20 @@ export interface operations {
             };
         };
     };
-    completeTask: {
+    listChanges: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The cursor of the previous answer (or an event id); without it, a snapshot of every task
+                 * @example czo0Mg
+                 */
+                since?: string;
+                /**
+                 * @description At most this many changes (default 500)
+                 * @example 500
+                 */
+                limit?: number;
+            };
             header?: never;
             path: {
                 /**
@@ -1138,31 +1934,31 @@ export interface operations {
                  * @example u_8f2k
                  */
                 user_id: string;
-                /**
-                 * @description Task id, in canonical decimal
-                 * @example 42
-                 */
-                id: number;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["TaskCompletion"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description The task; the message says which state it is in */
+            /** @description The changes, in commit order */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        data: components["schemas"]["Task"];
+                        data: {
+                            changes: components["schemas"]["Change"][];
+                            /**
+                             * @description Where this answer ends: send it as `since` next time
+                             * @example czo0Mg
+                             */
+                            cursor: string;
+                            /** @description true when `limit` cut the answer: ask again with `cursor` at once */
+                            has_more: boolean;
+                        };
                         /**
                          * @description What was done, for people
-                         * @example Task marked as completed
+                         * @example Changes retrieved successfully
                          */
                         message: string;
                     };
@@ -1188,22 +1984,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user */
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ForbiddenError"];
-                };
-            };
-            /** @description No such task for this user, or no such route */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             /** @description This path does not answer that method; `Allow` lists the ones it does */
@@ -1217,22 +2004,260 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description The body is over the limit (default 64 KiB) */
-            413: {
+            /** @description The cursor is older than the deletions kept (SYNC_RETENTION_DAYS): start again without `since` */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                    "application/json": components["schemas"]["CursorExpiredError"];
                 };
             };
-            /** @description A body that is not JSON */
-            415: {
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    createEventTicket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description For GET .../tasks/events?ticket=: once, within 60 s, for this user only
+                             * @example qv7Jz0P3mR2cY8bN1xW4dT6hL9sK5aE0
+                             */
+                            ticket: string;
+                            /**
+                             * Format: date-time
+                             * @description When the ticket expires (UTC)
+                             * @example 2026-01-12T10:00:00.123Z
+                             */
+                            expires_at: string;
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Ticket created successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Replay every change after this cursor first (Last-Event-ID wins when both are sent)
+                 * @example czo0Mg
+                 */
+                since?: string;
+                /** @description A ticket from POST .../tasks/events/ticket, for clients that cannot send headers (EventSource) */
+                ticket?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (text/event-stream) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
             /** @description Over the rate limit; `Retry-After` says when to try again */

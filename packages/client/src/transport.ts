@@ -36,8 +36,6 @@ export interface TransportOptions {
   retry?: RetryOptions | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
   onUnauthorized?: ((error: ApiError) => void) | undefined;
-  /** Sees every final response (used to learn what the server supports). */
-  onResponse?: ((response: Response) => void) | undefined;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -106,7 +104,6 @@ export function createTransport(options: TransportOptions): (request: Request) =
         }
       }
 
-      options.onResponse?.(response);
       if (response.status === 401 && options.onUnauthorized) {
         const body: unknown = await response
           .clone()

@@ -1,16 +1,12 @@
 /**
- * The types the helpers use, derived from the paths (not from schema names, which the document may
- * choose freely): from the generated `schema.d.ts` once the OpenAPI document describes version 2
- * (it has `/api/{user_id}/tasks/changes`), from the hand-written contract until then.
+ * The types the helpers use, all from the generated `schema.d.ts` (openapi-typescript, from the
+ * API's live /openapi.json). They are taken from the paths, not from schema names, so a renamed
+ * component changes nothing here; a changed field, parameter or status fails the build.
  */
-import type { ContractPaths } from './contract.js';
-import type { paths as GeneratedPaths } from './schema.js';
-
-/** True once the generated document describes the version-2 API. */
-export type GeneratedIsV2 = '/api/{user_id}/tasks/changes' extends keyof GeneratedPaths ? true : false;
+import type { components, paths } from './schema.js';
 
 /** The paths openapi-fetch is typed with. */
-export type ApiPaths = GeneratedIsV2 extends true ? GeneratedPaths : ContractPaths;
+export type ApiPaths = paths;
 
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
 type ResponseJson<Op, Status extends number> = Op extends { responses: infer Rs }
@@ -28,19 +24,30 @@ type TaskPath = ApiPaths['/api/{user_id}/tasks/{id}'];
 export type Task = DataOf<ResponseJson<TaskPath['get'], 200>>;
 /** POST /api/{user_id}/tasks body. */
 export type TaskCreate = RequestJson<TasksPath['post']>;
-/** PUT /api/{user_id}/tasks/{id} body. */
+/** PUT /api/{user_id}/tasks/{id} body: any subset; `description: null`, `tags: []`, `due_at: null` clear. */
 export type TaskUpdate = RequestJson<TaskPath['put']>;
 /** The list's query string, as sent on the wire. */
 export type ListQueryWire = NonNullable<TasksPath['get']['parameters']['query']>;
-/** The list's 200 body. */
+/** The list's 200 body (`next_cursor` only with `limit` or `cursor`). */
 export type ListBody = ResponseJson<TasksPath['get'], 200>;
 /** One entry of GET /api/{user_id}/tags. */
 export type TagCount = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tags']['get'], 200>> extends (infer T)[] ? T : never;
 /** `data` of GET /api/{user_id}/tasks/changes. */
 export type ChangesPage = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tasks/changes']['get'], 200>>;
-/** One change: `{type: 'upsert', task}` or `{type: 'delete', id}`. */
+/** One change: `{type: 'upsert', task}` or `{type: 'delete', id}` (also the data of one stream event). */
 export type Change = ChangesPage extends { changes: (infer C)[] } ? C : never;
 /** `data` of POST /api/{user_id}/tasks/events/ticket. */
 export type EventTicket = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tasks/events/ticket']['post'], 201>>;
 
-export type { Priority, Sort, SortKey, StatusFilter, ContractError as ErrorBody } from './contract.js';
+/** `none` < `low` < `medium` < `high`. */
+export type Priority = Task['priority'];
+/** `status` (and `filter`) of the list: all, pending, completed and the UI words for them. */
+export type StatusFilter = NonNullable<ListQueryWire['status']>;
+/** `sort` of the list: a field, `-` for descending. */
+export type Sort = NonNullable<ListQueryWire['sort']>;
+/** The fields the list sorts by. */
+export type SortKey = Exclude<Sort, `-${string}`>;
+/** Every error body: `{error, code, detail}`. */
+export type ErrorBody = components['schemas']['Error'];
+/** The API's error codes (`ApiError.code` is one of them, or NETWORK_ERROR, or HTTP_<status>). */
+export type ErrorCode = ErrorBody['code'];

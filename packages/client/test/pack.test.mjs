@@ -19,7 +19,7 @@ const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', st
 const USAGE = `
 import {
   ApiError, cachedToken, createTaskClient, isApiError,
-  type Change, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
+  type Change, type ErrorCode, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
 } from '@task-api/client';
 import type { paths } from '@task-api/client/schema';
 
@@ -38,8 +38,12 @@ export async function use(): Promise<void> {
   const id: number = task.id;
   const version: number = task.version;
   const query: ListQuery = { q: 'milk', priority: ['high', 'medium'], tag: 'errands', sort: '-due_at', limit: 20 };
-  const page: TaskPage | null = await client.tasks.list(query);
-  const next: string | null | undefined = page?.nextCursor;
+  const page: TaskPage = await client.tasks.list(query);
+  const next: string | null = page.nextCursor;
+  const polled: TaskPage | null = await client.tasks.list(query, { ifNoneMatch: page.etag });
+  // @ts-expect-error with ifNoneMatch the answer is null while the list is unchanged
+  const notNull: TaskPage = await client.tasks.list(query, { ifNoneMatch: page.etag });
+  const errorCode: ErrorCode = 'PRECONDITION_FAILED';
   for await (const p of client.tasks.pages({ status: 'pending', limit: 50 })) void p.tasks.length;
   for await (const t of client.tasks.all()) void t.title;
   const result = await client.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
@@ -68,7 +72,31 @@ export async function use(): Promise<void> {
   await client.tasks.create({ description: 'no title' });
   // @ts-expect-error sort takes the documented keys only
   await client.tasks.list({ sort: 'colour' });
-  void [next, shown, copy, stopLive, unsubscribe, health];
+  void [next, polled, notNull, errorCode, shown, copy, stopLive, unsubscribe, health];
+}
+`;
+
+// The README's (root, "Frontend") ten lines, as they are there, with what they take for granted declared.
+const README_SNIPPET = `
+import { cachedToken, createTaskClient, isApiError } from '@task-api/client';
+declare const process: { env: Record<string, string | undefined> };
+declare const authClient: { token(): Promise<{ data: { token: string } | null }> };
+declare const session: { user: { id: string } };
+declare const router: { replace(path: string): void };
+declare function refresh(change: unknown): void;
+
+export async function readme(): Promise<void> {
+  const api = createTaskClient({
+    baseUrl: process.env.NEXT_PUBLIC_API_URL!,
+    userId: session.user.id,
+    token: cachedToken(async () => (await authClient.token()).data?.token),
+    onUnauthorized: () => router.replace('/sign-in'),
+  });
+  const task = await api.tasks.create({ title: 'Buy milk', priority: 'high', tags: ['errands'] });
+  const { tasks, nextCursor } = await api.tasks.list({ status: 'pending', q: 'milk', sort: '-due_at', limit: 20 });
+  const saved = await api.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
+  const stop = api.events.subscribe({ onChange: (change) => refresh(change) });
+  void [tasks, nextCursor, saved.ok ? saved.task : saved.current, stop, isApiError];
 }
 `;
 
@@ -86,6 +114,7 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
   assert.deepEqual(Object.keys(deps), ['openapi-fetch'], 'openapi-fetch is the only runtime dependency');
 
   writeFileSync(join(scratch, 'usage.ts'), USAGE);
+  writeFileSync(join(scratch, 'readme.ts'), README_SNIPPET);
   writeFileSync(
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
@@ -94,7 +123,7 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
         strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
         skipLibCheck: false, noEmit: true,
       },
-      files: ['usage.ts'],
+      files: ['usage.ts', 'readme.ts'],
     }),
   );
   try {

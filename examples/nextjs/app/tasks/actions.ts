@@ -17,8 +17,6 @@ export async function clearCompleted(): Promise<{ deleted: number } | { error: s
     baseUrl: taskApiUrl(),
     userId: session.user.id,
     token: () => token,
-    // No CORS between servers, and an API ignores headers it does not know: send them all.
-    protocol: 'v2',
   });
   const done: Task[] = [];
   for await (const task of api.tasks.all({ status: 'completed', limit: 100 })) done.push(task);

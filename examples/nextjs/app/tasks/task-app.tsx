@@ -34,6 +34,10 @@ const apiToken = cachedToken(async () => (await authClient.token()).data?.token 
 const AUTH_CHANNEL = 'task-example-auth';
 
 type StatusFilter = 'all' | 'pending' | 'completed';
+interface Message {
+  kind: 'retry' | 'info' | 'load' | 'action';
+  text: string;
+}
 type DueFilter = '' | 'overdue' | 'week';
 interface Filters {
   q: string;
@@ -128,7 +132,8 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   const router = useRouter();
   const routerRef = useRef(router);
   routerRef.current = router;
-  const [notice, setNotice] = useState<string | null>(null);
+  /** "Retrying in 1 s" (until the next answer) or an outcome to show ("Cleared 2 completed tasks."). */
+  const [notice, setNotice] = useState<Message | null>(null);
   /** Set while signing out: a 401 of a request still in flight must not redirect elsewhere. */
   const leaving = useRef(false);
 
@@ -143,12 +148,17 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
           if (leaving.current) return;
           routerRef.current.replace('/sign-in?reason=session-expired');
         },
+        // 503 (the database restarting, say) and 429 are retried after Retry-After, up to 8 times,
+        // with a notice meanwhile; then the error shows.
+        retry: { retries: 8 },
         onRetry: ({ status, delayMs }) =>
-          setNotice(
-            status === 0
-              ? `The API cannot be reached; retrying in ${Math.ceil(delayMs / 1000)} s…`
-              : `The API answered ${status}; retrying in ${Math.ceil(delayMs / 1000)} s…`,
-          ),
+          setNotice({
+            kind: 'retry',
+            text:
+              status === 0
+                ? `The API cannot be reached; retrying in ${Math.ceil(delayMs / 1000)} s…`
+                : `The API answered ${status}; retrying in ${Math.ceil(delayMs / 1000)} s…`,
+          }),
       }),
     [apiUrl, userId],
   );
@@ -160,35 +170,34 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   const [tasks, setTasks] = useState<Task[] | null>(null);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [tags, setTags] = useState<TagCount[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  /** What failed: loading the list (gone with the next good load), or an action (gone with the next action). */
+  const [error, setError] = useState<Message | null>(null);
   const [conflict, setConflict] = useState<{ id: number; text: string } | null>(null);
   const [editing, setEditing] = useState<Task | null>(null);
   const [live, setLive] = useState<ConnectionState>('connecting');
   const [busy, setBusy] = useState(false);
-  const tagsSupported = useRef(true);
   const seq = useRef(0);
 
   const load = useCallback(async () => {
     const mine = ++seq.current;
     try {
       const page = await client.tasks.list(toQuery(filters, cursor));
-      if (mine !== seq.current || page === null) return;
+      if (mine !== seq.current) return;
       setTasks(page.tasks);
       setNextCursor(page.nextCursor);
-      setError(null);
-      setNotice(null);
+      // A reload (a live event, say) clears what was about loading, not an action's outcome.
+      setError((e) => (e?.kind === 'load' ? null : e));
+      setNotice((n) => (n?.kind === 'retry' ? null : n));
     } catch (err) {
       if (mine !== seq.current) return;
       if (err instanceof ApiError && err.status === 401) return; // onUnauthorized navigates
-      setError(describe(err));
-      setNotice(null);
+      setError({ kind: 'load', text: describe(err) });
+      setNotice((n) => (n?.kind === 'retry' ? null : n));
     }
-    if (tagsSupported.current) {
-      try {
-        setTags(await client.tags.list());
-      } catch (err) {
-        if (err instanceof ApiError && (err.status === 404 || err.status === 405)) tagsSupported.current = false;
-      }
+    try {
+      setTags(await client.tags.list());
+    } catch {
+      // the tag suggestions are a nicety: the list above says what went wrong
     }
   }, [client, filters, cursor]);
 
@@ -279,7 +288,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       setNotice(null);
       await load();
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+      if (!(err instanceof ApiError && err.status === 401)) setError({ kind: 'action', text: describe(err) });
     } finally {
       setBusy(false);
     }
@@ -292,7 +301,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       setNotice(null);
       await load();
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+      if (!(err instanceof ApiError && err.status === 401)) setError({ kind: 'action', text: describe(err) });
       await load();
     }
   }
@@ -319,7 +328,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       setError(null);
       await load();
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) setError(describe(err));
+      if (!(err instanceof ApiError && err.status === 401)) setError({ kind: 'action', text: describe(err) });
     }
   }
 
@@ -358,12 +367,12 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
         </p>
         {notice ? (
           <p className="notice" role="status" data-testid="notice">
-            {notice}
+            {notice.text}
           </p>
         ) : null}
         {error ? (
           <p className="error" role="alert" data-testid="error">
-            {error}
+            {error.text}
           </p>
         ) : null}
 
@@ -504,7 +513,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                   <div className="row">
                     <label>
                       Priority
-                      <select name="priority" defaultValue={editing.priority ?? 'none'}>
+                      <select name="priority" defaultValue={editing.priority}>
                         {PRIORITIES.map((p) => (
                           <option key={p.value} value={p.value}>
                             {p.label}
@@ -514,7 +523,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                     </label>
                     <label>
                       Tags
-                      <input name="tags" defaultValue={(editing.tags ?? []).join(', ')} />
+                      <input name="tags" defaultValue={editing.tags.join(', ')} />
                     </label>
                     <label>
                       Due
@@ -573,12 +582,12 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                       {task.description}
                     </span>
                   ) : null}
-                  {task.priority && task.priority !== 'none' ? (
+                  {task.priority !== 'none' ? (
                     <span className={`badge priority-${task.priority}`} data-testid="task-priority">
                       {PRIORITIES.find((p) => p.value === task.priority)?.label ?? task.priority}
                     </span>
                   ) : null}
-                  {(task.tags ?? []).map((tag) => (
+                  {task.tags.map((tag) => (
                     <button key={tag} type="button" className="tag" data-testid="task-tag" onClick={() => change({ tag })}>
                       #{tag}
                     </button>
@@ -607,8 +616,8 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                 // A server action: the Next.js server calls the API with the user's JWT.
                 const result = await clearCompleted();
                 await load();
-                if ('error' in result) setError(result.error);
-                else setNotice(`Cleared ${result.deleted} completed ${result.deleted === 1 ? 'task' : 'tasks'}.`);
+                if ('error' in result) setError({ kind: 'action', text: result.error });
+                else setNotice({ kind: 'info', text: `Cleared ${result.deleted} completed ${result.deleted === 1 ? 'task' : 'tasks'}.` });
               })()
             }
           >
