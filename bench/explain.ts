@@ -245,7 +245,7 @@ async function specFor(c: Case, user: User, values: Record<string, string>, real
   if (position === 'first') return first.spec;
   const depth = position === 'page2' ? first.spec.limit : Math.max(1, Math.round(user.tasks * (position === 'deep' ? 0.3 : 0.8)));
   // The route would hand out the cursor of the last row of the page before: the row at `depth`.
-  const rows = await real.list({ ...first.spec, limit: depth });
+  const { rows } = await real.list({ ...first.spec, limit: depth });
   const last = rows.at(-1);
   if (last === undefined) return first.spec;
   return listSpec(user.id, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerList).spec;
@@ -266,7 +266,7 @@ const firstPlan = (rows: unknown) => (rows as { 'QUERY PLAN': ExplainOutput[] }[
 const asked = (spec: ListSpec): ListSpec => ({ ...spec, limit: spec.limit + 1 });
 
 async function runCase(name: string, user: User, spec: ListSpec, ctx: Ctx): Promise<Result> {
-  const plan = await medianPlan(async () => firstPlan(await ctx.explain.repository.list(asked(spec))));
+  const plan = await medianPlan(async () => firstPlan((await ctx.explain.repository.list(asked(spec))).rows));
   const summary = summarize(plan);
   return {
     case: name,
@@ -367,8 +367,8 @@ async function pickUsers(url: string): Promise<User[]> {
  */
 async function wholeUserReadMs(user: User, ctx: { explain: ReturnType<typeof explainingRepository>; maxPerList: number }): Promise<number> {
   const { spec } = listSpec(user.id, {}, ctx.maxPerList);
-  const rows = (await ctx.explain.repository.list({ ...spec, limit: user.tasks + 1 })) as unknown as { 'QUERY PLAN': ExplainOutput[] }[];
-  return rows[0]?.['QUERY PLAN'][0]?.['Execution Time'] ?? NaN;
+  const { rows } = await ctx.explain.repository.list({ ...spec, limit: user.tasks + 1 });
+  return firstPlan(rows)['Execution Time'];
 }
 
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
@@ -465,8 +465,8 @@ async function prepareDatabase(parsed: Options, server: string, cleanups: Array<
   const config = serviceConfig(url);
   log(`migrating ${describeUrl(url)}`);
   // A client of its own: postgres.js learns the array types (task_priority[]) when it connects,
-  // so the client that runs the queries connects after the migrations made them, as the service
-  // does on every start but the first.
+  // so the client that runs the queries connects after the migrations made them (the service
+  // reconnects after applying migrations for the same reason, src/db/open.ts).
   const migrator = openService(url, config);
   const t0 = performance.now();
   let applied: string[];
