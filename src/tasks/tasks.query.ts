@@ -104,8 +104,16 @@ export function createListQuery(columns: readonly string[]) {
       after?.value === null
         ? undefined
         : `(${select} where ${[...where, 'due_at is not null', ...(after ? [position()] : [])].join(' and ')} order by due_at ${dir}, id ${dir} limit ${limit})`;
+    // A task without due_at never matches due_before or due_after: the second part would only
+    // look for what cannot be there (PostgreSQL does not see that `due_at < $n and due_at is null`
+    // is false, and reads every such task of the user, or worse).
+    if (withDue !== undefined && (f.dueBefore !== undefined || f.dueAfter !== undefined)) return { text: withDue.slice(1, -1), binders };
     const nullId = after?.value === null ? ` and id ${op} ${param((s) => s.after?.id)}` : '';
-    const withoutDue = `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by id ${dir} limit ${limit})`;
+    // Ordered by due_at (null in every row here) and id, not by id alone: that is the order of the
+    // (user_id, due_at, id) index, which PostgreSQL then reads from (user_id, null, cursor id) on;
+    // `order by id` alone it cannot match to that index (an IS NULL is not an equality to it), and
+    // it walked the primary key through every user's tasks instead.
+    const withoutDue = `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by due_at ${dir}, id ${dir} limit ${limit})`;
     if (withDue === undefined) return { text: withoutDue, binders };
     return {
       text: `select * from (${withDue} union all ${withoutDue}) page order by (due_at is null), due_at ${dir}, id ${dir} limit ${limit}`,

@@ -86,8 +86,11 @@ const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 const unique = <T>(values: readonly T[]) => [...new Set(values)];
 
-/** The list query as the repository takes it, the hash its cursors carry, and whether it is paged. */
-function listSpec(userId: string, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
+/**
+ * The list query as the repository takes it, the hash its cursors carry, and whether it is paged.
+ * Exported for bench/explain.ts, which EXPLAINs the queries this makes.
+ */
+export function listSpec(userId: string, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
   const status = STATUS_WORDS[query.status ?? query.filter ?? 'all'];
   const sort = query.sort ?? '-created_at';
   const field = sort.replace(/^-/, '') as SortField;

@@ -132,6 +132,23 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
     }
   });
 
+  it('pages sorted by due_at with due_before or due_after (no part for tasks without due_at): a walk returns every match once, in order', async () => {
+    for (const query of ['sort=due_at&due_after=2026-12-20T10:00:00Z', 'sort=-due_at&due_before=2027-01-01T00:00:00Z', 'sort=-due_at&status=pending&due_after=2026-01-01T00:00:00Z']) {
+      const expected = await all(`?${query}`);
+      expect(expected.length, query).toBeGreaterThan(1);
+      const seen: string[] = [];
+      let next: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const res = await get(`?${query}&limit=1${next === null ? '' : `&cursor=${next}`}`);
+        expect(res.statusCode).toBe(200);
+        seen.push(...(res.json().data as TaskJson[]).map((x) => x.title));
+        next = res.json().next_cursor;
+        if (next === null) break;
+      }
+      expect(seen, query).toEqual(expected);
+    }
+  });
+
   it('the last page says next_cursor: null; a cursor without limit pages by 50', async () => {
     const res = await get('?limit=200');
     expect(res.json().next_cursor).toBeNull();
