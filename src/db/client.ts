@@ -12,9 +12,22 @@ export interface Executor {
   /**
    * Runs SQL text and returns the driver's own row objects, skipping Drizzle's per-row mapping:
    * for hot paths whose columns need no decoding (names are already the JSON keys; timestamps
-   * come back as Dates).
+   * come back as the API's ISO strings).
    */
-  rows<T>(text: string, params: readonly unknown[]): Promise<T[]>;
+  rows<T>(text: string, params: readonly unknown[], options?: RunOptions): Promise<T[]>;
+}
+
+export interface RunOptions {
+  /**
+   * Plan this statement for its values every time (an unnamed statement), even where prepared
+   * statements are used: for statements whose best plan depends on the user (the list queries).
+   * A prepared statement gets one generic plan after five executions when PostgreSQL estimates
+   * it no worse, estimated for an average user; for the list queries that plan sorted 22,000 of
+   * a 100k-task user's tasks for one tag (50 ms, against 13 ms) and made a two-letter q scan the
+   * whole trigram index for every user (0.5 s, against 0.15 ms): `npm run bench:explain` replays
+   * it. Planning costs 0.05-0.3 ms; every other statement keeps its generic plan.
+   */
+  readonly planEachTime?: boolean;
 }
 
 export interface Database extends Executor {
@@ -128,16 +141,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       // Transaction poolers (PgBouncer, Neon pooled URLs) refuse startup parameters such as
       // statement_timeout. DATABASE_PREPARE=false is how a pooler is declared (it defaults to false
       // for URLs that look pooled; docs/DEPLOYMENT.md), so it also means "send no startup parameters".
-      // plan_cache_mode: a prepared statement is planned for its values every time. After five
-      // executions PostgreSQL may otherwise keep one generic plan, estimated for an average user,
-      // and the list queries' best plan depends on the values: that plan sorted 22,000 of a
-      // 100k-task user's tasks for one tag (50 ms, against 13 ms), and a two-letter q scanned the
-      // whole trigram index for every user (0.5 s, against 0.15 ms); `npm run bench:explain`
-      // replays it. Planning costs 0.05-0.3 ms. Without prepared statements (a pooler) every
-      // statement is planned for its values anyway.
-      ...(options.prepare
-        ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api', plan_cache_mode: 'force_custom_plan' } }
-        : {}),
+      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api' } } : {}),
     }),
   );
   const db = drizzle({ client }) as unknown as Db;
@@ -148,8 +152,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   let storageFailedAt: number | undefined;
   // A little more than the server's own bound, so that a working server's error wins.
   const queryBound = options.timeoutMs + 500;
-  const run = <T>(on: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[]) =>
-    bounded(on.unsafe(text, params as never[], { prepare: options.prepare }), queryBound) as unknown as Promise<T[]>;
+  const run = <T>(on: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[], how?: RunOptions) =>
+    bounded(on.unsafe(text, params as never[], { prepare: options.prepare && how?.planEachTime !== true }), queryBound) as unknown as Promise<T[]>;
 
   return {
     kind: options.kind,
@@ -158,9 +162,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     sql: client,
     prepare: options.prepare,
     listenUrl: options.listenUrl,
-    rows: <T>(text: string, params: readonly unknown[]) => run<T>(client, text, params),
+    rows: <T>(text: string, params: readonly unknown[], how?: RunOptions) => run<T>(client, text, params, how),
     transaction: <T>(fn: (tx: Executor) => Promise<T>) =>
-      client.begin((tx) => fn({ rows: <R>(text: string, params: readonly unknown[]) => run<R>(tx, text, params) })) as Promise<T>,
+      client.begin((tx) => fn({ rows: <R>(text: string, params: readonly unknown[], how?: RunOptions) => run<R>(tx, text, params, how) })) as Promise<T>,
     noteFailure(err) {
       if (isStorageFailure(err)) storageFailedAt ??= Date.now();
     },

@@ -126,7 +126,8 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     /** One page in the spec's order (`limit` rows at most), and the user's change counter it is as of. */
     async list(spec: ListSpec): Promise<{ rows: ListedRow[]; seq: number }> {
       const { text, params } = lists.build(spec);
-      const rows = await run<ListedRow>(database, withSeq(spec, text), params);
+      // Planned for its values each time (RunOptions): the best plan depends on the user's tasks.
+      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true });
       const seq = Number(rows[0]?.list_seq ?? 0);
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
       return { rows, seq };
