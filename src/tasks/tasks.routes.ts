@@ -11,6 +11,7 @@ import { LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { ListSpec } from './tasks.query.js';
@@ -43,6 +44,9 @@ export interface TasksRoutesOptions {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** src/lib/keyed-limit.ts: 2 keeps the next write ready in PostgreSQL, without a crowd waiting on the lock. */
+const WRITES_IN_FLIGHT_PER_USER = 2;
 
 /** The page size of a request that sends a cursor but no limit. */
 const PAGE_DEFAULT = 50;
@@ -163,6 +167,8 @@ function listTag(seq: number, url: string): string {
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
   const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes, listCache } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  /** A user's writes in flight at once from this process (they serialise in PostgreSQL anyway). */
+  const writesPerUser = new KeyedLimit(WRITES_IN_FLIGHT_PER_USER);
 
   /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
   async function unmatched(userId: string, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
@@ -177,8 +183,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
 
   /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the user's streams. */
   async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & { seq?: number }>) {
-    const outcome: Outcome & { seq?: number } = await idempotent(request, write);
-    if (outcome.seq !== undefined) changes.changed(request.userId as string, outcome.seq);
+    const userId = request.userId as string;
+    const outcome: Outcome & { seq?: number } = await writesPerUser.run(userId, () => idempotent(request, write));
+    if (outcome.seq !== undefined) changes.changed(userId, outcome.seq);
     return send(reply, outcome);
   }
 

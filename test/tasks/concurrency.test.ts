@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyedLimit } from '../../src/lib/keyed-limit.js';
 import { drivers } from '../helpers/databases.js';
 import { authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
@@ -34,5 +35,45 @@ describe.each(drivers)('concurrency [%s]', (driver) => {
     expect(answers.every((a) => a.statusCode === 201)).toBe(true);
     expect(new Set(answers.map((a) => a.json().data.id)).size).toBe(40);
     expect((await t.app.inject({ method: 'GET', url: base, headers })).json().data).toHaveLength(40);
+  });
+
+  it('failed writes do not hold up the user\'s next ones: 30 parallel 404s and 30 creates, then one more create', async () => {
+    const user = uniqueUser();
+    const headers = await authHeader(user);
+    const base = `/api/${user}/tasks`;
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        i % 2 === 0
+          ? t.app.inject({ method: 'PUT', url: `${base}/999999`, headers, payload: { title: 'nope' } })
+          : t.app.inject({ method: 'POST', url: base, headers, payload: { title: `t${i}` } }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([...Array(30).fill(201), ...Array(30).fill(404)]);
+    expect((await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'after' } })).statusCode).toBe(201);
+  });
+});
+
+describe('KeyedLimit (a user\'s writes in flight)', () => {
+  it('runs at most `limit` tasks per key at once, in arrival order, other keys untouched, and forgets idle keys', async () => {
+    const limit = new KeyedLimit(2);
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    const gate = (n: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      order.push(n);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      if (n === 3) throw new Error('a failed task');
+      return n;
+    };
+    const other = limit.run('bob', async () => 'bob ran');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => limit.run('alice', gate(n))));
+    expect(await other).toBe('bob ran');
+    expect(most).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(limit.size).toBe(0);
   });
 });

@@ -1,0 +1,35 @@
+/**
+ * At most `limit` tasks at once per key; the others wait their turn, first come first served.
+ * The writes of one user serialise in PostgreSQL anyway (each takes the user's change counter
+ * row lock until it commits): many of them queued there cost CPU, since every commit wakes every
+ * waiter to recheck the row. Waiting here costs nothing, and `limit` > 1 keeps the next write
+ * ready in PostgreSQL the moment the lock is free.
+ */
+export class KeyedLimit {
+  private readonly queues = new Map<string, { running: number; waiting: Array<() => void> }>();
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = { running: 0, waiting: [] };
+      this.queues.set(key, queue);
+    }
+    if (queue.running >= this.limit) await new Promise<void>((resolve) => queue.waiting.push(resolve));
+    queue.running++;
+    try {
+      return await task();
+    } finally {
+      queue.running--;
+      const next = queue.waiting.shift();
+      if (next !== undefined) next();
+      else if (queue.running === 0) this.queues.delete(key);
+    }
+  }
+
+  /** Keys with tasks running or waiting (for tests). */
+  get size(): number {
+    return this.queues.size;
+  }
+}
