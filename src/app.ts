@@ -82,7 +82,16 @@ function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undef
   };
 }
 
-/** Where clients reach the API, for the document's `servers` and the start line. */
+/**
+ * The document's `servers`: PUBLIC_URL, or `/`, relative to wherever the document was read from
+ * (the docs page then calls the server that served it, whatever address, port or proxy it was
+ * reached through).
+ */
+export function documentServer(config: Config): string {
+  return config.publicUrl ?? '/';
+}
+
+/** Where clients reach the API, for the start line. */
 export function serverUrl(config: Config): string {
   if (config.publicUrl !== undefined) return config.publicUrl;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -127,7 +136,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   const routes = trackRoutes(app);
   await registerCors(app, config.corsOrigins);
-  await registerOpenApi(app, { serverUrl: serverUrl(config) });
+  await registerOpenApi(app, { serverUrl: documentServer(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
   await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, limits: config });
   await app.after();

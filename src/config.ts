@@ -14,7 +14,7 @@ export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly host: string;
   readonly port: number;
-  /** Where clients reach the API (the OpenAPI document's `servers`); default http://HOST:PORT. */
+  /** Where clients reach the API (the OpenAPI document's `servers`); default `/` (relative). */
   readonly publicUrl: string | undefined;
   readonly logLevel: string;
   /** 'pretty' (pino-pretty) in a terminal in development, 'json' otherwise; LOG_FORMAT overrides. */

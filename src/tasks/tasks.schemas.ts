@@ -14,8 +14,8 @@ export type Priority = (typeof PRIORITIES)[number];
 const DATE_TIME_WORDS = {
   format: 'must be an RFC 3339 date-time with an offset, such as 2026-12-24T17:00:00Z or 2026-12-24T18:00:00+01:00 (a date alone is not enough)',
 };
-const DateTime = (description: string) =>
-  Type.Unsafe<string>({ type: 'string', format: 'date-time', description, examples: ['2026-12-24T17:00:00Z'], 'x-error-message': DATE_TIME_WORDS });
+const DateTime = (description: string, example = '2026-12-24T17:00:00Z') =>
+  Type.Unsafe<string>({ type: 'string', format: 'date-time', description, examples: [example], 'x-error-message': DATE_TIME_WORDS });
 
 const Title = Text({
   minLength: 1,
@@ -185,8 +185,9 @@ export const ListQuerySchema = Type.Object({
     ),
   ),
   tag: Type.Optional(Type.Array(Tag, { maxItems: TAGS_MAX, description: 'Repeatable: a task must carry every given tag (case-insensitive)', examples: [['errands']] })),
-  due_before: Type.Optional(DateTime('due_at < this instant; a task without due_at never matches')),
-  due_after: Type.Optional(DateTime('due_at >= this instant; a task without due_at never matches')),
+  // The examples make a range (the docs page fills them in): December 2026.
+  due_before: Type.Optional(DateTime('due_at < this instant; a task without due_at never matches', '2027-01-01T00:00:00Z')),
+  due_after: Type.Optional(DateTime('due_at >= this instant; a task without due_at never matches', '2026-12-01T00:00:00Z')),
   sort: Type.Optional(
     Type.Unsafe<string>({
       type: 'string',

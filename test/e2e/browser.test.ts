@@ -24,7 +24,7 @@ import { decodeJwt } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startApi } from '../helpers/app.js';
+import { authHeader, startApi } from '../helpers/app.js';
 import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
 import { startBetterAuth, type BetterAuthServer } from '../support/better-auth-server.js';
 
@@ -462,4 +462,58 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
       await docs.close();
     }
   }, 20_000);
+
+  it('the docs page runs a filtered, sorted, paged list with a token: Authorize, fill the parameters, Execute', async () => {
+    if (!browser || !api) throw new Error('setup failed');
+    const user = `docs-${Date.now()}`;
+    const auth = await authHeader(user);
+    for (const task of [
+      { title: 'Low one', priority: 'low' },
+      { title: 'High one', priority: 'high' },
+      { title: 'Medium one', priority: 'medium' },
+    ]) {
+      const res = await fetch(`${api.url}/api/${user}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(task) });
+      expect(res.status).toBe(201);
+    }
+    const docs = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    docs.setDefaultTimeout(10_000);
+    try {
+      await docs.goto(`${api.url}/docs`);
+      await docs.locator('.info .title').waitFor();
+      // Authorize: the bearer token, as a user pastes it.
+      await docs.locator('button.authorize').first().click();
+      await docs.locator('.modal-ux input').first().fill(auth.authorization!.slice('Bearer '.length));
+      await docs.locator('.modal-ux button.authorize').first().click();
+      await docs.locator('.modal-ux button.btn-done, .modal-ux .close-modal').first().click();
+      // The list operation: open it, fill the path's user and three query parameters, Execute.
+      const op = docs.locator('#operations-tasks-listTasks');
+      await op.locator('.opblock-summary').click();
+      const param = (name: string) => op.locator(`tr[data-param-name="${name}"]`);
+      // The page fills every parameter with its example: clear the filters this query does not use.
+      for (const name of ['q', 'due_before', 'due_after', 'cursor', 'if-none-match']) await param(name).locator('input').fill('');
+      for (const name of ['priority', 'tag']) {
+        const remove = param(name).locator('button.json-schema-form-item-remove');
+        while ((await remove.count()) > 0) await remove.first().click();
+      }
+      await param('user_id').locator('input').fill(user);
+      await param('status').locator('select').selectOption('pending');
+      await param('sort').locator('select').selectOption('-priority');
+      await param('limit').locator('input').fill('2');
+      await op.locator('button.execute').click();
+      const live = op.locator('.live-responses-table');
+      const row = live.locator('tr.response');
+      await row.locator('.response-col_status').waitFor();
+      expect((await row.locator('.response-col_status').innerText()).trim()).toBe('200');
+      const body = JSON.parse(await row.locator('.response-col_description .highlight-code pre').first().innerText()) as { data: { title: string }[]; next_cursor: string };
+      expect(body.data.map((t) => t.title)).toEqual(['High one', 'Medium one']);
+      expect(body.next_cursor).toMatch(/^[\w-]+$/);
+      // The curl it shows is the same request, with the token.
+      const curl = await op.locator('.curl-command').innerText();
+      expect(curl).toContain(`/api/${user}/tasks?status=pending&sort=-priority&limit=2`);
+      expect(curl).toContain('Authorization: Bearer ');
+      await docs.screenshot({ path: SCREENSHOT.replace('browser-e2e.png', 'docs-try-it.png'), fullPage: false });
+    } finally {
+      await docs.close();
+    }
+  }, 30_000);
 });

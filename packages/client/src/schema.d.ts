@@ -206,7 +206,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -317,6 +317,26 @@ export interface components {
              * @enum {string}
              */
             code: "METHOD_NOT_ALLOWED";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
+         * RequestTimeoutError
+         * @description The request did not arrive in full within the request timeout (30 s)
+         * @example {
+         *       "error": "The request did not arrive in time",
+         *       "code": "REQUEST_TIMEOUT",
+         *       "detail": "The request did not arrive in time"
+         *     }
+         */
+        RequestTimeoutError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "REQUEST_TIMEOUT";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -457,6 +477,26 @@ export interface components {
              * @enum {string}
              */
             code: "RATE_LIMITED";
+            /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
+            detail: string;
+        };
+        /**
+         * HeadersTooLargeError
+         * @description The request headers are over the limit (16 KiB in all)
+         * @example {
+         *       "error": "The request headers are too large",
+         *       "code": "HEADERS_TOO_LARGE",
+         *       "detail": "The request headers are too large"
+         *     }
+         */
+        HeadersTooLargeError: {
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @enum {string}
+             */
+            code: "HEADERS_TOO_LARGE";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -860,12 +900,12 @@ export interface operations {
                 tag?: string[];
                 /**
                  * @description due_at < this instant; a task without due_at never matches
-                 * @example 2026-12-24T17:00:00Z
+                 * @example 2027-01-01T00:00:00Z
                  */
                 due_before?: string;
                 /**
                  * @description due_at >= this instant; a task without due_at never matches
-                 * @example 2026-12-24T17:00:00Z
+                 * @example 2026-12-01T00:00:00Z
                  */
                 due_after?: string;
                 /**
