@@ -47,6 +47,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** src/lib/keyed-limit.ts: 2 keeps the next write ready in PostgreSQL, without a crowd waiting on the lock. */
 const WRITES_IN_FLIGHT_PER_USER = 2;
+/** How long closing waits for writes in flight (the server's own shutdown bound is 10 s). */
+const SHUTDOWN_WAIT_MS = 8000;
 
 /** The page size of a request that sends a cursor but no limit. */
 const PAGE_DEFAULT = 50;
@@ -169,6 +171,14 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /** A user's writes in flight at once from this process (they serialise in PostgreSQL anyway). */
   const writesPerUser = new KeyedLimit(WRITES_IN_FLIGHT_PER_USER);
+  // Writes still running or waiting their turn: on close they finish before the pool closes (a
+  // client that went away stops waiting for its answer, not the write it sent).
+  const running = new Set<Promise<unknown>>();
+  fastify.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...running]), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
+    clearTimeout(timer);
+  });
 
   /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
   async function unmatched(userId: string, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
@@ -184,7 +194,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
   /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the user's streams. */
   async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & { seq?: number }>) {
     const userId = request.userId as string;
-    const outcome: Outcome & { seq?: number } = await writesPerUser.run(userId, () => idempotent(request, write));
+    const done = writesPerUser.run(userId, () => idempotent(request, write));
+    running.add(done);
+    const outcome: Outcome & { seq?: number } = await done.finally(() => running.delete(done));
     if (outcome.seq !== undefined) changes.changed(userId, outcome.seq);
     return send(reply, outcome);
   }

@@ -5,6 +5,7 @@
  * FAULT_DEBUG_DIR=<dir> keeps the server's log there.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +15,7 @@ import {
   apiClient,
   contractErrorProblem,
   describeExchange,
+  faultToken,
   jsonOf,
   keepAliveAgent,
   scratchDatabase,
@@ -156,4 +158,57 @@ describe.each(drivers)('graceful shutdown under load [%s]', (driver) => {
         `${count((r) => r.ex.startedAt >= signalAt - RACE_MS && r.ex.error !== undefined)} refused; exit in ${(exitedAt - signalAt).toFixed(0)} ms`,
     );
   }, 60_000);
+
+  it('writes whose clients hung up are still running or queued at SIGTERM: they finish before the pool closes, no query fails, exit 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'task-api-shutdown-'));
+    dirs.push(dataDir);
+    const db = driver === 'postgres' ? await scratchDatabase(TEST_DATABASE_URL as string, { prefix: 'task_api_shutdown' }) : undefined;
+    const env = serverEnv({ DATA_DIR: dataDir, ...(db ? { DATABASE_URL: db.url } : {}) });
+    try {
+      const server = await startServer(dataDir, env);
+      servers.push(server);
+      const user = `hangup${Date.now().toString(36)}`;
+      const token = await faultToken(user);
+      const { port } = new URL(server.url);
+      // 80 creates of one user, each on its own socket that is closed right after the request
+      // is written: the server has them all (the user's writes wait their turn), no one waits.
+      const sent = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => rawRequest(Number(port), `POST /api/${user}/tasks HTTP/1.1`, token, JSON.stringify({ title: `hung up ${i}` }))),
+      );
+      expect(sent.every(Boolean)).toBe(true);
+      await sleep(20);
+      server.child.kill('SIGTERM');
+      expect(await Promise.race([server.exited, sleep(12_000).then(() => 'timeout')])).toEqual({ code: 0, signal: null });
+      const failed = server.logLines().filter((l) => (l.level as number) >= 50);
+      expect(failed.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '')}`.slice(0, 200))).toEqual([]);
+      expect(server.output()).not.toContain('CONNECTION_ENDED');
+      // What ran is there: every create that reached the server ran to its end or not at all.
+      const again = await startServer(dataDir, env);
+      servers.push(again);
+      const res = await (await apiClient(again.url, user)).list();
+      const titles = (jsonOf(res) as { data: { title: string }[] }).data.map((t) => t.title);
+      expect(titles.length).toBeGreaterThan(0);
+      expect(new Set(titles).size).toBe(titles.length);
+      expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      await db?.drop();
+    }
+  }, 60_000);
 });
+
+/** Writes one request on a fresh socket and closes it at once; true once written. */
+function rawRequest(port: number, line: string, token: string, body: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.end(
+        `${line}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        () => {
+          socket.destroy();
+          resolve(true);
+        },
+      );
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
