@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import type { Config } from '../config.js';
 import { createDatabase, describeUrl, type Database } from './client.js';
@@ -55,6 +57,12 @@ export async function startEmbeddedServer(config: DatabaseConfig, log: EmbeddedL
  * (started here, stopped when the database is closed; in a cluster worker, the primary's).
  */
 export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, lock?: DataDirLock): Promise<Database> {
+  if (!driverQueuePatched()) {
+    log.warn(
+      {},
+      "postgres.js's connection queue is not patched (installed with --ignore-scripts?): the server slows down under steady load; run node scripts/patch-postgres.mjs",
+    );
+  }
   let embedded: EmbeddedServer | undefined;
   let url: string;
   if (config.databaseUrl !== undefined) url = config.databaseUrl;
@@ -100,6 +108,16 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   // would send such a parameter wrongly. Start again with connections that know them.
   await database.sql.end({ timeout: 5 });
   return connect();
+}
+
+/** Whether scripts/patch-postgres.mjs (postinstall) patched the driver's queue (src/ is what `import` loads). */
+function driverQueuePatched(): boolean {
+  try {
+    const queue = fileURLToPath(new URL('./queue.js', import.meta.resolve('postgres')));
+    return readFileSync(queue, 'utf8').includes('task-api patch: scripts/patch-postgres.mjs');
+  } catch {
+    return true; // not where we look: say nothing rather than something wrong
+  }
 }
 
 /** DATABASE_URL names a database that does not exist (SQLSTATE 3D000). */
