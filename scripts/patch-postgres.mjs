@@ -88,12 +88,12 @@ for (const { path, module } of files) {
   const hash = createHash('sha256').update(text).digest('hex');
   if (check || !ORIGINAL.has(hash)) {
     unpatched++;
-    if (!check) console.warn(`patch-postgres: ${path} is not the known postgres.js 3.4 file (sha256 ${hash.slice(0, 12)}): left as it is`);
+    if (!check) process.stderr.write(`patch-postgres: ${path} is not the known postgres.js 3.4 file (sha256 ${hash.slice(0, 12)}): left as it is\n`);
     continue;
   }
   writeFileSync(file, (module === 'esm' ? 'export default Queue\n' : 'module.exports = Queue\n') + body);
 }
 if (check && unpatched > 0) {
-  console.error(`patch-postgres: ${unpatched} queue.js file(s) of postgres.js not patched: run node scripts/patch-postgres.mjs`);
+  process.stderr.write(`patch-postgres: ${unpatched} queue.js file(s) of postgres.js not patched: run node scripts/patch-postgres.mjs\n`);
   process.exit(1);
 }
