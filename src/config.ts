@@ -162,19 +162,7 @@ function httpUrl(env: Env, name: string, fallback: string): string {
 }
 
 function databaseUrl(env: Env): string | undefined {
-  const name = str(env, 'NEON_DATABASE_URL') !== undefined ? 'NEON_DATABASE_URL' : 'DATABASE_URL';
-  const raw = str(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL (got scheme "${url.protocol}")`);
-  }
-  return raw;
+  return postgresUrl(env, str(env, 'NEON_DATABASE_URL') !== undefined ? 'NEON_DATABASE_URL' : 'DATABASE_URL');
 }
 
 /** A transaction pooler (Neon's "-pooler" hosts, PgBouncer) cannot keep prepared statements. */
@@ -488,7 +476,9 @@ function postgresUrl(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL (got scheme "${url.protocol}")`);
+  }
   return raw;
 }
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { anotherInstance, buildTestApp, callsAs, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 
 describe.each(drivers)('conditional requests [%s]', (driver) => {
   let t: TestApp;
@@ -16,9 +16,7 @@ describe.each(drivers)('conditional requests [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser(), app = () => t.app) {
-    const auth = await authHeader(user);
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string> = {}, payload?: unknown) =>
-      app().inject({ method, url: `/api/${user}${url}`, headers: { ...auth, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const call = await callsAs(user, app);
     return { user, call, create: async (title = 'T') => (await call('POST', '/tasks', {}, { title })).json().data as { id: number; version: number } };
   }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { anotherInstance, buildTestApp, callsAs, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 
 describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
   let t: TestApp;
@@ -15,9 +15,7 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser(), app = () => t.app) {
-    const auth = await authHeader(user);
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string> = {}, payload?: unknown) =>
-      app().inject({ method, url: `/api/${user}${url}`, headers: { ...auth, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const call = await callsAs(user, app);
     const count = async () => (await call('GET', '/tasks')).json().data.length as number;
     return { user, call, count };
   }
