@@ -225,8 +225,8 @@ export async function describeData(url: string, bigUser: string): Promise<{ all:
       select count(*)::int as tasks,
         count(*) filter (where (title || ' ' || coalesce(description, '')) ilike ${`%${FREQUENT_WORD}%`})::int as frequent,
         count(*) filter (where (title || ' ' || coalesce(description, '')) ilike ${`%${RARE_WORD}%`})::int as rare,
-        count(*) filter (where task_tags_key(tags) @> array[${TAG_ONE}])::int as tag_one,
-        count(*) filter (where task_tags_key(tags) @> array[${TAG_ONE}, ${TAG_TWO}])::int as tag_two
+        count(*) filter (where tags_key @> array[${TAG_ONE}])::int as tag_one,
+        count(*) filter (where tags_key @> array[${TAG_ONE}, ${TAG_TWO}])::int as tag_two
       from tasks where user_id = ${bigUser}`;
     const [spread] = await sql`
       select min(task_count)::int as min, percentile_disc(0.5) within group (order by task_count)::int as median,

@@ -82,7 +82,7 @@ export function createListQuery(columns: readonly string[]) {
       where.push(`(title || E'\\x1f' || coalesce(description, '')) ilike ${like}`, `(title ilike ${like} or description ilike ${like})`);
     }
     if (f.priorities !== undefined) where.push(`priority = any(${param((s) => s.filters.priorities, 'task_priority[]')})`);
-    if (f.tags !== undefined) where.push(`task_tags_key(tags) @> task_tags_key(${param((s) => s.filters.tags, 'text[]')})`);
+    if (f.tags !== undefined) where.push(`tags_key @> task_tags_key(${param((s) => s.filters.tags, 'text[]')})`);
     if (f.dueBefore !== undefined) where.push(`due_at < ${param((s) => s.filters.dueBefore, 'timestamptz')}`);
     if (f.dueAfter !== undefined) where.push(`due_at >= ${param((s) => s.filters.dueAfter, 'timestamptz')}`);
 
@@ -113,10 +113,16 @@ export function createListQuery(columns: readonly string[]) {
     // (user_id, due_at, id) index, which PostgreSQL then reads from (user_id, null, cursor id) on;
     // `order by id` alone it cannot match to that index (an IS NULL is not an equality to it), and
     // it walked the primary key through every user's tasks instead.
-    const withoutDue = `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by due_at ${dir}, id ${dir} limit ${limit})`;
-    if (withDue === undefined) return { text: withoutDue, binders };
+    const withoutDue = (rows: string) =>
+      `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by due_at ${dir}, id ${dir} limit ${rows})`;
+    if (withDue === undefined) return { text: withoutDue(limit), binders };
+    // The tasks without due_at come after all the others, so they are read only for what the first
+    // part left of the page: a LIMIT of 0 reads nothing (a full first part no longer pays for a walk
+    // through the user's undated tasks, 3 ms of a filtered page of 50 from 10k tasks).
     return {
-      text: `select * from (${withDue} union all ${withoutDue}) page order by (due_at is null), due_at ${dir}, id ${dir} limit ${limit}`,
+      text:
+        `with d as ${withDue} select * from (select * from d union all ${withoutDue(`greatest(${limit} - (select count(*) from d), 0)`)}) page ` +
+        `order by (due_at is null), due_at ${dir}, id ${dir} limit ${limit}`,
       binders,
     };
   }

@@ -73,4 +73,26 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       await fresh.drop();
     }
   });
+  it('0004 gives existing tasks their tags_key (the lower-cased tags), and ?tag= finds them through the new index', async () => {
+    const fresh = await freshDatabase(driver, { empty: true });
+    const database = await fresh.open();
+    try {
+      const all = readMigrations();
+      const v4 = all.findIndex((m) => m.tag === '0004_tags_key');
+      expect(v4).toBeGreaterThan(0);
+      await migrate(database.db, all.slice(0, v4));
+      await database.db.execute(sql`insert into tasks (user_id, title, tags) values ('old', 'tagged', '{Work,home}'), ('old', 'untagged', '{}')`);
+      expect(await migrate(database.db)).toEqual(all.slice(v4).map((m) => m.tag));
+      const rows = rowsOf(await database.db.execute(sql`select title, tags, tags_key from tasks order by id`));
+      expect(rows).toEqual([
+        { title: 'tagged', tags: ['Work', 'home'], tags_key: ['work', 'home'] },
+        { title: 'untagged', tags: [], tags_key: [] },
+      ]);
+      const found = rowsOf(await database.db.execute(sql`select title from tasks where user_id = 'old' and tags_key @> array['work']`));
+      expect(found).toEqual([{ title: 'tagged' }]);
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  });
 });

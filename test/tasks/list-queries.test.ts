@@ -66,6 +66,25 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
     expect(await all('?q=zzz')).toEqual([]);
   });
 
+  it('q never matches across the title and the description (the search index joins them with U+001F)', async () => {
+    const other = uniqueUser();
+    const h = await authHeader(other);
+    const post = async (payload: Record<string, unknown>) =>
+      expect((await t.app.inject({ method: 'POST', url: `/api/${other}/tasks`, headers: h, payload })).statusCode).toBe(201);
+    await post({ title: 'end of title', description: 'start of description' });
+    await post({ title: 'a\u001fb inside', description: 'x' });
+    const found = async (q: string) => {
+      const res = await get(`?q=${encodeURIComponent(q)}`, h, other);
+      expect(res.statusCode).toBe(200);
+      return (res.json().data as TaskJson[]).map((x) => x.title);
+    };
+    expect(await found('title\u001fstart')).toEqual([]);
+    expect(await found('e\u001fs')).toEqual([]);
+    expect(await found('a\u001fb')).toEqual(['a\u001fb inside']);
+    expect(await found('title')).toEqual(['end of title']);
+    expect(await found('of desc')).toEqual(['end of title']);
+  });
+
   it('priority: comma-separated levels', async () => {
     expect(await all('?priority=high&sort=created_at')).toEqual(['Buy milk', 'Call mum', 'banana split']);
     expect(await all('?priority=low,medium&sort=created_at')).toEqual(['apple pie', '50% off sale', 'Write report']);
