@@ -9,8 +9,10 @@
 // runs every list query as the service runs it: the spec made by the route's own listSpec() from
 // a query string, the SQL and parameters made by the repository (tasks.query.ts), sent through
 // the service's database client (src/db/client.ts, same prepare setting, same parameter
-// encoding), with `explain (analyze, buffers, format json)` put in front; with prepare=true also
-// as a connection that kept the statement prepared runs it (runPrepared). Prints a markdown
+// encoding), with `explain (analyze, buffers, format json)` put in front. The service sends the
+// list statements unnamed (planned for their values every time, RunOptions.planEachTime), so no
+// generic plan serves them; `--replay-prepared` still shows what a connection that kept the
+// statement prepared would run (runPrepared), for a change that would prepare them. Prints a markdown
 // table, writes bench/results/explain-<timestamp>.json and drops the database (also on error and
 // on Ctrl-C). Exit code 1 if a query seq-scans tasks, sorts a big part of the 100k user's tasks,
 // or takes longer than its threshold (THRESHOLDS below says why those numbers), unless its case
@@ -35,11 +37,14 @@ import { COMMON_WORD, describeData, FREQUENT_WORD, loadData, RARE_WORD, TAG_ONE,
 import { orderedBy, summarize, type ExplainOutput, type PlanSummary } from './explain-plan.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER, redactUrl, repoRoot } from './servers.js';
 
-const USAGE = `usage: npm run bench:explain -- [--scale 1] [--keep-database | --database NAME] [--out bench/results]
+const USAGE = `usage: npm run bench:explain -- [--scale 1] [--keep-database | --database NAME] [--replay-prepared] [--out bench/results]
   --scale           fraction of the full data (1M tasks, 10k users, 100k for the big user)   default 1
   --keep-database   do not drop the scratch database afterwards (its name is printed)
   --database NAME   run the queries on a database an earlier --keep-database run left (pending
                     migrations are applied and timed; nothing is loaded; it is not dropped)
+  --replay-prepared also run each query as a connection that kept it prepared would (PREPARE, five
+                    EXECUTEs for typical users, then EXPLAIN ANALYZE EXECUTE); the service itself
+                    sends list queries unnamed, planned for their values every time
   --out             where the JSON goes                                                      default bench/results
 Environment: BENCH_DATABASE_URL (the PostgreSQL server; default ${DEFAULT_PG_SERVER}),
 DATABASE_PREPARE and MAX_TASKS_PER_LIST as the service reads them.`;
@@ -65,6 +70,8 @@ interface Options {
   /** A database kept by an earlier --keep-database run: used as it is (no load), never dropped. */
   database: string | undefined;
   outDir: string;
+  /** Also replay each query as a kept prepared statement (runPrepared). */
+  replayPrepared: boolean;
 }
 
 function options(argv: string[]): Options | 'help' {
@@ -74,6 +81,7 @@ function options(argv: string[]): Options | 'help' {
       scale: { type: 'string', default: '1' },
       'keep-database': { type: 'boolean', default: false },
       database: { type: 'string' },
+      'replay-prepared': { type: 'boolean', default: false },
       out: { type: 'string', default: join(repoRoot(), 'bench/results') },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,7 +90,7 @@ function options(argv: string[]): Options | 'help' {
   const scale = Number(values.scale);
   if (!Number.isFinite(scale) || scale < 0.001 || scale > 1) throw new Error(`--scale must be a number in [0.001, 1] (got "${values.scale}")`);
   if (values.database !== undefined && !/^\w+$/.test(values.database)) throw new Error(`--database must be a database name (got "${values.database}")`);
-  return { scale, keepDatabase: values['keep-database'] ?? false, database: values.database, outDir: resolve(values.out as string) };
+  return { scale, keepDatabase: values['keep-database'] ?? false, database: values.database, outDir: resolve(values.out as string), replayPrepared: values['replay-prepared'] ?? false };
 }
 
 /** Where a page starts: the first page, the next one, deep in the list, among the tasks without due_at. */
@@ -532,7 +540,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
       if (user.role === 'big' && c.knownLimit !== undefined) r.knownLimit = c.knownLimit;
       results.push(r);
       // The statement warmed up by typical users (most of the traffic), then run for this user.
-      if (config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
+      if (parsed.replayPrepared && config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
       const p = r.prepared;
       log(
         `  ${r.case} [${user.role}]: ${r.summary.rows} rows, ${fmt(r.summary.executionMs)} ms, ${r.summary.indexes.join(', ') || 'no index'}, ${r.ordered}` +

@@ -92,8 +92,13 @@ export function computeRatios(targets: TargetReport[], db: BenchReport['dbCeilin
   }
   // What holding the open streams costs the other scenarios.
   for (const s of ours.scenarios.filter((x) => x.name.endsWith('+streams'))) {
-    const without = find(ours, s.name.slice(0, -'+streams'.length));
-    if (without && without.rps > 0) out.push({ what: 'req/s with streams open / without', scenario: s.name, ours: s.rps, other: without.rps, ratio: s.rps / without.rps });
+    const base = s.name.slice(0, -'+streams'.length);
+    const before = find(ours, base);
+    const after = find(ours, `${base}-after-streams`);
+    // mixed grows its users' lists: the mean of the runs before and after the streams phase.
+    const without = before && after ? (before.rps + after.rps) / 2 : before?.rps;
+    const what = after ? 'req/s with streams open / without (mean of before and after)' : 'req/s with streams open / without';
+    if (without !== undefined && without > 0) out.push({ what, scenario: s.name, ours: s.rps, other: without, ratio: s.rps / without });
   }
   for (const many of targets.filter((t) => /^ours-x\d+$/.test(t.label))) {
     for (const s of many.scenarios) {
