@@ -242,7 +242,7 @@ function explainingRepository(database: Database, config: Config) {
       return database.rows<T>(`explain (analyze, buffers, format json) ${text}`, params);
     },
   };
-  return { repository: createTasksRepository(exec, { maxTasksPerUser: config.maxTasksPerUser, notify: false }), last };
+  return { repository: createTasksRepository(exec, { maxTasksPerUser: config.maxTasksPerUser }), last };
 }
 
 /** The route's spec for a query (with a cursor at `position`, found by running the list for real). */
@@ -330,7 +330,7 @@ function builder(config: Config) {
       return Promise.resolve([]);
     },
   };
-  const repository = createTasksRepository(capture, { maxTasksPerUser: config.maxTasksPerUser, notify: false });
+  const repository = createTasksRepository(capture, { maxTasksPerUser: config.maxTasksPerUser });
   return async (spec: ListSpec): Promise<BuiltQuery> => {
     await repository.list(spec);
     return built;
@@ -527,7 +527,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
     now: startedAt.toISOString(),
     week: new Date(startedAt.getTime() + 7 * 86_400_000).toISOString(),
   };
-  const real = createTasksRepository(database, { maxTasksPerUser: config.maxTasksPerUser, notify: false });
+  const real = createTasksRepository(database, { maxTasksPerUser: config.maxTasksPerUser });
   const ctx: Ctx = { real, explain: explainingRepository(database, config), maxPerList: config.maxTasksPerList, database };
   const results: Result[] = [];
   const build = builder(config);

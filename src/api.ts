@@ -42,7 +42,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   const retentionDays = limits.syncRetentionDays;
   await api.register(tasksRoutes, {
     prefix: '/tasks',
-    repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, notify: live.notifier.inStatement }),
+    repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser }),
     maxTasksPerList: limits.maxTasksPerList,
     maxTasksPerUser: limits.maxTasksPerUser,
     idempotent,

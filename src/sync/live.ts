@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createEventHub, type EventHub } from './events.hub.js';
-import { pollingNotifier, postgresNotifier, redisNotifier, type Notifier, type NotifierLog } from './notifier.js';
+import { CHANGES_CHANNEL as CHANNEL, pollingNotifier, postgresNotifier, redisNotifier, type Notifier, type NotifierLog } from './notifier.js';
 import { createSyncRepository, type SyncRepository } from './sync.repository.js';
 
 export interface LiveUpdates {
@@ -31,7 +31,7 @@ export async function startLiveUpdates(config: LiveConfig, database: Database, l
     config.redisUrl !== undefined
       ? await redisNotifier(config.redisUrl, log)
       : database.listenUrl !== undefined
-        ? postgresNotifier(database.listenUrl, log)
+        ? postgresNotifier(database.listenUrl, (payloads) => database.rows('select pg_notify($1, p) from unnest($2::text[]) as p', [CHANNEL, payloads]), log)
         : pollingNotifier();
   if (notifier.kind === 'poll') {
     log.warn({}, 'live updates: no direct database URL (a transaction pooler cannot LISTEN) and no REDIS_URL: event streams poll every 0.5 s; set DATABASE_DIRECT_URL');

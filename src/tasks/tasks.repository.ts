@@ -11,9 +11,6 @@ export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
 /** If-Match, parsed: any existing version (`*`), or one of these. */
 export type VersionMatch = { any: true } | { versions: readonly number[] };
 
-/** The channel the writes notify (PostgreSQL LISTEN/NOTIFY): payload `<seq> <user id>`. */
-export const CHANGES_CHANNEL = 'task_api_changes';
-
 /** The columns every statement returns: the task's fields, whose names are the columns'. */
 const COLUMNS = Object.keys(TaskSchema.properties);
 const RETURNING = COLUMNS.join(', ');
@@ -29,8 +26,6 @@ const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecon
 export interface TasksRepositoryOptions {
   /** Most tasks a user may keep. */
   maxTasksPerUser: number;
-  /** Whether each write notifies CHANGES_CHANNEL in its own statement (PostgreSQL fan-out). */
-  notify: boolean;
 }
 
 /**
@@ -41,7 +36,6 @@ export interface TasksRepositoryOptions {
  * columns written are the keys of the validated body (tasks.schemas.ts declares them once).
  */
 export function createTasksRepository(database: Pick<Database, 'rows'>, options: TasksRepositoryOptions) {
-  const notifyColumn = (seq: string, user: string) => (options.notify ? `, pg_notify('${CHANGES_CHANNEL}', ${seq} || ' ' || ${user}) as notified` : '');
   const run = <T>(exec: Executor, text: string, params: unknown[]) => exec.rows<T>(text, params);
   const one = async (exec: Executor, text: string, params: unknown[]) => (await run<WrittenRow>(exec, text, params))[0] ?? null;
 
@@ -58,7 +52,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       'with s as (insert into user_changes as u (user_id, seq, task_count) values ($1, 1, 1) ' +
       'on conflict (user_id) do update set seq = u.seq + 1, task_count = u.task_count + 1 where u.task_count < $2 returning seq) ' +
       `insert into tasks (user_id, ${CREATABLE.join(', ')}, change_seq) select $1, ${values}, s.seq from s ` +
-      `returning ${RETURNING}, change_seq${notifyColumn('change_seq', 'user_id')}`
+      `returning ${RETURNING}, change_seq`
     );
   })();
   const get = `select ${RETURNING} from tasks where user_id = $1 and id = $2`;
@@ -91,7 +85,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       set.push('version = version + 1', `updated_at = ${NOW}`, 'change_seq = (select seq from s)');
       return (
         `${nextSeq(cond)} update tasks set ${set.join(', ')} where user_id = $1 and id = $2${cond} and exists (select 1 from s) ` +
-        `returning ${RETURNING}, change_seq${notifyColumn('change_seq', 'user_id')}`
+        `returning ${RETURNING}, change_seq`
       );
     });
 
@@ -103,7 +97,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
         `d as (delete from tasks where user_id = $1 and id = $2${cond} and exists (select 1 from s) returning ${RETURNING}), ` +
         't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d) ' +
         // s without d: another delete of the same task won the race after s counted this one.
-        `select d.*, s.seq as change_seq${notifyColumn('s.seq', '$1')} from s left join d on true`
+        'select d.*, s.seq as change_seq from s left join d on true'
       );
     });
   const lists = createListQuery(COLUMNS);

@@ -28,7 +28,7 @@ describe.each(drivers)('plan cache [%s]', (driver) => {
     // One connection, so that what it has prepared is what the repository ran.
     const database = await openTestDatabase(fresh.url, { prepare: true, poolMax: 1 });
     try {
-      const repository = createTasksRepository(database, { maxTasksPerUser: 100, notify: false });
+      const repository = createTasksRepository(database, { maxTasksPerUser: 100 });
       for (let i = 0; i < 8; i++) {
         await repository.create(`plan-${i}`, { title: 'T' });
         const spec = { userId: `plan-${i}`, filters: { tags: ['a'] }, sort: { field: 'created_at', direction: 'desc' }, limit: 51 } as const;

@@ -93,6 +93,29 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     expect(here.lastEventId).toBe(after.cursor);
   });
 
+  it('a burst of writes of several users on one instance: every change reaches the streams on the other within 1 s', async () => {
+    // A third instance whose catch-up poll never fires during the test: only notifications reach it.
+    const three = await anotherInstance(one, { eventsPollMs: 600_000 });
+    const url3 = await listen(three.app);
+    const users = await Promise.all(Array.from({ length: 6 }, () => as()));
+    const there = await Promise.all(users.map((u) => u.stream(url3)));
+    await Promise.all(there.map((s) => s.next((e) => e.event === 'ready')));
+    // 60 creates at once, 10 per user, on instance one: notified in batches after they commit.
+    const created = await Promise.all(users.flatMap((u) => Array.from({ length: 10 }, (_, i) => u.create(url1, `burst ${i}`))));
+    const last = performance.now();
+    for (const [k, s] of there.entries()) {
+      const mine = created.slice(k * 10, k * 10 + 10).map((t) => t.id);
+      const deadline = last + 1000;
+      while (s.events.filter((e) => e.event === 'upsert').length < 10) {
+        await s.next((e) => e.event === 'upsert', Math.max(1, deadline - performance.now()), s.events.length);
+      }
+      const ids = s.events.filter((e) => e.event === 'upsert').map((e) => (JSON.parse(e.data) as { task: { id: number } }).task.id);
+      expect(ids.sort((a, b) => a - b)).toEqual([...mine].sort((a, b) => a - b));
+    }
+    for (const s of there) s.close();
+    await three.close();
+  });
+
   it('resumes with Last-Event-ID and with ?since=: every change missed while away, in order, then live', async () => {
     const api = await as();
     for (const resume of ['last-event-id', 'since'] as const) {
