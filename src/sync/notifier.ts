@@ -102,10 +102,10 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
       }
     },
     async close() {
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        flushNow();
-      }
+      // What committed last still goes out (the pool closes after this).
+      clearTimeout(timer);
+      timer = undefined;
+      await flush();
       await listener?.end({ timeout: 2 }).catch(() => {});
     },
   };
