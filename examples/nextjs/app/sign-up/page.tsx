@@ -1,22 +1,7 @@
-import { redirect } from 'next/navigation';
-import { Suspense } from 'react';
-
-import { getSession } from '@/lib/session';
-
-import { AuthForm } from '../auth-form';
+import { AuthPage } from '../auth-page';
 
 export const dynamic = 'force-dynamic';
 
-export default async function Page() {
-  if (await getSession()) redirect('/tasks');
-  return (
-    <>
-      <header className="top">
-        <h1>Tasks</h1>
-      </header>
-      <Suspense>
-        <AuthForm mode="sign-up" />
-      </Suspense>
-    </>
-  );
+export default function Page() {
+  return <AuthPage mode="sign-up" />;
 }

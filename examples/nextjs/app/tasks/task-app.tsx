@@ -23,7 +23,7 @@ import {
   type TaskCreate,
 } from '@task-api/client';
 import { useRouter } from 'next/navigation';
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
 import { authClient } from '@/lib/auth-client';
 
@@ -126,6 +126,45 @@ function readTaskForm(form: FormData): TaskCreate {
 function applyChange(tasks: Task[], change: Change): Task[] {
   if (change.type === 'delete') return tasks.filter((t) => t.id !== change.id);
   return tasks.map((t) => (t.id === change.task.id ? change.task : t));
+}
+
+/** The fields of the new-task and the edit forms (named as readTaskForm reads them); `children` end the second row. */
+function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
+  return (
+    <>
+      <div className="row">
+        <label className="wide">
+          Title
+          <input name="title" required maxLength={200} defaultValue={task?.title} placeholder={task ? undefined : 'What needs doing?'} />
+        </label>
+        <label className="wide">
+          Description
+          <input name="description" maxLength={1000} defaultValue={task ? (task.description ?? '') : undefined} />
+        </label>
+      </div>
+      <div className="row">
+        <label>
+          Priority
+          <select name="priority" defaultValue={task?.priority ?? 'none'}>
+            {PRIORITIES.map((p) => (
+              <option key={p.value} value={p.value}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Tags
+          <input name="tags" defaultValue={task?.tags.join(', ')} placeholder={task ? undefined : 'comma, separated'} />
+        </label>
+        <label>
+          Due
+          <input name="due" type="datetime-local" defaultValue={task ? toLocalInput(task.due_at) : undefined} />
+        </label>
+        {children}
+      </div>
+    </>
+  );
 }
 
 export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: string; email: string }) {
@@ -379,39 +418,11 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
         <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form">
           <fieldset>
             <legend>New task</legend>
-            <div className="row">
-              <label className="wide">
-                Title
-                <input name="title" required maxLength={200} placeholder="What needs doing?" />
-              </label>
-              <label className="wide">
-                Description
-                <input name="description" maxLength={1000} />
-              </label>
-            </div>
-            <div className="row">
-              <label>
-                Priority
-                <select name="priority" defaultValue="none">
-                  {PRIORITIES.map((p) => (
-                    <option key={p.value} value={p.value}>
-                      {p.label}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Tags
-                <input name="tags" placeholder="comma, separated" />
-              </label>
-              <label>
-                Due
-                <input name="due" type="datetime-local" />
-              </label>
+            <TaskFields>
               <button className="primary" type="submit" disabled={busy}>
                 Add task
               </button>
-            </div>
+            </TaskFields>
           </fieldset>
         </form>
 
@@ -500,42 +511,14 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
             editing?.id === task.id ? (
               <li key={task.id} data-testid="task" data-id={task.id} data-editing="true">
                 <form onSubmit={(e) => void save(e, editing)} aria-label={`Edit ${editing.title}`}>
-                  <div className="row">
-                    <label className="wide">
-                      Title
-                      <input name="title" required maxLength={200} defaultValue={editing.title} />
-                    </label>
-                    <label className="wide">
-                      Description
-                      <input name="description" maxLength={1000} defaultValue={editing.description ?? ''} />
-                    </label>
-                  </div>
-                  <div className="row">
-                    <label>
-                      Priority
-                      <select name="priority" defaultValue={editing.priority}>
-                        {PRIORITIES.map((p) => (
-                          <option key={p.value} value={p.value}>
-                            {p.label}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
-                    <label>
-                      Tags
-                      <input name="tags" defaultValue={editing.tags.join(', ')} />
-                    </label>
-                    <label>
-                      Due
-                      <input name="due" type="datetime-local" defaultValue={toLocalInput(editing.due_at)} />
-                    </label>
+                  <TaskFields task={editing}>
                     <button className="primary" type="submit">
                       Save
                     </button>
                     <button type="button" onClick={() => setEditing(null)}>
                       Cancel
                     </button>
-                  </div>
+                  </TaskFields>
                 </form>
               </li>
             ) : (
