@@ -103,13 +103,14 @@ export function listSpec(userId: string, query: ListQuery, maxPerList: number): 
   const priorities = query.priority ? (unique(query.priority.flatMap((p) => p.split(','))).sort() as Priority[]) : undefined;
   const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
   const instant = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const [dueBefore, dueAfter] = [instant(query.due_before), instant(query.due_after)];
   const hash = queryHash({
     status,
     q: query.q,
     priorities,
     tags: tags ? unique(tags.map((t) => t.toLowerCase())).sort() : undefined,
-    dueBefore: instant(query.due_before),
-    dueAfter: instant(query.due_after),
+    dueBefore,
+    dueAfter,
     sort,
   });
   const paged = query.limit !== undefined || query.cursor !== undefined;
@@ -123,8 +124,8 @@ export function listSpec(userId: string, query: ListQuery, maxPerList: number): 
         like: query.q === undefined ? undefined : likePattern(query.q),
         priorities,
         tags: tags && tags.length > 0 ? tags : undefined,
-        dueBefore: instant(query.due_before),
-        dueAfter: instant(query.due_after),
+        dueBefore,
+        dueAfter,
       },
       sort: { field, direction: sort.startsWith('-') ? 'desc' : 'asc' },
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, hash, field),

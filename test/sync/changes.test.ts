@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { anotherInstance, buildTestApp, callsAs, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
 type Change = { type: 'upsert'; task: TaskJson } | { type: 'delete'; id: number };
@@ -19,9 +19,8 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser(), app = () => t.app) {
-    const auth = await authHeader(user);
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-      app().inject({ method, url: `/api/${user}${url}`, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const calls = await callsAs(user, app);
+    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => calls(method, url, {}, payload);
     const changes = async (query = '') => {
       const res = await call('GET', `/tasks/changes${query}`);
       expect(res.statusCode, res.body).toBe(200);
@@ -145,9 +144,9 @@ describe.each(drivers)('a replica kept by /changes while two instances write [%s
   it('ends equal to the server, every time', async () => {
     for (let run = 0; run < 3; run++) {
       const user = uniqueUser();
-      const auth = await authHeader(user);
+      const [onOne, onTwo] = [await callsAs(user, () => one.app), await callsAs(user, () => two.app)];
       const call = (app: TestApp, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-        app.app.inject({ method, url: `/api/${user}${url}`, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
+        (app === one ? onOne : onTwo)(method, url, {}, payload);
       const replica = new Map<number, TaskJson>();
       let cursor: string | undefined;
       const pull = async () => {
