@@ -53,18 +53,16 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
   let listener: postgres.Sql | undefined;
   /** Per user, the latest number not yet notified. */
   let pending = new Map<string, number>();
-  let sending = false;
+  /** The batch on its way, if one is. */
+  let sending: Promise<void> | undefined;
+  let closed = false;
   let warned = 0;
   let timer: NodeJS.Timeout | undefined;
   const flushNow = () => {
     timer = undefined;
     void flush();
   };
-  const flush = async (): Promise<void> => {
-    if (sending || pending.size === 0) return;
-    sending = true;
-    const batch = pending;
-    pending = new Map();
+  const send1 = async (batch: Map<string, number>): Promise<void> => {
     try {
       await send([...batch].map(([userId, seq]) => `${seq} ${userId}`));
     } catch (err) {
@@ -73,17 +71,26 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
         warned = Date.now();
         log.warn({ err: { code: (err as { code?: unknown }).code } }, 'live updates: NOTIFY failed; other instances catch up by polling');
       }
-    } finally {
-      sending = false;
     }
+  };
+  const flush = async (): Promise<void> => {
+    if (sending !== undefined || pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    sending = send1(batch);
+    await sending;
+    sending = undefined;
     // What committed while this batch was on its way.
-    if (pending.size > 0 && timer === undefined) timer = setTimeout(flushNow, BATCH_MS);
+    if (pending.size > 0 && timer === undefined && !closed) timer = setTimeout(flushNow, BATCH_MS);
   };
   return {
     kind: 'postgres',
     published(userId, seq) {
+      // After close the pool is closing: a write that commits now (one still draining at
+      // shutdown) reaches the other instances' streams at their catch-up poll.
+      if (closed) return;
       if ((pending.get(userId) ?? 0) < seq) pending.set(userId, seq);
-      if (timer === undefined && !sending) timer = setTimeout(flushNow, BATCH_MS);
+      if (timer === undefined && sending === undefined) timer = setTimeout(flushNow, BATCH_MS);
     },
     async start(onChange, onConnected) {
       listener = postgres(...driverArgs(directUrl, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 0, backoff: () => 1 }));
@@ -102,9 +109,11 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
       }
     },
     async close() {
-      // What committed last still goes out (the pool closes after this).
+      // What committed last still goes out, after the batch on its way (the pool closes after this).
+      closed = true;
       clearTimeout(timer);
       timer = undefined;
+      while (sending !== undefined) await sending;
       await flush();
       await listener?.end({ timeout: 2 }).catch(() => {});
     },
@@ -117,8 +126,9 @@ export async function redisNotifier(url: string, log: NotifierLog): Promise<Noti
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
   let warned = 0;
+  let closed = false;
   const warn = (err: unknown) => {
-    if (Date.now() - warned < 60_000) return;
+    if (closed || Date.now() - warned < 60_000) return;
     warned = Date.now();
     log.warn({ err: { message: (err as Error).message } }, 'live updates: Redis unreachable; the event streams poll until it answers');
   };
@@ -127,6 +137,7 @@ export async function redisNotifier(url: string, log: NotifierLog): Promise<Noti
   return {
     kind: 'redis',
     published(userId, seq) {
+      if (closed) return; // a write still draining at shutdown: the other instances' catch-up poll
       publisher.publish(CHANGES_CHANNEL, `${seq} ${userId}`).catch(warn);
     },
     async start(onChange, onConnected) {
@@ -140,6 +151,7 @@ export async function redisNotifier(url: string, log: NotifierLog): Promise<Noti
       void subscriber.subscribe(CHANGES_CHANNEL).catch(warn);
     },
     async close() {
+      closed = true;
       publisher.disconnect();
       subscriber.disconnect();
     },
