@@ -470,7 +470,8 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
         const listed = json.data as unknown as TaskJson[];
         const params = new URLSearchParams(req.url.split('?')[1] ?? '');
         // Every listed task meets the query's filters.
-        const priorities = params.get('priority')?.split(',');
+        // priority=high,low and priority=high&priority=low mean the same (docs/API.md).
+        const priorities = params.has('priority') ? params.getAll('priority').flatMap((p) => p.split(',')) : undefined;
         const wanted = params.getAll('tag').map((x) => x.trim().toLowerCase());
         const q = params.get('q')?.toLowerCase();
         const before = params.get('due_before');
