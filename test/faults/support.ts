@@ -201,6 +201,8 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
     HOST: '127.0.0.1',
     NODE_ENV: 'production',
     BETTER_AUTH_SECRET: FAULT_SECRET,
+    // Nothing listens on port 9 (discard): never a developer's `next dev` on 3000.
+    BETTER_AUTH_URL: 'http://127.0.0.1:9',
     LOG_LEVEL: 'info',
     RATE_LIMIT_PER_MINUTE: '0',
     ...extra,
