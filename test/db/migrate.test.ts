@@ -6,6 +6,26 @@ import { drivers, freshDatabase } from '../helpers/databases.js';
 const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
 
 describe.each(drivers)('migrations [%s]', (driver) => {
+  type Opened = Awaited<ReturnType<Awaited<ReturnType<typeof freshDatabase>>['open']>>;
+  /**
+   * An empty database migrated up to `tag` (not including it), for `body` to put rows there the way
+   * that version stored them; `rest()` applies the migrations from `tag` on (`later`, their tags).
+   */
+  async function migratedBefore(tag: string, body: (database: Opened, rest: () => Promise<string[]>, later: string[]) => Promise<void>) {
+    const fresh = await freshDatabase(driver, { empty: true });
+    const database = await fresh.open();
+    try {
+      const all = readMigrations();
+      const at = all.findIndex((m) => m.tag === tag);
+      expect(at).toBeGreaterThan(0);
+      expect(await migrate(database.db, all.slice(0, at))).toEqual(all.slice(0, at).map((m) => m.tag));
+      await body(database, () => migrate(database.db), all.slice(at).map((m) => m.tag));
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
+  }
+
   it('apply once, then find nothing to do', async () => {
     const fresh = await freshDatabase(driver, { empty: true });
     const database = await fresh.open();
@@ -51,15 +71,10 @@ describe.each(drivers)('migrations [%s]', (driver) => {
   });
 
   it('version 2 gives existing tasks none, [], null, 1, and completed_at = updated_at when completed', async () => {
-    const fresh = await freshDatabase(driver, { empty: true });
-    const database = await fresh.open();
-    try {
-      const all = readMigrations();
-      const v2 = all.findIndex((m) => m.tag === '0002_v2_task_fields');
-      expect(await migrate(database.db, all.slice(0, v2))).toEqual(all.slice(0, v2).map((m) => m.tag));
+    await migratedBefore('0002_v2_task_fields', async (database, rest) => {
       await database.db.execute(sql`insert into tasks (user_id, title, completed, updated_at) values
         ('old', 'pending one', false, '2026-01-02T03:04:05.678Z'), ('old', 'done one', true, '2026-02-03T04:05:06.789Z')`);
-      await migrate(database.db);
+      await rest();
       const rows = rowsOf(
         await database.db.execute(sql`select title, priority, tags, due_at, version, completed_at, updated_at from tasks order by id`),
       );
@@ -68,21 +83,12 @@ describe.each(drivers)('migrations [%s]', (driver) => {
         { title: 'pending one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: null, updated_at: '2026-01-02T03:04:05.678Z' },
         { title: 'done one', priority: 'none', tags: [], due_at: null, version: 1, completed_at: '2026-02-03T04:05:06.789Z', updated_at: '2026-02-03T04:05:06.789Z' },
       ]);
-    } finally {
-      await database.close();
-      await fresh.drop();
-    }
+    });
   });
   it('0004 gives existing tasks their tags_key (the lower-cased tags), and ?tag= finds them through the new index', async () => {
-    const fresh = await freshDatabase(driver, { empty: true });
-    const database = await fresh.open();
-    try {
-      const all = readMigrations();
-      const v4 = all.findIndex((m) => m.tag === '0004_tags_key');
-      expect(v4).toBeGreaterThan(0);
-      await migrate(database.db, all.slice(0, v4));
+    await migratedBefore('0004_tags_key', async (database, rest, later) => {
       await database.db.execute(sql`insert into tasks (user_id, title, tags) values ('old', 'tagged', '{Work,home}'), ('old', 'untagged', '{}')`);
-      expect(await migrate(database.db)).toEqual(all.slice(v4).map((m) => m.tag));
+      expect(await rest()).toEqual(later);
       const rows = rowsOf(await database.db.execute(sql`select title, tags, tags_key from tasks order by id`));
       expect(rows).toEqual([
         { title: 'tagged', tags: ['Work', 'home'], tags_key: ['work', 'home'] },
@@ -90,9 +96,6 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       ]);
       const found = rowsOf(await database.db.execute(sql`select title from tasks where user_id = 'old' and tags_key @> array['work']`));
       expect(found).toEqual([{ title: 'tagged' }]);
-    } finally {
-      await database.close();
-      await fresh.drop();
-    }
+    });
   });
 });

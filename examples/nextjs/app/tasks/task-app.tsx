@@ -64,6 +64,21 @@ const SORTS: { value: Sort; label: string }[] = [
   { value: '-priority', label: 'Priority' },
   { value: 'title', label: 'Title' },
 ];
+const PAGE_SIZES = [2, 5, 10, 20, 50].map((n) => ({ value: n, label: String(n) }));
+
+/** The <option>s of a list of choices. */
+function Options({ of }: { of: readonly { value: string | number; label: string }[] }) {
+  return (
+    <>
+      {of.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </>
+  );
+}
+
 const LIVE_TEXT: Record<ConnectionState, string> = {
   connecting: 'Live updates: connecting…',
   open: 'Live updates: on',
@@ -146,11 +161,7 @@ function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
         <label>
           Priority
           <select name="priority" defaultValue={task?.priority ?? 'none'}>
-            {PRIORITIES.map((p) => (
-              <option key={p.value} value={p.value}>
-                {p.label}
-              </option>
-            ))}
+            <Options of={PRIORITIES} />
           </select>
         </label>
         <label>
@@ -445,11 +456,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
               Priority filter
               <select value={filters.priority} onChange={(e) => change({ priority: e.target.value as '' | Priority })}>
                 <option value="">Any priority</option>
-                {[...PRIORITIES].reverse().map((p) => (
-                  <option key={p.value} value={p.value}>
-                    {p.label}
-                  </option>
-                ))}
+                <Options of={[...PRIORITIES].reverse()} />
               </select>
             </label>
             <label>
@@ -472,21 +479,13 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
             <label>
               Sort
               <select value={filters.sort} onChange={(e) => change({ sort: e.target.value as Sort })}>
-                {SORTS.map((s) => (
-                  <option key={s.value} value={s.value}>
-                    {s.label}
-                  </option>
-                ))}
+                <Options of={SORTS} />
               </select>
             </label>
             <label>
               Per page
               <select value={filters.limit} onChange={(e) => change({ limit: Number(e.target.value) })}>
-                {[2, 5, 10, 20, 50].map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
+                <Options of={PAGE_SIZES} />
               </select>
             </label>
           </div>
