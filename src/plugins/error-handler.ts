@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isStorageFailure } from '../db/errors.js';
+import { isDatabaseUnavailable, isStorageFailure, QueryBudgetExceeded } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { LogThrottle } from '../lib/log-throttle.js';
 import { loggableError, pathOf } from '../lib/request-log.js';
@@ -83,6 +83,12 @@ function toApiError(err: FastifyError): ApiError | undefined {
   }
   const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
   if (known) return new ApiError(known[0], known[1]);
+  if (err instanceof QueryBudgetExceeded) {
+    return new ApiError(
+      'SERVICE_UNAVAILABLE',
+      `This request's query took longer than its budget (QUERY_BUDGET_MS, ${err.budgetMs} ms) and was stopped: narrow it (a longer q, a due range, a tag, a smaller limit) and try again`,
+    );
+  }
   if (isDatabaseUnavailable(err)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '1' });
   }

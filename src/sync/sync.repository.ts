@@ -54,13 +54,13 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
       if (since !== undefined && since >= seq) return { changes: [], seq, hasMore: false };
       let changes: Change[];
       if (since === undefined) {
-        const rows = await database.rows<TaskRow & { change_seq: number }>(SNAPSHOT, [userId, seq, limit + 1]);
+        const rows = await database.rows<TaskRow & { change_seq: number }>(SNAPSHOT, [userId, seq, limit + 1], { budgeted: true });
         changes = rows.map((r) => {
           const { change_seq, ...task } = r;
           return { type: 'upsert', seq: Number(change_seq), task: task as TaskRow };
         });
       } else {
-        const rows = await database.rows<TaskRow & { type: 'upsert' | 'delete'; seq: number }>(SINCE, [userId, since, seq, limit + 1]);
+        const rows = await database.rows<TaskRow & { type: 'upsert' | 'delete'; seq: number }>(SINCE, [userId, since, seq, limit + 1], { budgeted: true });
         changes = rows.map((r) => {
           const { type, seq: at, ...task } = r;
           return type === 'delete' ? { type, seq: Number(at), id: task.id } : { type, seq: Number(at), task: task as TaskRow };

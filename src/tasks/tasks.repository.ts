@@ -26,6 +26,8 @@ const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecon
 export interface TasksRepositoryOptions {
   /** Most tasks a user may keep. */
   maxTasksPerUser: number;
+  /** Deletion records kept per user at most (SYNC_MAX_DELETIONS_PER_USER; default 100,000). */
+  maxDeletionsPerUser?: number;
 }
 
 /**
@@ -89,13 +91,20 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       );
     });
 
+  /**
+   * A user keeps the deletion records of their last `keep` changes at most: each delete drops the
+   * older ones (an index range of the primary key, nearly always empty) and moves purged_through up
+   * to match, so a cursor from before them is 410 CURSOR_EXPIRED, never a silent gap.
+   */
+  const keep = Math.trunc(options.maxDeletionsPerUser ?? 100_000);
   const removeText = (match: VersionMatch | undefined) =>
     memo(`d:${match === undefined ? '' : 'any' in match ? '*' : 'v'}`, () => {
       const cond = versionCondition(match, 3);
       return (
-        `${nextSeq(cond, ', task_count = task_count - 1')}, ` +
+        `${nextSeq(cond, `, task_count = task_count - 1, purged_through = greatest(purged_through, seq + 1 - ${keep})`)}, ` +
         `d as (delete from tasks where user_id = $1 and id = $2${cond} and exists (select 1 from s) returning ${RETURNING}), ` +
-        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d) ' +
+        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d), ' +
+        `old as (delete from task_tombstones where user_id = $1 and seq <= (select seq from s) - ${keep}) ` +
         // s without d: another delete of the same task won the race after s counted this one.
         'select d.*, s.seq as change_seq from s left join d on true'
       );
@@ -121,7 +130,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     async list(spec: ListSpec): Promise<{ rows: ListedRow[]; seq: number }> {
       const { text, params } = lists.build(spec);
       // Planned for its values each time (RunOptions): the best plan depends on the user's tasks.
-      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true });
+      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
       const seq = Number(rows[0]?.list_seq ?? 0);
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
       return { rows, seq };
