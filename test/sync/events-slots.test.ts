@@ -8,8 +8,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { testConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
 import { anotherInstance, authHeader, buildTestApp, listen, uniqueUser, type TestApp } from '../helpers/app.js';
-import { drivers } from '../helpers/databases.js';
+import { drivers, openTestDatabase } from '../helpers/databases.js';
 import { openSocket } from '../helpers/raw-http.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 
@@ -192,6 +195,43 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
     await u.call(url, 'POST', '/tasks', { title: 'to all ten' });
     await Promise.all(ok.map((s) => s.next((e) => e.event === 'upsert', 2000)));
     for (const s of ok) s.close();
+  });
+
+  it('a set-up that fails (the database refuses its cursor query) gives its slot back: 15 failures, then 10 streams and a 429', async () => {
+    // Another instance whose database fails the stream's cursor reads while `failing` is set:
+    // the statement becomes one PostgreSQL refuses (division by zero).
+    let failing = true;
+    const database = await openTestDatabase(t.databaseUrl);
+    const faulty = new Proxy(database, {
+      get(target, prop, receiver) {
+        if (prop === 'rows') {
+          return (text: string, params: readonly unknown[], options?: object) =>
+            failing && text.includes('from user_changes where user_id = $1') ? target.rows('select 1/0', [], options) : target.rows(text, params, options);
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    }) as Database;
+    const app = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: t.databaseUrl }), { database: faulty });
+    try {
+      const base = await listen(app);
+      const u = await user();
+      const failed: SseStream[] = [];
+      for (let i = 0; i < 15; i++) {
+        const [s] = await openMany(base, [u]);
+        await s?.ended;
+        failed.push(s as SseStream);
+      }
+      expect(failed.map((s) => [s.status, JSON.parse(s.body)])).toEqual(
+        Array(15).fill([500, { error: 'Internal server error', code: 'INTERNAL_ERROR', detail: 'Internal server error' }]),
+      );
+      failing = false;
+      const streams = await allOpen(base, Array.from({ length: 10 }, () => u));
+      expect(await refusal((await openMany(base, [u]))[0] as SseStream)).toEqual({ status: 429, retryAfter: '5', body: RATE_LIMITED });
+      for (const s of streams) s.close();
+    } finally {
+      await app.close();
+      await database.close();
+    }
   });
 
   it('the per-instance limit (EVENTS_MAX_STREAMS 10): aborted set-ups free it too; 40 opens at once give 10 streams and 30 503s', async () => {
