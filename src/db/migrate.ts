@@ -54,6 +54,10 @@ export function readMigrations(folder = migrationsFolder()): Migration[] {
  */
 export async function migrate(db: Db, migrations = readMigrations()): Promise<string[]> {
   return db.transaction(async (tx) => {
+    // Neither the wait for another instance's migration nor a migration of a big table is bounded
+    // by the pool's statement_timeout (DATABASE_TIMEOUT_MS, meant for requests): 0006 on 1M tasks
+    // takes longer than its 5 s, and a start would fail every time.
+    await tx.execute(sql`set local statement_timeout = 0`);
     await tx.execute(sql`select pg_advisory_xact_lock(${sql.raw(String(MIGRATION_LOCK_KEY))})`);
     await tx.execute(sql`create schema if not exists drizzle`);
     await tx.execute(

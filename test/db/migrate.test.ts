@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/db/client.js';
 import { migrate, readMigrations } from '../../src/db/migrate.js';
 import { drivers, freshDatabase } from '../helpers/databases.js';
 
@@ -38,6 +39,7 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       expect(applied[0]?.n).toBe(all.length);
       const indexes = rowsOf(await database.db.execute(sql`select indexname from pg_indexes where tablename = 'tasks' order by 1`));
       expect(indexes.map((r) => r.indexname)).toEqual([
+        'tasks_list_idx',
         'tasks_pkey',
         'tasks_search_idx',
         'tasks_tags_idx',
@@ -97,5 +99,37 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       const found = rowsOf(await database.db.execute(sql`select title from tasks where user_id = 'old' and tags_key @> array['work']`));
       expect(found).toEqual([{ title: 'tagged' }]);
     });
+  });
+
+  it('0006 gives every existing user one Inbox they own and puts each of their tasks in it; the rest of the table is untouched', async () => {
+    await migratedBefore('0006_lists', async (database, rest, later) => {
+      await database.db.execute(sql`insert into tasks (user_id, title, tags, change_seq) values ('ann', 'a1', '{x}', 1), ('ann', 'a2', '{}', 2), ('bob', 'b1', '{}', 1)`);
+      // A user who wrote and deleted everything still has their counter row: they get an Inbox too.
+      await database.db.execute(sql`insert into user_changes (user_id, seq, task_count) values ('ann', 2, 2), ('bob', 1, 1), ('cyd', 5, 0)`);
+      const before = rowsOf(await database.db.execute(sql`select id, user_id, title, tags, version, updated_at from tasks order by id`));
+      expect(await rest()).toEqual(later);
+      const lists = rowsOf(await database.db.execute(sql`select l.owner_id, l.name, l.is_default, m.user_id, m.role from lists l join list_members m on m.list_id = l.id order by l.owner_id`));
+      expect(lists).toEqual(
+        ['ann', 'bob', 'cyd'].map((u) => ({ owner_id: u, name: 'Inbox', is_default: true, user_id: u, role: 'owner' })),
+      );
+      const placed = rowsOf(await database.db.execute(sql`select t.title, l.owner_id from tasks t join lists l on l.id = t.list_id order by t.id`));
+      expect(placed).toEqual([{ title: 'a1', owner_id: 'ann' }, { title: 'a2', owner_id: 'ann' }, { title: 'b1', owner_id: 'bob' }]);
+      expect(rowsOf(await database.db.execute(sql`select id, user_id, title, tags, version, updated_at from tasks order by id`))).toEqual(before);
+      // Every index is there again, and the default list filters by its new one.
+      const found = rowsOf(await database.db.execute(sql`select title from tasks where user_id = 'ann' and tags_key @> array['x']`));
+      expect(found).toEqual([{ title: 'a1' }]);
+    });
+  });
+
+  it("a migration longer than the pool's statement timeout (DATABASE_TIMEOUT_MS) still applies: big tables take minutes", async () => {
+    const fresh = await freshDatabase(driver, { empty: true });
+    const database = createDatabase({ url: fresh.url, kind: 'external', where: 'test', prepare: true, poolMax: 1, timeoutMs: 200 });
+    try {
+      const slow = { tag: '9999_slow', when: 1, hash: 'slow', statements: ['select pg_sleep(0.6)'] };
+      expect(await migrate(database.db, [slow])).toEqual(['9999_slow']);
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
   });
 });
