@@ -70,8 +70,8 @@ function insertSql(shape: DataShape): string {
   const every = Math.round(shape.tasks / shape.bigUserTasks);
   const others = shape.users - 1;
   return `
-insert into tasks (user_id, title, description, completed, priority, tags, due_at, completed_at, version, change_seq, created_at, updated_at)
-select user_id, title, description, completed, priority, tags, due_at,
+insert into tasks (user_id, list_id, title, description, completed, priority, tags, due_at, completed_at, version, change_seq, created_at, updated_at)
+select user_id, (select id from lists where owner_id = t.user_id and is_default), title, description, completed, priority, tags, due_at,
        case when completed then updated_at end,
        version, row_number() over (partition by user_id order by updated_at, g), created_at, updated_at
 from (
@@ -170,6 +170,11 @@ export async function loadData(url: string, shape: DataShape, log: (line: string
       order by indexname`;
     for (const index of indexes) await sql.unsafe(`drop index ${index.name}`);
     await sql`select setseed(0.13)`;
+    // Every user's Inbox first (every task is in a list), then their tasks in it.
+    await phase('inboxes', async () => {
+      await sql.unsafe(`insert into lists (owner_id, name, is_default) select ${userIdSql('k')}, 'Inbox', true from generate_series(0, ${shape.users - 1}) k`);
+      await sql.unsafe("insert into list_members (list_id, user_id, role) select id, owner_id, 'owner' from lists");
+    });
     await phase('insert tasks', () => sql.unsafe(insertSql(shape), [WORDS, TAGS]));
     await phase('user_changes', () =>
       sql.unsafe('insert into user_changes (user_id, seq, task_count) select user_id, max(change_seq), count(*) from tasks group by user_id'),

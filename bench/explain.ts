@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../src/config.js';
 import { createDatabase, describeUrl, type Database } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
+import { createAccess, type Access } from '../src/access/scope.js';
 import { createTasksRepository, type TasksRepository } from '../src/tasks/tasks.repository.js';
 import { listSpec } from '../src/tasks/tasks.routes.js';
 import { encodeCursor } from '../src/tasks/tasks.cursor.js';
@@ -245,10 +246,15 @@ function explainingRepository(database: Database, config: Config) {
   return { repository: createTasksRepository(exec, { maxTasksPerUser: config.maxTasksPerUser }), last };
 }
 
+/** Who asks, as the service resolves it per request (src/access/). */
+let access: Access | undefined;
+const scopeOf = (user: User) => (access as Access).resolve(user.id);
+
 /** The route's spec for a query (with a cursor at `position`, found by running the list for real). */
 async function specFor(c: Case, user: User, values: Record<string, string>, real: TasksRepository, maxPerList: number): Promise<ListSpec> {
   const query = parseQuery(c.query, values);
-  const first = listSpec(user.id, query, maxPerList);
+  const scope = await scopeOf(user);
+  const first = listSpec(scope, query, maxPerList);
   const position = c.position ?? 'first';
   if (position === 'first') return first.spec;
   const depth = position === 'page2' ? first.spec.limit : Math.max(1, Math.round(user.tasks * (position === 'deep' ? 0.3 : 0.8)));
@@ -256,7 +262,7 @@ async function specFor(c: Case, user: User, values: Record<string, string>, real
   const { rows } = await real.list({ ...first.spec, limit: depth });
   const last = rows.at(-1);
   if (last === undefined) return first.spec;
-  return listSpec(user.id, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerList).spec;
+  return listSpec(scope, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerList).spec;
 }
 
 type Ctx = { real: TasksRepository; explain: ReturnType<typeof explainingRepository>; maxPerList: number; database: Database };
@@ -374,7 +380,7 @@ async function pickUsers(url: string): Promise<User[]> {
  * (in index order, no sort), the scale the 50 ms threshold is set against.
  */
 async function wholeUserReadMs(user: User, ctx: { explain: ReturnType<typeof explainingRepository>; maxPerList: number }): Promise<number> {
-  const { spec } = listSpec(user.id, {}, ctx.maxPerList);
+  const { spec } = listSpec(await scopeOf(user), {}, ctx.maxPerList);
   const { rows } = await ctx.explain.repository.list({ ...spec, limit: user.tasks + 1 });
   return firstPlan(rows)['Execution Time'];
 }
@@ -528,6 +534,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
     week: new Date(startedAt.getTime() + 7 * 86_400_000).toISOString(),
   };
   const real = createTasksRepository(database, { maxTasksPerUser: config.maxTasksPerUser });
+  access = createAccess(database);
   const ctx: Ctx = { real, explain: explainingRepository(database, config), maxPerList: config.maxTasksPerList, database };
   const results: Result[] = [];
   const build = builder(config);

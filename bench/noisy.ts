@@ -43,10 +43,12 @@ async function main(): Promise<void> {
     const victimTask = ((await created.json()) as { data: { id: number } }).data.id;
     // The attacker's tasks, written directly (the API would take minutes): titles and descriptions of words.
     const sql = connect(scratch.url);
+    // The attacker's Inbox, made by their first request.
+    await fetch(`${server.url}/api/${attacker}/tasks?limit=1`, { headers: { authorization: attackerAuth } });
     await sql.unsafe(
       `with s as (insert into user_changes (user_id, seq, task_count) values ($1, $2::int, $2::int) returning seq)
-       insert into tasks (user_id, title, description, change_seq)
-       select $1, 'task ' || md5(g::text), 'notes on ' || md5((g * 7)::text), g from generate_series(1, $2::int) g`,
+       insert into tasks (user_id, list_id, title, description, change_seq)
+       select $1, (select id from lists where owner_id = $1 and is_default), 'task ' || md5(g::text), 'notes on ' || md5((g * 7)::text), g from generate_series(1, $2::int) g`,
       [attacker, tasks],
     );
     await sql.unsafe('vacuum analyze tasks');

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { createAccess, type AccessScope } from './access/scope.js';
 import { authHook } from './auth/auth.hook.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
@@ -15,6 +16,13 @@ import { createIdempotency } from './sync/idempotency.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who asks, as the access room resolved it (src/access/): set for every route under /api. */
+    scope: AccessScope;
+  }
+}
 
 export interface ApiOptions {
   verifier: TokenVerifier;
@@ -42,6 +50,12 @@ async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier, limiter, database, live, limits }) => {
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
+  // Once per request, after authentication: who asks (and their Inbox, made on their first request).
+  const access = createAccess(database);
+  api.decorateRequest('scope', null as unknown as AccessScope);
+  api.addHook('onRequest', async (request) => {
+    request.scope = await access.resolve(request.userId as string);
+  });
   const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
   // A user's reads in flight at once from this process: one user's expensive queries (a one-letter
   // q over 100k tasks) take at most this many of the pool's connections, never everyone's.

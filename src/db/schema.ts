@@ -1,8 +1,52 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 
 /** Ordered so: sorting by priority sorts by this order. */
 export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high']);
+
+/** A member's role in a list (src/access/roles.ts says what each may do). */
+export const listRole = pgEnum('list_role', ['owner', 'editor', 'viewer']);
+
+/**
+ * Lists: the unit of data and access. Every task is in one; every user has exactly one default list
+ * (their Inbox, `is_default`), made on their first request (src/access/) or, for users from before
+ * lists, by migration 0006. `version` and `updated_at` move with the name, the owner or the members.
+ */
+export const lists = pgTable(
+  'lists',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    owner_id: text('owner_id').notNull(),
+    name: varchar('name', { length: 100 }).notNull(),
+    is_default: boolean('is_default').notNull().default(false),
+    version: integer('version').notNull().default(1),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // One Inbox per user, however many first requests race to make it.
+    uniqueIndex('lists_owner_default_idx').on(t.owner_id).where(sql`${t.is_default}`),
+    index('lists_owner_idx').on(t.owner_id),
+  ],
+);
+
+/**
+ * Who may do what in a list: one row per member, the owner included (role `owner`). `position` is the
+ * member's own place of the list in their sidebar (a fractional-indexing key).
+ */
+export const listMembers = pgTable(
+  'list_members',
+  {
+    list_id: integer('list_id')
+      .notNull()
+      .references(() => lists.id, { onDelete: 'cascade' }),
+    user_id: text('user_id').notNull(),
+    role: listRole('role').notNull(),
+    position: text('position').notNull().default('a0'),
+    joined_at: timestamp('joined_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.list_id, t.user_id] }), index('list_members_user_idx').on(t.user_id, t.list_id)],
+);
 
 /**
  * The one table of tasks. Property names are snake_case like the columns, so a selected row
@@ -15,7 +59,12 @@ export const tasks = pgTable(
   'tasks',
   {
     id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    /** Who created the task (version 1's meaning). Access is by list: see list_id. */
     user_id: text('user_id').notNull(),
+    /** The task's list: who may read and write it is who is a member of that list. */
+    list_id: integer('list_id')
+      .notNull()
+      .references(() => lists.id),
     title: varchar('title', { length: 200 }).notNull(),
     description: varchar('description', { length: 1000 }),
     completed: boolean('completed').notNull().default(false),
@@ -53,6 +102,8 @@ export const tasks = pgTable(
     index('tasks_tags_idx').using('gin', t.user_id, t.tags_key),
     // /changes: the user's tasks changed after a cursor, in the order of their last change.
     index('tasks_user_change_seq_idx').on(t.user_id, t.change_seq),
+    // A list's tasks (its deletion, moves; the foreign key).
+    index('tasks_list_idx').on(t.list_id),
   ],
 );
 

@@ -1,3 +1,4 @@
+import type { AccessScope } from '../access/scope.js';
 import type { Database } from '../db/client.js';
 
 export interface TagCount {
@@ -23,7 +24,7 @@ const TAG_COUNTS = `
 
 export function createTagsRepository(database: Pick<Database, 'rows'>) {
   return {
-    counts: (userId: string) => database.rows<TagCount>(TAG_COUNTS, [userId], { budgeted: true }),
+    counts: (scope: AccessScope) => database.rows<TagCount>(TAG_COUNTS, [scope.userId], { budgeted: true }),
   };
 }
 

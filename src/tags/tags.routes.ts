@@ -28,7 +28,7 @@ export const tagsRoutes: FastifyPluginAsync<TagsRoutesOptions> = async (app, { r
     },
     async (request) => {
       const userId = request.userId as string;
-      return { data: await reads.run(userId, () => repository.counts(userId)), message: 'Tags retrieved successfully' };
+      return { data: await reads.run(userId, () => repository.counts(request.scope)), message: 'Tags retrieved successfully' };
     },
   );
 };

@@ -4,6 +4,7 @@
  * shape is built once and cached; a request only binds values. Every query is anchored on
  * `user_id = $1`, and every index the shapes need leads with user_id (db/schema.ts).
  */
+import type { AccessScope } from '../access/scope.js';
 import type { Priority, SortField } from './tasks.schemas.js';
 
 export type Direction = 'asc' | 'desc';
@@ -20,7 +21,8 @@ export interface ListFilters {
 }
 
 export interface ListSpec {
-  userId: string;
+  /** Who asks (src/access/): the page holds what they may read. */
+  scope: AccessScope;
   filters: ListFilters;
   sort: { field: SortField; direction: Direction };
   /** Rows after this position in the sort order: the last row's sort value (null: no due_at) and id. */
@@ -68,7 +70,7 @@ export function createListQuery(columns: readonly string[]) {
   }
 
   function build(spec: ListSpec): { text: string; binders: Binder[] } {
-    const binders: Binder[] = [(s) => s.userId];
+    const binders: Binder[] = [(s) => s.scope.userId];
     const param = (get: Binder, cast?: string) => {
       binders.push(get);
       return `$${binders.length}${cast ? `::${cast}` : ''}`;

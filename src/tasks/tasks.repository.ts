@@ -1,3 +1,4 @@
+import type { AccessScope } from '../access/scope.js';
 import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { createListQuery, type ListSpec } from './tasks.query.js';
@@ -53,7 +54,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     return (
       'with s as (insert into user_changes as u (user_id, seq, task_count) values ($1, 1, 1) ' +
       'on conflict (user_id) do update set seq = u.seq + 1, task_count = u.task_count + 1 where u.task_count < $2 returning seq) ' +
-      `insert into tasks (user_id, ${CREATABLE.join(', ')}, change_seq) select $1, ${values}, s.seq from s ` +
+      `insert into tasks (user_id, list_id, ${CREATABLE.join(', ')}, change_seq) select $1, $${CREATABLE.length + 3}, ${values}, s.seq from s ` +
       `returning ${RETURNING}, change_seq`
     );
   })();
@@ -136,32 +137,40 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       return { rows, seq };
     },
 
-    get: async (userId: string, id: number) => (await run<TaskRow>(database, get, [userId, id]))[0] ?? null,
+    get: async (scope: AccessScope, id: number) => (await run<TaskRow>(database, get, [scope.userId, id]))[0] ?? null,
 
     /** The task's current version, or null: tells a 412 from a 404 after a write matched nothing. */
-    version: async (userId: string, id: number, exec: Executor = database) =>
-      (await run<{ version: number }>(exec, version, [userId, id]))[0]?.version ?? null,
+    version: async (scope: AccessScope, id: number, exec: Executor = database) =>
+      (await run<{ version: number }>(exec, version, [scope.userId, id]))[0]?.version ?? null,
 
-    /** Every creatable field is written: the body's value, or its default. Null: the user has the most tasks allowed. */
-    create: (userId: string, input: TaskCreate, exec: Executor = database) =>
-      one(exec, insert, [userId, options.maxTasksPerUser, ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)]),
+    /**
+     * Every creatable field is written: the body's value, or its default; in the caller's Inbox.
+     * Null: the user has the most tasks allowed.
+     */
+    create: (scope: AccessScope, input: TaskCreate, exec: Executor = database) =>
+      one(exec, insert, [
+        scope.userId,
+        options.maxTasksPerUser,
+        ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null),
+        scope.inboxId,
+      ]),
 
     /** Sets the fields the body holds (and version, updated_at); fields it does not hold are not touched. */
-    update(userId: string, id: number, changes: TaskUpdate, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
+    update(scope: AccessScope, id: number, changes: TaskUpdate, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
       const fields = CHANGEABLE.filter((f) => changes[f] !== undefined);
-      return one(exec, updateText(fields, match), [userId, id, ...fields.map((f) => changes[f]), ...versionParams(match)]);
+      return one(exec, updateText(fields, match), [scope.userId, id, ...fields.map((f) => changes[f]), ...versionParams(match)]);
     },
 
     /** Atomic: one UPDATE ... SET completed = NOT completed ... RETURNING. */
-    toggle: (userId: string, id: number, match?: VersionMatch, exec: Executor = database) =>
-      one(exec, updateText('toggle', match), [userId, id, ...versionParams(match)]),
+    toggle: (scope: AccessScope, id: number, match?: VersionMatch, exec: Executor = database) =>
+      one(exec, updateText('toggle', match), [scope.userId, id, ...versionParams(match)]),
 
     /** Deletes the task and leaves its tombstone (id, seq, time: nothing of its content). */
-    async remove(userId: string, id: number, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
-      const row = await one(exec, removeText(match), [userId, id, ...versionParams(match)]);
+    async remove(scope: AccessScope, id: number, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
+      const row = await one(exec, removeText(match), [scope.userId, id, ...versionParams(match)]);
       if (row === null || row.id !== null) return row;
       // Counted, but not deleted by this statement: give the count back (the change number stays a gap).
-      await run(exec, 'update user_changes set task_count = task_count + 1 where user_id = $1', [userId]);
+      await run(exec, 'update user_changes set task_count = task_count + 1 where user_id = $1', [scope.userId]);
       return null;
     },
   };

@@ -9,6 +9,7 @@ import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
 import { LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
+import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
 import { KeyedLimit } from '../lib/keyed-limit.js';
@@ -98,7 +99,7 @@ const unique = <T>(values: readonly T[]) => [...new Set(values)];
  * The list query as the repository takes it, the hash its cursors carry, and whether it is paged.
  * Exported for bench/explain.ts, which EXPLAINs the queries this makes.
  */
-export function listSpec(userId: string, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
+export function listSpec(scope: AccessScope, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
   const status = STATUS_WORDS[query.status ?? query.filter ?? 'all'];
   const sort = query.sort ?? '-created_at';
   const field = sort.replace(/^-/, '') as SortField;
@@ -120,7 +121,7 @@ export function listSpec(userId: string, query: ListQuery, maxPerList: number): 
     hash,
     paged,
     spec: {
-      userId,
+      scope,
       filters: {
         completed: status === 'all' ? undefined : status === 'completed',
         like: query.q === undefined ? undefined : likePattern(query.q),
@@ -184,9 +185,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
   });
 
   /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
-  async function unmatched(userId: string, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
+  async function unmatched(scope: AccessScope, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
     if (match !== undefined) {
-      const version = await repository.version(userId, id, exec);
+      const version = await repository.version(scope, id, exec);
       if (version !== null) {
         throw new ApiError('PRECONDITION_FAILED', `The task has changed since the version in If-Match (it is now at version ${version})`, { etag: versionTag(version) });
       }
@@ -243,7 +244,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
           return reply.send(cached.body);
         }
       }
-      const { spec, hash, paged } = listSpec(userId, request.query, maxTasksPerList);
+      const { spec, hash, paged } = listSpec(request.scope, request.query, maxTasksPerList);
       const { rows, seq } = await reads.run(userId, () => repository.list({ ...spec, limit: spec.limit + 1 }));
       reply.header('etag', listTag(seq, request.url));
       const more = rows.length > spec.limit;
@@ -278,7 +279,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) =>
       answer(request, reply, async (exec) => {
-        const row = await repository.create(request.userId as string, request.body, exec);
+        const row = await repository.create(request.scope, request.body, exec);
         if (row === null) {
           throw new ApiError('TASK_LIMIT_REACHED', `You keep ${maxTasksPerUser} tasks, the most allowed: delete some to create more`);
         }
@@ -301,7 +302,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const userId = request.userId as string;
-      const data = found(await reads.run(userId, () => repository.get(userId, request.params.id)));
+      const data = found(await reads.run(userId, () => repository.get(request.scope, request.params.id)));
       const etag = versionTag(data.version);
       reply.header('etag', etag);
       if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -326,12 +327,11 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const userId = request.userId as string;
       const match = versionsMatched(request.headers['if-match']);
       return answer(request, reply, async (exec) => {
         // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
-        const row = await repository.update(userId, request.params.id, request.body, match, exec);
-        if (row === null) return unmatched(userId, request.params.id, match, exec);
+        const row = await repository.update(request.scope, request.params.id, request.body, match, exec);
+        if (row === null) return unmatched(request.scope, request.params.id, match, exec);
         return written(200, row, 'Task updated successfully');
       });
     },
@@ -352,11 +352,10 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const userId = request.userId as string;
       const match = versionsMatched(request.headers['if-match']);
       return answer(request, reply, async (exec) => {
-        const row = await repository.remove(userId, request.params.id, match, exec);
-        if (row === null) return unmatched(userId, request.params.id, match, exec);
+        const row = await repository.remove(request.scope, request.params.id, match, exec);
+        if (row === null) return unmatched(request.scope, request.params.id, match, exec);
         return written(200, row, 'Task deleted successfully');
       });
     },
@@ -381,14 +380,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const userId = request.userId as string;
       const id = request.params.id;
       const completed = request.body?.completed;
       const match = versionsMatched(request.headers['if-match']);
       return answer(request, reply, async (exec) => {
         const row =
-          completed === undefined ? await repository.toggle(userId, id, match, exec) : await repository.update(userId, id, { completed }, match, exec);
-        if (row === null) return unmatched(userId, id, match, exec);
+          completed === undefined ? await repository.toggle(request.scope, id, match, exec) : await repository.update(request.scope, id, { completed }, match, exec);
+        if (row === null) return unmatched(request.scope, id, match, exec);
         return written(200, row, completedMessage(row));
       });
     },

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
+import { createAccess } from '../../src/access/scope.js';
 import { createTasksRepository } from '../../src/tasks/tasks.repository.js';
 import { drivers, freshDatabase, openTestDatabase } from '../helpers/databases.js';
 
@@ -29,11 +30,13 @@ describe.each(drivers)('plan cache [%s]', (driver) => {
     const database = await openTestDatabase(fresh.url, { prepare: true, poolMax: 1 });
     try {
       const repository = createTasksRepository(database, { maxTasksPerUser: 100 });
+      const access = createAccess(database);
       for (let i = 0; i < 8; i++) {
-        await repository.create(`plan-${i}`, { title: 'T' });
-        const spec = { userId: `plan-${i}`, filters: { tags: ['a'] }, sort: { field: 'created_at', direction: 'desc' }, limit: 51 } as const;
+        const scope = await access.resolve(`plan-${i}`);
+        await repository.create(scope, { title: 'T' });
+        const spec = { scope, filters: { tags: ['a'] }, sort: { field: 'created_at', direction: 'desc' }, limit: 51 } as const;
         expect((await repository.list(spec)).rows).toEqual([]);
-        await repository.get(`plan-${i}`, 1);
+        await repository.get(scope, 1);
       }
       const prepared = (await database.rows<{ statement: string }>('select statement from pg_prepared_statements', [])).map((r) => r.statement);
       expect(prepared.some((s) => s.startsWith('with s as (insert into user_changes'))).toBe(true); // the create

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccess } from '../../src/access/scope.js';
 import type { Database } from '../../src/db/client.js';
 import { drivers, openTestDatabase } from '../helpers/databases.js';
 import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 
-/** Seeds `n` tasks for `user` directly (as many writes would), with the user's counter. */
+/** Seeds `n` tasks for `user` directly (as many writes would), in their Inbox, with the user's counter. */
 async function seed(database: Database, user: string, n: number): Promise<void> {
+  const { inboxId } = await createAccess(database).resolve(user);
   await database.rows(
     `with s as (insert into user_changes (user_id, seq, task_count) values ($1, $2::int, $2::int) returning seq)
-     insert into tasks (user_id, title, description, change_seq) select $1, 'task ' || g, 'about ' || (g % 97), g from generate_series(1, $2::int) g`,
-    [user, n],
+     insert into tasks (user_id, list_id, title, description, change_seq) select $1, $3, 'task ' || g, 'about ' || (g % 97), g from generate_series(1, $2::int) g`,
+    [user, n, inboxId],
   );
 }
 

@@ -1,0 +1,59 @@
+import type { Database } from '../db/client.js';
+
+declare const scoped: unique symbol;
+
+/**
+ * Who asks, resolved once per request by `Access.resolve` after authentication (src/api.ts): the
+ * only way to get one. Repositories take a scope, never a user id from a path, so no statement can
+ * be written for a caller whose identity the access room has not settled (the brand makes a
+ * hand-made object a type error).
+ */
+export interface AccessScope {
+  /** The token's user: who asks. */
+  readonly userId: string;
+  /** Their default list (Inbox): where a task goes when no list is named. */
+  readonly inboxId: number;
+  readonly [scoped]: true;
+}
+
+/**
+ * Makes sure the user has an Inbox (one per user, however many first requests race: the unique index
+ * on owner_id where is_default, and ON CONFLICT), and answers its id. The list and its owner's
+ * membership are written by one statement, so neither exists without the other.
+ */
+const ENSURE_INBOX = `
+  with made as (
+    insert into lists (owner_id, name, is_default) values ($1, 'Inbox', true)
+    on conflict (owner_id) where is_default do nothing returning id),
+  member as (insert into list_members (list_id, user_id, role) select id, $1, 'owner' from made)
+  select id from made union all select id from lists where owner_id = $1 and is_default`;
+
+/** Inbox ids of the users seen lately by this process: an Inbox never changes owner nor goes away. */
+const REMEMBERED = 100_000;
+
+export interface Access {
+  /** The scope of a request by `userId` (already authenticated): their Inbox is made on their first request. */
+  resolve(userId: string): Promise<AccessScope>;
+}
+
+export function createAccess(database: Pick<Database, 'rows'>): Access {
+  const inboxes = new Map<string, number>();
+
+  async function inboxOf(userId: string): Promise<number> {
+    const known = inboxes.get(userId);
+    if (known !== undefined) return known;
+    let [row] = await database.rows<{ id: number }>(ENSURE_INBOX, [userId]);
+    // Another request made it after this statement's snapshot was taken: it has committed now.
+    row ??= (await database.rows<{ id: number }>('select id from lists where owner_id = $1 and is_default', [userId]))[0];
+    if (row === undefined) throw new Error('the Inbox could not be made');
+    if (inboxes.size >= REMEMBERED) inboxes.delete(inboxes.keys().next().value as string);
+    inboxes.set(userId, row.id);
+    return row.id;
+  }
+
+  return {
+    async resolve(userId) {
+      return { userId, inboxId: await inboxOf(userId) } as AccessScope;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from '../helpers/databases.js';
+import { anotherInstance, authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+
+/** Every task is in a list; every user has exactly one default list, their Inbox, from their first request. */
+describe.each(drivers)('the Inbox [%s]', (driver) => {
+  let t: TestApp;
+  let other: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp(driver);
+    other = await anotherInstance(t);
+  });
+  afterAll(async () => {
+    await other?.close();
+    await t?.close();
+  });
+
+  const inboxes = (user: string) =>
+    t.database.rows<{ id: number; name: string; role: string }>(
+      `select l.id, l.name, m.role from lists l join list_members m on m.list_id = l.id and m.user_id = l.owner_id where l.owner_id = $1 and l.is_default`,
+      [user],
+    );
+
+  it('is made on the first request, whatever it is (a read, a refused write): one list named Inbox, owned by the user', async () => {
+    const user = uniqueUser();
+    const headers = await authHeader(user);
+    expect(await inboxes(user)).toEqual([]);
+    expect((await t.app.inject({ method: 'GET', url: `/api/${user}/tasks/1`, headers })).statusCode).toBe(404);
+    expect(await inboxes(user)).toEqual([{ id: expect.any(Number), name: 'Inbox', role: 'owner' }]);
+  });
+
+  it('exactly one, however many first requests race on two instances', async () => {
+    const user = uniqueUser();
+    const headers = await authHeader(user);
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 === 0 ? t : other).app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: { title: `t${i}` } }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(24).fill(201));
+    const [inbox, ...more] = await inboxes(user);
+    expect(more).toEqual([]);
+    // Every task is in it.
+    const placed = await t.database.rows<{ list_id: number; n: number }>('select list_id, count(*)::int as n from tasks where user_id = $1 group by list_id', [user]);
+    expect(placed).toEqual([{ list_id: inbox?.id, n: 24 }]);
+  });
+
+  it("tasks go to their creator's Inbox, never another user's, and answer as before (no new key yet)", async () => {
+    const [a, b] = [uniqueUser(), uniqueUser()];
+    const created = await t.app.inject({ method: 'POST', url: `/api/${a}/tasks`, headers: await authHeader(a), payload: { title: 'mine' } });
+    await t.app.inject({ method: 'POST', url: `/api/${b}/tasks`, headers: await authHeader(b), payload: { title: 'theirs' } });
+    expect(Object.keys(created.json().data).sort()).toEqual(
+      ['completed', 'completed_at', 'created_at', 'description', 'due_at', 'id', 'priority', 'tags', 'title', 'updated_at', 'user_id', 'version'],
+    );
+    const [row] = await t.database.rows<{ owner_id: string }>('select l.owner_id from tasks t join lists l on l.id = t.list_id where t.id = $1', [created.json().data.id]);
+    expect(row).toEqual({ owner_id: a });
+  });
+});
