@@ -25,12 +25,16 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
   return tags.some((t) => t.tag === opaque);
 }
 
+/** The largest version a task can have: its column is a PostgreSQL integer (int4). */
+const VERSION_MAX = 2_147_483_647;
+
 /** If-Match of a versioned resource: `*` (any existing version) or the versions strongly named. */
 export function versionsMatched(header: string | undefined): { any: true } | { versions: number[] } | undefined {
   if (header === undefined) return undefined;
   const tags = parseEntityTags(header);
   if (tags === '*') return { any: true };
-  return { versions: tags.filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.tag)).map((t) => Number(t.tag)) };
+  // A version no task can have (above the column's int4) matches nothing, like any other wrong one.
+  return { versions: tags.filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.tag) && Number(t.tag) <= VERSION_MAX).map((t) => Number(t.tag)) };
 }
 
 export const versionTag = (version: number) => `"${version}"`;

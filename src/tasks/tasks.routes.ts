@@ -11,6 +11,7 @@ import { LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import { instantIso } from '../lib/instant.js';
 import { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
@@ -102,7 +103,7 @@ export function listSpec(userId: string, query: ListQuery, maxPerList: number): 
   const field = sort.replace(/^-/, '') as SortField;
   const priorities = query.priority ? (unique(query.priority.flatMap((p) => p.split(','))).sort() as Priority[]) : undefined;
   const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
-  const instant = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const instant = (v: string | undefined) => (v === undefined ? undefined : instantIso(v));
   const [dueBefore, dueAfter] = [instant(query.due_before), instant(query.due_after)];
   const hash = queryHash({
     status,
