@@ -58,6 +58,15 @@ export const IfMatchHeaders = Type.Object({
   ),
 });
 export const IdempotencyHeaders = Type.Object({ 'idempotency-key': IfMatchHeaders.properties['idempotency-key'] });
+/** The request header an EventSource sends when it reconnects: resume after that event. */
+export const LastEventIdHeaders = Type.Object({
+  'last-event-id': Type.Optional(
+    Type.String({
+      description: 'The id of the last event received (what EventSource sends on reconnecting): every change after it is replayed first. Wins over ?since=',
+      examples: ['czo0Mg'],
+    }),
+  ),
+});
 export const IfNoneMatchHeaders = Type.Object({
   'if-none-match': Type.Optional(Type.String({ description: 'An ETag from an earlier answer: 304 with no body while it still matches', examples: ['"3"'] })),
 });

@@ -7,7 +7,7 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
-import { LinkHeader } from '../http/headers.js';
+import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
@@ -153,7 +153,8 @@ function found(task: TaskRow | null): TaskRow {
 const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
 
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
-const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: { ETag: ETagHeader } });
+const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
+const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentReplayedHeader };
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
 
