@@ -4,8 +4,9 @@
  * security headers and a request id of ours.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { authHeader, buildTestApp, logCapture, uniqueUser, type TestApp } from '../helpers/app.js';
+import { sleep } from '../helpers/process.js';
+import { openSocket, rawRequest } from '../helpers/raw-http.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -82,5 +83,39 @@ describe('answers outside the router: malformed HTTP, 431, TRACE, X-Request-Id',
       const res = await t.app.inject({ url: '/health', headers: { 'x-request-id': id } });
       expect(res.headers['x-request-id'], id.slice(0, 20)).toMatch(UUID);
     }
+  });
+});
+
+describe('a client that aborts its upload', () => {
+  const logs = logCapture();
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded', { logLevel: 'info' }, { logStream: logs.stream });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => t?.close());
+
+  it('is logged as a client abort (info), never as an error nor as the database being unavailable; nothing is written', async () => {
+    const user = uniqueUser();
+    const { authorization } = await authHeader(user);
+    const before = logs.lines().length;
+    const socket = await openSocket(port);
+    socket.write(`POST /api/${user}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"title":"half`);
+    await sleep(200); // the body is being read
+    socket.destroy();
+    let lines = logs.lines().slice(before);
+    for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'client aborted the request'); i++) {
+      await sleep(20);
+      lines = logs.lines().slice(before);
+    }
+    await sleep(100); // and nothing else follows
+    lines = logs.lines().slice(before);
+    expect(lines.filter((l) => l.msg === 'client aborted the request').map((l) => l.level)).toEqual([30]);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/database/i);
+    const list = await t.app.inject({ method: 'GET', url: `/api/${user}/tasks`, headers: { authorization } });
+    expect(list.json().data).toEqual([]);
   });
 });
