@@ -112,6 +112,8 @@ export interface Config {
   readonly maxConnectionsPerIp: number;
   /** How long an idle keep-alive connection stays open: above a load balancer's idle timeout (60 s). */
   readonly keepAliveTimeoutMs: number;
+  /** How long a request (head and body) may take to arrive; then 408 REQUEST_TIMEOUT. The contract's 30 s (not read from the environment; tests shorten it). */
+  readonly requestTimeoutMs: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
 }
@@ -391,6 +393,7 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     maxConnections: int(env, 'MAX_CONNECTIONS', defaultMaxConnections(), 1, 1_000_000),
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
+    requestTimeoutMs: 30_000,
     warnings,
   };
   return Object.freeze(config);

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { driverArgs } from './embedded.js';
+import { storedInstant } from '../lib/instant.js';
 import { isStorageFailure, QueryBudgetExceeded } from './errors.js';
 
 /** The one Drizzle type the repositories and the migrator see. */
@@ -122,20 +123,6 @@ export function describeUrl(url: string): string {
   return `${host}${u.pathname}`;
 }
 
-/** `2026-12-01 11:13:18.12+00` (PostgreSQL's ISO DateStyle in UTC) at a glance; anything else goes through Date. */
-const PG_UTC = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?\+00$/;
-
-/**
- * A timestamptz in PostgreSQL's text form as `YYYY-MM-DDTHH:MM:SS.mmmZ`. The session's time zone
- * is UTC on the embedded server and on Neon; another zone (or a year outside 0000-9999) takes the
- * slower way through Date, with the same result. The columns hold milliseconds (precision 3).
- */
-export function isoTimestamp(value: string): string {
-  if (!PG_UTC.test(value)) return new Date(value).toISOString();
-  const fraction = value.length > 22 ? value.slice(20, Math.min(23, value.length - 3)) : '';
-  return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction.padEnd(3, '0')}Z`;
-}
-
 export function createDatabase(options: DatabaseOptions): Database {
   const client = postgres(
     ...driverArgs(driverUrl(options.url), {
@@ -156,8 +143,9 @@ export function createDatabase(options: DatabaseOptions): Database {
   );
   const db = drizzle({ client }) as unknown as Db;
   // timestamptz arrives as the API writes it (an ISO 8601 string in UTC with milliseconds), made
-  // from PostgreSQL's text without a Date in between: a list of 50 tasks holds 200 of them.
-  client.options.parsers[TIMESTAMPTZ_OID] = isoTimestamp;
+  // from PostgreSQL's text without a Date in between: a list of 50 tasks holds 200 of them. It
+  // never throws, whatever a row holds (a BC date, infinity): lib/instant.ts, storedInstant.
+  client.options.parsers[TIMESTAMPTZ_OID] = storedInstant;
 
   let storageFailedAt: number | undefined;
   // A little more than the server's own bound, so that a working server's error wins.

@@ -52,7 +52,7 @@ export const listMembers = pgTable(
  * The one table of tasks. Property names are snake_case like the columns, so a selected row
  * is already the JSON object the API returns: nothing is re-mapped per request.
  * Timestamps keep millisecond precision, what the API shows; they arrive as ISO 8601 strings in UTC
- * (db/client.ts, isoTimestamp), hence mode 'string'.
+ * (db/client.ts; lib/instant.ts, storedInstant), hence mode 'string'.
  * Every index leads with user_id: every query is one user's.
  */
 export const tasks = pgTable(

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, rateLimited } from '../errors.js';
-import { IdempotencyHeaders } from '../http/conditional.js';
+import { IdempotencyHeaders, LastEventIdHeaders } from '../http/conditional.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
+import { IdempotentReplayedHeader } from '../http/headers.js';
 import { UserParamsSchema } from '../http/params.js';
 import { cursorExpired } from './changes.routes.js';
 import type { EventHub } from './events.hub.js';
@@ -49,7 +50,10 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
         description: `Valid once, within ${Math.round(ticketTtlMs / 1000)} s, for this user only, on any instance: GET .../tasks/events?ticket=<ticket>.`,
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 201: { ...TicketEnvelopeSchema, description: 'The ticket' }, ...errorResponses(400, 409, 422, ...AUTHED) },
+        response: {
+          201: { ...TicketEnvelopeSchema, description: 'The ticket', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } },
+          ...errorResponses(400, 409, 422, ...AUTHED),
+        },
       },
     },
     async (request, reply) =>
@@ -80,6 +84,7 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
           'and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket.',
         params: UserParamsSchema,
         querystring: EventsQuerySchema,
+        headers: LastEventIdHeaders,
         response: {
           200: {
             description: 'The stream (text/event-stream)',

@@ -1,6 +1,7 @@
 import type { AccessScope } from '../access/scope.js';
 import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
+import { storedPosition } from '../lib/instant.js';
 import { createListQuery, type ListSpec } from './tasks.query.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
@@ -8,6 +9,9 @@ import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, ty
 export type WrittenRow = TaskRow & { change_seq: number };
 /** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
 export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
+
+/** The sorts whose key is a timestamp, selected as PostgreSQL's text (tasks.query.ts). */
+const TIMESTAMP_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
 
 /** If-Match, parsed: any existing version (`*`), or one of these. */
 export type VersionMatch = { any: true } | { versions: readonly number[] };
@@ -119,7 +123,14 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
   const withSeq = (spec: ListSpec, text: string) =>
     memo(`l:${text}`, () => {
       const dir = spec.sort.direction;
-      const order = spec.sort.field === 'due_at' ? `(l.due_at is null), l.due_at ${dir}, l.id ${dir}` : `l.sort_key ${dir}, l.id ${dir}`;
+      const field = spec.sort.field;
+      // A timestamp's sort_key is text (tasks.query.ts): the column itself gives the order.
+      const order =
+        field === 'due_at'
+          ? `(l.due_at is null), l.due_at ${dir}, l.id ${dir}`
+          : field === 'created_at' || field === 'updated_at'
+            ? `l.${field} ${dir}, l.id ${dir}`
+            : `l.sort_key ${dir}, l.id ${dir}`;
       return (
         'select l.*, c.seq as list_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
         `left join lateral (${text}) l on true order by ${order}`
@@ -134,6 +145,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
       const seq = Number(rows[0]?.list_seq ?? 0);
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
+      else if (TIMESTAMP_SORTS.has(spec.sort.field)) for (const row of rows) row.sort_key = typeof row.sort_key === 'string' ? storedPosition(row.sort_key) : null;
       return { rows, seq };
     },
 

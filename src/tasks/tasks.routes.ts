@@ -7,11 +7,12 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
-import { LinkHeader } from '../http/headers.js';
+import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import { instantIso } from '../lib/instant.js';
 import { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
@@ -105,7 +106,7 @@ export function listSpec(scope: AccessScope, query: ListQuery, maxPerList: numbe
   const field = sort.replace(/^-/, '') as SortField;
   const priorities = query.priority ? (unique(query.priority.flatMap((p) => p.split(','))).sort() as Priority[]) : undefined;
   const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
-  const instant = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const instant = (v: string | undefined) => (v === undefined ? undefined : instantIso(v));
   const [dueBefore, dueAfter] = [instant(query.due_before), instant(query.due_after)];
   const hash = queryHash({
     status,
@@ -155,7 +156,8 @@ function found(task: TaskRow | null): TaskRow {
 const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
 
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
-const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: { ETag: ETagHeader } });
+const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
+const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentReplayedHeader };
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
 
