@@ -12,10 +12,13 @@ const ROOMS = [
   ['cli', 'src/cli/**', ['config']],
   ['server', 'src/server.ts', ['below']],
   ['app', 'src/app.ts', ['below']],
-  ['api', 'src/api.ts', ['tasks', 'tags', 'sync', 'auth', 'lib', 'db', 'errors', 'config (types)']],
-  ['tasks', 'src/tasks/**', ['http', 'lib', 'db', 'errors']],
-  ['tags', 'src/tags/**', ['http', 'lib', 'db', 'errors']],
-  ['sync', 'src/sync/**', ['http', 'lib', 'db', 'errors', 'config (types)']],
+  ['api', 'src/api.ts', ['tasks', 'tags', 'sync', 'writes', 'access', 'auth', 'lib', 'db', 'errors', 'config (types)']],
+  ['tasks', 'src/tasks/**', ['writes', 'feed', 'access', 'http', 'lib', 'db', 'errors']],
+  ['tags', 'src/tags/**', ['access', 'http', 'lib', 'db', 'errors']],
+  ['sync', 'src/sync/**', ['writes', 'feed', 'http', 'lib', 'db', 'errors', 'config (types)']],
+  ['writes', 'src/writes/**', ['http', 'lib', 'db', 'errors']],
+  ['feed', 'src/feed/**', []],
+  ['access', 'src/access/**', ['db', 'errors']],
   ['health', 'src/health/**', ['http', 'errors']],
   ['http', 'src/http/**', ['errors']],
   ['plugins', 'src/plugins/**', ['http', 'lib', 'db/errors', 'errors']],
@@ -29,13 +32,7 @@ const ROOMS = [
 // Today's imports against the table, one [importing file, imported file] a line. Each goes when the
 // restructuring of issue 21 removes it (sync/ stops reading the task schema; the write pipeline leaves
 // sync/ for a room of its own); delete its line then. Never add one: change the table instead.
-const EXCEPTIONS = [
-  ['src/tasks/tasks.routes.ts', 'src/sync/idempotency.ts'], // resource to resource: the write pipeline lives in sync/
-  ['src/sync/events.hub.ts', 'src/tasks/tasks.schemas.ts'], // up the table: sync/ knows the task schema
-  ['src/sync/sync.repository.ts', 'src/tasks/tasks.schemas.ts'], // up the table: sync/ knows the task schema
-  ['src/sync/sync.schemas.ts', 'src/tasks/tasks.schemas.ts'], // up the table: sync/ knows the task schema
-  ['src/sync/idempotency.ts', 'src/plugins/error-handler.ts'], // a resource into a plugin: idempotency keeps error bodies
-];
+const EXCEPTIONS = [];
 
 // One block a room, so that an import is checked against its own room's column only.
 const roomBlocks = ROOMS.map(([name, files, mayImport], index) => {

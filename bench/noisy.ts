@@ -46,9 +46,10 @@ async function main(): Promise<void> {
     // The attacker's Inbox, made by their first request.
     await fetch(`${server.url}/api/${attacker}/tasks?limit=1`, { headers: { authorization: attackerAuth } });
     await sql.unsafe(
-      `with s as (insert into user_changes (user_id, seq, task_count) values ($1, $2::int, $2::int) returning seq)
-       insert into tasks (user_id, list_id, title, description, change_seq)
-       select $1, (select id from lists where owner_id = $1 and is_default), 'task ' || md5(g::text), 'notes on ' || md5((g * 7)::text), g from generate_series(1, $2::int) g`,
+      `with s as (update user_changes set seq = $2::int, task_count = $2::int where user_id = $1),
+       t as (insert into tasks (user_id, list_id, title, description)
+         select $1, (select id from lists where owner_id = $1 and is_default), 'task ' || md5(g::text), 'notes on ' || md5((g * 7)::text) from generate_series(1, $2::int) g returning id)
+       insert into feed_entries (user_id, kind, entity_id, seq) select $1, 1, id, row_number() over (order by id) from t`,
       [attacker, tasks],
     );
     await sql.unsafe('vacuum analyze tasks');

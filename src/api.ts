@@ -12,7 +12,7 @@ import { tasksRoutes } from './tasks/tasks.routes.js';
 import type { Config } from './config.js';
 import { changesRoutes } from './sync/changes.routes.js';
 import { eventsRoutes } from './sync/events.routes.js';
-import { createIdempotency } from './sync/idempotency.js';
+import { createIdempotency } from './writes/idempotency.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';

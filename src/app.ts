@@ -23,6 +23,7 @@ import { tagSchemas } from './tags/tags.schemas.js';
 import { startLiveUpdates } from './sync/live.js';
 import { syncSchemas } from './sync/sync.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
+import { TASK_FEED } from './tasks/tasks.feed.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,7 +43,9 @@ export interface AppDependencies {
 }
 
 /** The named schemas: shared by validation, serialization and the document's components. */
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas];
+/** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
+const FEED_KINDS = [TASK_FEED];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS)];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
@@ -135,7 +138,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await limiter?.close();
   });
 
-  const live = await startLiveUpdates(config, database, app.log);
+  const live = await startLiveUpdates(config, database, app.log, FEED_KINDS);
   // Before the server closes: open event streams must not hold the shutdown.
   app.addHook('preClose', async () => live.endStreams());
   app.addHook('onClose', async () => live.close());

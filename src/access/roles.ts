@@ -44,3 +44,16 @@ export function leastRoleFor(action: Action): Role {
   const roles = rolesAllowing(action);
   return roles[roles.length - 1] ?? 'owner';
 }
+
+/**
+ * SQL: whether the user `$user` may do `action` in the list `list` (SQL expressions of the caller's
+ * statement): the one check every statement of every resource makes, from the table above.
+ */
+export function memberMaySql(action: Action, list: string, user: string): string {
+  return `exists (select 1 from list_members may where may.list_id = ${list} and may.user_id = ${user} and may.role = any('{${rolesAllowing(action).join(',')}}'::list_role[]))`;
+}
+
+/** SQL: the lists `user` is a member of (every role reads). */
+export function readableListsSql(user: string): string {
+  return `select list_id from list_members where user_id = ${user}`;
+}

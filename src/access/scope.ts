@@ -18,14 +18,15 @@ export interface AccessScope {
 
 /**
  * Makes sure the user has an Inbox (one per user, however many first requests race: the unique index
- * on owner_id where is_default, and ON CONFLICT), and answers its id. The list and its owner's
- * membership are written by one statement, so neither exists without the other.
+ * on owner_id where is_default, and ON CONFLICT), and answers its id. The list, its owner's
+ * membership and the user's feed counter are written by one statement, so none exists without the others.
  */
 const ENSURE_INBOX = `
   with made as (
     insert into lists (owner_id, name, is_default) values ($1, 'Inbox', true)
     on conflict (owner_id) where is_default do nothing returning id),
-  member as (insert into list_members (list_id, user_id, role) select id, $1, 'owner' from made)
+  member as (insert into list_members (list_id, user_id, role) select id, $1, 'owner' from made),
+  feed as (insert into user_changes (user_id) select $1 from made on conflict (user_id) do nothing)
   select id from made union all select id from lists where owner_id = $1 and is_default`;
 
 /** Inbox ids of the users seen lately by this process: an Inbox never changes owner nor goes away. */

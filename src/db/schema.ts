@@ -81,38 +81,35 @@ export const tasks = pgTable(
     due_at: timestamp('due_at', { withTimezone: true, precision: 3, mode: 'string' }),
     completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }),
     version: integer('version').notNull().default(1),
-    /** The user's change sequence number of this task's last change (see user_changes). */
-    change_seq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
     created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
     updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [
-    // "this user's tasks, newest first": the default list reads this index in order.
-    index('tasks_user_created_idx').on(t.user_id, sql`${t.created_at} desc`, sql`${t.id} desc`),
+    // Every index leads with list_id: a page reads each of the caller's lists in index order (a
+    // user's lists are few; tasks/tasks.query.ts). "This list's tasks, newest first":
+    index('tasks_list_created_idx').on(t.list_id, sql`${t.created_at} desc`, sql`${t.id} desc`),
     // The same with ?status=: pending (or completed) tasks, newest first, without reading the others.
-    index('tasks_user_completed_created_idx').on(t.user_id, t.completed, sql`${t.created_at} desc`, sql`${t.id} desc`),
+    index('tasks_list_completed_created_idx').on(t.list_id, t.completed, sql`${t.created_at} desc`, sql`${t.id} desc`),
     // One per sort key, read forwards or backwards (keyset pages: (key, id) > (cursor)).
-    index('tasks_user_updated_idx').on(t.user_id, t.updated_at, t.id),
-    index('tasks_user_due_idx').on(t.user_id, t.due_at, t.id),
-    index('tasks_user_priority_idx').on(t.user_id, t.priority, t.id),
-    index('tasks_user_title_idx').on(t.user_id, sql`lower(${t.title})`, t.id),
-    // ?q=: trigrams of title and description together (btree_gin for the user), see the migration.
-    index('tasks_search_idx').using('gin', t.user_id, sql`(${t.title} || E'\\x1f' || coalesce(${t.description}, '')) gin_trgm_ops`),
-    // ?tag=: the user's tasks carrying every given tag, compared case-insensitively.
-    index('tasks_tags_idx').using('gin', t.user_id, t.tags_key),
-    // /changes: the user's tasks changed after a cursor, in the order of their last change.
-    index('tasks_user_change_seq_idx').on(t.user_id, t.change_seq),
-    // A list's tasks (its deletion, moves; the foreign key).
-    index('tasks_list_idx').on(t.list_id),
+    index('tasks_list_updated_idx').on(t.list_id, t.updated_at, t.id),
+    index('tasks_list_due_idx').on(t.list_id, t.due_at, t.id),
+    index('tasks_list_priority_idx').on(t.list_id, t.priority, t.id),
+    index('tasks_list_title_idx').on(t.list_id, sql`lower(${t.title})`, t.id),
+    // ?q=: trigrams of title and description together (btree_gin for the list), see the migration.
+    index('tasks_search_idx').using('gin', t.list_id, sql`(${t.title} || E'\\x1f' || coalesce(${t.description}, '')) gin_trgm_ops`),
+    // ?tag=: the list's tasks carrying every given tag, compared case-insensitively.
+    index('tasks_tags_idx').using('gin', t.list_id, t.tags_key),
   ],
 );
 
 /**
- * One row per user who ever wrote: the user's change counter. Every write of a user's tasks
- * increments `seq` in its own transaction and stamps the task (or its tombstone) with the new value;
- * the row lock makes the user's writes commit in `seq` order, so a cursor (a `seq`) means exactly
- * "every change up to here". `task_count` bounds how many tasks a user keeps; `purged_through` is
- * the highest seq of a deletion record purged (cursors before it have expired).
+ * One row per user (made with their Inbox): the counter of the user's feed. Every write of anything
+ * a user can see increments that user's `seq` in its own transaction (every member's, in user_id
+ * order, for a list with several) and records the change in feed_entries with the new value; the row
+ * lock makes the changes of each user's feed commit in `seq` order, so a cursor (a `seq`) means
+ * exactly "every change up to here" (docs/ARCHITECTURE.md). `task_count`: the tasks in the lists the
+ * user owns (MAX_TASKS_PER_USER); `purged_through`: the highest seq of a deletion record purged
+ * (cursors before it have expired).
  */
 export const userChanges = pgTable('user_changes', {
   user_id: text('user_id').primaryKey(),
@@ -123,16 +120,31 @@ export const userChanges = pgTable('user_changes', {
   idempotency_seq: bigint('idempotency_seq', { mode: 'number' }).notNull().default(0),
 });
 
-/** What sync keeps of a deleted task: its id, the seq of the deletion, when. Nothing of its content. */
-export const taskTombstones = pgTable(
-  'task_tombstones',
+/**
+ * Each user's feed: for every entity the user can see or saw (a task; a list, with sharing), the
+ * sequence number of its last change in that user's feed, and whether that change took it away
+ * (deleted, or out of the user's sight). One row per user and entity, overwritten by each change: a
+ * client asking "what changed since n" gets each entity once, as it is now. A row that took an entity
+ * away keeps its id, its seq and when: nothing of its content. `kind`: 1 a task (see sync/feed.ts).
+ */
+export const feedEntries = pgTable(
+  'feed_entries',
   {
     user_id: text('user_id').notNull(),
+    kind: smallint('kind').notNull(),
+    entity_id: integer('entity_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
-    task_id: integer('task_id').notNull(),
-    deleted_at: timestamp('deleted_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    deleted: boolean('deleted').notNull().default(false),
+    changed_at: timestamp('changed_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.user_id, t.seq] }), index('task_tombstones_deleted_at_idx').on(t.deleted_at)],
+  (t) => [
+    primaryKey({ columns: [t.user_id, t.kind, t.entity_id] }),
+    // /changes and the event streams: the user's entries after a cursor, in the order of their change.
+    index('feed_entries_user_seq_idx').on(t.user_id, t.seq),
+    // Deletion records only: the per-user bound (SYNC_MAX_DELETIONS_PER_USER) and the retention purge.
+    index('feed_entries_deleted_idx').on(t.user_id, t.seq).where(sql`${t.deleted}`),
+    index('feed_entries_deleted_at_idx').on(t.changed_at).where(sql`${t.deleted}`),
+  ],
 );
 
 /**

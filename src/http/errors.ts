@@ -105,3 +105,8 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
 
 /** The statuses every authenticated route can answer, besides its own. */
 export const AUTHED = [401, 403, 429, 500, 503] as const;
+
+/** The error body of the contract: `detail` repeats `error` (FastAPI clients read it). */
+export function errorBody(error: string, code: string): { error: string; code: string; detail: string } {
+  return { error, code, detail: error };
+}

@@ -6,6 +6,9 @@ import { ApiError, type ErrorCode } from '../errors.js';
 import { LogThrottle } from '../lib/log-throttle.js';
 import { loggableError, pathOf } from '../lib/request-log.js';
 import { JSON_API_HEADERS } from './security-headers.js';
+import { errorBody } from '../http/errors.js';
+
+export { errorBody };
 import { validationMessage } from './validation.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -120,10 +123,6 @@ function toApiError(err: FastifyError): ApiError | undefined {
   return undefined;
 }
 
-/** The error body of the contract: `detail` repeats `error` (FastAPI clients read it). */
-export function errorBody(error: string, code: string): { error: string; code: string; detail: string } {
-  return { error, code, detail: error };
-}
 
 /**
  * The one place errors become `{error, code, detail}` bodies. No stack, SQL or secret ever reaches

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { TaskSchema } from '../tasks/tasks.schemas.js';
 import { encodeSyncCursor } from './sync.cursor.js';
 import { CursorExpired, type Change, type SyncRepository } from './sync.repository.js';
 
@@ -27,17 +26,10 @@ interface Stream {
   closed: boolean;
 }
 
-const FIELDS = Object.keys(TaskSchema.properties);
-
-/** A change as /changes gives it, ready for JSON: the task (its API fields, timestamps ISO), or the deleted id. */
-export function changeJson(change: Change): { type: 'upsert'; task: Record<string, unknown> } | { type: 'delete'; id: number } {
-  if (change.type === 'delete') return { type: 'delete', id: change.id };
-  const task: Record<string, unknown> = {};
-  for (const f of FIELDS) {
-    const v = (change.task as unknown as Record<string, unknown>)[f];
-    task[f] = v instanceof Date ? v.toISOString() : v;
-  }
-  return { type: 'upsert', task };
+/** A change as /changes gives it, ready for JSON: `{type, task: {...}}` (the kind's name and API fields), or `{type, id}`. */
+export function changeJson(change: Change): Record<string, unknown> {
+  if (change.type === 'delete') return { type: change.kind.remove, id: change.id };
+  return { type: change.kind.upsert, [change.kind.name]: change.entity };
 }
 
 /**
@@ -104,7 +96,8 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
           const page = await repository.changes(stream.userId, stream.cursor, 500);
           for (const change of page.changes) {
             const id = encodeSyncCursor(change.seq);
-            if (!write(stream, `id: ${id}\nevent: ${change.type}\ndata: ${JSON.stringify(changeJson(change))}\n\n`)) return;
+            const json = changeJson(change);
+            if (!write(stream, `id: ${id}\nevent: ${String(json.type)}\ndata: ${JSON.stringify(json)}\n\n`)) return;
           }
           stream.cursor = page.seq;
           if (!page.hasMore) break;

@@ -7,7 +7,7 @@ import { IdempotentReplayedHeader } from '../http/headers.js';
 import { UserParamsSchema } from '../http/params.js';
 import { cursorExpired } from './changes.routes.js';
 import type { EventHub } from './events.hub.js';
-import { send, type Idempotent } from './idempotency.js';
+import { send, type Idempotent } from '../writes/idempotency.js';
 import { decodeSyncCursor, encodeSyncCursor } from './sync.cursor.js';
 import type { SyncRepository } from './sync.repository.js';
 import { EventsQuerySchema, TicketEnvelopeSchema } from './sync.schemas.js';

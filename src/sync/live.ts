@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createEventHub, type EventHub } from './events.hub.js';
+import type { FeedKind } from '../feed/feed.js';
 import { CHANGES_CHANNEL as CHANNEL, pollingNotifier, postgresNotifier, redisNotifier, type Notifier, type NotifierLog } from './notifier.js';
 import { createSyncRepository, type SyncRepository } from './sync.repository.js';
 
@@ -25,8 +26,8 @@ export type LiveConfig = Pick<
  * instances (Redis when REDIS_URL is set, else PostgreSQL LISTEN/NOTIFY on the database's direct
  * URL, else polling), the open event streams, and the purge of what is no longer kept.
  */
-export async function startLiveUpdates(config: LiveConfig, database: Database, log: NotifierLog): Promise<LiveUpdates> {
-  const repository = createSyncRepository(database);
+export async function startLiveUpdates(config: LiveConfig, database: Database, log: NotifierLog, kinds: readonly FeedKind[]): Promise<LiveUpdates> {
+  const repository = createSyncRepository(database, kinds);
   const notifier =
     config.redisUrl !== undefined
       ? await redisNotifier(config.redisUrl, log)

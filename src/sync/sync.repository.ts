@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database, Executor } from '../db/client.js';
-import type { TaskRow } from '../db/schema.js';
-import { TaskSchema } from '../tasks/tasks.schemas.js';
+import type { FeedKind } from '../feed/feed.js';
+import { storedInstant } from '../lib/instant.js';
 
-/** One entry of /changes (and one event of the stream): the task as it is now, or its deletion. */
-export type Change = { type: 'upsert'; seq: number; task: TaskRow } | { type: 'delete'; seq: number; id: number };
+/** One entry of /changes (and one event of the stream): an entity as it is now, or its removal. */
+export type Change =
+  | { type: 'upsert'; seq: number; kind: FeedKind; entity: Record<string, unknown> }
+  | { type: 'delete'; seq: number; kind: FeedKind; id: number };
 
 export interface ChangesPage {
   changes: Change[];
@@ -13,27 +15,61 @@ export interface ChangesPage {
   hasMore: boolean;
 }
 
-const COLUMNS = Object.keys(TaskSchema.properties);
-
 /** The user's counter (0 for a user who never wrote) and the seq before which deletions were purged. */
 const STATE = 'select seq, purged_through from user_changes where user_id = $1';
-/** A snapshot: the user's tasks as of $2 (changed later: they come with the next call), in change order. */
-const SNAPSHOT = `select ${COLUMNS.join(', ')}, change_seq from tasks where user_id = $1 and change_seq <= $2 order by change_seq limit $3`;
-/** Everything after $2 up to $3: tasks as they are now, and deletions, in change order. */
-const SINCE = `
-  select * from (
-    select 'upsert' as type, change_seq as seq, ${COLUMNS.join(', ')} from tasks where user_id = $1 and change_seq > $2 and change_seq <= $3
-    union all
-    select 'delete', seq, ${COLUMNS.map((c) => (c === 'id' ? 'task_id' : 'null')).join(', ')} from task_tombstones where user_id = $1 and seq > $2 and seq <= $3
-  ) c order by seq limit $4`;
+
+type FeedRow = { seq: number | string; kind: number; entity_id: number; deleted: boolean; e: Record<string, unknown> | null };
 
 export class CursorExpired extends Error {}
 
-export function createSyncRepository(database: Pick<Database, 'rows'>) {
+/**
+ * An entity as row_to_json gave it, as the API sends it: its fields in order, timestamps (selected
+ * as PostgreSQL's text) read back as every route reads them (lib/instant.ts: never throws).
+ */
+function apiFields(kind: FeedKind, e: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of kind.fields) out[f] = e[f];
+  for (const f of kind.timestamps) {
+    const v = out[f];
+    if (typeof v === 'string') out[f] = storedInstant(v);
+  }
+  return out;
+}
+
+/**
+ * The user's feed, read in one statement (one snapshot): the entries of the kinds given, each with
+ * its entity as it is now (read by the kind's own SQL), in change order. Entries whose `seq` is
+ * above the counter read first are left for next time: they may not have committed in order yet.
+ */
+function feedQuery(kinds: readonly FeedKind[], snapshot: boolean): string {
+  const entity = kinds
+    .map((k) => `when f.kind = ${k.id} then (select row_to_json(e) from (${k.select} where ${k.idColumn} = f.entity_id) e)`)
+    .join(' ');
+  const ids = `array[${kinds.map((k) => k.id).join(',')}]::smallint[]`;
+  return snapshot
+    ? `select f.seq, f.kind, f.entity_id, f.deleted, case ${entity} end as e from feed_entries f
+       where f.user_id = $1 and f.kind = any(${ids}) and not f.deleted and f.seq <= $2 order by f.seq limit $3`
+    : `select f.seq, f.kind, f.entity_id, f.deleted, case when f.deleted then null ${entity} end as e from feed_entries f
+       where f.user_id = $1 and f.kind = any(${ids}) and f.seq > $2 and f.seq <= $3 order by f.seq limit $4`;
+}
+
+export function createSyncRepository(database: Pick<Database, 'rows'>, kinds: readonly FeedKind[]) {
+  const byId = new Map(kinds.map((k) => [k.id, k]));
+  const SNAPSHOT = feedQuery(kinds, true);
+  const SINCE = feedQuery(kinds, false);
+
   async function state(userId: string): Promise<{ seq: number; purged: number }> {
     const [row] = await database.rows<{ seq: number; purged_through: number }>(STATE, [userId]);
     return { seq: Number(row?.seq ?? 0), purged: Number(row?.purged_through ?? 0) };
   }
+
+  const toChange = (r: FeedRow): Change | undefined => {
+    const kind = byId.get(r.kind) as FeedKind;
+    if (r.deleted) return { type: 'delete', seq: Number(r.seq), kind, id: r.entity_id };
+    // Not there (it cannot be: its removal would have moved this entry past the counter); skipped.
+    if (r.e === null) return undefined;
+    return { type: 'upsert', seq: Number(r.seq), kind, entity: apiFields(kind, r.e) };
+  };
 
   return {
     /** The user's current change sequence number: a cursor that means "everything up to now". */
@@ -43,32 +79,24 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
     expired: async (userId: string, since: number) => since < (await state(userId)).purged,
 
     /**
-     * Without `since`, every current task (a snapshot); with it, every change after it, each task
-     * once, in the order of its last change. The counter is read first: everything up to it has
-     * committed (writes commit in seq order), so the page never ends past what it holds.
+     * Without `since`, every entity the user sees now (a snapshot); with it, every change after it,
+     * each entity once, in the order of its last change. The counter is read first: everything up
+     * to it has committed (each user's feed commits in seq order), so the page never ends past
+     * what it holds.
      */
     async changes(userId: string, since: number | undefined, limit: number): Promise<ChangesPage> {
       const { seq, purged } = await state(userId);
       if (since !== undefined && since < purged) throw new CursorExpired();
       // Nothing after it (or a cursor from elsewhere, past this user's counter: start from here).
       if (since !== undefined && since >= seq) return { changes: [], seq, hasMore: false };
-      let changes: Change[];
-      if (since === undefined) {
-        const rows = await database.rows<TaskRow & { change_seq: number }>(SNAPSHOT, [userId, seq, limit + 1], { budgeted: true });
-        changes = rows.map((r) => {
-          const { change_seq, ...task } = r;
-          return { type: 'upsert', seq: Number(change_seq), task: task as TaskRow };
-        });
-      } else {
-        const rows = await database.rows<TaskRow & { type: 'upsert' | 'delete'; seq: number }>(SINCE, [userId, since, seq, limit + 1], { budgeted: true });
-        changes = rows.map((r) => {
-          const { type, seq: at, ...task } = r;
-          return type === 'delete' ? { type, seq: Number(at), id: task.id } : { type, seq: Number(at), task: task as TaskRow };
-        });
-      }
-      const hasMore = changes.length > limit;
-      if (hasMore) changes.length = limit;
-      return { changes, seq: hasMore ? (changes.at(-1) as Change).seq : seq, hasMore };
+      const rows =
+        since === undefined
+          ? await database.rows<FeedRow>(SNAPSHOT, [userId, seq, limit + 1], { budgeted: true })
+          : await database.rows<FeedRow>(SINCE, [userId, since, seq, limit + 1], { budgeted: true });
+      const hasMore = rows.length > limit;
+      if (hasMore) rows.length = limit;
+      const changes = rows.map(toChange).filter((c): c is Change => c !== undefined);
+      return { changes, seq: hasMore ? Number((rows.at(-1) as FeedRow).seq) : seq, hasMore };
     },
 
     /** The counters of these users (the event streams' catch-up poll). */
@@ -104,7 +132,7 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
     async purge(retentionMs: number): Promise<{ tombstones: number }> {
       const [row] = await database.rows<{ tombstones: number }>(
         `with lock as (select pg_try_advisory_xact_lock(7300417224) as ok),
-         gone as (delete from task_tombstones where deleted_at < now() - ($1::double precision * interval '1 millisecond') and (select ok from lock) returning user_id, seq),
+         gone as (delete from feed_entries where deleted and changed_at < now() - ($1::double precision * interval '1 millisecond') and (select ok from lock) returning user_id, seq),
          marks as (update user_changes u set purged_through = greatest(u.purged_through, g.seq) from (select user_id, max(seq) as seq from gone group by user_id) g where u.user_id = g.user_id),
          keys as (delete from idempotency_keys where created_at < now() - interval '24 hours' and (select ok from lock)),
          tickets as (delete from event_tickets where expires_at < now() and (select ok from lock))

@@ -2,26 +2,31 @@ import { Type, type TSchema } from 'typebox';
 import { Envelope } from '../http/envelope.js';
 import { ref } from '../http/refs.js';
 import { Timestamp } from '../http/text.js';
-import { TaskSchema } from '../tasks/tasks.schemas.js';
+import type { FeedKind } from '../feed/feed.js';
 
 const Cursor = (description: string) =>
   Type.String({ minLength: 1, maxLength: 40, description, examples: ['czo0Mg'] });
 
-export const ChangeUpsertSchema = Type.Object(
-  {
-    type: Type.Unsafe<'upsert'>({ type: 'string', enum: ['upsert'] }),
-    task: ref(TaskSchema),
-  },
-  { $id: 'ChangeUpsert', title: 'ChangeUpsert', description: 'A task created or changed: as it is now' },
-);
-export const ChangeDeleteSchema = Type.Object(
-  {
-    type: Type.Unsafe<'delete'>({ type: 'string', enum: ['delete'] }),
-    id: Type.Integer({ minimum: 1, description: 'The deleted task\'s id (nothing else of it is kept)', examples: [41] }),
-  },
-  { $id: 'ChangeDelete', title: 'ChangeDelete', description: 'A task deleted' },
-);
-export const ChangeSchema = Type.Unsafe<{ type: 'upsert'; task: unknown } | { type: 'delete'; id: number }>({
+/** The entries of a kind of the feed (src/sync/feed.ts), for the document: its upsert and its removal. */
+function entrySchemas(kind: FeedKind): [TSchema, TSchema] {
+  return [
+    Type.Object(
+      {
+        type: Type.Unsafe<string>({ type: 'string', enum: [kind.upsert] }),
+        [kind.name]: ref(kind.schema),
+      },
+      { $id: 'ChangeUpsert', title: 'ChangeUpsert', description: `A ${kind.name} created or changed: as it is now` },
+    ),
+    Type.Object(
+      {
+        type: Type.Unsafe<string>({ type: 'string', enum: [kind.remove] }),
+        id: Type.Integer({ minimum: 1, description: `The deleted ${kind.name}'s id (nothing else of it is kept)`, examples: [41] }),
+      },
+      { $id: 'ChangeDelete', title: 'ChangeDelete', description: `A ${kind.name} deleted` },
+    ),
+  ];
+}
+export const ChangeSchema = Type.Unsafe<Record<string, unknown>>({
   $id: 'Change',
   title: 'Change',
   anyOf: [{ $ref: 'ChangeUpsert#' }, { $ref: 'ChangeDelete#' }],
@@ -55,4 +60,5 @@ export const EventsQuerySchema = Type.Object({
   ticket: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'A ticket from POST .../tasks/events/ticket, for clients that cannot send headers (EventSource)' })),
 });
 
-export const syncSchemas: TSchema[] = [ChangeUpsertSchema, ChangeDeleteSchema, ChangeSchema];
+/** The named schemas of sync, for the feed's kinds (one kind for now: its entries keep their version-2 names). */
+export const syncSchemas = (kinds: readonly FeedKind[]): TSchema[] => [...kinds.flatMap(entrySchemas), ChangeSchema];

@@ -1,3 +1,4 @@
+import { readableListsSql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Database } from '../db/client.js';
 
@@ -14,7 +15,7 @@ const TAG_COUNTS = `
   with spellings as (
     select lower(t) as key, t as spelling, count(*)::int as n
     from tasks, unnest(tags) as t
-    where user_id = $1
+    where list_id in (${readableListsSql('$1')})
     group by 1, 2
   )
   select (array_agg(spelling order by n desc, spelling))[1] as name, sum(n)::int as count

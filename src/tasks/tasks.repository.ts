@@ -1,12 +1,15 @@
+import { memberMaySql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { storedPosition } from '../lib/instant.js';
+import { feedSql, type Told } from '../feed/feed.js';
 import { createListQuery, type ListSpec } from './tasks.query.js';
+import { TASK_FEED } from './tasks.feed.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
-/** A row a write returns: the task and the user's change sequence number of this change. */
-export type WrittenRow = TaskRow & { change_seq: number };
+/** A row a write returns: the task, and the members told of the change with its number in each one's feed. */
+export type WrittenRow = TaskRow & Told;
 /** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
 export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
 
@@ -29,41 +32,57 @@ const RETURNING = COLUMNS.join(', ');
 const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecond')";
 
 export interface TasksRepositoryOptions {
-  /** Most tasks a user may keep. */
+  /** Most tasks in the lists a user owns. */
   maxTasksPerUser: number;
   /** Deletion records kept per user at most (SYNC_MAX_DELETIONS_PER_USER; default 100,000). */
   maxDeletionsPerUser?: number;
 }
 
+/** What the task's version and the caller's role tell after a write matched nothing (a 412, a 403 or a 404). */
+export interface Unmatched {
+  version: number;
+  mayWrite: boolean;
+}
+
 /**
- * SQL only. Every statement takes the user id and filters by it, so no route can reach another
- * user's rows whatever its path says. Every write is one statement that first takes the next
- * number of the user's change sequence (user_changes: the row lock orders the user's writes, so
- * they commit in sequence order), then writes the task (or its tombstone) stamped with it. The
- * columns written are the keys of the validated body (tasks.schemas.ts declares them once).
+ * SQL only. Every statement takes the caller (`$1`, from the scope) and reaches a task only through a
+ * list the caller is a member of, with the role the action needs (src/access/roles.ts), so no route
+ * can reach another list's tasks whatever its path or ids say. Every write is one statement: it locks
+ * the feed counters of the list's members in user_id order, takes each one's next number, writes
+ * the task and records the change in each member's feed (src/sync/feed.ts), so every member's feed
+ * commits in sequence order. The columns written are the keys of the validated body
+ * (tasks.schemas.ts declares them once).
  */
 export function createTasksRepository(database: Pick<Database, 'rows'>, options: TasksRepositoryOptions) {
   const run = <T>(exec: Executor, text: string, params: unknown[]) => exec.rows<T>(text, params);
   const one = async (exec: Executor, text: string, params: unknown[]) => (await run<WrittenRow>(exec, text, params))[0] ?? null;
 
-  /** The user's next change number, taken only if the task exists (and matches If-Match): `s(seq)`. */
-  const nextSeq = (match: string, extra = '') =>
-    `with s as (update user_changes set seq = seq + 1${extra} where user_id = $1 and exists (select 1 from tasks where user_id = $1 and id = $2${match}) returning seq)`;
   /** The If-Match condition, its versions being the last parameter ($n). */
   const versionCondition = (m: VersionMatch | undefined, n: number) => (m === undefined || 'any' in m ? '' : ` and version = any($${n}::int[])`);
   const versionParams = (m: VersionMatch | undefined) => (m === undefined || 'any' in m ? [] : [m.versions]);
+  /**
+   * CTE `target`: the task $2 if the caller may write its list (and it matches If-Match): the one
+   * place a write decides access. The write itself re-checks the list and the version under its row
+   * lock, so a task moved or changed meanwhile is not written.
+   */
+  const target = (cond: string) =>
+    `target as (select id, list_id from tasks t where id = $2${cond} and ${memberMaySql('task.write', 't.list_id', '$1')})`;
 
   const insert = (() => {
     const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
+    const list = `$${CREATABLE.length + 3}::int`;
     return (
-      'with s as (insert into user_changes as u (user_id, seq, task_count) values ($1, 1, 1) ' +
-      'on conflict (user_id) do update set seq = u.seq + 1, task_count = u.task_count + 1 where u.task_count < $2 returning seq) ' +
-      `insert into tasks (user_id, list_id, ${CREATABLE.join(', ')}, change_seq) select $1, $${CREATABLE.length + 3}, ${values}, s.seq from s ` +
-      `returning ${RETURNING}, change_seq`
+      `with w as (select ${list} as list_id where ${memberMaySql('task.write', list, '$1')}), ` +
+      // The list's owner keeps at most $2 tasks in the lists they own, whoever creates them.
+      `${feedSql.fanOut('select list_id from w', 'exists (select 1 from fan_m where fan_m.owner and fan_m.task_count < $2)', ', task_count = u.task_count + fan_m.owner::int')}, ` +
+      `t as (insert into tasks (user_id, list_id, ${CREATABLE.join(', ')}) select $1, ${list}, ${values} where exists (select 1 from fan_s) returning ${RETURNING}), ` +
+      `${feedSql.record(TASK_FEED, 't', false)} ` +
+      `select t.*, ${feedSql.told} from t`
     );
   })();
-  const get = `select ${RETURNING} from tasks where user_id = $1 and id = $2`;
-  const version = 'select version from tasks where user_id = $1 and id = $2';
+  const readable = (t: string) => `exists (select 1 from list_members r where r.list_id = ${t}.list_id and r.user_id = $1)`;
+  const get = `select ${RETURNING} from tasks t where id = $2 and ${readable('t')}`;
+  const unmatchedText = `select version, ${memberMaySql('task.write', 't.list_id', '$1')} as "mayWrite" from tasks t where id = $2 and ${readable('t')}`;
 
   const cache = new Map<string, string>();
   const memo = (key: string, make: () => string) => {
@@ -89,29 +108,32 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
         if (completed >= 0) set.push(`completed_at = case when $${completed + 3}::boolean then (case when completed then completed_at else ${NOW} end) end`);
       }
       const cond = versionCondition(match, n);
-      set.push('version = version + 1', `updated_at = ${NOW}`, 'change_seq = (select seq from s)');
+      set.push('version = version + 1', `updated_at = ${NOW}`);
       return (
-        `${nextSeq(cond)} update tasks set ${set.join(', ')} where user_id = $1 and id = $2${cond} and exists (select 1 from s) ` +
-        `returning ${RETURNING}, change_seq`
+        `with ${target(cond)}, ${feedSql.fanOut('select list_id from target')}, ` +
+        `t as (update tasks set ${set.join(', ')} where id = $2 and list_id = (select list_id from target)${cond} and exists (select 1 from fan_s) returning ${RETURNING}), ` +
+        `${feedSql.record(TASK_FEED, 't', false)} ` +
+        `select t.*, ${feedSql.told} from t`
       );
     });
 
   /**
-   * A user keeps the deletion records of their last `keep` changes at most: each delete drops the
-   * older ones (an index range of the primary key, nearly always empty) and moves purged_through up
-   * to match, so a cursor from before them is 410 CURSOR_EXPIRED, never a silent gap.
+   * Each member keeps the deletion records of their last `keep` changes at most: each delete drops
+   * the older ones (a range of a partial index of deletion records, nearly always empty) and moves
+   * purged_through up to match, so a cursor from before them is 410 CURSOR_EXPIRED, never a silent gap.
    */
   const keep = Math.trunc(options.maxDeletionsPerUser ?? 100_000);
   const removeText = (match: VersionMatch | undefined) =>
     memo(`d:${match === undefined ? '' : 'any' in match ? '*' : 'v'}`, () => {
       const cond = versionCondition(match, 3);
       return (
-        `${nextSeq(cond, `, task_count = task_count - 1, purged_through = greatest(purged_through, seq + 1 - ${keep})`)}, ` +
-        `d as (delete from tasks where user_id = $1 and id = $2${cond} and exists (select 1 from s) returning ${RETURNING}), ` +
-        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d), ' +
-        `old as (delete from task_tombstones where user_id = $1 and seq <= (select seq from s) - ${keep}) ` +
-        // s without d: another delete of the same task won the race after s counted this one.
-        'select d.*, s.seq as change_seq from s left join d on true'
+        `with ${target(cond)}, ` +
+        `${feedSql.fanOut('select list_id from target', 'true', `, task_count = u.task_count - fan_m.owner::int, purged_through = greatest(u.purged_through, u.seq + 1 - ${keep})`)}, ` +
+        `d as (delete from tasks where id = $2 and list_id = (select list_id from target)${cond} and exists (select 1 from fan_s) returning ${RETURNING}), ` +
+        `${feedSql.record(TASK_FEED, 'd', true)}, ` +
+        `old as (delete from feed_entries e using fan_s where e.user_id = fan_s.user_id and e.deleted and e.seq <= fan_s.seq - ${keep}) ` +
+        // Counted without d: another delete of the same task won the race after fan_s counted this one.
+        `select d.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join d on true`
       );
     });
   const lists = createListQuery(COLUMNS);
@@ -151,13 +173,16 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
 
     get: async (scope: AccessScope, id: number) => (await run<TaskRow>(database, get, [scope.userId, id]))[0] ?? null,
 
-    /** The task's current version, or null: tells a 412 from a 404 after a write matched nothing. */
-    version: async (scope: AccessScope, id: number, exec: Executor = database) =>
-      (await run<{ version: number }>(exec, version, [scope.userId, id]))[0]?.version ?? null,
+    /**
+     * After a write matched nothing: the task's version and whether the caller may write it, or null
+     * when the caller cannot see it (a 404).
+     */
+    unmatched: async (scope: AccessScope, id: number, exec: Executor = database) =>
+      (await run<Unmatched>(exec, unmatchedText, [scope.userId, id]))[0] ?? null,
 
     /**
      * Every creatable field is written: the body's value, or its default; in the caller's Inbox.
-     * Null: the user has the most tasks allowed.
+     * Null: the list's owner keeps the most tasks allowed.
      */
     create: (scope: AccessScope, input: TaskCreate, exec: Executor = database) =>
       one(exec, insert, [
@@ -179,10 +204,10 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
 
     /** Deletes the task and leaves its tombstone (id, seq, time: nothing of its content). */
     async remove(scope: AccessScope, id: number, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
-      const row = await one(exec, removeText(match), [scope.userId, id, ...versionParams(match)]);
-      if (row === null || row.id !== null) return row;
-      // Counted, but not deleted by this statement: give the count back (the change number stays a gap).
-      await run(exec, 'update user_changes set task_count = task_count + 1 where user_id = $1', [scope.userId]);
+      const row = (await run<WrittenRow & { counted_owner: string | null }>(exec, removeText(match), [scope.userId, id, ...versionParams(match)]))[0];
+      if (row === undefined || row.id !== null) return row ?? null;
+      // Counted, but not deleted by this statement: give the count back (the change numbers stay gaps).
+      if (row.counted_owner !== null) await run(exec, 'update user_changes set task_count = task_count + 1 where user_id = $1', [row.counted_owner]);
       return null;
     },
   };

@@ -9,9 +9,10 @@ import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
 import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
+import { leastRoleFor } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
-import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import { send, type Idempotent, type Outcome } from '../writes/idempotency.js';
 import { instantIso } from '../lib/instant.js';
 import { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
@@ -161,9 +162,13 @@ const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentRep
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
 
-/** A written task as an answer: status, envelope, ETag; `seq` tells the streams (not sent). */
-function written(status: number, row: WrittenRow, message: string): Outcome & { seq: number } {
-  return { status, body: { data: row, message }, headers: { etag: versionTag(row.version) }, seq: Number(row.change_seq) };
+/** What a write tells the streams (not sent): each member told, and the change's number in their feed. */
+type Telling = { told?: Array<[string, number]> };
+
+/** A written task as an answer: status, envelope, ETag, and whom to tell. */
+function written(status: number, row: WrittenRow, message: string): Outcome & Telling {
+  const { told_users: users, told_seqs: seqs, ...task } = row;
+  return { status, body: { data: task, message }, headers: { etag: versionTag(row.version) }, told: users.map((u, i) => [u, Number(seqs[i])]) };
 }
 
 /** A list's ETag: the user's change counter and the query, so it changes with any change and differs between queries. */
@@ -186,24 +191,29 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     clearTimeout(timer);
   });
 
-  /** A write that matched nothing: 412 with the current ETag if the task exists (If-Match), else 404. */
+  /**
+   * A write that matched nothing: a task the caller cannot see is a 404; one they may only read, a 403
+   * naming the role it needs; one at another version than If-Match's, a 412 with the current ETag.
+   */
   async function unmatched(scope: AccessScope, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
+    const found = await repository.unmatched(scope, id, exec);
+    if (found === null) throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
+    if (!found.mayWrite) throw new ApiError('FORBIDDEN', `Changing this list's tasks needs the ${leastRoleFor('task.write')} role`);
     if (match !== undefined) {
-      const version = await repository.version(scope, id, exec);
-      if (version !== null) {
-        throw new ApiError('PRECONDITION_FAILED', `The task has changed since the version in If-Match (it is now at version ${version})`, { etag: versionTag(version) });
-      }
+      throw new ApiError('PRECONDITION_FAILED', `The task has changed since the version in If-Match (it is now at version ${found.version})`, {
+        etag: versionTag(found.version),
+      });
     }
     throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
   }
 
-  /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the user's streams. */
-  async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & { seq?: number }>) {
+  /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the streams of everyone told. */
+  async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & Telling>) {
     const userId = request.userId as string;
     const done = writesPerUser.run(userId, () => idempotent(request, write));
     running.add(done);
-    const outcome: Outcome & { seq?: number } = await done.finally(() => running.delete(done));
-    if (outcome.seq !== undefined) changes.changed(userId, outcome.seq);
+    const outcome: Outcome & Telling = await done.finally(() => running.delete(done));
+    for (const [user, seq] of outcome.told ?? []) changes.changed(user, seq);
     return send(reply, outcome);
   }
 

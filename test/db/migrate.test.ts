@@ -39,17 +39,15 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       expect(applied[0]?.n).toBe(all.length);
       const indexes = rowsOf(await database.db.execute(sql`select indexname from pg_indexes where tablename = 'tasks' order by 1`));
       expect(indexes.map((r) => r.indexname)).toEqual([
-        'tasks_list_idx',
+        'tasks_list_completed_created_idx',
+        'tasks_list_created_idx',
+        'tasks_list_due_idx',
+        'tasks_list_priority_idx',
+        'tasks_list_title_idx',
+        'tasks_list_updated_idx',
         'tasks_pkey',
         'tasks_search_idx',
         'tasks_tags_idx',
-        'tasks_user_change_seq_idx',
-        'tasks_user_completed_created_idx',
-        'tasks_user_created_idx',
-        'tasks_user_due_idx',
-        'tasks_user_priority_idx',
-        'tasks_user_title_idx',
-        'tasks_user_updated_idx',
       ]);
     } finally {
       await database.close();
@@ -106,6 +104,7 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       await database.db.execute(sql`insert into tasks (user_id, title, tags, change_seq) values ('ann', 'a1', '{x}', 1), ('ann', 'a2', '{}', 2), ('bob', 'b1', '{}', 1)`);
       // A user who wrote and deleted everything still has their counter row: they get an Inbox too.
       await database.db.execute(sql`insert into user_changes (user_id, seq, task_count) values ('ann', 2, 2), ('bob', 1, 1), ('cyd', 5, 0)`);
+      await database.db.execute(sql`insert into task_tombstones (user_id, seq, task_id) values ('cyd', 4, 99)`);
       const before = rowsOf(await database.db.execute(sql`select id, user_id, title, tags, version, updated_at from tasks order by id`));
       expect(await rest()).toEqual(later);
       const lists = rowsOf(await database.db.execute(sql`select l.owner_id, l.name, l.is_default, m.user_id, m.role from lists l join list_members m on m.list_id = l.id order by l.owner_id`));
@@ -115,8 +114,15 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       const placed = rowsOf(await database.db.execute(sql`select t.title, l.owner_id from tasks t join lists l on l.id = t.list_id order by t.id`));
       expect(placed).toEqual([{ title: 'a1', owner_id: 'ann' }, { title: 'a2', owner_id: 'ann' }, { title: 'b1', owner_id: 'bob' }]);
       expect(rowsOf(await database.db.execute(sql`select id, user_id, title, tags, version, updated_at from tasks order by id`))).toEqual(before);
-      // Every index is there again, and the default list filters by its new one.
-      const found = rowsOf(await database.db.execute(sql`select title from tasks where user_id = 'ann' and tags_key @> array['x']`));
+      // Each task's last change and each deletion record are in its author's feed, with their numbers.
+      const feed = rowsOf(await database.db.execute(sql`select f.user_id, f.seq::int as seq, f.deleted, t.title from feed_entries f left join tasks t on t.id = f.entity_id order by f.user_id, f.seq`));
+      expect(feed).toEqual([
+        { user_id: 'ann', seq: 1, deleted: false, title: 'a1' },
+        { user_id: 'ann', seq: 2, deleted: false, title: 'a2' },
+        { user_id: 'bob', seq: 1, deleted: false, title: 'b1' },
+        { user_id: 'cyd', seq: 4, deleted: true, title: null },
+      ]);
+      const found = rowsOf(await database.db.execute(sql`select t.title from tasks t join lists l on l.id = t.list_id where l.owner_id = 'ann' and t.tags_key @> array['x']`));
       expect(found).toEqual([{ title: 'a1' }]);
     });
   });

@@ -8,8 +8,9 @@ import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from 
 async function seed(database: Database, user: string, n: number): Promise<void> {
   const { inboxId } = await createAccess(database).resolve(user);
   await database.rows(
-    `with s as (insert into user_changes (user_id, seq, task_count) values ($1, $2::int, $2::int) returning seq)
-     insert into tasks (user_id, list_id, title, description, change_seq) select $1, $3, 'task ' || g, 'about ' || (g % 97), g from generate_series(1, $2::int) g`,
+    `with s as (update user_changes set seq = $2::int, task_count = $2::int where user_id = $1),
+     t as (insert into tasks (user_id, list_id, title, description) select $1, $3, 'task ' || g, 'about ' || (g % 97) from generate_series(1, $2::int) g returning id)
+     insert into feed_entries (user_id, kind, entity_id, seq) select $1, 1, id, row_number() over (order by id) from t`,
     [user, n, inboxId],
   );
 }

@@ -61,7 +61,7 @@ describe.each(drivers)('per-user bounds on what is kept [%s]', (driver) => {
       expect((await t.app.inject({ method: 'DELETE', url: `/api/${user}/tasks/${id}`, headers })).statusCode).toBe(200);
       cursors.push((await changes(cursors.at(-1))).json().data.cursor);
     }
-    expect(await count('select count(*)::int as n from task_tombstones where user_id = $1', user)).toBe(5);
+    expect(await count('select count(*)::int as n from feed_entries where user_id = $1 and deleted', user)).toBe(5);
     // Changes 16-20 are the last five deletions: from change 15 on, every deletion is still there.
     const exact = await changes(cursors[5]);
     expect(exact.statusCode).toBe(200);

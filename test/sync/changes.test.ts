@@ -68,8 +68,8 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
     const api = await as();
     const secret = await api.create('Call my lawyer about the account');
     await api.call('DELETE', `/tasks/${secret.id}`);
-    const rows = await t.database.sql`select * from task_tombstones where user_id = ${api.user}`;
-    expect(rows.map((r) => Object.keys(r).sort())).toEqual([['deleted_at', 'seq', 'task_id', 'user_id']]);
+    const rows = await t.database.sql`select * from feed_entries where user_id = ${api.user} and deleted`;
+    expect(rows.map((r) => Object.keys(r).sort())).toEqual([['changed_at', 'deleted', 'entity_id', 'kind', 'seq', 'user_id']]);
     expect(JSON.stringify(rows)).not.toContain('lawyer');
   });
 

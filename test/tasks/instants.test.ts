@@ -112,9 +112,11 @@ describe.each(drivers)('instants [%s]', (driver) => {
       const task = await api.create({ title: `odd ${i}` });
       // A change like any other (a new number of the user's sequence), so /changes and the streams carry it.
       await t.database.rows(
-        `with s as (update user_changes set seq = seq + 1 where user_id = $1 returning seq)
-         update tasks set due_at = $3::timestamptz, created_at = $4::timestamptz, updated_at = $4::timestamptz, completed_at = $5::timestamptz,
-           completed = $5::timestamptz is not null, change_seq = (select seq from s) where user_id = $1 and id = $2`,
+        `with s as (update user_changes set seq = seq + 1 where user_id = $1 returning seq),
+         t as (update tasks set due_at = $3::timestamptz, created_at = $4::timestamptz, updated_at = $4::timestamptz, completed_at = $5::timestamptz,
+           completed = $5::timestamptz is not null where user_id = $1 and id = $2 returning id)
+         insert into feed_entries (user_id, kind, entity_id, seq) select $1, 1, t.id, s.seq from s, t
+         on conflict (user_id, kind, entity_id) do update set seq = excluded.seq`,
         [api.user, task.id, v.due_at, v.created_at, v.completed_at],
       );
       odd.push(task);

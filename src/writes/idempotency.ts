@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database, Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
-import { errorBody } from '../plugins/error-handler.js';
+import { errorBody } from '../http/errors.js';
 
 /** What a write answers: status, body, headers. Kept as is for a retry with the same key. */
 export interface Outcome {

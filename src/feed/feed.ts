@@ -1,0 +1,60 @@
+import type { TSchema } from 'typebox';
+
+/**
+ * What a user's feed records (feed_entries): entities of registered kinds. sync/ knows partitions
+ * (a user's feed) and sequences; each resource registers how its entries are read and sent, so sync
+ * imports nothing of any resource. A kind's `id` is stored: never reuse or renumber one.
+ */
+export interface FeedKind {
+  /** Stored in feed_entries.kind. */
+  readonly id: number;
+  /** The key of the entity in an upsert entry: `{type, [name]: {...}}`. */
+  readonly name: string;
+  /** Entry types: what `/changes` and the event stream call an upsert and a deletion of this kind. */
+  readonly upsert: string;
+  readonly remove: string;
+  /** SQL that selects the entity's API fields (those of `fields`) from its table, aliased `e`. */
+  readonly select: string;
+  /** The entity's id column in that SQL (compared with feed_entries.entity_id). */
+  readonly idColumn: string;
+  /** The fields sent, in order: the keys of `schema`. */
+  readonly fields: readonly string[];
+  /** Those of them that are timestamps, selected as PostgreSQL's text (sent as `YYYY-MM-DDTHH:MM:SS.mmmZ`). */
+  readonly timestamps: readonly string[];
+  /** The entity's named schema, for the OpenAPI document of the entries. */
+  readonly schema: TSchema;
+}
+
+/** SQL of the fan-out, for a write's statement (see docs/ARCHITECTURE.md, "The feed"). */
+export const feedSql = {
+  /**
+   * CTE `fan_m`: the counter rows of every member of the list `listSql`, locked in user_id order (so
+   * that two writes to lists with members in common never wait on each other in a cycle); `owner`
+   * says which member owns the list. Then `fan_s`: each member's next sequence number.
+   * `extraSet` adds assignments to the counter update (`fan_m.owner` may be used).
+   */
+  fanOut(listSql: string, condition = 'true', extraSet = ''): string {
+    return (
+      `fan_m as (select u.user_id, u.task_count, (u.user_id = fl.owner_id) as owner from list_members fm ` +
+      `join lists fl on fl.id = fm.list_id join user_changes u on u.user_id = fm.user_id ` +
+      `where fm.list_id = (${listSql}) order by u.user_id for update of u), ` +
+      `fan_s as (update user_changes u set seq = u.seq + 1${extraSet} from fan_m where u.user_id = fan_m.user_id and ${condition} ` +
+      'returning u.user_id, u.seq, fan_m.owner)'
+    );
+  },
+  /** CTE `fan_f`: the entity (`entity`, a CTE with an `id`) recorded in each member's feed. */
+  record(kind: FeedKind, entity: string, deleted: boolean): string {
+    return (
+      `fan_f as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${kind.id}, ${entity}.id, fan_s.seq, ${deleted} from fan_s, ${entity} ` +
+      'on conflict (user_id, kind, entity_id) do update set seq = excluded.seq, deleted = excluded.deleted, changed_at = now())'
+    );
+  },
+  /** Columns of a write's result: who was told (the members) and at which sequence number each. */
+  told: 'array(select user_id from fan_s order by user_id) as told_users, array(select seq from fan_s order by user_id) as told_seqs',
+};
+
+/** The members told of a write, and the sequence number of the change in each one's feed. */
+export interface Told {
+  told_users: string[];
+  told_seqs: (number | string)[];
+}
