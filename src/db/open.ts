@@ -60,7 +60,7 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   if (!driverQueuePatched()) {
     log.warn(
       {},
-      "postgres.js's connection queue is not patched (installed with --ignore-scripts?): the server slows down under steady load; run node scripts/patch-postgres.mjs",
+      "postgres.js's connection queue is not patched (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load; run npm ci",
     );
   }
   let embedded: EmbeddedServer | undefined;
@@ -110,11 +110,11 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   return connect();
 }
 
-/** Whether scripts/patch-postgres.mjs (postinstall) patched the driver's queue (src/ is what `import` loads). */
+/** Whether the driver is the vendored one, its queue patched (patches/postgres-3.4.9-queue.patch; src/ is what `import` loads). */
 function driverQueuePatched(): boolean {
   try {
     const queue = fileURLToPath(new URL('./queue.js', import.meta.resolve('postgres')));
-    return readFileSync(queue, 'utf8').includes('task-api patch: scripts/patch-postgres.mjs');
+    return readFileSync(queue, 'utf8').includes('task-api patch: patches/postgres-3.4.9-queue.patch');
   } catch {
     return true; // not where we look: say nothing rather than something wrong
   }
