@@ -253,5 +253,9 @@ function describeFailure(database: Database, err: unknown, retried: { attempt: n
   }
   const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
   const first = String(cause).split('\n')[0];
+  // A transaction pooler (a plain PgBouncer) refuses the statement_timeout we send at connect.
+  if (code === '08P01' && /unsupported startup parameter/.test(first ?? '')) {
+    return `database at ${database.where} answered "${first}": this looks like a transaction pooler (PgBouncer): add ?pgbouncer=true to DATABASE_URL or set DATABASE_PREPARE=false`;
+  }
   return `database at ${database.where} refused to start the service: ${first}`;
 }
