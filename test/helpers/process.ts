@@ -214,7 +214,11 @@ export async function runOk(cmd: string, args: string[], opts: Parameters<typeof
   return r;
 }
 
-/** Runs a node script to completion. */
-export function runNode(script: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
-  return run(process.execPath, [script, ...args], { cwd, env, timeoutMs: 60_000 });
+/**
+ * Runs a node script to completion. The server (SERVER_JS) gets a free port unless `env.PORT` names
+ * one: never the default 8000, where a developer's `npm start` may be running.
+ */
+export async function runNode(script: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
+  const withPort = script === SERVER_JS && env.PORT === undefined ? { ...env, PORT: String(await freePort()) } : env;
+  return run(process.execPath, [script, ...args], { cwd, env: withPort, timeoutMs: 60_000 });
 }
