@@ -3,6 +3,7 @@ import { authHook } from './auth/auth.hook.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
 import { ApiError } from './errors.js';
+import { KeyedLimit } from './lib/keyed-limit.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
 import { ListCache } from './tasks/list-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
@@ -20,7 +21,10 @@ export interface ApiOptions {
   limiter: RateLimiter | undefined;
   database: Database;
   live: LiveUpdates;
-  limits: Pick<Config, 'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays' | 'listCacheBytes'>;
+  limits: Pick<
+    Config,
+    'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays' | 'listCacheBytes' | 'readsInFlightPerUser' | 'syncMaxDeletionsPerUser' | 'idempotencyMaxKeysPerUser'
+  >;
 }
 
 /** `{user_id}` must be the token's user; every query filters by the token's user besides. */
@@ -38,18 +42,22 @@ async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier, limiter, database, live, limits }) => {
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
-  const idempotent = createIdempotency(database);
+  const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
+  // A user's reads in flight at once from this process: one user's expensive queries (a one-letter
+  // q over 100k tasks) take at most this many of the pool's connections, never everyone's.
+  const reads = new KeyedLimit(limits.readsInFlightPerUser);
   const retentionDays = limits.syncRetentionDays;
   await api.register(tasksRoutes, {
     prefix: '/tasks',
-    repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser }),
+    repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, maxDeletionsPerUser: limits.syncMaxDeletionsPerUser }),
     maxTasksPerList: limits.maxTasksPerList,
     maxTasksPerUser: limits.maxTasksPerUser,
     idempotent,
     changes: { current: (userId) => live.repository.current(userId), changed: live.changed },
     listCache: new ListCache(limits.listCacheBytes),
+    reads,
   });
-  await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database) });
-  await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays });
+  await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
+  await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays, reads });
   await api.register(eventsRoutes, { prefix: '/tasks/events', repository: live.repository, hub: live.hub, idempotent, retentionDays, ticketTtlMs: 60_000 });
 };

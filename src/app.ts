@@ -72,7 +72,13 @@ function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undef
     // Longer than a load balancer's idle timeout (AWS ALB, nginx: 60 s), so that the balancer, not
     // we, closes an idle connection: it never sends a request on a socket we are closing.
     keepAliveTimeout: config.keepAliveTimeoutMs,
-    requestTimeout: 30_000,
+    requestTimeout: config.requestTimeoutMs,
+    // Two things made a request that trickles in end 40-70 s after it began, not at 30 s:
+    // - Node's headersTimeout (60 s by default) was above requestTimeout, and Node then swaps
+    //   the two: the whole request got 60 s. Headers get the same bound as the request.
+    // - Node checks both only every connectionsCheckingInterval (30 s by default). Checked every
+    //   second (a walk over the open connections), a request ends within a second of its bound.
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs) },
     // While closing, requests on open connections are still served (no half-answered 503s);
     // new connections are refused by the closed listener.
     return503OnClosing: false,

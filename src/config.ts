@@ -30,6 +30,13 @@ export interface Config {
   readonly databasePoolMax: number;
   /** Bound on connecting, and on each statement, in milliseconds. */
   readonly databaseTimeoutMs: number;
+  /**
+   * The time budget of a statement whose cost the caller shapes (a page of tasks, /tags, /changes):
+   * over it the statement is cancelled and the request answered 503 (QUERY_BUDGET_MS).
+   */
+  readonly queryBudgetMs: number;
+  /** Per user and process: reads in flight at once (the others wait their turn). */
+  readonly readsInFlightPerUser: number;
   /** At start, how long an unreachable database is retried (with backoff) before giving up. */
   readonly databaseConnectRetryMs: number;
   /** Where the embedded database and the dev secret live. */
@@ -86,6 +93,13 @@ export interface Config {
   /** How often an instance purges what is no longer kept. */
   readonly syncPurgeIntervalMs: number;
   /**
+   * Deletion records kept per user at most: a deletion drops those more than this many changes old,
+   * and cursors from before them expire (410), whatever SYNC_RETENTION_DAYS says.
+   */
+  readonly syncMaxDeletionsPerUser: number;
+  /** Idempotency-Key answers kept per user at most: a new one replaces the user's oldest. */
+  readonly idempotencyMaxKeysPerUser: number;
+  /**
    * Which X-Forwarded-For entries to believe: false (none: the socket's address), a number of proxy
    * hops in front of us, or the addresses/CIDRs of our proxies. Never "all": the left-most entry
    * is whatever the client wrote.
@@ -98,6 +112,8 @@ export interface Config {
   readonly maxConnectionsPerIp: number;
   /** How long an idle keep-alive connection stays open: above a load balancer's idle timeout (60 s). */
   readonly keepAliveTimeoutMs: number;
+  /** How long a request (head and body) may take to arrive; then 408 REQUEST_TIMEOUT. The contract's 30 s (not read from the environment; tests shorten it). */
+  readonly requestTimeoutMs: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
 }
@@ -334,6 +350,8 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     databasePrepare: bool(env, 'DATABASE_PREPARE', prepareDefault),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    queryBudgetMs: int(env, 'QUERY_BUDGET_MS', 2000, 50, 600_000),
+    readsInFlightPerUser: int(env, 'READS_IN_FLIGHT_PER_USER', 2, 1, 1000),
     databaseConnectRetryMs: int(env, 'DATABASE_CONNECT_RETRY_MS', 30_000, 0, 3_600_000),
     dataDir,
     betterAuthSecret: secret,
@@ -368,11 +386,14 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     eventsPollMs: str(env, 'EVENTS_POLL_MS') === undefined ? undefined : int(env, 'EVENTS_POLL_MS', 2000, 50, 3_600_000),
     syncRetentionDays: days(env, 'SYNC_RETENTION_DAYS', 30),
     syncPurgeIntervalMs: int(env, 'SYNC_PURGE_INTERVAL_MS', 3_600_000, 50, 86_400_000),
+    syncMaxDeletionsPerUser: int(env, 'SYNC_MAX_DELETIONS_PER_USER', 100_000, 1, 100_000_000),
+    idempotencyMaxKeysPerUser: int(env, 'IDEMPOTENCY_MAX_KEYS_PER_USER', 10_000, 1, 10_000_000),
     trustProxy: trustProxy(env),
     workers: int(env, 'WORKERS', 1, 1, 64),
     maxConnections: int(env, 'MAX_CONNECTIONS', defaultMaxConnections(), 1, 1_000_000),
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
+    requestTimeoutMs: 30_000,
     warnings,
   };
   return Object.freeze(config);

@@ -24,8 +24,9 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
  */
 /**
  * `redeemTicket` serves routes whose config says `ticket: true` (the event stream): without an
- * Authorization header, a single-use `?ticket=` names the user instead. Tokens themselves are
- * never read from the query string.
+ * Authorization header, a single-use `?ticket=` names the user instead, after the caller's IP was
+ * counted (then the user's rate, as for a token). Tokens themselves are never read from the query
+ * string.
  */
 export function authHook(
   verifier: TokenVerifier,
@@ -45,6 +46,10 @@ export function authHook(
     try {
       const ticket = (request.query as { ticket?: unknown }).ticket;
       if ((header === undefined || header === '') && redeemTicket && request.routeOptions.config.ticket === true && typeof ticket === 'string') {
+        // Anonymous until redeemed: the caller's address is counted before the ticket is looked
+        // up, so that guesses beyond the limit cost no query (and spend no real ticket).
+        countedIp = true;
+        await limit(`ip:${request.ip}`);
         const owner = await redeemTicket(ticket);
         if (owner === null) {
           throw new ApiError('INVALID_TOKEN', 'The ticket is invalid, expired or already used: get a new one (POST .../tasks/events/ticket)', {

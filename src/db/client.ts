@@ -2,7 +2,8 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { driverArgs } from './embedded.js';
-import { isStorageFailure } from './errors.js';
+import { storedInstant } from '../lib/instant.js';
+import { isStorageFailure, QueryBudgetExceeded } from './errors.js';
 
 /** The one Drizzle type the repositories and the migrator see. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -28,7 +29,15 @@ export interface RunOptions {
    * it. Planning costs 0.05-0.3 ms; every other statement keeps its generic plan.
    */
   readonly planEachTime?: boolean;
+  /**
+   * A statement whose cost the request shapes (a page of tasks, /tags, /changes): bounded by the
+   * database's read budget (QUERY_BUDGET_MS) instead of its general timeout. Over it the statement is
+   * cancelled and fails with the code QUERY_BUDGET (a 503 that says so), so that no request holds a
+   * connection and a core for longer, however its filters are chosen.
+   */
+  readonly budgeted?: boolean;
 }
+
 
 export interface Database extends Executor {
   /** 'embedded': the server this service started in DATA_DIR; 'external': DATABASE_URL. */
@@ -59,6 +68,8 @@ export interface DatabaseOptions {
   poolMax: number;
   /** Bound on connecting, and on each statement. */
   timeoutMs: number;
+  /** Bound on each budgeted statement (RunOptions.budgeted); defaults to timeoutMs. */
+  budgetMs?: number;
   /** Called after the pool closed (the embedded server stops there). */
   onClose?: () => Promise<void>;
   /** A check of its own before `ready` answers (the embedded server's free disk space). */
@@ -76,11 +87,11 @@ const TIMESTAMPTZ_OID = 1184;
  * The query is cancelled; if the server wakes up it may still complete: writes are atomic, and
  * a retry with Idempotency-Key is safe either way.
  */
-function bounded<T>(query: Promise<T> & { cancel(): void }, ms: number): Promise<T> {
+function bounded<T>(query: Promise<T> & { cancel(): void }, ms: number, budget?: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       query.cancel();
-      reject(Object.assign(new Error(`The database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }));
+      reject(budget === undefined ? Object.assign(new Error(`The database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }) : new QueryBudgetExceeded(budget));
     }, ms);
     query.then(
       (value) => {
@@ -112,20 +123,6 @@ export function describeUrl(url: string): string {
   return `${host}${u.pathname}`;
 }
 
-/** `2026-12-01 11:13:18.12+00` (PostgreSQL's ISO DateStyle in UTC) at a glance; anything else goes through Date. */
-const PG_UTC = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?\+00$/;
-
-/**
- * A timestamptz in PostgreSQL's text form as `YYYY-MM-DDTHH:MM:SS.mmmZ`. The session's time zone
- * is UTC on the embedded server and on Neon; another zone (or a year outside 0000-9999) takes the
- * slower way through Date, with the same result. The columns hold milliseconds (precision 3).
- */
-export function isoTimestamp(value: string): string {
-  if (!PG_UTC.test(value)) return new Date(value).toISOString();
-  const fraction = value.length > 22 ? value.slice(20, Math.min(23, value.length - 3)) : '';
-  return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction.padEnd(3, '0')}Z`;
-}
-
 export function createDatabase(options: DatabaseOptions): Database {
   const client = postgres(
     ...driverArgs(driverUrl(options.url), {
@@ -146,14 +143,18 @@ export function createDatabase(options: DatabaseOptions): Database {
   );
   const db = drizzle({ client }) as unknown as Db;
   // timestamptz arrives as the API writes it (an ISO 8601 string in UTC with milliseconds), made
-  // from PostgreSQL's text without a Date in between: a list of 50 tasks holds 200 of them.
-  client.options.parsers[TIMESTAMPTZ_OID] = isoTimestamp;
+  // from PostgreSQL's text without a Date in between: a list of 50 tasks holds 200 of them. It
+  // never throws, whatever a row holds (a BC date, infinity): lib/instant.ts, storedInstant.
+  client.options.parsers[TIMESTAMPTZ_OID] = storedInstant;
 
   let storageFailedAt: number | undefined;
   // A little more than the server's own bound, so that a working server's error wins.
   const queryBound = options.timeoutMs + 500;
-  const run = <T>(on: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[], how?: RunOptions) =>
-    bounded(on.unsafe(text, params as never[], { prepare: options.prepare && how?.planEachTime !== true }), queryBound) as unknown as Promise<T[]>;
+  const budget = Math.min(options.budgetMs ?? options.timeoutMs, options.timeoutMs);
+  const run = <T>(on: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[], how?: RunOptions) => {
+    const query = on.unsafe(text, params as never[], { prepare: options.prepare && how?.planEachTime !== true });
+    return (how?.budgeted === true ? bounded(query, budget, budget) : bounded(query, queryBound)) as unknown as Promise<T[]>;
+  };
 
   return {
     kind: options.kind,

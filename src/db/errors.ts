@@ -51,3 +51,11 @@ export function isStorageFailure(err: unknown): boolean {
   const code = errorCode(err);
   return code === '53100' || code === '53200' || code === '58030';
 }
+
+/** The error of a budgeted statement cancelled at its budget. */
+export class QueryBudgetExceeded extends Error {
+  readonly code = 'QUERY_BUDGET';
+  constructor(readonly budgetMs: number) {
+    super(`The query took longer than its budget of ${budgetMs} ms`);
+  }
+}

@@ -23,6 +23,7 @@ export type DatabaseConfig = Pick<
   | 'databasePrepare'
   | 'databasePoolMax'
   | 'databaseTimeoutMs'
+  | 'queryBudgetMs'
   | 'databaseConnectRetryMs'
   | 'databaseDirectUrl'
   | 'workers'
@@ -81,6 +82,7 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
       prepare: isEmbedded ? true : config.databasePrepare,
       poolMax: config.databasePoolMax,
       timeoutMs: config.databaseTimeoutMs,
+      budgetMs: config.queryBudgetMs,
       ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
       ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
       listenUrl: isEmbedded ? url : config.databaseDirectUrl,

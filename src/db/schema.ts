@@ -8,7 +8,7 @@ export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'h
  * The one table of tasks. Property names are snake_case like the columns, so a selected row
  * is already the JSON object the API returns: nothing is re-mapped per request.
  * Timestamps keep millisecond precision, what the API shows; they arrive as ISO 8601 strings in UTC
- * (db/client.ts, isoTimestamp), hence mode 'string'.
+ * (db/client.ts; lib/instant.ts, storedInstant), hence mode 'string'.
  * Every index leads with user_id: every query is one user's.
  */
 export const tasks = pgTable(
@@ -68,6 +68,8 @@ export const userChanges = pgTable('user_changes', {
   seq: bigint('seq', { mode: 'number' }).notNull().default(0),
   task_count: integer('task_count').notNull().default(0),
   purged_through: bigint('purged_through', { mode: 'number' }).notNull().default(0),
+  /** How many Idempotency-Key answers the user has had kept: the next one goes in slot n % the cap. */
+  idempotency_seq: bigint('idempotency_seq', { mode: 'number' }).notNull().default(0),
 });
 
 /** What sync keeps of a deleted task: its id, the seq of the deletion, when. Nothing of its content. */
@@ -96,8 +98,17 @@ export const idempotencyKeys = pgTable(
     status: smallint('status').notNull(),
     body: jsonb('body').notNull(),
     created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    /**
+     * Its place in the user's ring of IDEMPOTENCY_MAX_KEYS_PER_USER answers: a new answer takes the
+     * slot of the user's oldest one, so a user keeps at most that many (null: kept before the cap).
+     */
+    slot: integer('slot'),
   },
-  (t) => [primaryKey({ columns: [t.user_id, t.key] }), index('idempotency_keys_created_at_idx').on(t.created_at)],
+  (t) => [
+    primaryKey({ columns: [t.user_id, t.key] }),
+    index('idempotency_keys_created_at_idx').on(t.created_at),
+    index('idempotency_keys_user_slot_idx').on(t.user_id, t.slot),
+  ],
 );
 
 /** Event-stream tickets: single use, 60 seconds, one user; only their hash is stored. */

@@ -25,12 +25,16 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
   return tags.some((t) => t.tag === opaque);
 }
 
+/** The largest version a task can have: its column is a PostgreSQL integer (int4). */
+const VERSION_MAX = 2_147_483_647;
+
 /** If-Match of a versioned resource: `*` (any existing version) or the versions strongly named. */
 export function versionsMatched(header: string | undefined): { any: true } | { versions: number[] } | undefined {
   if (header === undefined) return undefined;
   const tags = parseEntityTags(header);
   if (tags === '*') return { any: true };
-  return { versions: tags.filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.tag)).map((t) => Number(t.tag)) };
+  // A version no task can have (above the column's int4) matches nothing, like any other wrong one.
+  return { versions: tags.filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.tag) && Number(t.tag) <= VERSION_MAX).map((t) => Number(t.tag)) };
 }
 
 export const versionTag = (version: number) => `"${version}"`;
@@ -54,6 +58,15 @@ export const IfMatchHeaders = Type.Object({
   ),
 });
 export const IdempotencyHeaders = Type.Object({ 'idempotency-key': IfMatchHeaders.properties['idempotency-key'] });
+/** The request header an EventSource sends when it reconnects: resume after that event. */
+export const LastEventIdHeaders = Type.Object({
+  'last-event-id': Type.Optional(
+    Type.String({
+      description: 'The id of the last event received (what EventSource sends on reconnecting): every change after it is replayed first. Wins over ?since=',
+      examples: ['czo0Mg'],
+    }),
+  ),
+});
 export const IfNoneMatchHeaders = Type.Object({
   'if-none-match': Type.Optional(Type.String({ description: 'An ETag from an earlier answer: 304 with no body while it still matches', examples: ['"3"'] })),
 });

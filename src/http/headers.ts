@@ -12,3 +12,7 @@ export const LinkHeader = Type.String({
   description: 'RFC 8288: the next page, `<path?query&cursor=...>; rel="next"`, with the same query',
   examples: ['</api/u_8f2k/tasks?limit=50&cursor=WyJhYmMiLCIyMDI2LTAxLTEyVDEwOjAwOjAwLjEyM1oiLDQyXQ>; rel="next"'],
 });
+export const IdempotentReplayedHeader = Type.Literal('true', {
+  description: 'Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time',
+  examples: ['true'],
+});

@@ -16,15 +16,16 @@ export class KeyedLimit {
       queue = { running: 0, waiting: [] };
       this.queues.set(key, queue);
     }
+    // A finishing task hands its slot to the first waiter (running stays as it is), so an arrival
+    // between the hand-over and the waiter's turn cannot take the same slot as well.
     if (queue.running >= this.limit) await new Promise<void>((resolve) => queue.waiting.push(resolve));
-    queue.running++;
+    else queue.running++;
     try {
       return await task();
     } finally {
-      queue.running--;
       const next = queue.waiting.shift();
       if (next !== undefined) next();
-      else if (queue.running === 0) this.queues.delete(key);
+      else if (--queue.running === 0) this.queues.delete(key);
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isStorageFailure } from '../db/errors.js';
+import { isDatabaseUnavailable, isStorageFailure, QueryBudgetExceeded } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { LogThrottle } from '../lib/log-throttle.js';
 import { loggableError, pathOf } from '../lib/request-log.js';
@@ -52,6 +52,17 @@ function clientErrorAnswer(code: string | undefined): [number, ErrorCode, string
 
 const clientErrorThrottle = new LogThrottle();
 
+const CLIENT_ABORTED = 'client aborted the request';
+
+/**
+ * The client went away while its body was still arriving (Node reports `aborted`, ECONNRESET): its
+ * own doing, not a failure of ours, and not the database's (whose ECONNRESET means "unavailable").
+ */
+function clientAborted(request: FastifyRequest): boolean {
+  const raw = request.raw;
+  return !raw.complete && (raw.readableAborted || raw.destroyed);
+}
+
 /**
  * Fastify's `clientErrorHandler`: requests Node's parser refuses (malformed HTTP, headers over the
  * limit, a request that does not arrive in time) never reach Fastify, so the answer is written
@@ -60,12 +71,19 @@ const clientErrorThrottle = new LogThrottle();
  */
 export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  // The connection ended in the middle of a request (a client that gave up its upload): nobody to
+  // answer. When the request had reached a route, its error handler logs the abort, once.
+  if (err.code === 'HPE_INVALID_EOF_STATE') {
+    if (inFlight == null && clientErrorThrottle.admit(CLIENT_ABORTED).log) this.log.info({ reason: err.code }, CLIENT_ABORTED);
+    socket.destroy();
+    return;
+  }
   const [status, code, message] = clientErrorAnswer(err.code);
   const id = randomUUID();
   if (clientErrorThrottle.admit(String(err.code)).log) this.log.info({ reqId: id, status, reason: err.code }, 'client error');
   // A response already under way on this socket (keep-alive) cannot be followed by another.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-  if (socket.writable && !inFlight) {
+  if (socket.writable && inFlight?.headersSent !== true) {
     const body = JSON.stringify(errorBody(message, code));
     const headers = { ...JSON_API_HEADERS, 'x-request-id': id, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' };
     const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
@@ -83,6 +101,12 @@ function toApiError(err: FastifyError): ApiError | undefined {
   }
   const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
   if (known) return new ApiError(known[0], known[1]);
+  if (err instanceof QueryBudgetExceeded) {
+    return new ApiError(
+      'SERVICE_UNAVAILABLE',
+      `This request's query took longer than its budget (QUERY_BUDGET_MS, ${err.budgetMs} ms) and was stopped: narrow it (a longer q, a due range, a tag, a smaller limit) and try again`,
+    );
+  }
   if (isDatabaseUnavailable(err)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '1' });
   }
@@ -109,6 +133,12 @@ export function errorBody(error: string, code: string): { error: string; code: s
 export function installErrorHandlers(app: FastifyInstance, onServerError: (err: unknown) => void = () => {}): void {
   const throttle = new LogThrottle();
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (clientAborted(request)) {
+      const { log, suppressed } = throttle.admit(CLIENT_ABORTED);
+      if (log) request.log.info({ reason: err.code, method: request.method, route: request.routeOptions.url, url: pathOf(request.url), ...(suppressed ? { suppressedBefore: suppressed } : {}) }, CLIENT_ABORTED);
+      // Nobody reads this answer: the connection is gone.
+      return reply.code(400).send(errorBody('The request was cut off before its end', 'VALIDATION_ERROR'));
+    }
     const apiError = toApiError(err);
     if (apiError === undefined || apiError.statusCode >= 500) {
       onServerError(err);

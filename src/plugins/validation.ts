@@ -1,7 +1,10 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { TSchema } from 'typebox';
+import { INSTANT_KEYWORD, INSTANT_LIMITS } from '../http/text.js';
+import { instantUtc, isInstant, readInstant } from '../lib/instant.js';
 
 const common: Options = {
   allErrors: false,
@@ -17,8 +20,23 @@ const MESSAGE_KEYWORD = 'x-error-message';
 
 function newAjv(options: Options): Ajv {
   const ajv = new Ajv({ ...common, ...options });
-  addFormats.default(ajv, ['date-time', 'date']);
+  addFormats.default(ajv, ['date']);
+  // Every date-time a request holds is an instant the API can store and read back: a real date, in
+  // years 0001-9999 in UTC, an offset of at most ±15:59, no leap second (ajv-formats' own
+  // date-time takes year 0000, offsets up to ±23:59 and :60, which PostgreSQL or Date refuse).
+  ajv.addFormat('date-time', { type: 'string', validate: isInstant });
   ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: ['string', 'object'] });
+  // An instant the format took goes on in UTC (lib/instant.ts, readInstant's `utc`).
+  ajv.addKeyword({
+    keyword: INSTANT_KEYWORD,
+    schemaType: 'boolean',
+    modifying: true,
+    validate: (_schema: boolean, data: unknown, _parent?: unknown, cxt?: DataValidationCxt) => {
+      const utc = typeof data === 'string' ? instantUtc(data) : undefined;
+      if (utc !== undefined && cxt !== undefined) (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] = utc;
+      return true;
+    },
+  });
   return ajv;
 }
 
@@ -67,7 +85,7 @@ function canonicalIntegers(schema: object, validate: ValidateFunction): Validate
  * canonical text only. Bodies are JSON and are NOT coerced: `completed: "yes"` or `title: 123` are
  * errors, not guesses; fields a body schema does not name are removed before the handler runs
  * (the documents say they are ignored), so a handler may pass a validated body on as it is.
- * Formats (date-time) are enforced.
+ * Formats are enforced; `date-time` is lib/instant.ts's isInstant (what the API can store).
  */
 export function installValidators(app: FastifyInstance, schemas: readonly TSchema[]): void {
   const params = newAjv({ coerceTypes: 'array', removeAdditional: true });
@@ -114,6 +132,11 @@ export function validationMessage(errors: readonly ErrorObject[], part: string |
   if (error === undefined) return 'Invalid request';
   const field = fieldName(error.instancePath, part);
   const p = error.params as Record<string, unknown>;
+  // A well-formed date-time beyond the limits: which limit (the schema's words say what to send).
+  if (error.keyword === 'format' && p.format === 'date-time' && typeof error.data === 'string') {
+    const read = readInstant(error.data);
+    if ('problem' in read && read.problem !== 'syntax') return `${field} ${INSTANT_LIMITS[read.problem]}`;
+  }
   const words = schemaMessage(error);
   if (words !== undefined) return `${field} ${words}`;
   switch (error.keyword) {

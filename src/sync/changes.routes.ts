@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
+import type { KeyedLimit } from '../lib/keyed-limit.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { UserParamsSchema } from '../http/params.js';
 import { changeJson } from './events.hub.js';
@@ -11,6 +12,8 @@ import { ChangesEnvelopeSchema, ChangesQuerySchema } from './sync.schemas.js';
 export interface ChangesRoutesOptions {
   repository: SyncRepository;
   retentionDays: number;
+  /** A user's reads in flight at once (shared with the other read routes). */
+  reads: KeyedLimit;
 }
 
 export function cursorExpired(retentionDays: number): ApiError {
@@ -18,7 +21,7 @@ export function cursorExpired(retentionDays: number): ApiError {
 }
 
 /** GET /api/:user_id/tasks/changes: what changed after a cursor, for clients that keep a copy. */
-export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fastify, { repository, retentionDays }) => {
+export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fastify, { repository, retentionDays, reads }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/',
@@ -42,7 +45,8 @@ export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fa
       const since = request.query.since === undefined ? undefined : decodeSyncCursor(request.query.since, 'since');
       let page;
       try {
-        page = await repository.changes(request.userId as string, since, request.query.limit ?? 500);
+        const userId = request.userId as string;
+        page = await reads.run(userId, () => repository.changes(userId, since, request.query.limit ?? 500));
       } catch (err) {
         if (err instanceof CursorExpired) throw cursorExpired(retentionDays);
         throw err;

@@ -19,8 +19,11 @@ interface Stream {
   /** Everything up to this seq has been sent. */
   cursor: number;
   res: ServerResponse;
+  /** False while the route still sets it up (a reserved slot): nothing is written to it yet. */
+  live: boolean;
   pumping: boolean;
   again: boolean;
+  /** Its slot is free again (the connection went, the route released it, or the hub closed). */
   closed: boolean;
 }
 
@@ -37,7 +40,18 @@ export function changeJson(change: Change): { type: 'upsert'; task: Record<strin
   return { type: 'upsert', task };
 }
 
-export type OpenResult = { ok: true; stream: Stream } | { ok: false; reason: 'user' | 'instance' };
+/**
+ * A stream's place in the limits, taken before the route awaits anything, so that streams opened
+ * at once cannot pass a limit together. It is freed when the connection closes, whenever that is.
+ */
+export interface Slot {
+  /** The slot is free again: the client went away, the hub closed (shutdown), or it was released. */
+  readonly closed: boolean;
+  /** Starts the stream at `cursor` (the replay first); false if the slot was freed meanwhile. */
+  open(cursor: number): boolean;
+  /** Gives the slot back without touching the connection (the route answers something else). */
+  release(): void;
+}
 
 /**
  * The open event streams of this instance: one registry, one heartbeat timer, one catch-up poll,
@@ -51,7 +65,7 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
   let closed = false;
 
   function write(stream: Stream, text: string): boolean {
-    if (stream.closed) return false;
+    if (stream.closed || !stream.live) return false;
     // A reader that stopped reading: its socket buffer fills; drop it rather than buffer without end.
     if (stream.res.writableLength > options.maxBufferedBytes) {
       drop(stream);
@@ -61,12 +75,18 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
     return true;
   }
 
-  function drop(stream: Stream): void {
+  /** Frees the stream's slot (once). */
+  function forget(stream: Stream): void {
     if (stream.closed) return;
     stream.closed = true;
     const set = byUser.get(stream.userId);
     if (set?.delete(stream)) total--;
     if (set?.size === 0) byUser.delete(stream.userId);
+  }
+
+  function drop(stream: Stream): void {
+    if (stream.closed) return;
+    forget(stream);
     stream.res.destroy();
   }
 
@@ -93,10 +113,8 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
     } catch (err) {
       if (err instanceof CursorExpired) {
         write(stream, 'event: reset\ndata: {"code":"CURSOR_EXPIRED"}\n\n');
-        stream.closed = true;
+        forget(stream);
         stream.res.end();
-        const set = byUser.get(stream.userId);
-        if (set?.delete(stream)) total--;
         return;
       }
       // The database is away: the next wake-up (the poll at the latest) tries again.
@@ -131,7 +149,7 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
   function wake(userId: string, seq?: number): void {
     const set = byUser.get(userId);
     if (set === undefined) return;
-    for (const stream of set) if (seq === undefined || stream.cursor < seq) void pump(stream);
+    for (const stream of set) if (stream.live && (seq === undefined || stream.cursor < seq)) void pump(stream);
   }
 
   return {
@@ -139,25 +157,34 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
     /** After the listener (re)connected: notifications may have been missed. */
     catchUp: () => void poll(),
 
-    /** Which limit, if any, refuses another stream of this user. */
-    refuses(userId: string): 'user' | 'instance' | undefined {
+    /**
+     * Takes a slot for a stream of this user on `res`, or says which limit refuses it. Call it
+     * before awaiting anything: the slot counts at once, and is freed when `res` closes (also
+     * when it already has: a client that went away during auth).
+     */
+    reserve(userId: string, res: ServerResponse): Slot | 'user' | 'instance' {
       if (closed || total >= options.maxStreams) return 'instance';
       if ((byUser.get(userId)?.size ?? 0) >= options.maxPerUser) return 'user';
-      return undefined;
-    },
-
-    /** Registers a stream at `cursor` (its replay starts at once), or says which limit refuses it. */
-    open(userId: string, res: ServerResponse, cursor: number): OpenResult {
-      const refused = this.refuses(userId);
-      if (refused) return { ok: false, reason: refused };
       const set = byUser.get(userId) ?? new Set<Stream>();
-      const stream: Stream = { userId, cursor, res, pumping: false, again: false, closed: false };
+      const stream: Stream = { userId, cursor: 0, res, live: false, pumping: false, again: false, closed: false };
       set.add(stream);
       byUser.set(userId, set);
       total++;
       res.once('close', () => drop(stream));
-      void pump(stream);
-      return { ok: true, stream };
+      if (res.destroyed) forget(stream);
+      return {
+        get closed() {
+          return stream.closed;
+        },
+        open(cursor) {
+          if (stream.closed) return false;
+          stream.cursor = cursor;
+          stream.live = true;
+          void pump(stream);
+          return true;
+        },
+        release: () => forget(stream),
+      };
     },
 
     get size(): number {
@@ -172,6 +199,8 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
       for (const set of [...byUser.values()]) {
         for (const stream of [...set]) {
           stream.closed = true;
+          // A slot still being set up: its route sees `closed` and answers 503.
+          if (!stream.live) continue;
           stream.res.end();
           stream.res.socket?.destroySoon?.();
         }

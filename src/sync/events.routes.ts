@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, rateLimited } from '../errors.js';
-import { IdempotencyHeaders } from '../http/conditional.js';
+import { IdempotencyHeaders, LastEventIdHeaders } from '../http/conditional.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
+import { IdempotentReplayedHeader } from '../http/headers.js';
 import { UserParamsSchema } from '../http/params.js';
 import { cursorExpired } from './changes.routes.js';
 import type { EventHub } from './events.hub.js';
@@ -17,6 +18,9 @@ declare module 'fastify' {
     ticket?: boolean;
   }
 }
+
+const instanceFull = () =>
+  new ApiError('SERVICE_UNAVAILABLE', 'Too many event streams on this instance; try again shortly', { 'retry-after': '5' });
 
 export interface EventsRoutesOptions {
   repository: SyncRepository;
@@ -46,7 +50,10 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
         description: `Valid once, within ${Math.round(ticketTtlMs / 1000)} s, for this user only, on any instance: GET .../tasks/events?ticket=<ticket>.`,
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 201: { ...TicketEnvelopeSchema, description: 'The ticket' }, ...errorResponses(400, 409, 422, ...AUTHED) },
+        response: {
+          201: { ...TicketEnvelopeSchema, description: 'The ticket', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } },
+          ...errorResponses(400, 409, 422, ...AUTHED),
+        },
       },
     },
     async (request, reply) =>
@@ -77,6 +84,7 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
           'and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket.',
         params: UserParamsSchema,
         querystring: EventsQuerySchema,
+        headers: LastEventIdHeaders,
         response: {
           200: {
             description: 'The stream (text/event-stream)',
@@ -95,11 +103,26 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
           : request.query.since === undefined
             ? undefined
             : decodeSyncCursor(request.query.since, 'since');
-      const refused = hub.refuses(userId);
-      if (refused === 'user') throw rateLimited(5);
-      if (refused === 'instance') throw new ApiError('SERVICE_UNAVAILABLE', 'Too many event streams on this instance; try again shortly', { 'retry-after': '5' });
-      const expired = from !== undefined && (await repository.expired(userId, from));
-      const start = from ?? (await repository.current(userId));
+      // The slot is taken before the first await, so that opens arriving together cannot pass the
+      // limits together; from here on it is freed when the connection closes, at whatever point.
+      const slot = hub.reserve(userId, reply.raw);
+      if (slot === 'user') throw rateLimited(5);
+      if (slot === 'instance') throw instanceFull();
+      let expired: boolean;
+      let start: number;
+      try {
+        expired = from !== undefined && (await repository.expired(userId, from));
+        start = from ?? (await repository.current(userId));
+      } catch (err) {
+        slot.release();
+        throw err;
+      }
+      if (slot.closed) {
+        // The client went away meanwhile: nothing to answer. Or the instance is shutting down.
+        if (!reply.raw.destroyed) throw instanceFull();
+        reply.hijack();
+        return;
+      }
 
       reply.hijack();
       const res = reply.raw;
@@ -115,12 +138,13 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
       });
       res.write('retry: 3000\n\n');
       if (expired) {
+        slot.release();
         res.end(`event: reset\ndata: ${JSON.stringify({ code: 'CURSOR_EXPIRED', error: cursorExpired(retentionDays).message })}\n\n`);
         return;
       }
       const cursor = encodeSyncCursor(start);
       res.write(`id: ${cursor}\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`);
-      if (!hub.open(userId, res, start).ok) res.end();
+      slot.open(start);
     },
   );
 };

@@ -27,7 +27,16 @@ function fingerprint(request: FastifyRequest): string {
  * is recorded, in the same transaction, unless it is a 5xx. So a retry after a crash between the
  * write and the answer replays instead of writing twice, on any instance.
  */
-export function createIdempotency(database: Pick<Database, 'rows' | 'transaction'>) {
+export function createIdempotency(database: Pick<Database, 'rows' | 'transaction'>, options: { maxKeysPerUser: number } = { maxKeysPerUser: 10_000 }) {
+  // The user's ring of answers (IDEMPOTENCY_MAX_KEYS_PER_USER): the answer takes the next slot,
+  // replacing the one kept there (the user's oldest). The counter is the user's change-counter row,
+  // already locked by the write this answer belongs to.
+  const keep = `with n as (
+      insert into user_changes as u (user_id, idempotency_seq) values ($1, 1)
+      on conflict (user_id) do update set idempotency_seq = u.idempotency_seq + 1 returning (idempotency_seq % $6)::int as slot),
+    gone as (delete from idempotency_keys where user_id = $1 and slot = (select slot from n) and key <> $2)
+    insert into idempotency_keys (user_id, key, fingerprint, status, body, slot) select $1, $2, $3, $4, $5::jsonb, n.slot from n
+    on conflict (user_id, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, created_at = now(), slot = excluded.slot`;
   return async function idempotent(request: FastifyRequest, write: (exec: Executor) => Promise<Outcome>): Promise<Outcome> {
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string') return write(database);
@@ -61,11 +70,7 @@ export function createIdempotency(database: Pick<Database, 'rows' | 'transaction
         result = { status: err.statusCode, body: errorBody(err.message, err.code), ...(err.headers ? { headers: err.headers } : {}) };
       }
       if (result.status < 500) {
-        await tx.rows(
-          `insert into idempotency_keys (user_id, key, fingerprint, status, body) values ($1, $2, $3, $4, $5::jsonb)
-           on conflict (user_id, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, created_at = now()`,
-          [userId, key, print, result.status, JSON.stringify({ body: result.body, headers: result.headers ?? {} })],
-        );
+        await tx.rows(keep, [userId, key, print, result.status, JSON.stringify({ body: result.body, headers: result.headers ?? {} }), options.maxKeysPerUser]);
       }
       return result;
     });

@@ -54,13 +54,13 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
       if (since !== undefined && since >= seq) return { changes: [], seq, hasMore: false };
       let changes: Change[];
       if (since === undefined) {
-        const rows = await database.rows<TaskRow & { change_seq: number }>(SNAPSHOT, [userId, seq, limit + 1]);
+        const rows = await database.rows<TaskRow & { change_seq: number }>(SNAPSHOT, [userId, seq, limit + 1], { budgeted: true });
         changes = rows.map((r) => {
           const { change_seq, ...task } = r;
           return { type: 'upsert', seq: Number(change_seq), task: task as TaskRow };
         });
       } else {
-        const rows = await database.rows<TaskRow & { type: 'upsert' | 'delete'; seq: number }>(SINCE, [userId, since, seq, limit + 1]);
+        const rows = await database.rows<TaskRow & { type: 'upsert' | 'delete'; seq: number }>(SINCE, [userId, since, seq, limit + 1], { budgeted: true });
         changes = rows.map((r) => {
           const { type, seq: at, ...task } = r;
           return type === 'delete' ? { type, seq: Number(at), id: task.id } : { type, seq: Number(at), task: task as TaskRow };
@@ -86,8 +86,12 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
       return { ticket, expiresAt };
     },
 
-    /** The ticket's user, once: a second use, an expired or an unknown ticket give null. */
+    /**
+     * The ticket's user, once: a second use, an expired or an unknown ticket give null. One that
+     * issueTicket cannot have made gives null without a query: guesses cost the database nothing.
+     */
     async redeemTicket(ticket: string): Promise<string | null> {
+      if (!TICKET.test(ticket)) return null;
       const [row] = await database.rows<{ user_id: string }>('delete from event_tickets where ticket_hash = $1 and expires_at > now() returning user_id', [hashTicket(ticket)]);
       return row?.user_id ?? null;
     },
@@ -111,6 +115,9 @@ export function createSyncRepository(database: Pick<Database, 'rows'>) {
     },
   };
 }
+
+/** What issueTicket makes: 24 random bytes in base64url, 32 characters without padding. */
+const TICKET = /^[A-Za-z0-9_-]{32}$/;
 
 function hashTicket(ticket: string): string {
   return createHash('sha256').update(ticket).digest('base64url');

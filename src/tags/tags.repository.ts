@@ -23,7 +23,7 @@ const TAG_COUNTS = `
 
 export function createTagsRepository(database: Pick<Database, 'rows'>) {
   return {
-    counts: (userId: string) => database.rows<TagCount>(TAG_COUNTS, [userId]),
+    counts: (userId: string) => database.rows<TagCount>(TAG_COUNTS, [userId], { budgeted: true }),
   };
 }
 

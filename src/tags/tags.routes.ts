@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { KeyedLimit } from '../lib/keyed-limit.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { UserParamsSchema } from '../http/params.js';
 import { TagListEnvelopeSchema } from './tags.schemas.js';
@@ -6,10 +7,12 @@ import type { TagsRepository } from './tags.repository.js';
 
 export interface TagsRoutesOptions {
   repository: TagsRepository;
+  /** A user's reads in flight at once (shared with the other read routes). */
+  reads: KeyedLimit;
 }
 
 /** GET /api/:user_id/tags: the user's tags with their counts. */
-export const tagsRoutes: FastifyPluginAsync<TagsRoutesOptions> = async (app, { repository }) => {
+export const tagsRoutes: FastifyPluginAsync<TagsRoutesOptions> = async (app, { repository, reads }) => {
   app.get(
     '/',
     {
@@ -23,6 +26,9 @@ export const tagsRoutes: FastifyPluginAsync<TagsRoutesOptions> = async (app, { r
         response: { 200: { ...TagListEnvelopeSchema, description: "The user's tags" }, ...errorResponses(...AUTHED) },
       },
     },
-    async (request) => ({ data: await repository.counts(request.userId as string), message: 'Tags retrieved successfully' }),
+    async (request) => {
+      const userId = request.userId as string;
+      return { data: await reads.run(userId, () => repository.counts(userId)), message: 'Tags retrieved successfully' };
+    },
   );
 };

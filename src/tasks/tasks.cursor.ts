@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import { ID_MAX } from '../http/params.js';
+import { isPosition } from '../lib/instant.js';
 import { PRIORITIES, type SortField } from './tasks.schemas.js';
 
 /**
@@ -31,8 +32,6 @@ export function encodeCursor(hash: string, value: unknown, id: number): string {
   return Buffer.from(JSON.stringify([hash, v, id])).toString('base64url');
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 function invalid(): ApiError {
   return new ApiError('VALIDATION_ERROR', 'cursor is not a cursor of this API (take next_cursor of the previous page)');
 }
@@ -56,7 +55,7 @@ export function decodeCursor(cursor: string, hash: string, sort: SortField): { v
       ? typeof value === 'string' && (PRIORITIES as readonly string[]).includes(value)
       : sort === 'title'
         ? typeof value === 'string' && value.length <= 1000
-        : (typeof value === 'string' && ISO.test(value) && !Number.isNaN(Date.parse(value))) || (sort === 'due_at' && value === null);
+        : (typeof value === 'string' && isPosition(value)) || (sort === 'due_at' && value === null);
   if (!fits) throw invalid();
   return { value: value as string | null, id };
 }

@@ -89,7 +89,10 @@ export function createListQuery(columns: readonly string[]) {
     const { expr, cast } = SORT_SQL[spec.sort.field];
     const dir = spec.sort.direction;
     const op = dir === 'desc' ? '<' : '>';
-    const select = `select ${columns.join(', ')}, ${expr} as ${SORT_KEY_COLUMN} from tasks`;
+    // A timestamp's position as text, exactly as stored (a BC date or infinity included): the
+    // repository makes it a cursor's (lib/instant.ts, storedPosition), which reads it back exactly.
+    const key = cast === 'timestamptz' ? `${expr}::text` : expr;
+    const select = `select ${columns.join(', ')}, ${key} as ${SORT_KEY_COLUMN} from tasks`;
     const limit = param((s) => s.limit);
     const after = spec.after;
     const position = () => `(${expr}, id) ${op} (${param((s) => s.after?.value, cast)}, ${param((s) => s.after?.id)})`;

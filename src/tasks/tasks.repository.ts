@@ -1,5 +1,6 @@
 import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
+import { storedPosition } from '../lib/instant.js';
 import { createListQuery, type ListSpec } from './tasks.query.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
@@ -7,6 +8,9 @@ import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, ty
 export type WrittenRow = TaskRow & { change_seq: number };
 /** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
 export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
+
+/** The sorts whose key is a timestamp, selected as PostgreSQL's text (tasks.query.ts). */
+const TIMESTAMP_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
 
 /** If-Match, parsed: any existing version (`*`), or one of these. */
 export type VersionMatch = { any: true } | { versions: readonly number[] };
@@ -26,6 +30,8 @@ const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecon
 export interface TasksRepositoryOptions {
   /** Most tasks a user may keep. */
   maxTasksPerUser: number;
+  /** Deletion records kept per user at most (SYNC_MAX_DELETIONS_PER_USER; default 100,000). */
+  maxDeletionsPerUser?: number;
 }
 
 /**
@@ -89,13 +95,20 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       );
     });
 
+  /**
+   * A user keeps the deletion records of their last `keep` changes at most: each delete drops the
+   * older ones (an index range of the primary key, nearly always empty) and moves purged_through up
+   * to match, so a cursor from before them is 410 CURSOR_EXPIRED, never a silent gap.
+   */
+  const keep = Math.trunc(options.maxDeletionsPerUser ?? 100_000);
   const removeText = (match: VersionMatch | undefined) =>
     memo(`d:${match === undefined ? '' : 'any' in match ? '*' : 'v'}`, () => {
       const cond = versionCondition(match, 3);
       return (
-        `${nextSeq(cond, ', task_count = task_count - 1')}, ` +
+        `${nextSeq(cond, `, task_count = task_count - 1, purged_through = greatest(purged_through, seq + 1 - ${keep})`)}, ` +
         `d as (delete from tasks where user_id = $1 and id = $2${cond} and exists (select 1 from s) returning ${RETURNING}), ` +
-        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d) ' +
+        't as (insert into task_tombstones (user_id, seq, task_id) select $1, s.seq, d.id from s, d), ' +
+        `old as (delete from task_tombstones where user_id = $1 and seq <= (select seq from s) - ${keep}) ` +
         // s without d: another delete of the same task won the race after s counted this one.
         'select d.*, s.seq as change_seq from s left join d on true'
       );
@@ -109,7 +122,14 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
   const withSeq = (spec: ListSpec, text: string) =>
     memo(`l:${text}`, () => {
       const dir = spec.sort.direction;
-      const order = spec.sort.field === 'due_at' ? `(l.due_at is null), l.due_at ${dir}, l.id ${dir}` : `l.sort_key ${dir}, l.id ${dir}`;
+      const field = spec.sort.field;
+      // A timestamp's sort_key is text (tasks.query.ts): the column itself gives the order.
+      const order =
+        field === 'due_at'
+          ? `(l.due_at is null), l.due_at ${dir}, l.id ${dir}`
+          : field === 'created_at' || field === 'updated_at'
+            ? `l.${field} ${dir}, l.id ${dir}`
+            : `l.sort_key ${dir}, l.id ${dir}`;
       return (
         'select l.*, c.seq as list_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
         `left join lateral (${text}) l on true order by ${order}`
@@ -121,9 +141,10 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     async list(spec: ListSpec): Promise<{ rows: ListedRow[]; seq: number }> {
       const { text, params } = lists.build(spec);
       // Planned for its values each time (RunOptions): the best plan depends on the user's tasks.
-      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true });
+      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
       const seq = Number(rows[0]?.list_seq ?? 0);
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
+      else if (TIMESTAMP_SORTS.has(spec.sort.field)) for (const row of rows) row.sort_key = typeof row.sort_key === 'string' ? storedPosition(row.sort_key) : null;
       return { rows, seq };
     },
 

@@ -7,10 +7,11 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
-import { LinkHeader } from '../http/headers.js';
+import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
+import { instantIso } from '../lib/instant.js';
 import { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
@@ -41,6 +42,8 @@ export interface TasksRoutesOptions {
   changes: { current(userId: string): Promise<number>; changed(userId: string, seq: number): void };
   /** Serialized lists, validated against the change counter (LIST_CACHE_MB; off at 0). */
   listCache: ListCache;
+  /** A user's reads in flight at once (shared with the other read routes). */
+  reads: KeyedLimit;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -102,7 +105,7 @@ export function listSpec(userId: string, query: ListQuery, maxPerList: number): 
   const field = sort.replace(/^-/, '') as SortField;
   const priorities = query.priority ? (unique(query.priority.flatMap((p) => p.split(','))).sort() as Priority[]) : undefined;
   const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
-  const instant = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const instant = (v: string | undefined) => (v === undefined ? undefined : instantIso(v));
   const [dueBefore, dueAfter] = [instant(query.due_before), instant(query.due_after)];
   const hash = queryHash({
     status,
@@ -152,7 +155,8 @@ function found(task: TaskRow | null): TaskRow {
 const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
 
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
-const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: { ETag: ETagHeader } });
+const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
+const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentReplayedHeader };
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
 
@@ -168,7 +172,7 @@ function listTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes, listCache } = options;
+  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes, listCache, reads } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /** A user's writes in flight at once from this process (they serialise in PostgreSQL anyway). */
   const writesPerUser = new KeyedLimit(WRITES_IN_FLIGHT_PER_USER);
@@ -231,7 +235,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       // A poll, or a list that may be cached: the counter first (one primary-key lookup). Unchanged
       // since the client's copy: 304. Unchanged since a cached answer: that answer, as it is.
       if (ifNoneMatch !== undefined || listCache.enabled) {
-        const current = await changes.current(userId);
+        const current = await reads.run(userId, () => changes.current(userId));
         const etag = listTag(current, request.url);
         if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, etag)) return reply.header('etag', etag).code(304).send();
         const cached = listCache.get(request.url, current);
@@ -242,7 +246,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         }
       }
       const { spec, hash, paged } = listSpec(userId, request.query, maxTasksPerList);
-      const { rows, seq } = await repository.list({ ...spec, limit: spec.limit + 1 });
+      const { rows, seq } = await reads.run(userId, () => repository.list({ ...spec, limit: spec.limit + 1 }));
       reply.header('etag', listTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
@@ -298,7 +302,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const data = found(await repository.get(request.userId as string, request.params.id));
+      const userId = request.userId as string;
+      const data = found(await reads.run(userId, () => repository.get(userId, request.params.id)));
       const etag = versionTag(data.version);
       reply.header('etag', etag);
       if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();

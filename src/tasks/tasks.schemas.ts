@@ -1,7 +1,7 @@
 import { Type, type Static, type TOptional, type TProperties, type TSchema } from 'typebox';
 import { Envelope } from '../http/envelope.js';
 import { ref } from '../http/refs.js';
-import { NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
+import { Instant, NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
@@ -10,12 +10,8 @@ export const TAGS_MAX = 20;
 export const PRIORITIES = ['none', 'low', 'medium', 'high'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** RFC 3339 with an offset: what `due_at`, `due_before` and `due_after` take. */
-const DATE_TIME_WORDS = {
-  format: 'must be an RFC 3339 date-time with an offset, such as 2026-12-24T17:00:00Z or 2026-12-24T18:00:00+01:00 (a date alone is not enough)',
-};
-const DateTime = (description: string, example = '2026-12-24T17:00:00Z') =>
-  Type.Unsafe<string>({ type: 'string', format: 'date-time', description, examples: [example], 'x-error-message': DATE_TIME_WORDS });
+/** What `due_before` and `due_after` take (http/text.ts, Instant). */
+const DateTime = (description: string, example: string) => Instant({ description, examples: [example] });
 
 const Title = Text({
   minLength: 1,
@@ -49,12 +45,10 @@ const Tags = Type.Array(Tag, {
   description: `At most ${TAGS_MAX} tags, each trimmed, 1 to ${TAG_MAX} characters; duplicates that differ only in case collapse to the first spelling; order as given`,
   examples: [['errands', 'home'], []],
 });
-const DueAt = Type.Unsafe<string | Date | null>({
-  type: ['string', 'null'],
-  format: 'date-time',
+const DueAt = Instant<string | Date | null>({
+  nullable: true,
   description: 'When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null',
   examples: ['2026-12-24T17:00:00.000Z', null],
-  'x-error-message': DATE_TIME_WORDS,
 });
 
 /**

@@ -4,8 +4,9 @@
  * security headers and a request id of ours.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { authHeader, buildTestApp, logCapture, uniqueUser, type TestApp } from '../helpers/app.js';
+import { sleep } from '../helpers/process.js';
+import { openSocket, parseAnswer, rawRequest } from '../helpers/raw-http.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -82,5 +83,72 @@ describe('answers outside the router: malformed HTTP, 431, TRACE, X-Request-Id',
       const res = await t.app.inject({ url: '/health', headers: { 'x-request-id': id } });
       expect(res.headers['x-request-id'], id.slice(0, 20)).toMatch(UUID);
     }
+  });
+});
+
+describe('a client that aborts its upload', () => {
+  const logs = logCapture();
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded', { logLevel: 'info' }, { logStream: logs.stream });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => t?.close());
+
+  it('is logged as a client abort (info), never as an error nor as the database being unavailable; nothing is written', async () => {
+    const user = uniqueUser();
+    const { authorization } = await authHeader(user);
+    const before = logs.lines().length;
+    const socket = await openSocket(port);
+    socket.write(`POST /api/${user}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"title":"half`);
+    await sleep(200); // the body is being read
+    socket.destroy();
+    let lines = logs.lines().slice(before);
+    for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'client aborted the request'); i++) {
+      await sleep(20);
+      lines = logs.lines().slice(before);
+    }
+    await sleep(100); // and nothing else follows
+    lines = logs.lines().slice(before);
+    expect(lines.filter((l) => l.msg === 'client aborted the request').map((l) => l.level)).toEqual([30]);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/database/i);
+    const list = await t.app.inject({ method: 'GET', url: `/api/${user}/tasks`, headers: { authorization } });
+    expect(list.json().data).toEqual([]);
+  });
+});
+
+describe('the request timeout (30 s; here configured to 2 s)', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded', { requestTimeoutMs: 2000 });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => t?.close());
+
+  it('a body that trickles in (a byte every 200 ms) ends at the bound, within a second: 408 REQUEST_TIMEOUT in the contract format', async () => {
+    const socket = await openSocket(port);
+    const answer = new Promise<{ text: string; at: number }>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), at: Date.now() - started }));
+    });
+    const { authorization } = await authHeader('alice');
+    const started = Date.now();
+    socket.write(`POST /api/alice/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    const drip = setInterval(() => socket.writable && socket.write(' '), 200);
+    const { text, at } = await answer.finally(() => clearInterval(drip));
+    const res = parseAnswer(text);
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 408,
+      body: { error: 'The request did not arrive in time', code: 'REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
+    });
+    expect(at).toBeGreaterThanOrEqual(1900);
+    expect(at).toBeLessThan(3300);
   });
 });

@@ -39,6 +39,24 @@ describe('OpenAPI and docs', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
+  it('names the Last-Event-ID request header of the event stream and the Idempotent-Replayed answer header of every write', async () => {
+    const doc = (await t.app.inject('/openapi.json')).json();
+    const events = doc.paths['/api/{user_id}/tasks/events'].get;
+    expect(events.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'last-event-id', required: false, schema: expect.objectContaining({ type: 'string' }) }));
+    const writes: [string, string, string][] = [
+      ['/api/{user_id}/tasks', 'post', '201'],
+      ['/api/{user_id}/tasks/{id}', 'put', '200'],
+      ['/api/{user_id}/tasks/{id}', 'delete', '200'],
+      ['/api/{user_id}/tasks/{id}/complete', 'patch', '200'],
+      ['/api/{user_id}/tasks/events/ticket', 'post', '201'],
+    ];
+    for (const [path, method, status] of writes) {
+      const op = doc.paths[path][method];
+      expect(op.parameters, `${method} ${path}`).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key' }));
+      expect(op.responses[status].headers?.['Idempotent-Replayed'], `${method} ${path}`).toMatchObject({ schema: { const: 'true' } });
+    }
+  });
+
   it('/docs serves interactive docs with local assets only (no CDN)', async () => {
     const page = await t.app.inject('/docs');
     expect(page.statusCode).toBe(200);

@@ -24,7 +24,7 @@ export async function buildTestApp(
   deps: Omit<AppDependencies, 'database'> = {},
 ): Promise<TestApp> {
   const fresh = await freshDatabase(driver);
-  const database = await fresh.open();
+  const database = await fresh.open(overrides.queryBudgetMs === undefined ? {} : { budgetMs: overrides.queryBudgetMs });
   const config = testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...overrides });
   const app = await buildApp(config, { ...deps, database });
   await app.ready();

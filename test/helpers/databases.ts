@@ -26,12 +26,12 @@ export function serverUrl(driver: DriverName): string {
 export interface TestDatabase {
   /** The URL of this fresh database. */
   url: string;
-  open(options?: { poolMax?: number }): Promise<Database>;
+  open(options?: { poolMax?: number; budgetMs?: number }): Promise<Database>;
   drop(): Promise<void>;
 }
 
 /** Opens the database at `url` the way the service does (prepared statements, pool of 10). */
-export async function openTestDatabase(url: string, options: { poolMax?: number; prepare?: boolean } = {}): Promise<Database> {
+export async function openTestDatabase(url: string, options: { poolMax?: number; prepare?: boolean; budgetMs?: number } = {}): Promise<Database> {
   return createDatabase({
     url,
     kind: 'external',
@@ -39,6 +39,7 @@ export async function openTestDatabase(url: string, options: { poolMax?: number;
     prepare: options.prepare ?? true,
     poolMax: options.poolMax ?? 10,
     timeoutMs: 5000,
+    ...(options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }),
     // A direct connection: live updates LISTEN on it, as on an unpooled database.
     listenUrl: url,
   });

@@ -60,6 +60,32 @@ interface FuzzRequest {
 
 const b64url = (v: string | Buffer) => Buffer.from(v).toString('base64url');
 
+/**
+ * Instants at both ends of the range the API takes (0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z
+ * in UTC, offsets up to ±15:59) and just beyond (API.md, "The task, grown"): the ones beyond, or
+ * with a leap second, are never taken.
+ */
+const INSTANTS_AT_THE_ENDS = [
+  '0001-01-01T00:00:00Z',
+  '0001-01-01T15:59:00+15:59',
+  '0000-12-31T23:59:00-00:01',
+  '9999-12-31T23:59:59.999Z',
+  '9999-12-31T08:00:59.999-15:59',
+  '2026-06-30T12:00:00+15:59',
+  '2026-06-30T12:00:00-15:59',
+];
+const INSTANTS_BEYOND = [
+  '0000-12-31T23:59:59.999Z',
+  '0001-01-01T00:30:00+01:00',
+  '9999-12-31T23:59:59.9991Z',
+  '9999-12-31T23:30:00-01:00',
+  '10000-01-01T00:00:00Z',
+  '2026-06-30T12:00:00+16:00',
+  '2026-06-30T12:00:00-16:00',
+  '2026-12-31T23:59:60Z',
+  '2026-06-30T23:59:60Z',
+];
+
 /** Percent-encodes what a real client could not put raw on the wire (non-ASCII, space, controls), keeping '%' as is. */
 function toWire(path: string): string {
   let out = '';
@@ -218,6 +244,7 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
             fc.oneof(
               fc.constantFrom('', '%', '_', '\\', '%25', 'high,low', 'high,,low', 'HIGH', '-title', 'title', '--title', '0', '201', '-1', '1e2', '0x10', '2026-12-24', '2026-12-24T17:00:00Z', '2026-12-24T17:00:00%2B01:00', 'WyJ4IiwxLDFd', 'null', '%00', '%ff', 'a'.repeat(300)),
               fc.string({ maxLength: 20 }).map(encodeURIComponent),
+              fc.constantFrom(...INSTANTS_AT_THE_ENDS, ...INSTANTS_BEYOND).map(encodeURIComponent),
             ),
           )
           .map(([k, v]) => `?${k}=${v}`),
@@ -282,6 +309,7 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
           due_at: fc.oneof(
             { weight: 2, arbitrary: fc.constantFrom('2026-12-24T17:00:00Z', '2026-12-24T18:00:00+01:00', '1999-01-01T00:00:00.5Z', null) },
             { weight: 1, arbitrary: fc.constantFrom('2026-12-24', 'tomorrow', '2026-13-40T25:61:61Z', '', '0000-00-00T00:00:00Z') },
+            { weight: 2, arbitrary: fc.constantFrom(...INSTANTS_AT_THE_ENDS, ...INSTANTS_BEYOND) },
             { weight: 1, arbitrary: jsonValue },
           ),
           version: fc.integer(),
@@ -380,7 +408,10 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
         completed: fc.oneof(fc.constant(undefined), fc.boolean()),
         priority: fc.oneof(fc.constant(undefined), fc.constantFrom('none', 'low', 'medium', 'high')),
         tags: fc.oneof(fc.constant(undefined), fc.array(fc.constantFrom('home', 'Home', 'work', 'errands', ' trip '), { maxLength: 4 })),
-        due_at: fc.oneof(fc.constant(undefined), fc.constantFrom('2026-12-24T17:00:00Z', '2027-01-01T09:30:00+02:00', null)),
+        due_at: fc.oneof(
+          { weight: 3, arbitrary: fc.oneof(fc.constant(undefined), fc.constantFrom('2026-12-24T17:00:00Z', '2027-01-01T09:30:00+02:00', null)) },
+          { weight: 1, arbitrary: fc.constantFrom(...INSTANTS_AT_THE_ENDS, ...INSTANTS_BEYOND) },
+        ),
         query: fc.constantFrom('', '', '', '?status=pending', '?status=completed', '?filter=all', '?status=bogus', '?priority=high,low', '?tag=home', '?tag=HOME&tag=work', '?q=a', '?sort=title&limit=3', '?sort=-due_at', '?due_before=2026-12-25T00:00:00Z', '?filter=done&sort=priority'),
         ct: fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', undefined),
       })
@@ -445,6 +476,18 @@ describe.each(drivers)('fuzzed requests [%s]', (driver) => {
       }
       if (status === 401 && !/^Bearer\b/.test(String(res.headers['www-authenticate'] ?? ''))) fail('401 without a WWW-Authenticate: Bearer challenge');
       if (status === 405 && !res.headers.allow) fail('405 without Allow');
+      // An instant beyond the range (or a leap second) is never taken: not as a create's or an
+      // edit's due_at, not as a list's due_before or due_after.
+      if (status >= 200 && status < 300) {
+        const [pathPart, search = ''] = req.url.split('?', 2) as [string, string?];
+        const edit = (req.method === 'POST' || req.method === 'PUT') && !pathPart.endsWith('/complete');
+        const list = req.method === 'GET' && /\/tasks\/?$/.test(pathPart);
+        const params = new URLSearchParams(search);
+        const taken = INSTANTS_BEYOND.find(
+          (x) => (edit && String(req.body ?? '').includes(`"due_at":"${x}"`)) || (list && (params.get('due_before') === x || params.get('due_after') === x)),
+        );
+        if (taken !== undefined) fail(`the instant ${taken} was taken`);
+      }
 
       // Nobody sees rows that are not theirs: a marker may appear only with its owner's token.
       for (const u of users) {

@@ -57,6 +57,22 @@ describe.each(drivers)('conditional requests [%s]', (driver) => {
     expect((await api.call('GET', `/tasks/${id}`)).json().data).toMatchObject({ title: 'now at 2', version: 2, completed: false });
   });
 
+  it.each(['PUT', 'PATCH', 'DELETE'] as const)('%s with an If-Match version no task can have (beyond int4): 412 when the task exists, 404 when not', async (method) => {
+    const api = await as();
+    const { id } = await api.create();
+    const url = (i: number) => (method === 'PATCH' ? `/tasks/${i}/complete` : `/tasks/${i}`);
+    const body = method === 'PUT' ? { title: 'lost update' } : undefined;
+    for (const header of ['"2147483648"', '"9999999999"', '"2147483648", "7"']) {
+      const res = await api.call(method, url(id), { 'if-match': header }, body);
+      expectError(res, 412, 'PRECONDITION_FAILED', 'The task has changed since the version in If-Match (it is now at version 1)');
+      expect(res.headers.etag).toBe('"1"');
+      expectError(await api.call(method, url(2_000_000_000), { 'if-match': header }, body), 404, 'NOT_FOUND', 'Task not found');
+    }
+    // The largest version a task could have is a version like any other: it does not match this one.
+    expectError(await api.call(method, url(id), { 'if-match': '"2147483647"' }, body), 412, 'PRECONDITION_FAILED');
+    expect((await api.call('GET', `/tasks/${id}`)).json().data).toMatchObject({ title: 'T', version: 1, completed: false });
+  });
+
   it.each(['PUT', 'PATCH', 'DELETE'] as const)('%s with a matching If-Match (or a list holding it, or *) writes', async (method) => {
     const api = await as();
     const url = (id: number) => (method === 'PATCH' ? `/tasks/${id}/complete` : `/tasks/${id}`);

@@ -76,4 +76,30 @@ describe('KeyedLimit (a user\'s writes in flight)', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
     expect(limit.size).toBe(0);
   });
+
+  it('an arrival while a finishing task hands its slot to a waiter does not take that slot too (the bound holds for late arrivals)', async () => {
+    const limit = new KeyedLimit(2);
+    let running = 0;
+    let most = 0;
+    const late: Promise<void>[] = [];
+    const task = (arrivals: boolean) => async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      // Requests reach the limit through chains of promises (hooks, handlers): some arrive while this
+      // task's slot is being handed to the waiter it wakes. One chain of each depth covers the window.
+      if (arrivals) {
+        for (let depth = 0; depth < 12; depth++) {
+          let chain: Promise<unknown> = Promise.resolve();
+          for (let i = 0; i < depth; i++) chain = chain.then(() => undefined);
+          late.push(chain.then(() => limit.run('alice', task(false))));
+        }
+      }
+    };
+    await Promise.all([limit.run('alice', task(true)), limit.run('alice', task(false)), limit.run('alice', task(false))]);
+    await Promise.all(late);
+    expect(most).toBe(2);
+    expect(limit.size).toBe(0);
+  });
 });

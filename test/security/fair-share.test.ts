@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.js';
+import { drivers, openTestDatabase } from '../helpers/databases.js';
+import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+
+/** Seeds `n` tasks for `user` directly (as many writes would), with the user's counter. */
+async function seed(database: Database, user: string, n: number): Promise<void> {
+  await database.rows(
+    `with s as (insert into user_changes (user_id, seq, task_count) values ($1, $2::int, $2::int) returning seq)
+     insert into tasks (user_id, title, description, change_seq) select $1, 'task ' || g, 'about ' || (g % 97), g from generate_series(1, $2::int) g`,
+    [user, n],
+  );
+}
+
+/** Statements of the app that read pages of tasks and are running now (not waiting for a connection). */
+async function runningPages(observer: Database): Promise<number> {
+  const [row] = await observer.rows<{ n: number }>(
+    "select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query ilike '%like%'",
+    [],
+  );
+  return row?.n ?? 0;
+}
+
+describe.each(drivers)('one user cannot take the database from the others [%s]', (driver) => {
+  let t: TestApp;
+  let observer: Database;
+  beforeAll(async () => {
+    t = await buildTestApp(driver, { queryBudgetMs: 400 });
+    observer = await openTestDatabase(t.databaseUrl, { poolMax: 2 });
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await t?.close();
+  });
+
+  it("a user's reads in flight are bounded per process (READS_IN_FLIGHT_PER_USER, 2): 12 one-letter searches over 20,000 tasks at once hold at most 2 connections, and all answer", async () => {
+    const user = uniqueUser();
+    await seed(t.database, user, 20_000);
+    const headers = await authHeader(user);
+    let most = 0;
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        most = Math.max(most, await runningPages(observer));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    // A different q each time: the list cache cannot answer them.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => t.app.inject({ method: 'GET', url: `/api/${user}/tasks?q=${'abcdefghijkl'[i]}&limit=50`, headers })),
+    );
+    done = true;
+    await watching;
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(12).fill(200));
+    expect(most).toBeGreaterThanOrEqual(1);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it('a page, /tags or /changes over its budget (QUERY_BUDGET_MS) is stopped in PostgreSQL and answered 503 saying so; other users and writes go on', async () => {
+    const user = uniqueUser();
+    const other = uniqueUser();
+    const headers = await authHeader(user);
+    const otherHeaders = await authHeader(other);
+    const created = await t.app.inject({ method: 'POST', url: `/api/${other}/tasks`, headers: otherHeaders, payload: { title: 'mine' } });
+    expect(created.statusCode).toBe(201);
+    // Another session holds the tasks table: every read of it waits, as a statement far too costly would run.
+    const blocker = await openTestDatabase(t.databaseUrl, { poolMax: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = blocker.transaction(async (tx) => {
+      await tx.rows('lock table tasks in access exclusive mode', []);
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      const budget = 'longer than its budget (QUERY_BUDGET_MS, 400 ms) and was stopped';
+      for (const url of [`/api/${user}/tasks?q=x`, `/api/${user}/tags`, `/api/${user}/tasks/changes`]) {
+        const started = Date.now();
+        const answer = await t.app.inject({ method: 'GET', url, headers });
+        expect(Date.now() - started).toBeLessThan(3000);
+        expectError(answer, 503, 'SERVICE_UNAVAILABLE');
+        expect(answer.json().error).toContain(budget);
+      }
+      // Cancelled in PostgreSQL, not only abandoned: no statement of the app waits on the lock any more.
+      const waiting = async () =>
+        (
+          await observer.rows<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
+            [],
+          )
+        )[0]?.n;
+      for (let i = 0; i < 50 && (await waiting()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(0);
+    } finally {
+      release();
+      await holding;
+      await blocker.close();
+    }
+    const read = await t.app.inject({ method: 'GET', url: `/api/${other}/tasks/${created.json().data.id}`, headers: otherHeaders });
+    expect(read.statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: `/api/${user}/tasks?q=x`, headers })).statusCode).toBe(200);
+  });
+});
