@@ -147,8 +147,15 @@ describe('the production recipe on a copy of this tree', () => {
 
   it('NODE_ENV=production npm start on a stale dist/ without TypeScript: one line saying what to run', async () => {
     writeFileSync(join(app, 'src/server.ts'), `${readFileSync(join(app, 'src/server.ts'), 'utf8')}\n// edited\n`);
-    const res = await run('npm', ['start', '--silent'], { cwd: app, env: cleanEnv({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, PORT: String(await freePort()) }) });
-    expect({ code: res.code, stdout: res.stdout, stderr: res.stderr }).toEqual({
+    // Its own process group: were a server started after all, stop() ends it with npm.
+    const proc = spawnProcess({
+      command: ['npm', 'start', '--silent'],
+      cwd: app,
+      env: cleanEnv({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, PORT: String(await freePort()) }),
+      detached: true,
+    });
+    const { code } = await Promise.race([proc.exited, sleep(30_000).then(() => proc.stop('SIGKILL'))]);
+    expect({ code, stdout: proc.stdout(), stderr: proc.stderr() }).toEqual({
       code: 1,
       stdout: '',
       stderr:
