@@ -6,8 +6,8 @@
 #     -e CORS_ORIGINS=https://app.example.com task-api
 
 # --- what npm ci needs, picked out of the build context ------------------------------------
-# package.json and the lock file, scripts/ (the install hook) and vendor/ when it exists (tarballs
-# that package.json may refer to). COPY cannot name an optional folder, hence this stage: the next
+# package.json and the lock file, scripts/ and vendor/ when it exists (vendor/ holds the patched
+# postgres.js tarball that package.json installs; no install script of ours runs). COPY cannot name an optional folder, hence this stage: the next
 # one copies its result, whose content, not this stage, decides whether npm ci runs again.
 FROM node:24-bookworm-slim AS manifests
 WORKDIR /app

@@ -5,8 +5,14 @@
  * from an up-to-date dist/ in a few tens of milliseconds instead of recompiling every time.
  *
  * "Changed" is a hash of the contents (not the times) of every file under src/, bench/ and
- * test/helpers/ and of the tsconfig, package and lock files, kept in dist/.build-inputs after a
- * successful build; an edit, a deleted or added file, a checkout or a dependency update all change it.
+ * test/helpers/, of the tsconfig and package files, and of the exact version of every installed
+ * package as package-lock.json records it, kept in dist/.build-inputs after a successful build; an
+ * edit, a deleted or added file, a checkout or a dependency update all change it. What npm writes
+ * into the lock about a package besides its version and hash (flags such as "hasInstallScript" or
+ * "dev", the order of keys) does not count: it changes nothing that is compiled.
+ *
+ * Where TypeScript is not installed (a production install: npm ci --omit=dev, npm prune --omit=dev)
+ * an up-to-date dist/ starts as usual; a stale or missing one stops with one line saying what to run.
  *
  *   node scripts/build-if-stale.mjs           build if stale (says so on stderr), else nothing
  *   node scripts/build-if-stale.mjs --force   always build (npm run build)
@@ -21,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIRS = ['src', 'bench', 'test/helpers'];
-const FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
+const FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const LOCK = 'package-lock.json';
 const STAMP = 'dist/.build-inputs';
 /** What the build must have produced for the stamp to count. */
 const OUTPUTS = ['dist/src/server.js', 'dist/src/cli/token.js'];
@@ -36,7 +43,24 @@ function walk(dir, out) {
   return out;
 }
 
-/** One hash over the path and contents of every input file, in a stable order. */
+/** What the lock says is installed: each package's place, version and hash, one per line, sorted. */
+function lockedPackages(root) {
+  const file = join(root, LOCK);
+  if (!existsSync(file)) return '';
+  let packages;
+  try {
+    ({ packages = {} } = JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return readFileSync(file, 'utf8'); // not JSON: npm will say so; any edit counts
+  }
+  return Object.entries(packages)
+    .filter(([path]) => path !== '')
+    .map(([path, p]) => `${path} ${p.version ?? ''} ${p.integrity ?? p.resolved ?? ''}`)
+    .sort()
+    .join('\n');
+}
+
+/** One hash over the path and contents of every input file, in a stable order, and the locked packages. */
 export function inputsHash(root = ROOT) {
   const files = [...DIRS.flatMap((d) => walk(join(root, d), [])), ...FILES.map((f) => join(root, f)).filter((f) => existsSync(f))];
   const hash = createHash('sha256');
@@ -45,6 +69,7 @@ export function inputsHash(root = ROOT) {
     hash.update(readFileSync(join(root, file)));
     hash.update('\0');
   }
+  hash.update(`${LOCK}\0${lockedPackages(root)}\0`);
   return hash.digest('hex');
 }
 
@@ -60,8 +85,16 @@ export function staleness(root = ROOT, want = inputsHash(root)) {
 
 function build(root, why) {
   const want = inputsHash(root);
+  let tsc;
+  try {
+    tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
+  } catch {
+    process.stderr.write(
+      `cannot compile dist/ (${why}): TypeScript is not installed (a production install, --omit=dev); build where it is (npm ci && npm run build), then npm run start:prod\n`,
+    );
+    process.exit(1);
+  }
   process.stderr.write(`compiling TypeScript (${why})...\n`);
-  const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
   mkdirSync(join(root, 'dist'), { recursive: true });

@@ -61,7 +61,7 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   if (!driverQueuePatched()) {
     log.warn(
       {},
-      "postgres.js's connection queue is not patched (installed with --ignore-scripts?): the server slows down under steady load; run node scripts/patch-postgres.mjs",
+      "postgres.js's connection queue is not patched (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load; run npm ci",
     );
   }
   let embedded: EmbeddedServer | undefined;
@@ -112,11 +112,11 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   return connect();
 }
 
-/** Whether scripts/patch-postgres.mjs (postinstall) patched the driver's queue (src/ is what `import` loads). */
+/** Whether the driver is the vendored one, its queue patched (patches/postgres-3.4.9-queue.patch; src/ is what `import` loads). */
 function driverQueuePatched(): boolean {
   try {
     const queue = fileURLToPath(new URL('./queue.js', import.meta.resolve('postgres')));
-    return readFileSync(queue, 'utf8').includes('task-api patch: scripts/patch-postgres.mjs');
+    return readFileSync(queue, 'utf8').includes('task-api patch: patches/postgres-3.4.9-queue.patch');
   } catch {
     return true; // not where we look: say nothing rather than something wrong
   }
@@ -255,5 +255,9 @@ function describeFailure(database: Database, err: unknown, retried: { attempt: n
   }
   const cause = (err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message;
   const first = String(cause).split('\n')[0];
+  // A transaction pooler (a plain PgBouncer) refuses the statement_timeout we send at connect.
+  if (code === '08P01' && /unsupported startup parameter/.test(first ?? '')) {
+    return `database at ${database.where} answered "${first}": this looks like a transaction pooler (PgBouncer): add ?pgbouncer=true to DATABASE_URL or set DATABASE_PREPARE=false`;
+  }
   return `database at ${database.where} refused to start the service: ${first}`;
 }

@@ -35,6 +35,7 @@ describe('build only when stale', () => {
     for (const name of ['start', 'token', 'bench', 'soak']) expect(pkg.scripts[name], name).toMatch(/^node scripts\/build-if-stale\.mjs && node dist\//);
     expect(pkg.scripts.pretest).toBe('node scripts/build-if-stale.mjs');
     expect(pkg.scripts.build).toBe('node scripts/build-if-stale.mjs --force');
+    expect(pkg.scripts['start:prod']).toBe('node dist/src/server.js');
     expect(pkg.scripts.prestart).toBeUndefined();
   });
 
@@ -63,6 +64,19 @@ describe('build only when stale', () => {
     expect((await check(dir, '--check')).code).toBe(0);
     rmSync(join(dir, 'dist/src/cli/token.js'));
     expect((await check(dir, '--check')).stderr).toBe('dist/ is stale: dist/src/cli/token.js is missing\n');
+  });
+
+  it("what npm writes into package-lock.json besides versions and hashes does not make dist/ stale; a version does", async () => {
+    const dir = miniProject();
+    const lock = (extra: object, version = '1.2.3') =>
+      JSON.stringify({ name: 'mini', lockfileVersion: 3, packages: { '': { name: 'mini', ...extra }, 'node_modules/x': { version, integrity: 'sha512-x' } } }, null, 2);
+    writeFileSync(join(dir, 'package-lock.json'), lock({}));
+    expect((await check(dir)).code).toBe(0);
+    // What `npm install` wrote into the lock while the project had a postinstall script.
+    writeFileSync(join(dir, 'package-lock.json'), lock({ hasInstallScript: true }));
+    expect((await check(dir, '--check')).code).toBe(0);
+    writeFileSync(join(dir, 'package-lock.json'), lock({ hasInstallScript: true }, '1.2.4'));
+    expect((await check(dir, '--check')).stderr).toBe('dist/ is stale: sources changed since the last build\n');
   });
 
   it('a type error stops the build with tsc\'s message and leaves dist/ stale', async () => {

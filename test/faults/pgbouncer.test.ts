@@ -10,12 +10,15 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from '../helpers/databases.js';
 import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
+import { SERVER_JS } from '../helpers/process.js';
 import {
   apiClient,
   describeExchange,
   findPgBouncer,
+  freePort,
   jsonOf,
   migrationCounts,
+  run,
   scratchDatabase,
   send,
   serverEnv,
@@ -147,6 +150,17 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
     const counts = await migrationCounts((db as ScratchDatabase).url);
     expect(counts.applied).toBe(counts.shipped);
     expect(server.output()).not.toContain('migrations applied');
+  });
+
+  it('a plain URL to it (no ?pgbouncer=true, DATABASE_PREPARE unset): the start fails at once with one line naming the fix', async () => {
+    const res = await run(process.execPath, [SERVER_JS], { env: env(viaBouncer, { PORT: String(await freePort()) }), timeoutMs: 20_000 });
+    expect({ code: res.code, stderr: res.stderr }).toEqual({
+      code: 1,
+      stderr:
+        `Failed to start: database at 127.0.0.1:${(bouncer as PgBouncer).port}/${(db as ScratchDatabase).name} answered "unsupported startup parameter: statement_timeout": ` +
+        'this looks like a transaction pooler (PgBouncer): add ?pgbouncer=true to DATABASE_URL or set DATABASE_PREPARE=false\n',
+    });
+    expect(res.stdout).not.toContain('retrying');
   });
 
   it('a URL marked ?pgbouncer=true turns prepared statements off by itself and works', async () => {

@@ -160,16 +160,17 @@ export interface Server extends Proc {
 }
 
 /**
- * Starts `node dist/src/server.js` (on `env.PORT`, or a free port; through `options.prefix` if
- * given) and resolves once it logs
+ * Starts `node dist/src/server.js` (or `options.script`; on `env.PORT`, or a free port; through
+ * `options.prefix` if given) and resolves once it logs
  * "task API ready" (LOG_LEVEL must let info through). One that does not come up in time is
  * killed, not left behind.
  */
-export async function startServer(cwd: string, env: Record<string, string>, timeoutMs = 30_000, options: { prefix?: string[] } = {}): Promise<Server> {
-  if (!existsSync(SERVER_JS)) throw new Error('run `npm run build` first (npm test does)');
+export async function startServer(cwd: string, env: Record<string, string>, timeoutMs = 30_000, options: { prefix?: string[]; script?: string } = {}): Promise<Server> {
+  const script = options.script ?? SERVER_JS;
+  if (!existsSync(script)) throw new Error('run `npm run build` first (npm test does)');
   const port = env.PORT ? Number(env.PORT) : await freePort();
   // `prefix` runs the server through another command, e.g. ['prlimit', '--nofile=1024'].
-  const proc = spawnProcess({ command: [...(options.prefix ?? []), process.execPath, SERVER_JS], cwd, env: { ...env, PORT: String(port) } });
+  const proc = spawnProcess({ command: [...(options.prefix ?? []), process.execPath, script], cwd, env: { ...env, PORT: String(port) } });
   const server: Server = Object.assign(proc, { port, url: `http://127.0.0.1:${port}` });
   const started = performance.now();
   while (!proc.stdout().includes('task API ready')) {
@@ -213,7 +214,11 @@ export async function runOk(cmd: string, args: string[], opts: Parameters<typeof
   return r;
 }
 
-/** Runs a node script to completion. */
-export function runNode(script: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
-  return run(process.execPath, [script, ...args], { cwd, env, timeoutMs: 60_000 });
+/**
+ * Runs a node script to completion. The server (SERVER_JS) gets a free port unless `env.PORT` names
+ * one: never the default 8000, where a developer's `npm start` may be running.
+ */
+export async function runNode(script: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
+  const withPort = script === SERVER_JS && env.PORT === undefined ? { ...env, PORT: String(await freePort()) } : env;
+  return run(process.execPath, [script, ...args], { cwd, env: withPort, timeoutMs: 60_000 });
 }
