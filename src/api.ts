@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import { changesRoutes } from './sync/changes.routes.js';
 import { eventsRoutes } from './sync/events.routes.js';
 import { createIdempotency } from './writes/idempotency.js';
+import { createWritePipeline } from './writes/pipeline.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
@@ -57,6 +58,13 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     request.scope = await access.resolve(request.userId as string);
   });
   const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
+  // Every resource's writes run through one pipeline (src/writes/pipeline.ts).
+  const pipeline = createWritePipeline({ idempotent, changed: live.changed });
+  // On close, before the pool closes: the access look-ups under way, then the writes they lead to.
+  api.addHook('onClose', async () => {
+    await access.drain(4000);
+    await pipeline.drain();
+  });
   // A user's reads in flight at once from this process: one user's expensive queries (a one-letter
   // q over 100k tasks) take at most this many of the pool's connections, never everyone's.
   const reads = new KeyedLimit(limits.readsInFlightPerUser);
@@ -66,8 +74,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, maxDeletionsPerUser: limits.syncMaxDeletionsPerUser }),
     maxTasksPerList: limits.maxTasksPerList,
     maxTasksPerUser: limits.maxTasksPerUser,
-    idempotent,
-    changes: { current: (userId) => live.repository.current(userId), changed: live.changed },
+    pipeline,
+    changes: { current: (userId) => live.repository.current(userId) },
     listCache: new ListCache(limits.listCacheBytes),
     reads,
   });

@@ -35,14 +35,27 @@ const REMEMBERED = 100_000;
 export interface Access {
   /** The scope of a request by `userId` (already authenticated): their Inbox is made on their first request. */
   resolve(userId: string): Promise<AccessScope>;
+  /** Waits for the look-ups under way (at most `ms`): before the pool closes, so none fails on a closed pool. */
+  drain(ms: number): Promise<void>;
 }
 
 export function createAccess(database: Pick<Database, 'rows'>): Access {
   const inboxes = new Map<string, number>();
+  /** Look-ups under way, one per user: a burst of a new user's first requests makes one. */
+  const pending = new Map<string, Promise<number>>();
 
-  async function inboxOf(userId: string): Promise<number> {
+  function inboxOf(userId: string): number | Promise<number> {
     const known = inboxes.get(userId);
     if (known !== undefined) return known;
+    let lookup = pending.get(userId);
+    if (lookup === undefined) {
+      lookup = ensureInbox(userId).finally(() => pending.delete(userId));
+      pending.set(userId, lookup);
+    }
+    return lookup;
+  }
+
+  async function ensureInbox(userId: string): Promise<number> {
     let [row] = await database.rows<{ id: number }>(ENSURE_INBOX, [userId]);
     // Another request made it after this statement's snapshot was taken: it has committed now.
     row ??= (await database.rows<{ id: number }>('select id from lists where owner_id = $1 and is_default', [userId]))[0];
@@ -55,6 +68,11 @@ export function createAccess(database: Pick<Database, 'rows'>): Access {
   return {
     async resolve(userId) {
       return { userId, inboxId: await inboxOf(userId) } as AccessScope;
+    },
+    async drain(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...pending.values()]), new Promise((r) => (timer = setTimeout(r, ms)))]);
+      clearTimeout(timer);
     },
   };
 }

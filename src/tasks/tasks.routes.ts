@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
 import type { TaskRow } from '../db/schema.js';
@@ -12,9 +12,9 @@ import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, non
 import { leastRoleFor } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
-import { send, type Idempotent, type Outcome } from '../writes/idempotency.js';
+import type { WritePipeline, Written } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
-import { KeyedLimit } from '../lib/keyed-limit.js';
+import type { KeyedLimit } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { ListSpec } from './tasks.query.js';
@@ -38,10 +38,10 @@ export interface TasksRoutesOptions {
   /** Most tasks a list without `limit` returns; a longer one says where to go on (Link). */
   maxTasksPerList: number;
   maxTasksPerUser: number;
-  /** Runs a write with Idempotency-Key semantics (src/sync/idempotency.ts). */
-  idempotent: Idempotent;
-  /** The user's change counter (lists' ETags) and what to do after a committed change (wake streams). */
-  changes: { current(userId: string): Promise<number>; changed(userId: string, seq: number): void };
+  /** How every write runs (src/writes/pipeline.ts). */
+  pipeline: WritePipeline;
+  /** The user's change counter (lists' ETags). */
+  changes: { current(userId: string): Promise<number> };
   /** Serialized lists, validated against the change counter (LIST_CACHE_MB; off at 0). */
   listCache: ListCache;
   /** A user's reads in flight at once (shared with the other read routes). */
@@ -49,11 +49,6 @@ export interface TasksRoutesOptions {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** src/lib/keyed-limit.ts: 2 keeps the next write ready in PostgreSQL, without a crowd waiting on the lock. */
-const WRITES_IN_FLIGHT_PER_USER = 2;
-/** How long closing waits for writes in flight (the server's own shutdown bound is 10 s). */
-const SHUTDOWN_WAIT_MS = 8000;
 
 /** The page size of a request that sends a cursor but no limit. */
 const PAGE_DEFAULT = 50;
@@ -162,11 +157,8 @@ const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentRep
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
 
-/** What a write tells the streams (not sent): each member told, and the change's number in their feed. */
-type Telling = { told?: Array<[string, number]> };
-
-/** A written task as an answer: status, envelope, ETag, and whom to tell. */
-function written(status: number, row: WrittenRow, message: string): Outcome & Telling {
+/** A written task as an answer: status, envelope, ETag, and whom to tell (each member, at the change's number in their feed). */
+function written(status: number, row: WrittenRow, message: string): Written {
   const { told_users: users, told_seqs: seqs, ...task } = row;
   return { status, body: { data: task, message }, headers: { etag: versionTag(row.version) }, told: users.map((u, i) => [u, Number(seqs[i])]) };
 }
@@ -178,19 +170,8 @@ function listTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, maxTasksPerList, maxTasksPerUser, idempotent, changes, listCache, reads } = options;
+  const { repository, maxTasksPerList, maxTasksPerUser, pipeline, changes, listCache, reads } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  /** A user's writes in flight at once from this process (they serialise in PostgreSQL anyway). */
-  const writesPerUser = new KeyedLimit(WRITES_IN_FLIGHT_PER_USER);
-  // Writes still running or waiting their turn: on close they finish before the pool closes (a
-  // client that went away stops waiting for its answer, not the write it sent).
-  const running = new Set<Promise<unknown>>();
-  fastify.addHook('onClose', async () => {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...running]), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
-    clearTimeout(timer);
-  });
-
   /**
    * A write that matched nothing: a task the caller cannot see is a 404; one they may only read, a 403
    * naming the role it needs; one at another version than If-Match's, a 412 with the current ETag.
@@ -207,15 +188,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
   }
 
-  /** Runs a write (with Idempotency-Key if sent), answers it, then wakes the streams of everyone told. */
-  async function answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Outcome & Telling>) {
-    const userId = request.userId as string;
-    const done = writesPerUser.run(userId, () => idempotent(request, write));
-    running.add(done);
-    const outcome: Outcome & Telling = await done.finally(() => running.delete(done));
-    for (const [user, seq] of outcome.told ?? []) changes.changed(user, seq);
-    return send(reply, outcome);
-  }
+  const answer = pipeline.answer;
 
   app.get(
     '/',
