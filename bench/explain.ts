@@ -6,7 +6,7 @@
 // Creates a scratch database on BENCH_DATABASE_URL's server (default
 // postgresql://postgres@127.0.0.1:5432/postgres), applies the project's migrations, loads the
 // tasks with set-based SQL (bench/explain-data.ts), then for the big user and for a typical one
-// runs every list query as the service runs it: the spec made by the route's own listSpec() from
+// runs every list query as the service runs it: the spec made by the route's own pageSpec() from
 // a query string, the SQL and parameters made by the repository (tasks.query.ts), sent through
 // the service's database client (src/db/client.ts, same prepare setting, same parameter
 // encoding), with `explain (analyze, buffers, format json)` put in front. The service sends the
@@ -29,10 +29,10 @@ import { createDatabase, describeUrl, type Database } from '../src/db/client.js'
 import { migrate } from '../src/db/migrate.js';
 import { createAccess, type Access } from '../src/access/scope.js';
 import { createTasksRepository, type TasksRepository } from '../src/tasks/tasks.repository.js';
-import { listSpec } from '../src/tasks/tasks.routes.js';
+import { pageSpec } from '../src/tasks/tasks.routes.js';
 import { encodeCursor } from '../src/tasks/tasks.cursor.js';
-import type { BuiltQuery, ListSpec } from '../src/tasks/tasks.query.js';
-import type { ListQuery } from '../src/tasks/tasks.schemas.js';
+import type { BuiltQuery, PageSpec } from '../src/tasks/tasks.query.js';
+import type { PageQuery } from '../src/tasks/tasks.schemas.js';
 import { connect, databaseUrl } from '../test/helpers/scratch.js';
 import { COMMON_WORD, describeData, FREQUENT_WORD, loadData, RARE_WORD, TAG_ONE, TAG_TWO, type DataShape, type LoadReport } from './explain-data.js';
 import { orderedBy, summarize, type ExplainOutput, type PlanSummary } from './explain-plan.js';
@@ -169,8 +169,8 @@ const POSITION_LABEL: Record<Position, string> = {
   'no-due': ' [page among no due_at]',
 };
 
-/** The query string's values as the route's validated ListQuery (arrays for the repeatable ones). */
-function parseQuery(query: string, values: Record<string, string>): ListQuery {
+/** The query string's values as the route's validated PageQuery (arrays for the repeatable ones). */
+function parseQuery(query: string, values: Record<string, string>): PageQuery {
   const filled = query.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? `{${name}}`));
   const params = new URLSearchParams(filled);
   const out: Record<string, unknown> = {};
@@ -179,7 +179,7 @@ function parseQuery(query: string, values: Record<string, string>): ListQuery {
     else if (key === 'limit') out[key] = Number(params.get(key));
     else out[key] = params.get(key);
   }
-  return out as ListQuery;
+  return out as PageQuery;
 }
 
 interface User {
@@ -251,21 +251,21 @@ let access: Access | undefined;
 const scopeOf = (user: User) => (access as Access).resolve(user.id);
 
 /** The route's spec for a query (with a cursor at `position`, found by running the list for real). */
-async function specFor(c: Case, user: User, values: Record<string, string>, real: TasksRepository, maxPerList: number): Promise<ListSpec> {
+async function specFor(c: Case, user: User, values: Record<string, string>, real: TasksRepository, maxPerPage: number): Promise<PageSpec> {
   const query = parseQuery(c.query, values);
   const scope = await scopeOf(user);
-  const first = listSpec(scope, query, maxPerList);
+  const first = pageSpec(scope, query, maxPerPage);
   const position = c.position ?? 'first';
   if (position === 'first') return first.spec;
   const depth = position === 'page2' ? first.spec.limit : Math.max(1, Math.round(user.tasks * (position === 'deep' ? 0.3 : 0.8)));
   // The route would hand out the cursor of the last row of the page before: the row at `depth`.
-  const { rows } = await real.list({ ...first.spec, limit: depth });
+  const { rows } = await real.page({ ...first.spec, limit: depth });
   const last = rows.at(-1);
   if (last === undefined) return first.spec;
-  return listSpec(scope, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerList).spec;
+  return pageSpec(scope, { ...query, cursor: encodeCursor(first.hash, last.sort_key, last.id) }, maxPerPage).spec;
 }
 
-type Ctx = { real: TasksRepository; explain: ReturnType<typeof explainingRepository>; maxPerList: number; database: Database };
+type Ctx = { real: TasksRepository; explain: ReturnType<typeof explainingRepository>; maxPerPage: number; database: Database };
 
 /** The median of EXPLAIN_RUNS runs of `run` by execution time: the first run also warms the cache, and the machine is shared. */
 async function medianPlan(run: () => Promise<ExplainOutput>): Promise<ExplainOutput> {
@@ -277,10 +277,10 @@ async function medianPlan(run: () => Promise<ExplainOutput>): Promise<ExplainOut
 const firstPlan = (rows: unknown) => (rows as { 'QUERY PLAN': ExplainOutput[] }[])[0]?.['QUERY PLAN'][0] as ExplainOutput;
 
 /** As the route asks: one row more than the page, to know whether there is a next one. */
-const asked = (spec: ListSpec): ListSpec => ({ ...spec, limit: spec.limit + 1 });
+const asked = (spec: PageSpec): PageSpec => ({ ...spec, limit: spec.limit + 1 });
 
-async function runCase(name: string, user: User, spec: ListSpec, ctx: Ctx): Promise<Result> {
-  const plan = await medianPlan(async () => firstPlan((await ctx.explain.repository.list(asked(spec))).rows));
+async function runCase(name: string, user: User, spec: PageSpec, ctx: Ctx): Promise<Result> {
+  const plan = await medianPlan(async () => firstPlan((await ctx.explain.repository.page(asked(spec))).rows));
   const summary = summarize(plan);
   return {
     case: name,
@@ -337,8 +337,8 @@ function builder(config: Config) {
     },
   };
   const repository = createTasksRepository(capture, { maxTasksPerUser: config.maxTasksPerUser });
-  return async (spec: ListSpec): Promise<BuiltQuery> => {
-    await repository.list(spec);
+  return async (spec: PageSpec): Promise<BuiltQuery> => {
+    await repository.page(spec);
     return built;
   };
 }
@@ -379,9 +379,9 @@ async function pickUsers(url: string): Promise<User[]> {
  * What reading all of the big user's tasks costs here: the default list with room for all of them
  * (in index order, no sort), the scale the 50 ms threshold is set against.
  */
-async function wholeUserReadMs(user: User, ctx: { explain: ReturnType<typeof explainingRepository>; maxPerList: number }): Promise<number> {
-  const { spec } = listSpec(await scopeOf(user), {}, ctx.maxPerList);
-  const { rows } = await ctx.explain.repository.list({ ...spec, limit: user.tasks + 1 });
+async function wholeUserReadMs(user: User, ctx: { explain: ReturnType<typeof explainingRepository>; maxPerPage: number }): Promise<number> {
+  const { spec } = pageSpec(await scopeOf(user), {}, ctx.maxPerPage);
+  const { rows } = await ctx.explain.repository.page({ ...spec, limit: user.tasks + 1 });
   return firstPlan(rows)['Execution Time'];
 }
 
@@ -535,13 +535,13 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
   };
   const real = createTasksRepository(database, { maxTasksPerUser: config.maxTasksPerUser });
   access = createAccess(database);
-  const ctx: Ctx = { real, explain: explainingRepository(database, config), maxPerList: config.maxTasksPerList, database };
+  const ctx: Ctx = { real, explain: explainingRepository(database, config), maxPerPage: config.maxTasksPerPage, database };
   const results: Result[] = [];
   const build = builder(config);
   const [big, typical] = users as [User, User];
   for (const c of CASES) {
     const name = `${c.query === '' ? '(default)' : c.query}${POSITION_LABEL[c.position ?? 'first']}`;
-    const specs = { big: await specFor(c, big, values, real, ctx.maxPerList), typical: await specFor(c, typical, values, real, ctx.maxPerList) };
+    const specs = { big: await specFor(c, big, values, real, ctx.maxPerPage), typical: await specFor(c, typical, values, real, ctx.maxPerPage) };
     for (const user of users) {
       const r = await runCase(name, user, specs[user.role], ctx);
       if (user.role === 'big' && c.knownLimit !== undefined) r.knownLimit = c.knownLimit;
@@ -589,7 +589,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
   const file = join(parsed.outDir, `explain-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: cpus().length, server: facts, prepare: config.databasePrepare, maxTasksPerList: config.maxTasksPerList, thresholds: THRESHOLDS, load, data, users, wholeUserMs, results }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), node: process.version, cpus: cpus().length, server: facts, prepare: config.databasePrepare, maxTasksPerPage: config.maxTasksPerPage, thresholds: THRESHOLDS, load, data, users, wholeUserMs, results }, null, 2)}\n`,
   );
   out(`\nJSON: ${file}`);
   return failed.length > 0 ? 1 : 0;

@@ -6,7 +6,7 @@ import type { Database } from './db/client.js';
 import { ApiError } from './errors.js';
 import { KeyedLimit } from './lib/keyed-limit.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
-import { ListCache } from './tasks/list-cache.js';
+import { PageCache } from './tasks/page-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
 import { tasksRoutes } from './tasks/tasks.routes.js';
 import type { Config } from './config.js';
@@ -32,7 +32,7 @@ export interface ApiOptions {
   live: LiveUpdates;
   limits: Pick<
     Config,
-    'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays' | 'listCacheBytes' | 'readsInFlightPerUser' | 'syncMaxDeletionsPerUser' | 'idempotencyMaxKeysPerUser'
+    'maxTasksPerPage' | 'maxTasksPerUser' | 'syncRetentionDays' | 'pageCacheBytes' | 'readsInFlightPerUser' | 'syncMaxDeletionsPerUser' | 'idempotencyMaxKeysPerUser'
   >;
 }
 
@@ -72,11 +72,11 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   await api.register(tasksRoutes, {
     prefix: '/tasks',
     repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, maxDeletionsPerUser: limits.syncMaxDeletionsPerUser }),
-    maxTasksPerList: limits.maxTasksPerList,
+    maxTasksPerPage: limits.maxTasksPerPage,
     maxTasksPerUser: limits.maxTasksPerUser,
     pipeline,
     changes: { current: (userId) => live.repository.current(userId) },
-    listCache: new ListCache(limits.listCacheBytes),
+    pageCache: new PageCache(limits.pageCacheBytes),
     reads,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });

@@ -75,11 +75,11 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   readonly redisUrl: string | undefined;
   readonly bodyLimit: number;
-  readonly maxTasksPerList: number;
+  readonly maxTasksPerPage: number;
   /** Most tasks one user may keep (403 TASK_LIMIT_REACHED beyond). */
   readonly maxTasksPerUser: number;
   /** Bytes of serialized lists kept per process (LIST_CACHE_MB; 0: none). */
-  readonly listCacheBytes: number;
+  readonly pageCacheBytes: number;
   /** A direct (not pooled) PostgreSQL URL for LISTEN: DATABASE_DIRECT_URL, or derived (Neon's -pooler host). */
   readonly databaseDirectUrl: string | undefined;
   readonly eventsMaxPerUser: number;
@@ -376,9 +376,9 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 1000, 0, 10_000_000),
     redisUrl: redisUrl(env),
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
-    maxTasksPerList: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
+    maxTasksPerPage: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
     maxTasksPerUser: int(env, 'MAX_TASKS_PER_USER', 100_000, 1, 100_000_000),
-    listCacheBytes: int(env, 'LIST_CACHE_MB', 32, 0, 16_384) * 1024 * 1024,
+    pageCacheBytes: int(env, 'LIST_CACHE_MB', 32, 0, 16_384) * 1024 * 1024,
     databaseDirectUrl: directUrl(env, dbUrl),
     eventsMaxPerUser: int(env, 'EVENTS_MAX_PER_USER', 10, 1, 10_000),
     eventsMaxStreams: int(env, 'EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000),

@@ -21,9 +21,9 @@ export interface Executor {
 export interface RunOptions {
   /**
    * Plan this statement for its values every time (an unnamed statement), even where prepared
-   * statements are used: for statements whose best plan depends on the user (the list queries).
+   * statements are used: for statements whose best plan depends on the user (the page queries).
    * A prepared statement gets one generic plan after five executions when PostgreSQL estimates
-   * it no worse, estimated for an average user; for the list queries that plan sorted 22,000 of
+   * it no worse, estimated for an average user; for the page queries that plan sorted 22,000 of
    * a 100k-task user's tasks for one tag (50 ms, against 13 ms) and made a two-letter q scan the
    * whole trigram index for every user (0.5 s, against 0.15 ms): `npm run bench:explain` replays
    * it. Planning costs 0.05-0.3 ms; every other statement keeps its generic plan.
@@ -45,7 +45,7 @@ export interface Database extends Executor {
   /** Where it is, for logs: a folder, or host:port/database (never a password). */
   readonly where: string;
   readonly db: Db;
-  /** The driver itself, for SQL built by hand (list queries, sync). */
+  /** The driver itself, for SQL built by hand (page queries, sync). */
   readonly sql: postgres.Sql;
   /** Whether server-side prepared statements are used (off behind a transaction pooler). */
   readonly prepare: boolean;

@@ -12,7 +12,7 @@ import { PRIORITIES, type SortField } from './tasks.schemas.js';
  * within the caller's own tasks.
  */
 
-/** The parts of a list query a cursor is bound to, in a canonical form. */
+/** The parts of a page query a cursor is bound to, in a canonical form. */
 export interface CursorQuery {
   status: string;
   q: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * The list query, composed: filters, one sort order, a keyset position and a limit. The SQL text
+ * The page query, composed: filters, one sort order, a keyset position and a limit. The SQL text
  * depends only on the query's shape (which filters, which sort, where the position is), so each
  * shape is built once and cached; a request only binds values. Every query reads the lists the
  * caller (`$1`) is a member of, each by `list_id`, and every index the shapes need leads with
@@ -11,7 +11,7 @@ import type { Priority, SortField } from './tasks.schemas.js';
 
 export type Direction = 'asc' | 'desc';
 
-export interface ListFilters {
+export interface PageFilters {
   /** completed = this; undefined: both. */
   completed?: boolean | undefined;
   /** The LIKE pattern of `q`: `%` + q with `\ % _` escaped + `%`. */
@@ -22,10 +22,10 @@ export interface ListFilters {
   dueAfter?: string | undefined;
 }
 
-export interface ListSpec {
+export interface PageSpec {
   /** Who asks (src/access/): the page holds what they may read. */
   scope: AccessScope;
-  filters: ListFilters;
+  filters: PageFilters;
   sort: { field: SortField; direction: Direction };
   /** Rows after this position in the sort order: the last row's sort value (null: no due_at) and id. */
   after?: { value: string | null; id: number } | undefined;
@@ -49,13 +49,13 @@ const SORT_SQL: Record<SortField, { expr: string; cast: string }> = {
 /** The sort value of a row, as a cursor keeps it. */
 export const SORT_KEY_COLUMN = 'sort_key';
 
-type Binder = (s: ListSpec) => unknown;
+type Binder = (s: PageSpec) => unknown;
 
 /** The columns every list returns: the API's field names (plus the sort key, for the cursor). */
-export function createListQuery(columns: readonly string[]) {
+export function createPageQuery(columns: readonly string[]) {
   const shapes = new Map<string, { text: string; binders: Binder[] }>();
 
-  function shape(spec: ListSpec): string {
+  function shape(spec: PageSpec): string {
     const f = spec.filters;
     const position = spec.after === undefined ? '' : spec.after.value === null ? 'n' : 'v';
     return [
@@ -71,7 +71,7 @@ export function createListQuery(columns: readonly string[]) {
     ].join('|');
   }
 
-  function build(spec: ListSpec): { text: string; binders: Binder[] } {
+  function build(spec: PageSpec): { text: string; binders: Binder[] } {
     const binders: Binder[] = [(s) => s.scope.userId];
     const param = (get: Binder, cast?: string) => {
       binders.push(get);
@@ -146,7 +146,7 @@ export function createListQuery(columns: readonly string[]) {
   }
 
   return {
-    build(spec: ListSpec): BuiltQuery {
+    build(spec: PageSpec): BuiltQuery {
       const key = shape(spec);
       let built = shapes.get(key);
       if (built === undefined) {

@@ -4,14 +4,14 @@ import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { storedPosition } from '../lib/instant.js';
 import { feedSql, type Told } from '../feed/feed.js';
-import { createListQuery, type ListSpec } from './tasks.query.js';
+import { createPageQuery, type PageSpec } from './tasks.query.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
 /** A row a write returns: the task, and the members told of the change with its number in each one's feed. */
 export type WrittenRow = TaskRow & Told;
 /** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
-export type ListedRow = TaskRow & { sort_key: unknown; list_seq: number };
+export type PagedRow = TaskRow & { sort_key: unknown; page_seq: number };
 
 /** The sorts whose key is a timestamp, selected as PostgreSQL's text (tasks.query.ts). */
 const TIMESTAMP_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
@@ -136,13 +136,13 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
         `select d.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join d on true`
       );
     });
-  const lists = createListQuery(COLUMNS);
+  const pages = createPageQuery(COLUMNS);
   /**
    * The page joined to the user's change counter, read in the same statement (one snapshot): the
-   * list's ETag is exactly what the page holds, in one round trip, and an empty page still has a
+   * page's ETag is exactly what the page holds, in one round trip, and an empty page still has a
    * row that carries the counter (all task columns null). The outer ORDER BY restates the page's.
    */
-  const withSeq = (spec: ListSpec, text: string) =>
+  const withSeq = (spec: PageSpec, text: string) =>
     memo(`l:${text}`, () => {
       const dir = spec.sort.direction;
       const field = spec.sort.field;
@@ -154,18 +154,18 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
             ? `l.${field} ${dir}, l.id ${dir}`
             : `l.sort_key ${dir}, l.id ${dir}`;
       return (
-        'select l.*, c.seq as list_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
+        'select l.*, c.seq as page_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
         `left join lateral (${text}) l on true order by ${order}`
       );
     });
 
   return {
     /** One page in the spec's order (`limit` rows at most), and the user's change counter it is as of. */
-    async list(spec: ListSpec): Promise<{ rows: ListedRow[]; seq: number }> {
-      const { text, params } = lists.build(spec);
+    async page(spec: PageSpec): Promise<{ rows: PagedRow[]; seq: number }> {
+      const { text, params } = pages.build(spec);
       // Planned for its values each time (RunOptions): the best plan depends on the user's tasks.
-      const rows = await database.rows<ListedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
-      const seq = Number(rows[0]?.list_seq ?? 0);
+      const rows = await database.rows<PagedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
+      const seq = Number(rows[0]?.page_seq ?? 0);
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
       else if (TIMESTAMP_SORTS.has(spec.sort.field)) for (const row of rows) row.sort_key = typeof row.sort_key === 'string' ? storedPosition(row.sort_key) : null;
       return { rows, seq };

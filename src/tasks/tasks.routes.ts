@@ -15,19 +15,19 @@ import type { Executor } from '../db/client.js';
 import type { WritePipeline, Written } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
 import type { KeyedLimit } from '../lib/keyed-limit.js';
-import type { ListCache } from './list-cache.js';
+import type { PageCache } from './page-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
-import type { ListSpec } from './tasks.query.js';
+import type { PageSpec } from './tasks.query.js';
 import {
-  ListQuerySchema,
+  PageQuerySchema,
   PAGE_MAX,
   STATUS_WORDS,
-  type ListQuery,
+  type PageQuery,
   type Priority,
   type SortField,
   TaskCompletionSchema,
   TaskCreateSchema,
-  TaskListEnvelopeSchema,
+  TaskPageEnvelopeSchema,
   TaskSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
@@ -36,14 +36,14 @@ import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.reposito
 export interface TasksRoutesOptions {
   repository: TasksRepository;
   /** Most tasks a list without `limit` returns; a longer one says where to go on (Link). */
-  maxTasksPerList: number;
+  maxTasksPerPage: number;
   maxTasksPerUser: number;
   /** How every write runs (src/writes/pipeline.ts). */
   pipeline: WritePipeline;
-  /** The user's change counter (lists' ETags). */
+  /** The user's change counter (pages' ETags). */
   changes: { current(userId: string): Promise<number> };
-  /** Serialized lists, validated against the change counter (LIST_CACHE_MB; off at 0). */
-  listCache: ListCache;
+  /** Serialized pages, validated against the change counter (LIST_CACHE_MB; off at 0). */
+  pageCache: PageCache;
   /** A user's reads in flight at once (shared with the other read routes). */
   reads: KeyedLimit;
 }
@@ -93,10 +93,10 @@ const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const unique = <T>(values: readonly T[]) => [...new Set(values)];
 
 /**
- * The list query as the repository takes it, the hash its cursors carry, and whether it is paged.
+ * The page query as the repository takes it, the hash its cursors carry, and whether it is paged.
  * Exported for bench/explain.ts, which EXPLAINs the queries this makes.
  */
-export function listSpec(scope: AccessScope, query: ListQuery, maxPerList: number): { spec: ListSpec; hash: string; paged: boolean } {
+export function pageSpec(scope: AccessScope, query: PageQuery, maxPerPage: number): { spec: PageSpec; hash: string; paged: boolean } {
   const status = STATUS_WORDS[query.status ?? query.filter ?? 'all'];
   const sort = query.sort ?? '-created_at';
   const field = sort.replace(/^-/, '') as SortField;
@@ -129,7 +129,7 @@ export function listSpec(scope: AccessScope, query: ListQuery, maxPerList: numbe
       },
       sort: { field, direction: sort.startsWith('-') ? 'desc' : 'asc' },
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, hash, field),
-      limit: query.limit ?? (paged ? PAGE_DEFAULT : maxPerList),
+      limit: query.limit ?? (paged ? PAGE_DEFAULT : maxPerPage),
     },
   };
 }
@@ -163,14 +163,14 @@ function written(status: number, row: WrittenRow, message: string): Written {
   return { status, body: { data: task, message }, headers: { etag: versionTag(row.version) }, told: users.map((u, i) => [u, Number(seqs[i])]) };
 }
 
-/** A list's ETag: the user's change counter and the query, so it changes with any change and differs between queries. */
-function listTag(seq: number, url: string): string {
+/** A page's ETag: the user's change counter and the query, so it changes with any change and differs between queries. */
+function pageTag(seq: number, url: string): string {
   return `"l${seq}.${createHash('sha1').update(url).digest('base64url').slice(0, 12)}"`;
 }
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, maxTasksPerList, maxTasksPerUser, pipeline, changes, listCache, reads } = options;
+  const { repository, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /**
    * A write that matched nothing: a task the caller cannot see is a 404; one they may only read, a 403
@@ -201,13 +201,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         description:
           'Newest first unless `sort` says otherwise; the filters combine with AND. With `limit` or `cursor` the answer is one ' +
           'page and carries `next_cursor` (and a `Link: <...>; rel="next"` header while there is a next page). Without them ' +
-          `it holds at most ${maxTasksPerList} tasks, and a Link header says where the rest starts. The ETag changes with any ` +
+          `it holds at most ${maxTasksPerPage} tasks, and a Link header says where the rest starts. The ETag changes with any ` +
           'change of the user\'s tasks: poll with If-None-Match and get 304 while nothing changed.',
         params: UserParamsSchema,
-        querystring: ListQuerySchema,
+        querystring: PageQuerySchema,
         headers: IfNoneMatchHeaders,
         response: {
-          200: { ...TaskListEnvelopeSchema, headers: { ETag: ETagHeader, Link: LinkHeader } },
+          200: { ...TaskPageEnvelopeSchema, headers: { ETag: ETagHeader, Link: LinkHeader } },
           ...NOT_MODIFIED,
           ...errorResponses(400, ...AUTHED),
         },
@@ -218,20 +218,20 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       const ifNoneMatch = request.headers['if-none-match'];
       // A poll, or a list that may be cached: the counter first (one primary-key lookup). Unchanged
       // since the client's copy: 304. Unchanged since a cached answer: that answer, as it is.
-      if (ifNoneMatch !== undefined || listCache.enabled) {
+      if (ifNoneMatch !== undefined || pageCache.enabled) {
         const current = await reads.run(userId, () => changes.current(userId));
-        const etag = listTag(current, request.url);
+        const etag = pageTag(current, request.url);
         if (ifNoneMatch !== undefined && noneMatch(ifNoneMatch, etag)) return reply.header('etag', etag).code(304).send();
-        const cached = listCache.get(request.url, current);
+        const cached = pageCache.get(request.url, current);
         if (cached !== undefined) {
           reply.header('etag', etag).type(JSON_TYPE);
           if (cached.link !== undefined) reply.header('link', cached.link);
           return reply.send(cached.body);
         }
       }
-      const { spec, hash, paged } = listSpec(request.scope, request.query, maxTasksPerList);
-      const { rows, seq } = await reads.run(userId, () => repository.list({ ...spec, limit: spec.limit + 1 }));
-      reply.header('etag', listTag(seq, request.url));
+      const { spec, hash, paged } = pageSpec(request.scope, request.query, maxTasksPerPage);
+      const { rows, seq } = await reads.run(userId, () => repository.page({ ...spec, limit: spec.limit + 1 }));
+      reply.header('etag', pageTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
       const last = rows.at(-1);
@@ -239,9 +239,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       const link = next === null ? undefined : nextLink(request, next, paged ? undefined : PAGE_MAX);
       if (link !== undefined) reply.header('link', link);
       const payload = paged ? { data: rows, message: 'Tasks retrieved successfully', next_cursor: next } : { data: rows, message: 'Tasks retrieved successfully' };
-      if (!listCache.enabled) return payload;
+      if (!pageCache.enabled) return payload;
       const body = reply.serialize(payload) as string;
-      listCache.set(request.url, { seq, body, link });
+      pageCache.set(request.url, { seq, body, link });
       return reply.type(JSON_TYPE).send(body);
     },
   );

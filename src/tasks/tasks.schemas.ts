@@ -152,7 +152,7 @@ export type SortField = (typeof SORTS)[number];
 const SORT_VALUES = SORTS.flatMap((f) => [f, `-${f}`]);
 export const PAGE_MAX = 200;
 
-export const ListQuerySchema = Type.Object({
+export const PageQuerySchema = Type.Object({
   status: Type.Optional({
     ...Status,
     description: 'all (default), pending or completed; active, open, incomplete and todo mean pending; done and complete mean completed',
@@ -201,10 +201,10 @@ export const ListQuerySchema = Type.Object({
     }),
   ),
 });
-export type ListQuery = Static<typeof ListQuerySchema>;
+export type PageQuery = Static<typeof PageQuerySchema>;
 
 export const TaskEnvelopeSchema = Envelope(ref(TaskSchema), 'Task retrieved successfully');
-export const TaskListEnvelopeSchema = Type.Object(
+export const TaskPageEnvelopeSchema = Type.Object(
   {
     data: Type.Array(ref(TaskSchema)),
     message: Type.String({ description: 'What was done, for people', examples: ['Tasks retrieved successfully'] }),

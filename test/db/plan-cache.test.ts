@@ -35,7 +35,7 @@ describe.each(drivers)('plan cache [%s]', (driver) => {
         const scope = await access.resolve(`plan-${i}`);
         await repository.create(scope, { title: 'T' });
         const spec = { scope, filters: { tags: ['a'] }, sort: { field: 'created_at', direction: 'desc' }, limit: 51 } as const;
-        expect((await repository.list(spec)).rows).toEqual([]);
+        expect((await repository.page(spec)).rows).toEqual([]);
         await repository.get(scope, 1);
       }
       const prepared = (await database.rows<{ statement: string }>('select statement from pg_prepared_statements', [])).map((r) => r.statement);

@@ -27,7 +27,7 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
-    t = await buildTestApp(driver, { maxTasksPerList: 5 });
+    t = await buildTestApp(driver, { maxTasksPerPage: 5 });
     user = uniqueUser();
     headers = await authHeader(user);
     for (const s of SEED) {

@@ -5,7 +5,7 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListCache } from '../../src/tasks/list-cache.js';
+import { PageCache } from '../../src/tasks/page-cache.js';
 import { drivers } from '../helpers/databases.js';
 import { anotherInstance, authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
@@ -16,7 +16,7 @@ describe.each(drivers)('the list cache [%s]', (driver) => {
   beforeAll(async () => {
     cached = await buildTestApp(driver);
     other = await anotherInstance(cached);
-    uncached = await anotherInstance(cached, { listCacheBytes: 0 });
+    uncached = await anotherInstance(cached, { pageCacheBytes: 0 });
   });
   afterAll(async () => {
     await uncached?.close();
@@ -95,11 +95,11 @@ describe.each(drivers)('the list cache [%s]', (driver) => {
   });
 });
 
-describe('ListCache bounds', () => {
+describe('PageCache bounds', () => {
   const entry = (seq: number, chars: number) => ({ seq, body: 'x'.repeat(chars), link: undefined });
 
   it('keeps at most its bytes, dropping the least recently used first, and never one list of more than an eighth of them', () => {
-    const cache = new ListCache(100_000);
+    const cache = new PageCache(100_000);
     for (let i = 0; i < 20; i++) cache.set(`/api/u/tasks?i=${i}`, entry(1, 4000));
     expect(cache.stats().bytes).toBeLessThanOrEqual(100_000);
     expect(cache.get('/api/u/tasks?i=0', 1)).toBeUndefined(); // the oldest went first
@@ -109,7 +109,7 @@ describe('ListCache bounds', () => {
   });
 
   it('gives an answer only for the counter it was made at, and forgets it on the first miss', () => {
-    const cache = new ListCache(100_000);
+    const cache = new PageCache(100_000);
     cache.set('/api/u/tasks', entry(7, 10));
     expect(cache.get('/api/u/tasks', 8)).toBeUndefined();
     expect(cache.get('/api/u/tasks', 7)).toBeUndefined();
@@ -117,6 +117,6 @@ describe('ListCache bounds', () => {
   });
 
   it('is off at 0 bytes', () => {
-    expect(new ListCache(0).enabled).toBe(false);
+    expect(new PageCache(0).enabled).toBe(false);
   });
 });

@@ -2,14 +2,14 @@
  * Serialized list answers, kept per request URL (which holds the user's id) with the user's change
  * counter they are as of. A list request reads the counter first (one primary-key lookup: the
  * same lookup a 304 needs); when it equals an entry's, nothing of the user's tasks changed since
- * that answer was made, so the answer is sent again as it is, without the list query and without
+ * that answer was made, so the answer is sent again as it is, without the page query and without
  * serializing. Never stale: every change of a user's tasks moves the counter in the same
  * transaction, and an entry is only ever used for the counter it was made at.
  *
  * Bounded in bytes (LIST_CACHE_MB), least recently used first out. Per process: with several
  * instances each keeps its own, and each validates against the database on every request.
  */
-export interface CachedList {
+export interface CachedPage {
   /** The user's change counter the body is as of. */
   readonly seq: number;
   readonly body: string;
@@ -20,8 +20,8 @@ export interface CachedList {
 /** Key and bookkeeping per entry, beside the body (UTF-16: 2 bytes a character at most). */
 const OVERHEAD_BYTES = 200;
 
-export class ListCache {
-  private readonly entries = new Map<string, CachedList>();
+export class PageCache {
+  private readonly entries = new Map<string, CachedPage>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -31,7 +31,7 @@ export class ListCache {
   }
 
   /** The answer for this URL if it was made at this counter; an older one is dropped. */
-  get(url: string, seq: number): CachedList | undefined {
+  get(url: string, seq: number): CachedPage | undefined {
     const entry = this.entries.get(url);
     if (entry === undefined) return undefined;
     this.entries.delete(url);
@@ -43,7 +43,7 @@ export class ListCache {
     return entry;
   }
 
-  set(url: string, entry: CachedList): void {
+  set(url: string, entry: CachedPage): void {
     const bytes = size(url, entry);
     if (bytes > this.maxBytes / 8) return; // one list never takes much of the room
     const old = this.entries.get(url);
@@ -66,6 +66,6 @@ export class ListCache {
   }
 }
 
-function size(url: string, entry: CachedList): number {
+function size(url: string, entry: CachedPage): number {
   return 2 * (url.length + entry.body.length + (entry.link?.length ?? 0)) + OVERHEAD_BYTES;
 }
