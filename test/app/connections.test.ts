@@ -6,12 +6,14 @@
  * still be on its way is never closed unanswered: a burst from one address against the server
  * process reads 200s and 503s, no resets. Over real sockets (app.inject has none).
  */
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../src/config.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { burst, closed, openSocket, rawRequest, type BurstOutcome } from '../helpers/raw-http.js';
 import { join } from 'node:path';
-import { scratchDir, sleep, startServer } from '../helpers/process.js';
+import { run, scratchDir, sleep, startServer } from '../helpers/process.js';
 import { faultToken, serverEnv, type Server } from '../faults/support.js';
 import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -191,6 +193,15 @@ describe.each(drivers)('a burst of new connections from one address, against the
   it('300 at once from 100 addresses over a bound of 64 in all: each reads a 200 or the 503', async () => {
     const outcomes = (await Promise.all(Array.from({ length: 100 }, (_, i) => burst(small.port, GET_HEALTH, { sockets: 3, localAddress: `127.0.2.${i + 1}` })))).flat();
     expect(tally(outcomes)).toEqual({ '200': expect.any(Number), [REFUSED]: expect.any(Number) });
+  });
+
+  it('the accept queue holds a burst: the listen backlog is MAX_CONNECTIONS (at least 511), up to net.core.somaxconn', async (ctx) => {
+    // A listening socket's Send-Q in ss is its backlog. Node's own 511 overflowed under 2,000 at once.
+    const ss = await run('ss', ['-ltn', `sport = :${defaults.port}`], { timeoutMs: 5000 }).catch(() => undefined);
+    if (ss?.code !== 0) return ctx.skip('ss is not installed');
+    const [, , backlog] = (ss.stdout.trim().split('\n')[1] ?? '').split(/\s+/);
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    expect(Number(backlog)).toBe(Math.min(somaxconn, Math.max(511, testConfig().maxConnections)));
   });
 
   it('with the defaults (256 per address), 1,000 at once, 200 silent ones among them: each reads a 200 or the 503', async () => {
