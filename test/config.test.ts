@@ -223,11 +223,11 @@ describe('the documentation of the configuration', () => {
   const read = [...new Set([...source.matchAll(/env(?:\.|\['|, ')([A-Z][A-Z0-9_]{2,})/g)].map((m) => m[1]!))].filter(
     (name) => !INTERNAL.has(name),
   );
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const table = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## ', readme.indexOf('\n## Configuration') + 1));
+  const guide = readFileSync(join(ROOT, 'docs/CONFIGURATION.md'), 'utf8');
+  const table = guide.slice(guide.indexOf('\n## Variables'), guide.indexOf('\n## ', guide.indexOf('\n## Variables') + 1));
   const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
 
-  it('names every variable the service reads in the README table and in .env.example', () => {
+  it('names every variable the service reads in the table of docs/CONFIGURATION.md and in .env.example', () => {
     expect(read.length).toBeGreaterThan(40);
     expect(read.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
     expect(read.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);

@@ -2,7 +2,7 @@
 // user would get it), type-check a usage file under strict settings, and import the package at run time.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,29 +76,12 @@ export async function use(): Promise<void> {
 }
 `;
 
-// The README's (root, "Frontend") ten lines, as they are there, with what they take for granted declared.
-const README_SNIPPET = `
-import { cachedToken, createTaskClient, isApiError } from '@task-api/client';
-declare const process: { env: Record<string, string | undefined> };
-declare const authClient: { token(): Promise<{ data: { token: string } | null }> };
-declare const session: { user: { id: string } };
-declare const router: { replace(path: string): void };
-declare function refresh(change: unknown): void;
-
-export async function readme(): Promise<void> {
-  const api = createTaskClient({
-    baseUrl: process.env.NEXT_PUBLIC_API_URL!,
-    userId: session.user.id,
-    token: cachedToken(async () => (await authClient.token()).data?.token),
-    onUnauthorized: () => router.replace('/sign-in'),
-  });
-  const task = await api.tasks.create({ title: 'Buy milk', priority: 'high', tags: ['errands'] });
-  const { tasks, nextCursor } = await api.tasks.list({ status: 'pending', q: 'milk', sort: '-due_at', limit: 20 });
-  const saved = await api.tasks.updateIfUnchanged(task, { title: 'Buy oat milk' });
-  const stop = api.events.subscribe({ onChange: (change) => refresh(change) });
-  void [tasks, nextCursor, saved.ok ? saved.task : saved.current, stop, isApiError];
-}
-`;
+// The snippet of docs/FRONTEND.md ("The typed client"), as it is there; its ./auth-client is step 1's
+// createAuthClient({ plugins: [jwtClient()] }), declared here with the one method it uses.
+const frontendGuide = readFileSync(new URL('../../../docs/FRONTEND.md', import.meta.url), 'utf8');
+const guideSection = frontendGuide.slice(frontendGuide.indexOf('\n## The typed client'));
+const GUIDE_SNIPPET = guideSection.slice(guideSection.indexOf('```ts\n') + 6, guideSection.indexOf('\n```\n'));
+const AUTH_CLIENT = `export declare const authClient: { token(): Promise<{ data: { token: string } | null }> };\n`;
 
 it('packs, installs into a scratch project, type-checks a usage file and imports', () => {
   const out = npm(['pack', '--pack-destination', scratch, '--json'], pkgDir);
@@ -114,7 +97,8 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
   assert.deepEqual(Object.keys(deps), ['openapi-fetch'], 'openapi-fetch is the only runtime dependency');
 
   writeFileSync(join(scratch, 'usage.ts'), USAGE);
-  writeFileSync(join(scratch, 'readme.ts'), README_SNIPPET);
+  writeFileSync(join(scratch, 'frontend-guide.ts'), GUIDE_SNIPPET);
+  writeFileSync(join(scratch, 'auth-client.ts'), AUTH_CLIENT);
   writeFileSync(
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
@@ -123,13 +107,30 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
         strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
         skipLibCheck: false, noEmit: true,
       },
-      files: ['usage.ts', 'readme.ts'],
+      files: ['usage.ts'],
     }),
   );
   try {
     execFileSync(process.execPath, [tsc, '-p', scratch], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     assert.fail(`tsc on the usage file failed:\n${err.stdout}${err.stderr}`);
+  }
+  // The guide's snippet as a Next.js app compiles it: bundler resolution (./auth-client, no extension).
+  writeFileSync(
+    join(scratch, 'tsconfig.guide.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [],
+        strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, verbatimModuleSyntax: true,
+        skipLibCheck: false, noEmit: true,
+      },
+      files: ['frontend-guide.ts', 'auth-client.ts'],
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(scratch, 'tsconfig.guide.json')], { cwd: scratch, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    assert.fail(`tsc on the snippet of docs/FRONTEND.md failed:\n${err.stdout}${err.stderr}`);
   }
 
   const runtime = execFileSync(
