@@ -3,7 +3,7 @@ import { authHook } from './auth/auth.hook.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
 import { ApiError } from './errors.js';
-import { KeyedLimit } from './lib/keyed-limit.js';
+import { ReadLimits } from './lib/keyed-limit.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
 import { ListCache } from './tasks/list-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
@@ -23,7 +23,14 @@ export interface ApiOptions {
   live: LiveUpdates;
   limits: Pick<
     Config,
-    'maxTasksPerList' | 'maxTasksPerUser' | 'syncRetentionDays' | 'listCacheBytes' | 'readsInFlightPerUser' | 'syncMaxDeletionsPerUser' | 'idempotencyMaxKeysPerUser'
+    | 'maxTasksPerList'
+    | 'maxTasksPerUser'
+    | 'syncRetentionDays'
+    | 'listCacheBytes'
+    | 'readsInFlightPerUser'
+    | 'costlyReadsInFlightPerUser'
+    | 'syncMaxDeletionsPerUser'
+    | 'idempotencyMaxKeysPerUser'
   >;
 }
 
@@ -43,9 +50,10 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
   const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
-  // A user's reads in flight at once from this process: one user's expensive queries (a one-letter
-  // q over 100k tasks) take at most this many of the pool's connections, never everyone's.
-  const reads = new KeyedLimit(limits.readsInFlightPerUser);
+  // A user's reads in flight at once from this process, and of them the costly ones (no index narrows
+  // them: a one-letter q over 100k tasks, /tags): one user's expensive queries take at most that many
+  // of the pool's connections and of the database's cores, never everyone's.
+  const reads = new ReadLimits(limits.readsInFlightPerUser, limits.costlyReadsInFlightPerUser);
   const retentionDays = limits.syncRetentionDays;
   await api.register(tasksRoutes, {
     prefix: '/tasks',

@@ -12,7 +12,7 @@ import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, non
 import type { Executor } from '../db/client.js';
 import { send, type Idempotent, type Outcome } from '../sync/idempotency.js';
 import { instantIso } from '../lib/instant.js';
-import { KeyedLimit } from '../lib/keyed-limit.js';
+import { KeyedLimit, type ReadLimits } from '../lib/keyed-limit.js';
 import type { ListCache } from './list-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { ListSpec } from './tasks.query.js';
@@ -43,7 +43,7 @@ export interface TasksRoutesOptions {
   /** Serialized lists, validated against the change counter (LIST_CACHE_MB; off at 0). */
   listCache: ListCache;
   /** A user's reads in flight at once (shared with the other read routes). */
-  reads: KeyedLimit;
+  reads: ReadLimits;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -246,7 +246,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         }
       }
       const { spec, hash, paged } = listSpec(userId, request.query, maxTasksPerList);
-      const { rows, seq } = await reads.run(userId, () => repository.list({ ...spec, limit: spec.limit + 1 }));
+      // A q shorter than a trigram: no index narrows it, every task of the user is read.
+      const costly = request.query.q !== undefined && [...request.query.q].length < 3;
+      const { rows, seq } = await reads.run(userId, () => repository.list({ ...spec, limit: spec.limit + 1 }), costly);
       reply.header('etag', listTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
