@@ -6,24 +6,29 @@
 #     -e CORS_ORIGINS=https://app.example.com task-api
 
 # --- what npm ci needs, picked out of the build context ------------------------------------
-# package.json and the lock file, scripts/ and vendor/ when it exists (vendor/ holds the patched
-# postgres.js tarball that package.json installs; no install script of ours runs). COPY cannot name an optional folder, hence this stage: the next
-# one copies its result, whose content, not this stage, decides whether npm ci runs again.
+# package.json and the lock file, the package.json of each workspace the lock file names
+# (packages/client), scripts/ and vendor/ when it exists (vendor/ holds the patched postgres.js
+# tarball that package.json installs; no install script of ours runs). COPY cannot name an optional
+# folder, hence this stage: the next one copies its result, whose content, not this stage, decides
+# whether npm ci runs again.
 FROM node:24-bookworm-slim AS manifests
 WORKDIR /app
 COPY . .
-RUN mkdir /manifests \
+RUN mkdir -p /manifests/packages/client \
   && cp -r package.json package-lock.json scripts /manifests/ \
+  && cp packages/client/package.json /manifests/packages/client/ \
   && if [ -d vendor ]; then cp -r vendor /manifests/; fi
 
 # --- build: all dependencies, compile, then drop the development ones ------------------------
+# --workspaces=false: the API's dependencies only, not those of the workspace packages/client (the
+# typed client for frontends), which the service does not use.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --workspaces=false --no-audit --no-fund
 COPY . .
 RUN npm run build \
-  && npm prune --omit=dev --no-audit --no-fund
+  && npm prune --omit=dev --workspaces=false --no-audit --no-fund
 
 # --- runtime: node, the compiled code, the migrations and the production dependencies ---------
 FROM node:24-bookworm-slim

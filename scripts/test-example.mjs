@@ -2,10 +2,11 @@
 /**
  * `npm run test:example`: the Next.js example (examples/nextjs) in Chromium against this API.
  *
- * packages/client and examples/nextjs are projects of their own (the root `npm install` does not
- * install them). This installs each with `npm ci` when needed (no node_modules yet, or its
- * package.json, package-lock.json or the Node version changed since the last install here: a stamp
- * in node_modules says), makes sure the client's dist/ is built, then runs the example's
+ * packages/client is a workspace of the root (the root's `npm install` installs it); examples/nextjs
+ * is a project of its own, with its own lockfile (the root's `npm install` does not install Next.js).
+ * This installs the example with `npm ci` when needed (no node_modules yet, or its package.json,
+ * package-lock.json or the Node version changed since the last install here: a stamp in
+ * node_modules says), makes sure the client's dist/ is built, then runs the example's
  * `npm run test:example` (which builds the API and the app, starts both on free ports and drives
  * Chromium; see examples/nextjs/README.md). Its environment passes through (SKIP_BUILD=1, ...).
  *
@@ -55,7 +56,6 @@ function ensureInstalled(rel) {
 }
 
 const started = Date.now();
-ensureInstalled('packages/client');
 ensureInstalled('examples/nextjs'); // its postinstall builds packages/client
 // The client's dist/ is rebuilt when a source is newer (the example imports the built package).
 run(process.execPath, [join(root, 'examples/nextjs/scripts/build-client.mjs')], join(root, 'examples/nextjs'));

@@ -4,7 +4,7 @@ import { authHook } from './auth/auth.hook.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
 import { ApiError } from './errors.js';
-import { KeyedLimit } from './lib/keyed-limit.js';
+import { ReadLimits } from './lib/keyed-limit.js';
 import type { RateLimiter } from './lib/rate-limiter.js';
 import { PageCache } from './tasks/page-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
@@ -32,7 +32,14 @@ export interface ApiOptions {
   live: LiveUpdates;
   limits: Pick<
     Config,
-    'maxTasksPerPage' | 'maxTasksPerUser' | 'syncRetentionDays' | 'pageCacheBytes' | 'readsInFlightPerUser' | 'syncMaxDeletionsPerUser' | 'idempotencyMaxKeysPerUser'
+    | 'maxTasksPerPage'
+    | 'maxTasksPerUser'
+    | 'syncRetentionDays'
+    | 'pageCacheBytes'
+    | 'readsInFlightPerUser'
+    | 'costlyReadsInFlightPerUser'
+    | 'syncMaxDeletionsPerUser'
+    | 'idempotencyMaxKeysPerUser'
   >;
 }
 
@@ -65,9 +72,10 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     await access.drain(4000);
     await pipeline.drain();
   });
-  // A user's reads in flight at once from this process: one user's expensive queries (a one-letter
-  // q over 100k tasks) take at most this many of the pool's connections, never everyone's.
-  const reads = new KeyedLimit(limits.readsInFlightPerUser);
+  // A user's reads in flight at once from this process, and of them the costly ones (no index narrows
+  // them: a one-letter q over 100k tasks, /tags): one user's expensive queries take at most that many
+  // of the pool's connections and of the database's cores, never everyone's.
+  const reads = new ReadLimits(limits.readsInFlightPerUser, limits.costlyReadsInFlightPerUser);
   const retentionDays = limits.syncRetentionDays;
   await api.register(tasksRoutes, {
     prefix: '/tasks',

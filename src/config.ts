@@ -37,6 +37,11 @@ export interface Config {
   readonly queryBudgetMs: number;
   /** Per user and process: reads in flight at once (the others wait their turn). */
   readonly readsInFlightPerUser: number;
+  /**
+   * Per user and process: costly reads in flight at once, those no index can narrow (a `q` shorter
+   * than a trigram reads every task of the user; `/tags` counts them all), within the reads above.
+   */
+  readonly costlyReadsInFlightPerUser: number;
   /** At start, how long an unreachable database is retried (with backoff) before giving up. */
   readonly databaseConnectRetryMs: number;
   /** Where the embedded database and the dev secret live. */
@@ -351,7 +356,8 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
     queryBudgetMs: int(env, 'QUERY_BUDGET_MS', 2000, 50, 600_000),
-    readsInFlightPerUser: int(env, 'READS_IN_FLIGHT_PER_USER', 2, 1, 1000),
+    readsInFlightPerUser: int(env, 'READS_IN_FLIGHT_PER_USER', 8, 1, 1000),
+    costlyReadsInFlightPerUser: int(env, 'COSTLY_READS_IN_FLIGHT_PER_USER', 1, 1, 1000),
     databaseConnectRetryMs: int(env, 'DATABASE_CONNECT_RETRY_MS', 30_000, 0, 3_600_000),
     dataDir,
     betterAuthSecret: secret,

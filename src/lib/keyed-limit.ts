@@ -34,3 +34,22 @@ export class KeyedLimit {
     return this.queues.size;
   }
 }
+
+/**
+ * A user's reads in flight per process: at most `all` at once, and of them at most `costly` of the
+ * costly ones (those no index narrows). A costly read waits for its costly turn first, then for a
+ * turn among all, so it never holds a slot of the others while it waits.
+ */
+export class ReadLimits {
+  private readonly all: KeyedLimit;
+  private readonly costly: KeyedLimit;
+
+  constructor(all: number, costly: number) {
+    this.all = new KeyedLimit(all);
+    this.costly = new KeyedLimit(Math.min(costly, all));
+  }
+
+  run<T>(key: string, task: () => Promise<T>, costly = false): Promise<T> {
+    return costly ? this.costly.run(key, () => this.all.run(key, task)) : this.all.run(key, task);
+  }
+}

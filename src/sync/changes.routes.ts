@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
-import type { KeyedLimit } from '../lib/keyed-limit.js';
+import type { ReadLimits } from '../lib/keyed-limit.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { UserParamsSchema } from '../http/params.js';
 import { changeJson } from './events.hub.js';
@@ -13,7 +13,7 @@ export interface ChangesRoutesOptions {
   repository: SyncRepository;
   retentionDays: number;
   /** A user's reads in flight at once (shared with the other read routes). */
-  reads: KeyedLimit;
+  reads: ReadLimits;
 }
 
 export function cursorExpired(retentionDays: number): ApiError {

@@ -14,7 +14,7 @@ import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
 import type { WritePipeline, Written } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
-import type { KeyedLimit } from '../lib/keyed-limit.js';
+import type { ReadLimits } from '../lib/keyed-limit.js';
 import type { PageCache } from './page-cache.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
@@ -45,7 +45,7 @@ export interface TasksRoutesOptions {
   /** Serialized pages, validated against the change counter (LIST_CACHE_MB; off at 0). */
   pageCache: PageCache;
   /** A user's reads in flight at once (shared with the other read routes). */
-  reads: KeyedLimit;
+  reads: ReadLimits;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -230,7 +230,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         }
       }
       const { spec, hash, paged } = pageSpec(request.scope, request.query, maxTasksPerPage);
-      const { rows, seq } = await reads.run(userId, () => repository.page({ ...spec, limit: spec.limit + 1 }));
+      // A q shorter than a trigram: no index narrows it, every task of the caller's lists is read.
+      const costly = request.query.q !== undefined && [...request.query.q].length < 3;
+      const { rows, seq } = await reads.run(userId, () => repository.page({ ...spec, limit: spec.limit + 1 }), costly);
       reply.header('etag', pageTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;

@@ -585,7 +585,7 @@ export interface components {
             tags: string[];
             /**
              * Format: date-time
-             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
              * @example 2026-12-24T17:00:00.000Z
              * @example null
              */
@@ -664,7 +664,7 @@ export interface components {
             tags?: string[];
             /**
              * Format: date-time
-             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Default: null
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second. Default: null
              * @example 2026-12-24T17:00:00.000Z
              * @example null
              */
@@ -716,7 +716,7 @@ export interface components {
             tags?: string[];
             /**
              * Format: date-time
-             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
              * @example 2026-12-24T17:00:00.000Z
              * @example null
              */
@@ -899,12 +899,12 @@ export interface operations {
                  */
                 tag?: string[];
                 /**
-                 * @description due_at < this instant; a task without due_at never matches
+                 * @description due_at < this instant; a task without due_at never matches. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
                  * @example 2027-01-01T00:00:00Z
                  */
                 due_before?: string;
                 /**
-                 * @description due_at >= this instant; a task without due_at never matches
+                 * @description due_at >= this instant; a task without due_at never matches. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
                  * @example 2026-12-01T00:00:00Z
                  */
                 due_after?: string;
@@ -1071,6 +1071,8 @@ export interface operations {
                 headers: {
                     /** @description The entity tag: a task's version (`"3"`), or a list's state */
                     ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1226,6 +1228,8 @@ export interface operations {
                 headers: {
                     /** @description The entity tag: a task's version (`"3"`), or a list's state */
                     ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1368,6 +1372,8 @@ export interface operations {
                 headers: {
                     /** @description The entity tag: a task's version (`"3"`), or a list's state */
                     ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1554,8 @@ export interface operations {
                 headers: {
                     /** @description The entity tag: a task's version (`"3"`), or a list's state */
                     ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,6 +1722,8 @@ export interface operations {
                 headers: {
                     /** @description The entity tag: a task's version (`"3"`), or a list's state */
                     ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2110,6 +2120,8 @@ export interface operations {
             /** @description The ticket */
             201: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2239,7 +2251,13 @@ export interface operations {
                 /** @description A ticket from POST .../tasks/events/ticket, for clients that cannot send headers (EventSource) */
                 ticket?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The id of the last event received (what EventSource sends on reconnecting): every change after it is replayed first. Wins over ?since=
+                 * @example czo0Mg
+                 */
+                "last-event-id"?: string;
+            };
             path: {
                 /**
                  * @description The signed-in user's id; must equal the token's `sub`

@@ -2,7 +2,7 @@
 // user would get it), type-check a usage file under strict settings, and import the package at run time.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,4 +142,25 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
     assert.ok(runtime.trim().split(',').includes(name), `${name} exported`);
   }
   assert.ok(readdirSync(join(scratch, 'node_modules/@task-api/client/dist')).includes('index.js'));
+});
+
+// From a checkout of the repository, after a build (`npm run build -w packages/client` at its root):
+// --install-links copies the folder as `npm pack` would (not a symlink into the checkout) and installs
+// openapi-fetch from the registry. The way docs/FRONTEND.md gives besides the tarball.
+it('installs from the repository folder with npm install --install-links', () => {
+  const app = join(scratch, 'from-folder');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'from-folder', private: true, type: 'module' }));
+  npm(['install', '--no-audit', '--no-fund', '--install-links', pkgDir], app);
+  const installed = join(app, 'node_modules/@task-api/client');
+  assert.ok(!lstatSync(installed).isSymbolicLink(), 'a copy, not a link into the checkout');
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+  assert.equal(manifest.version, JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version);
+  assert.ok(!readdirSync(installed).includes('test') && !readdirSync(installed).includes('node_modules'), 'only the files of the package');
+  const runtime = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const m = await import('@task-api/client'); console.log(typeof m.createTaskClient)"],
+    { cwd: app, encoding: 'utf8' },
+  );
+  assert.equal(runtime.trim(), 'function');
 });
