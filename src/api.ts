@@ -61,13 +61,22 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   // Once per request, after authentication: who asks (and their Inbox, made on their first request).
   const access = createAccess(database);
   api.decorateRequest('scope', null as unknown as AccessScope);
-  api.addHook('onRequest', async (request) => {
+  // After the body is read (a request whose client has sent it and gone still runs, as before the
+  // look-up existed) and before validation and the handler.
+  api.addHook('preValidation', async (request) => {
     request.scope = await access.resolve(request.userId as string);
   });
   const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
   // Every resource's writes run through one pipeline (src/writes/pipeline.ts).
   const pipeline = createWritePipeline({ idempotent, changed: live.changed });
-  // On close, before the pool closes: the access look-ups under way, then the writes they lead to.
+  // Every handler of the API is held until it ends (src/writes/pipeline.ts, hold).
+  api.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function held(this: unknown, request, reply) {
+      return pipeline.hold(Promise.resolve(handler.call(this as never, request, reply)));
+    };
+  });
+  // On close, before the pool closes: the access look-ups under way, then the handlers they lead to.
   api.addHook('onClose', async () => {
     await access.drain(4000);
     await pipeline.drain();

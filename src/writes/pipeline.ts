@@ -20,7 +20,13 @@ export interface WritePipeline {
    * event streams of everyone whose feed it changed, on every instance.
    */
   answer(request: FastifyRequest, reply: FastifyReply, write: (exec: Executor) => Promise<Written>): Promise<FastifyReply>;
-  /** Waits for writes still running or waiting their turn (at most SHUTDOWN_WAIT_MS): before the pool closes. */
+  /**
+   * Counts a handler's work until it ends, whatever its client does: a client that hung up closed its
+   * socket (the server's own close does not wait for it) while its handler may still be on its way to
+   * the database.
+   */
+  hold<T>(work: Promise<T>): Promise<T>;
+  /** Waits for writes and held handlers still running or waiting their turn (at most SHUTDOWN_WAIT_MS): before the pool closes. */
   drain(): Promise<void>;
 }
 
@@ -35,6 +41,11 @@ export function createWritePipeline(options: { idempotent: Idempotent; changed(u
       const outcome: Written = await done.finally(() => running.delete(done));
       for (const [user, seq] of outcome.told ?? []) options.changed(user, seq);
       return send(reply, outcome);
+    },
+    hold(work) {
+      running.add(work);
+      void work.catch(() => {}).finally(() => running.delete(work));
+      return work;
     },
     async drain() {
       // Requests that were still on their way to a write (authentication, the access look-up) may
