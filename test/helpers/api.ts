@@ -58,6 +58,7 @@ export const routes = {
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
+  docs: '/docs',
 } as const;
 
 const INJECT_BASE = 'http://inject.invalid';
@@ -71,7 +72,7 @@ function headersOf(request: Request): Headers {
 }
 
 /** A `fetch` for openapi-fetch that sends to the target, and remembers each answer as tests assert on it. */
-function fetcher(target: Target, answers: WeakMap<Response, ApiReply | LightMyRequestResponse>): typeof fetch {
+function fetcher(target: Target, answers: WeakMap<Response, ApiReply | LightMyRequestResponse>, remoteAddress?: string): typeof fetch {
   if (typeof target === 'string') {
     return async (input, init) => {
       const response = await fetch(input, init);
@@ -96,6 +97,7 @@ function fetcher(target: Target, answers: WeakMap<Response, ApiReply | LightMyRe
       url: `${url.pathname}${url.search}`,
       headers: headersOf(request),
       ...(body === undefined ? {} : { payload: body }),
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
     const headers = new globalThis.Headers();
     for (const [name, value] of Object.entries(reply.headers)) {
@@ -114,6 +116,8 @@ export interface ApiOptions {
   token?: string | null;
   /** Headers on every call. */
   headers?: Headers;
+  /** In process: the client's address as the app sees it (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 /**
@@ -124,7 +128,7 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
   const answers = new WeakMap<Response, ApiReply | LightMyRequestResponse>();
   const client = createClient<paths>({
     baseUrl: typeof target === 'string' ? target : INJECT_BASE,
-    fetch: fetcher(target, answers),
+    fetch: fetcher(target, answers, options.remoteAddress),
   });
   const token = options.token === undefined ? await signToken(user) : options.token;
   const auth: Headers = token === null ? {} : { authorization: `Bearer ${token}` };
