@@ -31,6 +31,7 @@ import {
   type Exchange,
   type Server,
 } from './support.js';
+import { routes } from '../helpers/api.js';
 import { SERVER_JS } from '../helpers/process.js';
 
 const PG_BIN = findPgBin();
@@ -128,7 +129,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
       await sleep(300);
       const probes: { ready: Exchange[]; health: Exchange[] } = { ready: [], health: [] };
       const queryToken = await faultToken(`${runId}_w0`);
-      const leaky = await send(s.url, 'GET', `/api/${runId}_w0/tasks?access_token=${queryToken}`, {
+      const leaky = await send(s.url, 'GET', `${routes.tasks(`${runId}_w0`)}?access_token=${queryToken}`, {
         headers: { authorization: `Bearer ${await faultToken(`${runId}_w0`)}` },
         timeoutMs: FAST_MS + 2000,
       });
