@@ -1,3 +1,7 @@
+/**
+ * Every task route through the test client (test/helpers/api.ts), but for the toggle sent with an
+ * empty body and a JSON content type, which a typed client does not send: raw inject, at its route.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api, loose, routes, type ApiOptions } from '../helpers/api.js';
