@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { run, scratchDir, sleep, startServer } from '../helpers/process.js';
 import { faultToken, serverEnv, type Server } from '../faults/support.js';
 import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { api } from '../helpers/api.js';
 
 const GET_HEALTH = 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
 const GET_HEALTH_KEEP_ALIVE = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -147,8 +148,8 @@ describe('the server process with 1,024 file descriptors (the defaults: 896 in a
       // The idle connections hold an HTTP/1.1 keep-alive session each: a request answered, kept open.
       const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => rawRequest(server.port, GET_HEALTH, { localAddress: `127.0.1.${i + 1}` }).catch((e: Error) => e.message)));
       expect(answers.map((a) => (typeof a === 'string' ? a : a.status))).toEqual(Array(40).fill(200));
-      const task = await fetch(`${server.url}/api/alice/tasks`, { headers: { authorization: `Bearer ${await faultToken('alice')}` } });
-      expect(task.status).toBe(200);
+      const task = await (await api(server.url, 'alice', { token: await faultToken('alice') })).list();
+      expect(task.statusCode).toBe(200);
     } finally {
       for (const s of sockets) s.destroy();
       await server.stop('SIGTERM');

@@ -1,5 +1,10 @@
+/**
+ * Preflights (OPTIONS, which the OpenAPI document does not describe) stay raw inject, at the path
+ * the test client's routes give; actual requests go through the client.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeader, buildTestApp, expectError, logCapture, type TestApp } from '../helpers/app.js';
+import { api, routes } from '../helpers/api.js';
+import { buildTestApp, expectError, logCapture, type TestApp } from '../helpers/app.js';
 
 describe('CORS', () => {
   let t: TestApp;
@@ -12,7 +17,7 @@ describe('CORS', () => {
   const preflight = (origin: string, method = 'POST') =>
     t.app.inject({
       method: 'OPTIONS',
-      url: '/api/alice/tasks',
+      url: routes.tasks('alice'),
       headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,content-type' },
     });
 
@@ -64,14 +69,14 @@ describe('CORS', () => {
   });
 
   it('actual responses, errors included, carry the header for allowed origins only', async () => {
-    const ok = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { origin: 'http://localhost:3000', ...(await authHeader('alice')) } });
+    const ok = await (await api(t.app, 'alice')).list(undefined, { origin: 'http://localhost:3000' });
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:3000');
     expect(ok.headers['access-control-expose-headers']).toBe('ETag, Link, Retry-After, X-Request-Id, Idempotent-Replayed, WWW-Authenticate');
-    const unauthorized = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { origin: 'http://localhost:3000' } });
+    const unauthorized = await (await api(t.app, 'alice', { token: null })).list(undefined, { origin: 'http://localhost:3000' });
     expect(unauthorized.statusCode).toBe(401);
     expect(unauthorized.headers['access-control-allow-origin']).toBe('http://localhost:3000');
-    const evil = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { origin: 'http://evil.example', ...(await authHeader('alice')) } });
+    const evil = await (await api(t.app, 'alice')).list(undefined, { origin: 'http://evil.example' });
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

@@ -1,5 +1,11 @@
+/**
+ * Well-formed calls go through the test client (test/helpers/api.ts). Raw inject, at the paths of
+ * `routes`, for what a typed client cannot send: malformed or mistyped bodies, raw bytes, a URL
+ * that does not decode, unknown routes, and methods a route does not have (405).
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
+import { api, publicApi, routes, type Api } from '../helpers/api.js';
 import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 import { ApiError } from '../../src/errors.js';
 
@@ -8,20 +14,22 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
   let user: string;
   let headers: Record<string, string>;
   let base: string;
+  let as: Api;
   let taskId: number;
 
   beforeAll(async () => {
     t = await buildTestApp(driver);
     user = uniqueUser();
     headers = await authHeader(user);
-    base = `/api/${user}/tasks`;
-    taskId = (await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'original' } })).json().data.id;
+    base = routes.tasks(user);
+    as = await api(t.app, user);
+    taskId = (await as.create({ title: 'original' })).json().data.id;
   });
   afterAll(async () => t?.close());
 
   /** The user's tasks are exactly the one made in beforeAll, unchanged. */
   async function expectUnchanged() {
-    const list = (await t.app.inject({ method: 'GET', url: base, headers })).json().data;
+    const list = (await as.list()).json().data;
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ id: taskId, title: 'original', description: null, completed: false });
   }
@@ -29,7 +37,7 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
   const post = (payload: string, contentType = 'application/json') =>
     t.app.inject({ method: 'POST', url: base, headers: { ...headers, 'content-type': contentType }, payload });
   const put = (payload: string) =>
-    t.app.inject({ method: 'PUT', url: `${base}/${taskId}`, headers: { ...headers, 'content-type': 'application/json' }, payload });
+    t.app.inject({ method: 'PUT', url: routes.task(user, taskId), headers: { ...headers, 'content-type': 'application/json' }, payload });
 
   it.each([
     ['malformed JSON', '{"title":', 'Request body is not valid JSON'],
@@ -82,7 +90,7 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
     ['0xFF', Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xff]), Buffer.from('"}')])],
   ])('a body with %s (invalid UTF-8): 400, never stored as U+FFFD', async (_name, payload) => {
     expectError(await postBytes(payload), 400, 'VALIDATION_ERROR', 'Request body is not valid UTF-8');
-    expectError(await t.app.inject({ method: 'PUT', url: `${base}/${taskId}`, headers: { ...headers, 'content-type': 'application/json' }, payload }), 400, 'VALIDATION_ERROR', 'Request body is not valid UTF-8');
+    expectError(await t.app.inject({ method: 'PUT', url: routes.task(user, taskId), headers: { ...headers, 'content-type': 'application/json' }, payload }), 400, 'VALIDATION_ERROR', 'Request body is not valid UTF-8');
     await expectUnchanged();
   });
 
@@ -95,7 +103,7 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
       const res = await postBytes(Buffer.from('{"title":"café ☕ 𝄞"}'), type);
       expect(res.statusCode, type).toBe(201);
       expect(res.json().data.title).toBe('café ☕ 𝄞');
-      await t.app.inject({ method: 'DELETE', url: `${base}/${res.json().data.id}`, headers });
+      await as.del(res.json().data.id);
     }
     await expectUnchanged();
   });
@@ -109,13 +117,8 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
   it.each(['abc', '0', '-1', '99999999999999999999', '2147483648', '1.5', '1e3x'])(
     'task id %s: 400 naming the id, on every id route',
     async (id) => {
-      for (const [method, suffix] of [['GET', ''], ['PUT', ''], ['DELETE', ''], ['PATCH', '/complete']] as const) {
-        const res = await t.app.inject({
-          method,
-          url: `${base}/${id}${suffix}`,
-          headers,
-          ...(method === 'PUT' ? { payload: { title: 'x' } } : {}),
-        });
+      for (const call of [() => as.get(id), () => as.put(id, { title: 'x' }), () => as.del(id), () => as.complete(id)]) {
+        const res = await call();
         expectError(res, 400, 'VALIDATION_ERROR', 'id must be a positive integer no larger than 2147483647');
       }
       await expectUnchanged();
@@ -124,7 +127,7 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
 
   it('a URL that does not decode, or a path segment over the limit: 400 in the contract format', async () => {
     expectError(await t.app.inject({ method: 'GET', url: '/api/%ff/tasks', headers }), 400, 'VALIDATION_ERROR', 'The URL is not valid');
-    const long = await t.app.inject({ method: 'GET', url: `/api/${'a'.repeat(400)}/tasks`, headers });
+    const long = await t.app.inject({ method: 'GET', url: routes.tasks('a'.repeat(400)), headers });
     expectError(long, 400, 'VALIDATION_ERROR', 'A path segment is too long');
     expect(long.body).not.toContain('aaaa');
   });
@@ -132,17 +135,17 @@ describe.each(drivers)('bad input answers in the contract format and writes noth
   it('an unknown route: 404 NOT_FOUND', async () => {
     expectError(await t.app.inject({ method: 'GET', url: '/nope' }), 404, 'NOT_FOUND', 'Route GET /nope not found');
     expectError(await t.app.inject({ method: 'GET', url: `/api/${user}/other`, headers }), 404, 'NOT_FOUND');
-    expectError(await t.app.inject({ method: 'GET', url: `${base}/1/2/3`, headers }), 404, 'NOT_FOUND');
+    expectError(await t.app.inject({ method: 'GET', url: `${routes.task(user, 1)}/2/3`, headers }), 404, 'NOT_FOUND');
   });
 
   it.each([
-    ['DELETE', '/api/u/tasks', 'GET, HEAD, POST'],
-    ['PUT', '/api/u/tasks', 'GET, HEAD, POST'],
-    ['POST', '/api/u/tasks/1', 'GET, HEAD, PUT, DELETE'],
-    ['PATCH', '/api/u/tasks/1', 'GET, HEAD, PUT, DELETE'],
-    ['GET', '/api/u/tasks/1/complete', 'PATCH'],
-    ['POST', '/health', 'GET, HEAD'],
-    ['DELETE', '/ready', 'GET, HEAD'],
+    ['DELETE', routes.tasks('u'), 'GET, HEAD, POST'],
+    ['PUT', routes.tasks('u'), 'GET, HEAD, POST'],
+    ['POST', routes.task('u', 1), 'GET, HEAD, PUT, DELETE'],
+    ['PATCH', routes.task('u', 1), 'GET, HEAD, PUT, DELETE'],
+    ['GET', routes.complete('u', 1), 'PATCH'],
+    ['POST', routes.health, 'GET, HEAD'],
+    ['DELETE', routes.ready, 'GET, HEAD'],
   ] as const)('%s %s: 405 with Allow: %s', async (method, url, allow) => {
     const res = await t.app.inject({ method, url });
     expectError(res, 405, 'METHOD_NOT_ALLOWED');
@@ -163,7 +166,7 @@ describe('unexpected errors', () => {
       },
     });
     try {
-      const res = await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers: { authorization: 'Bearer x' } });
+      const res = await (await api(t.app, 'u', { token: 'x' })).list();
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: 'Internal server error', code: 'INTERNAL_ERROR', detail: 'Internal server error' });
       expect(res.body).not.toMatch(/secret|hunter2|select|at /);
@@ -175,11 +178,11 @@ describe('unexpected errors', () => {
 
   it('an unreachable database is 503 SERVICE_UNAVAILABLE and /ready says so', async () => {
     const t = await buildTestApp('embedded');
-    const headers = await authHeader('u');
+    const as = await api(t.app, 'u');
     await t.database.close();
-    expectError(await t.app.inject({ method: 'GET', url: '/api/u/tasks', headers }), 503, 'SERVICE_UNAVAILABLE');
-    expectError(await t.app.inject({ method: 'GET', url: '/ready' }), 503, 'SERVICE_UNAVAILABLE');
-    expect(await t.app.inject({ method: 'GET', url: '/health' }).then((r) => r.json())).toEqual({ status: 'healthy' });
+    expectError(await as.list(), 503, 'SERVICE_UNAVAILABLE');
+    expectError(await publicApi(t.app).ready(), 503, 'SERVICE_UNAVAILABLE');
+    expect(await publicApi(t.app).health().then((r) => r.json())).toEqual({ status: 'healthy' });
     await t.app.close();
   });
 

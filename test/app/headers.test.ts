@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeader, buildTestApp, type TestApp } from '../helpers/app.js';
+import { api, publicApi, routes } from '../helpers/api.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 describe('response headers', () => {
   let t: TestApp;
@@ -10,10 +11,10 @@ describe('response headers', () => {
 
   it('JSON answers carry security headers and a request id; a given X-Request-Id is echoed', async () => {
     for (const res of [
-      await t.app.inject({ url: '/api/alice/tasks', headers: await authHeader('alice') }),
-      await t.app.inject({ url: '/api/alice/tasks' }),
-      await t.app.inject({ url: '/nope' }),
-      await t.app.inject({ url: '/health' }),
+      await (await api(t.app, 'alice')).list(),
+      await (await api(t.app, 'alice', { token: null })).list(),
+      await t.app.inject({ url: '/nope' }), // no route: raw
+      await publicApi(t.app).health(),
     ]) {
       expect(res.headers).toMatchObject({
         'x-content-type-options': 'nosniff',
@@ -25,12 +26,12 @@ describe('response headers', () => {
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
-    const echoed = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'trace-123' } });
+    const echoed = await publicApi(t.app).health({ 'x-request-id': 'trace-123' });
     expect(echoed.headers['x-request-id']).toBe('trace-123');
   });
 
   it('/docs keeps a page the browser can render (no default-src none)', async () => {
-    const res = await t.app.inject('/docs');
+    const res = await t.app.inject(routes.docs);
     expect(res.headers['content-security-policy']).toBeUndefined();
   });
 });

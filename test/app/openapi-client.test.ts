@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '../helpers/api.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /** A client of the generated types. Every line must type-check; each @ts-expect-error must be an error. */
@@ -74,7 +75,7 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
   });
 
   it('names every operation and schema, and a typed client file compiles against it', async () => {
-    const doc = (await t.app.inject('/openapi.json')).json();
+    const doc = (await t.app.inject(routes.openapi)).json();
     const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>)
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes as apiRoutes } from '../helpers/api.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 describe('OpenAPI and docs', () => {
@@ -9,7 +10,7 @@ describe('OpenAPI and docs', () => {
   afterAll(async () => t?.close());
 
   it('/openapi.json documents every route of the contract from the route schemas', async () => {
-    const res = await t.app.inject('/openapi.json');
+    const res = await t.app.inject(apiRoutes.openapi);
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
@@ -40,7 +41,7 @@ describe('OpenAPI and docs', () => {
   });
 
   it('names the Last-Event-ID request header of the event stream and the Idempotent-Replayed answer header of every write', async () => {
-    const doc = (await t.app.inject('/openapi.json')).json();
+    const doc = (await t.app.inject(apiRoutes.openapi)).json();
     const events = doc.paths['/api/{user_id}/tasks/events'].get;
     expect(events.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'last-event-id', required: false, schema: expect.objectContaining({ type: 'string' }) }));
     const writes: [string, string, string][] = [
@@ -58,7 +59,7 @@ describe('OpenAPI and docs', () => {
   });
 
   it('/docs serves interactive docs with local assets only (no CDN)', async () => {
-    const page = await t.app.inject('/docs');
+    const page = await t.app.inject(apiRoutes.docs);
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).not.toMatch(/https?:\/\/(?!localhost)[a-z0-9.-]+\.[a-z]{2,}\/[^"']*\.(js|css)/i);

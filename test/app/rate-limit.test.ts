@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeader, buildTestApp, expectError, type TestApp } from '../helpers/app.js';
+import type { FastifyInstance } from 'fastify';
+import { api } from '../helpers/api.js';
+import { buildTestApp, expectError, type TestApp } from '../helpers/app.js';
+
+/** GET x's tasks with a token that is no token, from `ip` (as the socket says), with `headers`. */
+const badTokenList = async (app: FastifyInstance, ip: string, headers: Record<string, string> = {}) =>
+  (await api(app, 'x', { token: 'nope.nope.nope', remoteAddress: ip, headers })).list();
 
 describe('rate limit', () => {
   let t: TestApp;
@@ -9,31 +15,25 @@ describe('rate limit', () => {
   afterAll(async () => t?.close());
 
   it('per user: the 4th request in a minute is 429 RATE_LIMITED with Retry-After; other users are unaffected', async () => {
-    const alice = await authHeader('rl-alice');
-    for (let i = 0; i < 3; i++) expect((await t.app.inject({ url: '/api/rl-alice/tasks', headers: alice })).statusCode).toBe(200);
-    const limited = await t.app.inject({ url: '/api/rl-alice/tasks', headers: alice });
+    const alice = await api(t.app, 'rl-alice');
+    for (let i = 0; i < 3; i++) expect((await alice.list()).statusCode).toBe(200);
+    const limited = await alice.list();
     expectError(limited, 429, 'RATE_LIMITED');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
-    expect((await t.app.inject({ url: '/api/rl-bob/tasks', headers: await authHeader('rl-bob') })).statusCode).toBe(200);
+    expect((await (await api(t.app, 'rl-bob')).list()).statusCode).toBe(200);
   });
 
   it('anonymous and bad-token callers are limited per IP', async () => {
-    const from = (ip: string) => ({ url: '/api/x/tasks', remoteAddress: ip, headers: { authorization: 'Bearer nope.nope.nope' } });
-    for (let i = 0; i < 3; i++) expectError(await t.app.inject(from('10.9.9.9')), 401, 'INVALID_TOKEN');
-    expectError(await t.app.inject(from('10.9.9.9')), 429, 'RATE_LIMITED');
-    expectError(await t.app.inject(from('10.9.9.8')), 401, 'INVALID_TOKEN');
+    for (let i = 0; i < 3; i++) expectError(await badTokenList(t.app, '10.9.9.9'), 401, 'INVALID_TOKEN');
+    expectError(await badTokenList(t.app, '10.9.9.9'), 429, 'RATE_LIMITED');
+    expectError(await badTokenList(t.app, '10.9.9.8'), 401, 'INVALID_TOKEN');
   });
 });
 
 describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
-  const badToken = { authorization: 'Bearer nope.nope.nope' };
   /** A client at `client` behind our load balancer at 10.0.0.2, which appends the client to X-Forwarded-For. */
-  const viaProxy = (spoofed: string, client: string) => ({
-    url: '/api/x/tasks',
-    remoteAddress: '10.0.0.2',
-    headers: { ...badToken, 'x-forwarded-for': `${spoofed}, ${client}` },
-  });
+  const viaProxy = (app: FastifyInstance, spoofed: string, client: string) => badTokenList(app, '10.0.0.2', { 'x-forwarded-for': `${spoofed}, ${client}` });
 
   it.each([
     ['one hop (TRUST_PROXY=true or 1)', 1],
@@ -42,10 +42,10 @@ describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
     const t = await buildTestApp('embedded', { rateLimitPerMinute: 3, trustProxy: trustProxy as never });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await t.app.inject(viaProxy(`10.9.9.${i}`, '203.0.113.7'))).statusCode);
+      for (let i = 0; i < 5; i++) statuses.push((await viaProxy(t.app, `10.9.9.${i}`, '203.0.113.7')).statusCode);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       // Another client behind the same proxy has its own window.
-      expectError(await t.app.inject(viaProxy('10.9.9.1', '203.0.113.8')), 401, 'INVALID_TOKEN');
+      expectError(await viaProxy(t.app, '10.9.9.1', '203.0.113.8'), 401, 'INVALID_TOKEN');
     } finally {
       await t.close();
     }
@@ -56,7 +56,7 @@ describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        statuses.push((await t.app.inject({ url: '/api/x/tasks', remoteAddress: '198.51.100.9', headers: { ...badToken, 'x-forwarded-for': `203.0.113.${i}` } })).statusCode);
+        statuses.push((await badTokenList(t.app, '198.51.100.9', { 'x-forwarded-for': `203.0.113.${i}` })).statusCode);
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
     } finally {
@@ -68,7 +68,7 @@ describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
     const t = await buildTestApp('embedded', { rateLimitPerMinute: 3 });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await t.app.inject(viaProxy('10.9.9.1', `203.0.113.${i}`))).statusCode);
+      for (let i = 0; i < 5; i++) statuses.push((await viaProxy(t.app, '10.9.9.1', `203.0.113.${i}`)).statusCode);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
     } finally {
       await t.close();
@@ -91,13 +91,13 @@ describe('rate limit shared through Redis (REDIS_URL)', () => {
     const two = await buildTestApp('embedded', { rateLimitPerMinute: 4, redisUrl: REDIS_URL });
     try {
       const user = `redis-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      const headers = await authHeader(user);
+      const [onOne, onTwo] = [await api(one.app, user), await api(two.app, user)];
       const statuses: number[] = [];
-      for (const app of [one.app, two.app, one.app, two.app, one.app, two.app]) {
-        statuses.push((await app.inject({ url: `/api/${user}/tasks`, headers })).statusCode);
+      for (const as of [onOne, onTwo, onOne, onTwo, onOne, onTwo]) {
+        statuses.push((await as.list()).statusCode);
       }
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
-      const limited = await two.app.inject({ url: `/api/${user}/tasks`, headers });
+      const limited = await onTwo.list();
       expectError(limited, 429, 'RATE_LIMITED');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
@@ -110,8 +110,8 @@ describe('rate limit shared through Redis (REDIS_URL)', () => {
   it('Redis being unreachable does not take the API down: requests are allowed', async () => {
     const t = await buildTestApp('embedded', { rateLimitPerMinute: 1, redisUrl: 'redis://127.0.0.1:9' });
     try {
-      const headers = await authHeader('redis-down');
-      for (let i = 0; i < 3; i++) expect((await t.app.inject({ url: '/api/redis-down/tasks', headers })).statusCode).toBe(200);
+      const as = await api(t.app, 'redis-down');
+      for (let i = 0; i < 3; i++) expect((await as.list()).statusCode).toBe(200);
     } finally {
       await t.close();
     }

@@ -4,10 +4,15 @@
  * tokens signed with the shared secret, bearer session tokens checked with get-session), user
  * isolation, sign-out, key rotation, every signing algorithm, wrong issuer, and an auth server
  * that is down or hung.
+ *
+ * Its paths come from the test client's routes; its calls keep their own `call`, whose answer
+ * ({status, body, headers}) the assertions compare whole, with a timeout on every call for the
+ * tests of an auth server that hangs.
  */
 import { generateKeyPair, SignJWT, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { routes } from '../helpers/api.js';
 import { startApi } from '../helpers/app.js';
 import { startBetterAuth, type BetterAuthAlg, type BetterAuthServer, type BetterAuthSession } from '../support/better-auth-server.js';
 import { NEW_TASK_DEFAULTS, type TaskJson as Task } from '../helpers/task-json.js';
@@ -43,7 +48,7 @@ async function call(api: RunningApi, token: string | undefined, method: string, 
   return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown), headers: res.headers };
 }
 
-const tasksPath = (userId: string): string => `/api/${encodeURIComponent(userId)}/tasks`;
+const tasksPath = routes.tasks;
 
 function error(code: string): { error: unknown; code: string; detail: unknown } {
   return { error: expect.any(String), code, detail: expect.any(String) };
@@ -76,7 +81,7 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
   });
   const task = (created.body as { data: Task }).data;
 
-  expect(await call(api, token, 'GET', `${base}/${task.id}`)).toMatchObject({
+  expect(await call(api, token, 'GET', routes.task(userId, task.id))).toMatchObject({
     status: 200,
     body: { data: task, message: 'Task retrieved successfully' },
   });
@@ -85,7 +90,7 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
   expect((list.body as { data: Task[] }).data).toContainEqual(task);
   expect((list.body as { message: string }).message).toBe('Tasks retrieved successfully');
 
-  const updated = await call(api, token, 'PUT', `${base}/${task.id}`, { title: `${title} (edited)`, description: null });
+  const updated = await call(api, token, 'PUT', routes.task(userId, task.id), { title: `${title} (edited)`, description: null });
   expect({ status: updated.status, body: updated.body }).toEqual({
     status: 200,
     body: {
@@ -94,7 +99,7 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
     },
   });
 
-  const toggled = await call(api, token, 'PATCH', `${base}/${task.id}/complete`);
+  const toggled = await call(api, token, 'PATCH', routes.complete(userId, task.id));
   expect({ status: toggled.status, body: toggled.body }).toEqual({
     status: 200,
     body: {
@@ -112,11 +117,11 @@ async function expectCrudWorks(api: RunningApi, token: string, userId: string, t
   });
   const done = (toggled.body as { data: Task }).data;
 
-  expect(await call(api, token, 'DELETE', `${base}/${task.id}`)).toMatchObject({
+  expect(await call(api, token, 'DELETE', routes.task(userId, task.id))).toMatchObject({
     status: 200,
     body: { data: done, message: 'Task deleted successfully' },
   });
-  expect(await call(api, token, 'GET', `${base}/${task.id}`)).toMatchObject({ status: 404, body: error('NOT_FOUND') });
+  expect(await call(api, token, 'GET', routes.task(userId, task.id))).toMatchObject({ status: 404, body: error('NOT_FOUND') });
 }
 
 async function createTask(api: RunningApi, token: string, userId: string, title: string): Promise<Task> {
@@ -158,17 +163,17 @@ describe('API with a real Better Auth server (EdDSA JWTs and bearer session toke
       for (const [method, path, body] of [
         ['GET', tasksPath(bob.userId)],
         ['POST', tasksPath(bob.userId), { title: 'planted' }],
-        ['GET', `${tasksPath(bob.userId)}/${bobsTask.id}`],
-        ['PUT', `${tasksPath(bob.userId)}/${bobsTask.id}`, { title: 'stolen' }],
-        ['PATCH', `${tasksPath(bob.userId)}/${bobsTask.id}/complete`],
-        ['DELETE', `${tasksPath(bob.userId)}/${bobsTask.id}`],
+        ['GET', routes.task(bob.userId, bobsTask.id)],
+        ['PUT', routes.task(bob.userId, bobsTask.id), { title: 'stolen' }],
+        ['PATCH', routes.complete(bob.userId, bobsTask.id)],
+        ['DELETE', routes.task(bob.userId, bobsTask.id)],
       ] as Array<[string, string, unknown?]>) {
         const answer = await call(api, token, method, path, body);
         expect({ method, path, status: answer.status, body: answer.body }).toEqual({ method, path, status: 403, body: error('FORBIDDEN') });
       }
       // Under her own path, Bob's task id does not exist for Alice.
       for (const [method, body] of [['GET'], ['PUT', { title: 'stolen' }], ['PATCH'], ['DELETE']] as Array<[string, unknown?]>) {
-        const answer = await call(api, token, method, `${tasksPath(alice.userId)}/${bobsTask.id}${method === 'PATCH' ? '/complete' : ''}`, body);
+        const answer = await call(api, token, method, method === 'PATCH' ? routes.complete(alice.userId, bobsTask.id) : routes.task(alice.userId, bobsTask.id), body);
         expect({ method, status: answer.status, body: answer.body }).toEqual({ method, status: 404, body: error('NOT_FOUND') });
       }
       const list = await call(api, token, 'GET', tasksPath(alice.userId));
@@ -177,7 +182,7 @@ describe('API with a real Better Auth server (EdDSA JWTs and bearer session toke
       expect((list.body as { data: Task[] }).data.every((t) => t.user_id === alice.userId)).toBe(true);
     }
     // Bob's task is untouched.
-    expect(await call(api, bobJwt, 'GET', `${tasksPath(bob.userId)}/${bobsTask.id}`)).toMatchObject({
+    expect(await call(api, bobJwt, 'GET', routes.task(bob.userId, bobsTask.id))).toMatchObject({
       status: 200,
       body: { data: bobsTask },
     });
@@ -393,7 +398,7 @@ describe('API while Better Auth is stopped', () => {
 
   it('keeps accepting JWTs signed with a key it has cached, even ones it never saw', async () => {
     await expectCrudWorks(api, frankJwt, frank.userId, 'during the outage');
-    expect(await call(api, erinJwt, 'GET', `${tasksPath(erin.userId)}/${erinTask.id}`)).toMatchObject({
+    expect(await call(api, erinJwt, 'GET', routes.task(erin.userId, erinTask.id))).toMatchObject({
       status: 200,
       body: { data: erinTask },
     });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../helpers/api.js';
 import { buildTestApp, expectError, type TestApp } from '../helpers/app.js';
 
 type Alg = 'EdDSA' | 'ES256' | 'RS256' | 'PS256';
@@ -73,8 +74,7 @@ describe('Better Auth JWT-plugin tokens via JWKS', () => {
     if (sub !== undefined) jwt.setSubject(sub);
     return jwt.sign(key.privateKey);
   }
-  const list = (user: string, token: string) =>
-    t.app.inject({ method: 'GET', url: `/api/${user}/tasks`, headers: { authorization: `Bearer ${token}` } });
+  const list = async (user: string, token: string) => (await api(t.app, user, { token })).list();
 
   it.each(['EdDSA', 'ES256', 'RS256', 'PS256'] as const)('%s tokens are accepted', async (alg) => {
     const key = await newKey(alg);
@@ -172,11 +172,11 @@ describe('JWKS never reachable', () => {
     try {
       const { privateKey } = await generateKeyPair('EdDSA');
       const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setExpirationTime('5m').sign(privateKey);
-      const res = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { authorization: `Bearer ${token}` } });
+      const res = await (await api(t.app, 'alice', { token })).list();
       expectError(res, 503, 'SERVICE_UNAVAILABLE');
       expect(res.headers['retry-after']).toBe('5');
       const { signToken } = await import('../helpers/app.js');
-      const hs = await t.app.inject({ method: 'GET', url: '/api/alice/tasks', headers: { authorization: `Bearer ${await signToken('alice')}` } });
+      const hs = await (await api(t.app, 'alice', { token: await signToken('alice') })).list();
       expect(hs.statusCode).toBe(200);
     } finally {
       await t.close();

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api as apiOf } from '../helpers/api.js';
 import { expectError, startApi, type RunningApi } from '../helpers/app.js';
 import { sleep } from '../helpers/process.js';
 import { startBetterAuth, type BetterAuthServer, type BetterAuthSession } from '../support/better-auth-server.js';
@@ -25,8 +26,7 @@ describe('session-token lookups are bounded (real Better Auth, rate limit on)', 
   let api: RunningApi;
   const users: BetterAuthSession[] = [];
   const getSessionCalls = () => ba.requests.filter((r) => r.path.startsWith('/api/auth/get-session')).length;
-  const list = (token: string, user: string, ip: string) =>
-    api.app.inject({ url: `/api/${encodeURIComponent(user)}/tasks`, remoteAddress: ip, headers: { authorization: `Bearer ${token}` } });
+  const list = async (token: string, user: string, ip: string) => (await apiOf(api.app, user, { token, remoteAddress: ip })).list();
   /** Lets Better Auth's window pass (it slides from the last allowed request). */
   const quiet = () => sleep(WINDOW_S * 1000 + 200);
 

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionSignature } from '../../src/auth/session.js';
+import { api } from '../helpers/api.js';
 import { buildTestApp, expectError, type TestApp } from '../helpers/app.js';
 import { drivers } from '../helpers/databases.js';
 import { sleep } from '../helpers/process.js';
@@ -33,7 +34,7 @@ describe.each(cases)('session tokens from Better Auth\'s session table [%s, %s c
     await t?.close();
   });
 
-  const list = (token: string, user: string) => t.app.inject({ url: `/api/${encodeURIComponent(user)}/tasks`, headers: { authorization: `Bearer ${token}` } });
+  const list = async (token: string, user: string) => (await api(t.app, user, { token })).list();
 
   it('the table is where Better Auth put it, in that naming', async () => {
     const columns = (await t.database.sql`select column_name from information_schema.columns where table_name = 'session' order by column_name`).map((r) => r.column_name);
@@ -42,7 +43,7 @@ describe.each(cases)('session tokens from Better Auth\'s session table [%s, %s c
 
   it('the bare token and the signed form work, with no call to Better Auth', async () => {
     for (const token of [alice.bareToken, alice.sessionToken]) {
-      const created = await t.app.inject({ method: 'POST', url: `/api/${alice.userId}/tasks`, headers: { authorization: `Bearer ${token}` }, payload: { title: 'via the session table' } });
+      const created = await (await api(t.app, alice.userId, { token })).create({ title: 'via the session table' });
       expect(created.statusCode, created.body).toBe(201);
       expect(created.json().data.user_id).toBe(alice.userId);
       expect((await list(token, alice.userId)).statusCode).toBe(200);
@@ -83,7 +84,7 @@ describe('AUTH_SESSION_SOURCE=database without Better Auth\'s table', () => {
   it('503 SERVICE_UNAVAILABLE naming AUTH_SESSION_TABLE', async () => {
     const t = await buildTestApp('embedded', { sessionSource: 'database', sessionTable: 'no_such_table' });
     try {
-      const res = await t.app.inject({ url: '/api/x/tasks', headers: { authorization: `Bearer ${'Z'.repeat(32)}` } });
+      const res = await (await api(t.app, 'x', { token: 'Z'.repeat(32) })).list();
       expectError(res, 503, 'SERVICE_UNAVAILABLE', /check AUTH_SESSION_TABLE$/);
     } finally {
       await t.close();

@@ -6,6 +6,7 @@
  * without bearer(): valid, expired, signed-out and forged tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api as apiOf } from '../helpers/api.js';
 import { expectError, startApi, type RunningApi } from '../helpers/app.js';
 import { sleep } from '../helpers/process.js';
 import { startBetterAuth, type BetterAuthServer, type BetterAuthSession } from '../support/better-auth-server.js';
@@ -14,9 +15,8 @@ const PASSWORD = 'a long enough password';
 
 function withBearer(api: RunningApi, token: string) {
   return {
-    list: (user: string) => api.app.inject({ url: `/api/${encodeURIComponent(user)}/tasks`, headers: { authorization: `Bearer ${token}` } }),
-    create: (user: string, title: string) =>
-      api.app.inject({ method: 'POST', url: `/api/${encodeURIComponent(user)}/tasks`, headers: { authorization: `Bearer ${token}` }, payload: { title } }),
+    list: async (user: string) => (await apiOf(api.app, user, { token })).list(),
+    create: async (user: string, title: string) => (await apiOf(api.app, user, { token })).create({ title }),
   };
 }
 

@@ -12,6 +12,7 @@ import { drivers, serverUrl } from '../helpers/databases.js';
 import { cleanEnv, runNode, scratchDir, SERVER_JS, startServer } from '../helpers/process.js';
 import { connect, databaseUrl } from '../helpers/scratch.js';
 import { signToken } from '../helpers/tokens.js';
+import { api } from '../helpers/api.js';
 
 const SECRET = 'missing-db-secret-missing-db-secret-0123';
 const randomName = () => `task_api_missing_${randomBytes(5).toString('hex')}`;
@@ -36,9 +37,9 @@ describe.each(drivers)('a database that does not exist [%s]', (driver) => {
       expect(server.logLines().find((l) => l.level === 40 && l.database === where)?.msg).toBe(
         `database "${name}" did not exist at ${where}: created it (NODE_ENV=development; elsewhere the service only says how)`,
       );
-      const headers = { authorization: `Bearer ${await signToken('alice', { secret: SECRET })}`, 'content-type': 'application/json' };
-      const created = await fetch(`${server.url}/api/alice/tasks`, { method: 'POST', headers, body: JSON.stringify({ title: 'in a new database' }) });
-      expect(created.status).toBe(201);
+      const alice = await api(server.url, 'alice', { token: await signToken('alice', { secret: SECRET }) });
+      const created = await alice.create({ title: 'in a new database' });
+      expect(created.statusCode).toBe(201);
     } finally {
       await server.stop('SIGTERM');
       await dropDatabase(base, name);

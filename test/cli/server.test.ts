@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, publicApi } from '../helpers/api.js';
 import { cleanEnv, freePort, runNode, scratchDir, sleep, spawnProcess, startServer, TOKEN_JS, SERVER_JS, type Server } from '../helpers/process.js';
 
 describe('npm start and npm run token on a fresh machine (no configuration)', () => {
@@ -32,8 +33,8 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
       msg: `task API ready at ${server.url} (docs ${server.url}/docs; database: ${database}; tokens: shared-secret, jwks, session)`,
     });
     expect(server.logLines().filter((l) => typeof l.tokenMode === 'string').map((l) => l.tokenMode)).toEqual(['shared-secret', 'jwks', 'session']);
-    const health = await fetch(`${server.url}/health`);
-    expect(await health.json()).toEqual({ status: 'healthy' });
+    const health = await publicApi(server.url).health();
+    expect(health.json()).toEqual({ status: 'healthy' });
   });
 
   it('a token from `npm run token` works against it at once', async () => {
@@ -41,11 +42,11 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const created = await fetch(`${server.url}/api/alice/tasks`, { method: 'POST', headers, body: JSON.stringify({ title: 'Buy milk' }) });
-    expect(created.status).toBe(201);
-    const list = await fetch(`${server.url}/api/alice/tasks`, { headers });
-    expect((await list.json()).data.map((t: { title: string }) => t.title)).toEqual(['Buy milk']);
+    const alice = await api(server.url, 'alice', { token });
+    const created = await alice.create({ title: 'Buy milk' });
+    expect(created.statusCode).toBe(201);
+    const list = await alice.list();
+    expect(list.json().data.map((t: { title: string }) => t.title)).toEqual(['Buy milk']);
   });
 
   it('the token CLI explains its usage', async () => {
@@ -68,13 +69,12 @@ describe('npm start and npm run token on a fresh machine (no configuration)', ()
 
   it('keeps acknowledged writes across a SIGTERM restart, exiting 0', async () => {
     const token = (await runNode(TOKEN_JS, ['bob'], cwd, cleanEnv())).stdout.trim();
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const created = await fetch(`${server.url}/api/bob/tasks`, { method: 'POST', headers, body: JSON.stringify({ title: 'persist me' }) });
-    expect(created.status).toBe(201);
+    const created = await (await api(server.url, 'bob', { token })).create({ title: 'persist me' });
+    expect(created.statusCode).toBe(201);
     expect((await server.stop('SIGTERM')).code).toBe(0);
     server = await startServer(cwd, cleanEnv());
-    const list = await fetch(`${server.url}/api/bob/tasks`, { headers });
-    expect((await list.json()).data.map((t: { title: string }) => t.title)).toEqual(['persist me']);
+    const list = await (await api(server.url, 'bob', { token })).list();
+    expect(list.json().data.map((t: { title: string }) => t.title)).toEqual(['persist me']);
   });
 
   it('a bad configuration stops the start with one clear line', async () => {

@@ -8,6 +8,8 @@
  * an HS256 token signed with the shared secret, as the original verified. The same client code runs
  * in Node on each database and in Chromium from the allowed origin (a real CORS preflight and
  * credentials); the screen it would show is compared with what the original would show.
+ *
+ * That client code is the subject, so it keeps its own paths and fetch calls, not the test client's.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';

@@ -8,6 +8,9 @@
  * the DOM; this test reads them back. A second page, on an origin the API does not allow, makes
  * the same call and the browser must refuse to hand over the answer.
  *
+ * The pages' code (what a frontend writes) builds its URLs itself and is the subject here; what
+ * the test does from Node goes through the test client (test/helpers/api.ts).
+ *
  * Needs Debian's Chromium at /usr/bin/chromium (never downloaded by this project):
  *   apt-get install -y chromium
  * Without it the suite is skipped, unless REQUIRE_BROWSER=1 (CI), where it fails.
@@ -24,6 +27,7 @@ import { decodeJwt } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { api as apiOf } from '../helpers/api.js';
 import { authHeader, startApi } from '../helpers/app.js';
 import { NEW_TASK_DEFAULTS } from '../helpers/task-json.js';
 import { startBetterAuth, type BetterAuthServer } from '../support/better-auth-server.js';
@@ -467,13 +471,14 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
     if (!browser || !api) throw new Error('setup failed');
     const user = `docs-${Date.now()}`;
     const auth = await authHeader(user);
+    const client = await apiOf(api.url, user);
     for (const task of [
       { title: 'Low one', priority: 'low' },
       { title: 'High one', priority: 'high' },
       { title: 'Medium one', priority: 'medium' },
-    ]) {
-      const res = await fetch(`${api.url}/api/${user}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(task) });
-      expect(res.status).toBe(201);
+    ] as const) {
+      const res = await client.create(task);
+      expect(res.statusCode).toBe(201);
     }
     const docs = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
     docs.setDefaultTimeout(10_000);

@@ -4,6 +4,8 @@
  * made in one page appears in the other within 1 s; an edit from the stale page with If-Match gets
  * 412, and the page shows the newer task instead of overwriting it.
  *
+ * The pages' own code (what a frontend writes) builds its URLs itself; it is the subject here.
+ *
  * Needs Debian's Chromium at /usr/bin/chromium (never downloaded); skipped without it unless
  * REQUIRE_BROWSER=1 (CI), where browser.test.ts fails for it.
  */

@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { driverArgs, startEmbedded } from '../../src/db/embedded.js';
 import { LOCK_FILE } from '../../src/db/data-dir.js';
+import { api as apiOf, publicApi } from '../helpers/api.js';
 import { signToken } from '../helpers/app.js';
 import { cleanEnv, freePort, runNode, scratchDir, SERVER_JS, startServer, type Server } from '../helpers/process.js';
 
@@ -24,12 +25,11 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function client(server: Server, user = 'alice') {
-  const headers = { authorization: `Bearer ${await signToken(user, { secret: SECRET })}`, 'content-type': 'application/json' };
-  const base = `${server.url}/api/${user}/tasks`;
+  const as = await apiOf(server.url, user, { token: await signToken(user, { secret: SECRET }) });
   return {
-    create: (title: string) => fetch(base, { method: 'POST', headers, body: JSON.stringify({ title }) }),
-    list: async () => ((await (await fetch(base, { headers })).json()) as { data: { id: number; title: string }[] }).data,
-    query: (query: string) => fetch(`${base}?${query}`, { headers }),
+    create: (title: string) => as.create({ title }),
+    list: async () => ((await as.list()).json() as { data: { id: number; title: string }[] }).data,
+    query: (query: string) => as.list(`?${query}`),
   };
 }
 
@@ -85,13 +85,13 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const cwd = scratchDir('task-api-embedded-');
     const server = await start(cwd);
     const api = await client(server);
-    expect((await api.create('Buy milk')).status).toBe(201);
+    expect((await api.create('Buy milk')).statusCode).toBe(201);
     // The first process on a database it just migrated: array parameters of types the migrations
     // created (task_priority[]) are encoded right on every pooled connection, opened before or after.
     const filtered = await Promise.all(Array.from({ length: 12 }, () => api.query('priority=none,high&tag=x&sort=priority')));
-    expect(filtered.map((r) => r.status)).toEqual(Array(12).fill(200));
-    expect(((await filtered[0]!.json()) as { data: unknown[] }).data).toEqual([]);
-    const byPriority = (await (await api.query('priority=none')).json()) as { data: { title: string }[] };
+    expect(filtered.map((r) => r.statusCode)).toEqual(Array(12).fill(200));
+    expect((filtered[0]!.json() as { data: unknown[] }).data).toEqual([]);
+    const byPriority = (await api.query('priority=none')).json() as { data: { title: string }[] };
     expect(byPriority.data.map((t) => t.title)).toEqual(['Buy milk']);
     const dataDir = join(cwd, '.data');
     expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
@@ -123,7 +123,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const cwd = scratchDir('task-api-embedded-');
     const first = await start(cwd);
     const api = await client(first);
-    expect((await api.create('before')).status).toBe(201);
+    expect((await api.create('before')).statusCode).toBe(201);
     const pgBefore = postmasterPid(join(cwd, '.data'));
     const dataDir = join(cwd, '.data');
 
@@ -138,7 +138,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
       );
     }
     expect(postmasterPid(dataDir)).toBe(pgBefore);
-    expect((await api.create('after')).status).toBe(201);
+    expect((await api.create('after')).statusCode).toBe(201);
     expect((await api.list()).map((t) => t.title)).toEqual(['after', 'before']);
   });
 
@@ -147,7 +147,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const dataDir = join(cwd, '.data');
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const server = await start(cwd);
-      expect((await (await client(server)).create(`before ${signal}`)).status).toBe(201);
+      expect((await (await client(server)).create(`before ${signal}`)).statusCode).toBe(201);
       const pg = postmasterPid(dataDir);
       expect(alive(pg)).toBe(true);
       expect((await server.stop(signal)).code).toBe(0);
@@ -201,7 +201,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
       for (let i = 0; !killed; i++) {
         try {
           const res = await api.create(`w${w}-${i}`);
-          if (res.status === 201) acknowledged.push(((await res.json()) as { data: { id: number } }).data.id);
+          if (res.statusCode === 201) acknowledged.push((res.json() as { data: { id: number } }).data.id);
         } catch {
           // the connection died with the server: not acknowledged
         }
@@ -223,7 +223,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const cwd = scratchDir('task-api-embedded-');
     const dataDir = join(cwd, '.data');
     const server = await start(cwd);
-    expect((await (await client(server)).create('survives')).status).toBe(201);
+    expect((await (await client(server)).create('survives')).statusCode).toBe(201);
     const pg = postmasterPid(dataDir) as number;
     const watchdogs = execFileSync('pgrep', ['-f', `task-api-watchdog ${pg}$`], { encoding: 'utf8' }).trim().split('\n').map(Number);
     expect(watchdogs).toHaveLength(1);
@@ -242,7 +242,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const server = await start(cwd, { WORKERS: '2' });
     const api = await client(server);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => api.create(`t${i}`)));
-    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(results.map((r) => r.statusCode)).toEqual(Array(20).fill(201));
     expect(await api.list()).toHaveLength(20);
     const pg = postmasterPid(dataDir);
     expect((await server.stop('SIGTERM')).code).toBe(0);
@@ -273,7 +273,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
         const server = await start(cwd, { DATA_DIR: dataDir, LOG_LEVEL: 'debug' });
         const api = await client(server);
         const acknowledged: string[] = [];
-        for (let i = 0; i < 5; i++) if ((await api.create(`ok ${i}`)).status === 201) acknowledged.push(`ok ${i}`);
+        for (let i = 0; i < 5; i++) if ((await api.create(`ok ${i}`)).statusCode === 201) acknowledged.push(`ok ${i}`);
 
         const fill = (name: string) => {
           const chunk = Buffer.alloc(1 << 20);
@@ -291,8 +291,8 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
           const t0 = performance.now();
           const title = `while full ${i} ${DISK_SECRET} ${'x'.repeat(150)}`;
           const res = await api.create(title);
-          if (res.status === 201) acknowledged.push(title);
-          else failures.push({ status: res.status, ms: performance.now() - t0, body: (await res.json()) as Record<string, unknown> });
+          if (res.statusCode === 201) acknowledged.push(title);
+          else failures.push({ status: res.statusCode, ms: performance.now() - t0, body: res.json() as Record<string, unknown> });
         }
         expect(failures.length).toBe(20);
         for (const f of failures) {
@@ -300,14 +300,14 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
           expect(Object.keys(f.body).sort()).toEqual(['code', 'detail', 'error']);
           expect(f.ms).toBeLessThan(2000);
         }
-        const ready = await fetch(`${server.url}/ready`);
-        expect(ready.status).toBe(503);
-        expect(await ready.json()).toEqual({ error: 'The database is unavailable', code: 'SERVICE_UNAVAILABLE', detail: 'The database is unavailable' });
-        expect((await fetch(`${server.url}/health`)).status).toBe(200);
+        const ready = await publicApi(server.url).ready();
+        expect(ready.statusCode).toBe(503);
+        expect(ready.json()).toEqual({ error: 'The database is unavailable', code: 'SERVICE_UNAVAILABLE', detail: 'The database is unavailable' });
+        expect((await publicApi(server.url).health()).statusCode).toBe(200);
 
         rmSync(filler);
-        await waitUntil('/ready 200 once space returns', async () => (await fetch(`${server.url}/ready`)).status === 200);
-        expect((await api.create('after space returned')).status).toBe(201);
+        await waitUntil('/ready 200 once space returns', async () => (await publicApi(server.url).ready()).statusCode === 200);
+        expect((await api.create('after space returned')).statusCode).toBe(201);
         acknowledged.push('after space returned');
 
         filler = fill('filler-2');

@@ -31,6 +31,7 @@ import {
   type Exchange,
   type Server,
 } from './support.js';
+import { routes } from '../helpers/api.js';
 import { SERVER_JS } from '../helpers/process.js';
 
 const PG_BIN = findPgBin();
@@ -128,13 +129,13 @@ suite('database outage (private PostgreSQL cluster)', () => {
       await sleep(300);
       const probes: { ready: Exchange[]; health: Exchange[] } = { ready: [], health: [] };
       const queryToken = await faultToken(`${runId}_w0`);
-      const leaky = await send(s.url, 'GET', `/api/${runId}_w0/tasks?access_token=${queryToken}`, {
+      const leaky = await send(s.url, 'GET', `${routes.tasks(`${runId}_w0`)}?access_token=${queryToken}`, {
         headers: { authorization: `Bearer ${await faultToken(`${runId}_w0`)}` },
         timeoutMs: FAST_MS + 2000,
       });
       for (let i = 0; i < 3; i++) {
-        probes.ready.push(await send(s.url, 'GET', '/ready', { timeoutMs: FAST_MS + 2000 }));
-        probes.health.push(await send(s.url, 'GET', '/health', { timeoutMs: FAST_MS + 2000 }));
+        probes.ready.push(await send(s.url, 'GET', routes.ready, { timeoutMs: FAST_MS + 2000 }));
+        probes.health.push(await send(s.url, 'GET', routes.health, { timeoutMs: FAST_MS + 2000 }));
         await sleep(300);
       }
       await sleep(Math.max(0, stopEnd + 3500 - performance.now()));
@@ -144,7 +145,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
 
       const recoveryMs = await waitFor(
         '/ready to answer 200 again',
-        async () => (await send(s.url, 'GET', '/ready', { timeoutMs: 5000 })).status === 200,
+        async () => (await send(s.url, 'GET', routes.ready, { timeoutMs: 5000 })).status === 200,
         15_000,
         100,
       );
@@ -260,7 +261,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
     })];
     for (const pid of tree) process.kill(pid, 'SIGSTOP');
     try {
-      const answers = await Promise.all([api.list(), api.create({ title: 'during the freeze' }), send(server.url, 'GET', '/ready')]);
+      const answers = await Promise.all([api.list(), api.create({ title: 'during the freeze' }), send(server.url, 'GET', routes.ready)]);
       for (const a of answers) {
         expect(a.status, describeExchange(a)).toBe(503);
         expect(contractErrorProblem(503, a.body)).toBeUndefined();
@@ -270,7 +271,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
     } finally {
       for (const pid of tree) process.kill(pid, 'SIGCONT');
     }
-    await waitFor('the service to answer again', async () => (await send(server!.url, 'GET', '/ready')).status === 200, 20_000);
+    await waitFor('the service to answer again', async () => (await send(server!.url, 'GET', routes.ready)).status === 200, 20_000);
     expect((await api.create({ title: 'after the thaw' })).status).toBe(201);
     await server.stop('SIGTERM');
     server = undefined;
@@ -284,7 +285,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
     await sleep(2000);
     await c.start();
     server = await starting;
-    const ready = await send(server.url, 'GET', '/ready');
+    const ready = await send(server.url, 'GET', routes.ready);
     expect(ready.status, describeExchange(ready)).toBe(200);
     const api = await apiClient(server.url, `late_${Date.now().toString(36)}`);
     expect((await api.create({ title: 'after a late database' })).status).toBe(201);

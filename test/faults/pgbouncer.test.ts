@@ -28,6 +28,7 @@ import {
   type ScratchDatabase,
   type Server,
 } from './support.js';
+import { routes } from '../helpers/api.js';
 
 const PGBOUNCER = findPgBouncer();
 const MUST_RUN = Boolean(process.env.CI) || process.env.REQUIRE_PGBOUNCER === '1';
@@ -75,7 +76,7 @@ suite('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => {
     const counts = await migrationCounts((db as ScratchDatabase).url);
     expect(counts.applied).toBe(counts.shipped);
     expect(counts.applied).toBeGreaterThan(0);
-    const ready = await send((server as Server).url, 'GET', '/ready');
+    const ready = await send((server as Server).url, 'GET', routes.ready);
     expect(ready.status, describeExchange(ready)).toBe(200);
   });
 

@@ -26,6 +26,7 @@ import {
   type ScratchDatabase,
   type Server,
 } from './support.js';
+import { routes } from '../helpers/api.js';
 
 const CLIENTS = 32;
 /**
@@ -173,7 +174,7 @@ describe.each(drivers)('graceful shutdown under load [%s]', (driver) => {
       // 80 creates of one user, each on its own socket that is closed right after the request
       // is written: the server has them all (the user's writes wait their turn), no one waits.
       const sent = await Promise.all(
-        Array.from({ length: 80 }, (_, i) => rawRequest(Number(port), `POST /api/${user}/tasks HTTP/1.1`, token, JSON.stringify({ title: `hung up ${i}` }))),
+        Array.from({ length: 80 }, (_, i) => rawRequest(Number(port), `POST ${routes.tasks(user)} HTTP/1.1`, token, JSON.stringify({ title: `hung up ${i}` }))),
       );
       expect(sent.every(Boolean)).toBe(true);
       await sleep(20);

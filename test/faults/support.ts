@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { freePort, ROOT, run, runOk, sleep, startServer, type Server } from '../helpers/process.js';
 import { signToken } from '../helpers/tokens.js';
+import { routes } from '../helpers/api.js';
 import { ErrorCode } from '../../src/errors.js';
 
 export { freePort, run, runOk, sleep, startServer, type Server };
@@ -280,22 +281,27 @@ export function describeExchange(e: Exchange): string {
   return `${e.method} ${e.path} -> ${e.status ?? e.error} in ${e.ms.toFixed(0)} ms${e.body ? `: ${e.body.slice(0, 200)}` : ''}`;
 }
 
-/** A tiny API client for one user against one server. */
+/**
+ * A tiny API client for one user against one server, for the fault tests: its paths come from the
+ * test client's routes (test/helpers/api.ts), its transport is `send`, which never throws (a
+ * refused or cut connection is an Exchange with `error`), times each call and says whether a
+ * pooled socket was reused: what the faults assert on, and what fetch does not expose.
+ */
 export async function apiClient(base: string, user: string, agent?: Agent, timeoutMs = 15_000) {
   const token = await faultToken(user);
   const auth = { authorization: `Bearer ${token}` };
   const json = { ...auth, 'content-type': 'application/json' };
-  const root = `/api/${encodeURIComponent(user)}/tasks`;
+  const root = routes.tasks(user);
   const withAgent = { timeoutMs, ...(agent ? { agent } : {}) };
   return {
     token,
     root,
     list: (query = '') => send(base, 'GET', `${root}${query}`, { headers: auth, ...withAgent }),
     create: (body: unknown) => send(base, 'POST', root, { headers: json, body: JSON.stringify(body), ...withAgent }),
-    get: (id: number) => send(base, 'GET', `${root}/${id}`, { headers: auth, ...withAgent }),
-    put: (id: number, body: unknown) => send(base, 'PUT', `${root}/${id}`, { headers: json, body: JSON.stringify(body), ...withAgent }),
-    del: (id: number) => send(base, 'DELETE', `${root}/${id}`, { headers: auth, ...withAgent }),
-    toggle: (id: number) => send(base, 'PATCH', `${root}/${id}/complete`, { headers: auth, ...withAgent }),
+    get: (id: number) => send(base, 'GET', routes.task(user, id), { headers: auth, ...withAgent }),
+    put: (id: number, body: unknown) => send(base, 'PUT', routes.task(user, id), { headers: json, body: JSON.stringify(body), ...withAgent }),
+    del: (id: number) => send(base, 'DELETE', routes.task(user, id), { headers: auth, ...withAgent }),
+    toggle: (id: number) => send(base, 'PATCH', routes.complete(user, id), { headers: auth, ...withAgent }),
   };
 }
 

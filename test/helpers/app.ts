@@ -97,18 +97,6 @@ export function expectError(res: LightMyRequestResponse, status: number, code: s
   else if (message) expect(body.error).toMatch(message);
 }
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/**
- * Calls under `/api/{user}` as that user (its token), on `app()` (a function, so the app may be
- * built after this is made): `call(method, url, headers?, payload?)` with `url` after the user.
- */
-export async function callsAs(user: string, app: () => FastifyInstance) {
-  const auth = await authHeader(user);
-  return (method: Method, url: string, headers: Record<string, string> = {}, payload?: unknown) =>
-    app().inject({ method, url: `/api/${user}${url}`, headers: { ...auth, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
-}
-
 let counter = 0;
 /** A user id no other test uses. */
 export function uniqueUser(prefix = 'u'): string {

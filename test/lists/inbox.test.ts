@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { anotherInstance, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 /** Every task is in a list; every user has exactly one default list, their Inbox, from their first request. */
 describe.each(drivers)('the Inbox [%s]', (driver) => {
@@ -23,18 +24,17 @@ describe.each(drivers)('the Inbox [%s]', (driver) => {
 
   it('is made on the first request, whatever it is (a read, a refused write): one list named Inbox, owned by the user', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
     expect(await inboxes(user)).toEqual([]);
-    expect((await t.app.inject({ method: 'GET', url: `/api/${user}/tasks/1`, headers })).statusCode).toBe(404);
+    expect((await (await api(t.app, user)).get(1)).statusCode).toBe(404);
     expect(await inboxes(user)).toEqual([{ id: expect.any(Number), name: 'Inbox', role: 'owner' }]);
   });
 
   it('exactly one, however many first requests race on two instances', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
+    const [onT, onOther] = [await api(t.app, user), await api(other.app, user)];
     const answers = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        (i % 2 === 0 ? t : other).app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: { title: `t${i}` } }),
+        (i % 2 === 0 ? onT : onOther).create({ title: `t${i}` }),
       ),
     );
     expect(answers.map((a) => a.statusCode)).toEqual(Array(24).fill(201));
@@ -47,8 +47,8 @@ describe.each(drivers)('the Inbox [%s]', (driver) => {
 
   it("tasks go to their creator's Inbox, never another user's, and answer as before (no new key yet)", async () => {
     const [a, b] = [uniqueUser(), uniqueUser()];
-    const created = await t.app.inject({ method: 'POST', url: `/api/${a}/tasks`, headers: await authHeader(a), payload: { title: 'mine' } });
-    await t.app.inject({ method: 'POST', url: `/api/${b}/tasks`, headers: await authHeader(b), payload: { title: 'theirs' } });
+    const created = await (await api(t.app, a)).create({ title: 'mine' });
+    await (await api(t.app, b)).create({ title: 'theirs' });
     expect(Object.keys(created.json().data).sort()).toEqual(
       ['completed', 'completed_at', 'created_at', 'description', 'due_at', 'id', 'priority', 'tags', 'title', 'updated_at', 'user_id', 'version'],
     );

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccess } from '../../src/access/scope.js';
 import type { Database } from '../../src/db/client.js';
 import { drivers, openTestDatabase } from '../helpers/databases.js';
-import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 
 /** Seeds `n` tasks for `user` directly (as many writes would), in their Inbox, with the user's counter. */
 async function seed(database: Database, user: string, n: number): Promise<void> {
@@ -59,7 +60,7 @@ describe.each(drivers)('one user cannot take the database from the others [%s]',
     const observe = await openTestDatabase(app.databaseUrl, { poolMax: 2 });
     const user = uniqueUser();
     await seed(app.database, user, 20_000);
-    const headers = await authHeader(user);
+    const as = await api(app.app, user);
     let most = 0;
     let done = false;
     const watching = (async () => {
@@ -70,9 +71,7 @@ describe.each(drivers)('one user cannot take the database from the others [%s]',
     })();
     try {
       // A different q each time: the page cache cannot answer them.
-      const answers = await Promise.all(
-        Array.from({ length: n }, (_, i) => app.app.inject({ method: 'GET', url: `/api/${user}/tasks?q=${'abcdefghijklmnop'[i % 16]}&limit=50`, headers })),
-      );
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => as.list(`?q=${'abcdefghijklmnop'[i % 16]}&limit=50`)));
       expect(answers.map((a) => a.statusCode)).toEqual(Array(n).fill(200));
     } finally {
       done = true;
@@ -85,9 +84,8 @@ describe.each(drivers)('one user cannot take the database from the others [%s]',
   it('a page, /tags or /changes over its budget (QUERY_BUDGET_MS) is stopped in PostgreSQL and answered 503 saying so; other users and writes go on', async () => {
     const user = uniqueUser();
     const other = uniqueUser();
-    const headers = await authHeader(user);
-    const otherHeaders = await authHeader(other);
-    const created = await t.app.inject({ method: 'POST', url: `/api/${other}/tasks`, headers: otherHeaders, payload: { title: 'mine' } });
+    const [as, them] = [await api(t.app, user), await api(t.app, other)];
+    const created = await them.create({ title: 'mine' });
     expect(created.statusCode).toBe(201);
     // Another session holds the tasks table: every read of it waits, as a statement far too costly would run.
     const blocker = await openTestDatabase(t.databaseUrl, { poolMax: 1 });
@@ -103,9 +101,9 @@ describe.each(drivers)('one user cannot take the database from the others [%s]',
     await isLocked;
     try {
       const budget = 'longer than its budget (QUERY_BUDGET_MS, 400 ms) and was stopped';
-      for (const url of [`/api/${user}/tasks?q=x`, `/api/${user}/tags`, `/api/${user}/tasks/changes`]) {
+      for (const read of [() => as.list('?q=x'), () => as.tags(), () => as.changes()]) {
         const started = Date.now();
-        const answer = await t.app.inject({ method: 'GET', url, headers });
+        const answer = await read();
         expect(Date.now() - started).toBeLessThan(3000);
         expectError(answer, 503, 'SERVICE_UNAVAILABLE');
         expect(answer.json().error).toContain(budget);
@@ -125,8 +123,8 @@ describe.each(drivers)('one user cannot take the database from the others [%s]',
       await holding;
       await blocker.close();
     }
-    const read = await t.app.inject({ method: 'GET', url: `/api/${other}/tasks/${created.json().data.id}`, headers: otherHeaders });
+    const read = await them.get(created.json().data.id);
     expect(read.statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: `/api/${user}/tasks?q=x`, headers })).statusCode).toBe(200);
+    expect((await as.list('?q=x')).statusCode).toBe(200);
   });
 });

@@ -13,6 +13,7 @@ import { driverArgs } from '../../src/db/embedded.js';
 import { databaseUrl, scratchDatabase, type ScratchDatabase } from '../helpers/scratch.js';
 import { scratchDir, type Server } from '../helpers/process.js';
 import { faultToken, send, serverEnv, startServer } from '../faults/support.js';
+import { routes } from '../helpers/api.js';
 import { drivers, freshDatabase, TEST_DATABASE_URL } from '../helpers/databases.js';
 import { loggableError } from '../../src/lib/request-log.js';
 import { sql } from 'drizzle-orm';
@@ -57,7 +58,7 @@ describe.each(places)('no user data in the logs of failing queries [%s]', (where
     const user = 'carol';
     const token = await faultToken(user);
     const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const base = `/api/${user}/tasks`;
+    const base = `${routes.tasks(user)}`;
     const ok = await send(s.url, 'POST', base, { headers: json, body: JSON.stringify({ title: 'fine', description: 'fine' }) });
     expect(ok.status).toBe(201);
     const id = (JSON.parse(ok.body ?? '{}') as { data: { id: number } }).data.id;

@@ -2,6 +2,9 @@
  * The server's own log (the process, LOG_LEVEL=info): no token and no cookie ever reaches it,
  * wherever the client put them (header, cookie, query string, body), and every request is one
  * structured line with its request id, user, route, status and latency.
+ *
+ * Secrets in query strings, cookies and malformed bodies are requests a typed client does not
+ * send: they go raw (`send`), at the paths the test client's routes give.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../helpers/app.js';
 import { describeExchange, FAULT_SECRET, faultToken, send, serverEnv, startServer, type Exchange, type Server } from '../faults/support.js';
+import { routes } from '../helpers/api.js';
 import type { LogLine } from '../helpers/process.js';
 
 describe('request logs (server process, LOG_LEVEL=info)', () => {
@@ -48,29 +52,29 @@ describe('request logs (server process, LOG_LEVEL=info)', () => {
       return ex;
     };
 
-    await go('list with a valid token', 'GET', `/api/${user}/tasks`, { headers: auth }, user);
-    await go('create with a valid token', 'POST', `/api/${user}/tasks`, { headers: json, body: JSON.stringify({ title: 'log me not' }) }, user);
-    await go('invalid token', 'GET', `/api/${user}/tasks`, { headers: { authorization: `Bearer ${wrongSecret}` } });
-    await go('expired token', 'GET', `/api/${user}/tasks`, { headers: { authorization: `Bearer ${expired}` } });
-    await go('a cookie header', 'GET', `/api/${user}/tasks`, { headers: { ...auth, cookie: `sid=${cookie}; better-auth.session_token=${cookie2}` } }, user);
-    await go('a cookie and no token', 'GET', `/api/${user}/tasks`, { headers: { cookie: `better-auth.session_token=${cookie2}` } });
+    await go('list with a valid token', 'GET', `${routes.tasks(user)}`, { headers: auth }, user);
+    await go('create with a valid token', 'POST', `${routes.tasks(user)}`, { headers: json, body: JSON.stringify({ title: 'log me not' }) }, user);
+    await go('invalid token', 'GET', `${routes.tasks(user)}`, { headers: { authorization: `Bearer ${wrongSecret}` } });
+    await go('expired token', 'GET', `${routes.tasks(user)}`, { headers: { authorization: `Bearer ${expired}` } });
+    await go('a cookie header', 'GET', `${routes.tasks(user)}`, { headers: { ...auth, cookie: `sid=${cookie}; better-auth.session_token=${cookie2}` } }, user);
+    await go('a cookie and no token', 'GET', `${routes.tasks(user)}`, { headers: { cookie: `better-auth.session_token=${cookie2}` } });
     const q1 = await fresh('token in a query string (authenticated)');
-    await go('token in a query string, plus a valid header', 'GET', `/api/${user}/tasks?token=${q1}&status=all`, { headers: auth }, user);
+    await go('token in a query string, plus a valid header', 'GET', `${routes.tasks(user)}?token=${q1}&status=all`, { headers: auth }, user);
     const q2 = await fresh('token in a query string (only)');
-    await go('token in a query string only', 'GET', `/api/${user}/tasks?access_token=${q2}`);
+    await go('token in a query string only', 'GET', `${routes.tasks(user)}?access_token=${q2}`);
     const q3 = await fresh('token in a query string (404)');
     await go('token in the query of an unknown route', 'GET', `/nowhere?access_token=${q3}`);
     const q4 = await fresh('token in the query of a 400');
-    await go('token in the query of a bad request', 'GET', `/api/${user}/tasks/not-a-number?token=${q4}`, { headers: auth }, user);
+    await go('token in the query of a bad request', 'GET', `${routes.tasks(user)}/not-a-number?token=${q4}`, { headers: auth }, user);
     const b1 = await fresh('token in a rejected body');
-    await go('token in a rejected body', 'POST', `/api/${user}/tasks`, { headers: json, body: JSON.stringify({ title: '', token: b1 }) }, user);
+    await go('token in a rejected body', 'POST', `${routes.tasks(user)}`, { headers: json, body: JSON.stringify({ title: '', token: b1 }) }, user);
     const b2 = await fresh('token in malformed JSON');
-    await go('token in malformed JSON', 'POST', `/api/${user}/tasks`, { headers: json, body: `{"title": "${b2}"` }, user);
+    await go('token in malformed JSON', 'POST', `${routes.tasks(user)}`, { headers: json, body: `{"title": "${b2}"` }, user);
     // A request the server fails on (today a NUL byte, which PostgreSQL refuses, is a 500): the
     // error path logs too, and must not log the query string either.
     const q5 = await fresh('token in the query of a failing request');
-    await go('token in the query of a failing request', 'POST', `/api/${user}/tasks?access_token=${q5}`, { headers: json, body: '{"title":"nul \\u0000 byte"}' }, user);
-    await go('a preflight with a cookie', 'OPTIONS', `/api/${user}/tasks`, {
+    await go('token in the query of a failing request', 'POST', `${routes.tasks(user)}?access_token=${q5}`, { headers: json, body: '{"title":"nul \\u0000 byte"}' }, user);
+    await go('a preflight with a cookie', 'OPTIONS', `${routes.tasks(user)}`, {
       headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', cookie: `sid=${cookie}` },
     });
     await go('health', 'GET', '/health');

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, loose } from '../helpers/api.js';
 import { buildTestApp, signToken, type TestApp } from '../helpers/app.js';
 import { startStubAuthServer } from '../faults/support.js';
 
@@ -46,38 +47,32 @@ describe('no request forgery through tokens, bodies or headers', () => {
     ];
     for (const h of headers) {
       const token = `${b64url(h)}.${b64url(claims)}.${Buffer.from('sig').toString('base64url')}`;
-      const res = await t.app.inject({ method: 'GET', url: '/api/mallory/tasks', headers: { authorization: `Bearer ${token}` } });
+      const res = await (await api(t.app, 'mallory', { token })).list();
       expect({ header: h, status: res.statusCode, code: res.json().code }).toEqual({ header: h, status: 401, code: 'INVALID_TOKEN' });
     }
     // An HS256 token claiming a foreign issuer is still only checked against the shared secret.
     const hs = await signToken('mallory', { claims: { iss: trapUrl, jku: `${trapUrl}/jwks.json` } });
-    expect((await t.app.inject({ method: 'GET', url: '/api/mallory/tasks', headers: { authorization: `Bearer ${hs}` } })).statusCode).toBe(200);
+    expect((await (await api(t.app, 'mallory', { token: hs })).list()).statusCode).toBe(200);
     expect(trapHits).toEqual([]);
     expect(auth.hits()).toBeGreaterThan(0); // the configured JWKS was asked instead
   });
 
   it('URLs in bodies and headers are data, never fetched', async () => {
     const headers = {
-      authorization: `Bearer ${await signToken('mallory')}`,
-      'content-type': 'application/json',
       'x-forwarded-host': trapUrl.replace('http://', ''),
       'x-forwarded-proto': 'http',
       forwarded: `host=${trapUrl.replace('http://', '')}`,
       referer: `${trapUrl}/from`,
       origin: trapUrl,
     };
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/mallory/tasks',
-      headers,
-      payload: JSON.stringify({ title: `${trapUrl}/title`, description: `${trapUrl}/description`, callback: `${trapUrl}/cb`, webhook: trapUrl }),
-    });
+    const mallory = await api(t.app, 'mallory', { headers });
+    const created = await mallory.create(loose({ title: `${trapUrl}/title`, description: `${trapUrl}/description`, callback: `${trapUrl}/cb`, webhook: trapUrl }));
     expect(created.statusCode).toBe(201);
     const id = created.json().data.id as number;
     for (const payload of [{ title: `${trapUrl}/put` }, { description: `${trapUrl}/d` }]) {
-      expect((await t.app.inject({ method: 'PUT', url: `/api/mallory/tasks/${id}`, headers, payload: JSON.stringify(payload) })).statusCode).toBe(200);
+      expect((await mallory.put(id, payload)).statusCode).toBe(200);
     }
-    expect((await t.app.inject({ method: 'GET', url: `/api/mallory/tasks?status=all&url=${encodeURIComponent(trapUrl)}`, headers })).statusCode).toBe(200);
+    expect((await mallory.list(`?status=all&url=${encodeURIComponent(trapUrl)}`)).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     expect(trapHits).toEqual([]);
   });

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, buildTestApp, callsAs, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { anotherInstance, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
 type Change = { type: 'upsert'; task: TaskJson } | { type: 'delete'; id: number };
@@ -19,15 +20,14 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser(), app = () => t.app) {
-    const calls = await callsAs(user, app);
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => calls(method, url, {}, payload);
+    const call = await api(app, user);
     const changes = async (query = '') => {
-      const res = await call('GET', `/tasks/changes${query}`);
+      const res = await call.changes(query);
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().message).toBe('Changes retrieved successfully');
       return res.json().data as Page;
     };
-    const create = async (title: string) => (await call('POST', '/tasks', { title })).json().data as TaskJson;
+    const create = async (title: string) => (await call.create({ title })).json().data as TaskJson;
     return { user, call, changes, create };
   }
 
@@ -37,11 +37,11 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
     const a = await api.create('a');
     const b = await api.create('b');
     const c = await api.create('c');
-    await api.call('PUT', `/tasks/${a.id}`, { title: 'a2' });
-    await api.call('DELETE', `/tasks/${b.id}`);
+    await api.call.put(a.id, { title: 'a2' });
+    await api.call.del(b.id);
     const snapshot = await api.changes();
     expect(snapshot.changes.map((x) => (x.type === 'upsert' ? x.task.title : `-${x.id}`))).toEqual(['c', 'a2']);
-    expect(snapshot.changes[0]).toEqual({ type: 'upsert', task: (await api.call('GET', `/tasks/${c.id}`)).json().data });
+    expect(snapshot.changes[0]).toEqual({ type: 'upsert', task: (await api.call.get(c.id)).json().data });
     expect(snapshot.has_more).toBe(false);
   });
 
@@ -51,23 +51,23 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
     const b = await api.create('b');
     const { cursor } = await api.changes();
     expect((await api.changes(`?since=${cursor}`)).changes).toEqual([]);
-    await api.call('PUT', `/tasks/${a.id}`, { title: 'a2' });
+    await api.call.put(a.id, { title: 'a2' });
     const c = await api.create('c');
-    await api.call('PATCH', `/tasks/${a.id}/complete`);
-    await api.call('DELETE', `/tasks/${b.id}`);
+    await api.call.complete(a.id);
+    await api.call.del(b.id);
     const page = await api.changes(`?since=${cursor}`);
     expect(page.changes.map((x) => (x.type === 'upsert' ? `${x.task.title}@${x.task.version}` : `delete ${x.id}`))).toEqual(['c@1', 'a2@3', `delete ${b.id}`]);
     expect(page.changes.at(-1)).toEqual({ type: 'delete', id: b.id });
     // From the new cursor: nothing; then only what came after.
     expect((await api.changes(`?since=${page.cursor}`)).changes).toEqual([]);
-    await api.call('DELETE', `/tasks/${c.id}`);
+    await api.call.del(c.id);
     expect((await api.changes(`?since=${page.cursor}`)).changes).toEqual([{ type: 'delete', id: c.id }]);
   });
 
   it('a deleted task keeps only what sync needs: id, sequence, time', async () => {
     const api = await as();
     const secret = await api.create('Call my lawyer about the account');
-    await api.call('DELETE', `/tasks/${secret.id}`);
+    await api.call.del(secret.id);
     const rows = await t.database.sql`select * from feed_entries where user_id = ${api.user} and deleted`;
     expect(rows.map((r) => Object.keys(r).sort())).toEqual([['changed_at', 'deleted', 'entity_id', 'kind', 'seq', 'user_id']]);
     expect(JSON.stringify(rows)).not.toContain('lawyer');
@@ -104,7 +104,7 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
     ['?limit=0', 'limit must be >= 1'],
     ['?limit=1001', 'limit must be <= 1000'],
   ])('%s is a 400 naming the parameter', async (query, message) => {
-    expectError(await (await as()).call('GET', `/tasks/changes${query}`), 400, 'VALIDATION_ERROR', message);
+    expectError(await (await as()).call.changes(query), 400, 'VALIDATION_ERROR', message);
   });
 
   it('a cursor older than the deletions kept is 410 CURSOR_EXPIRED; starting again without since works', async () => {
@@ -113,13 +113,13 @@ describe.each(drivers)('GET /tasks/changes [%s]', (driver) => {
       const api = await as(uniqueUser(), () => short.app);
       const task = await api.create('soon gone');
       const { cursor } = await api.changes();
-      await api.call('DELETE', `/tasks/${task.id}`);
+      await api.call.del(task.id);
       // Retention is about 0.9 s; the purge runs every 100 ms.
       const deadline = Date.now() + 10_000;
-      let res = await api.call('GET', `/tasks/changes?since=${cursor}`);
+      let res = await api.call.changes(`?since=${cursor}`);
       while (res.statusCode === 200 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
-        res = await api.call('GET', `/tasks/changes?since=${cursor}`);
+        res = await api.call.changes(`?since=${cursor}`);
       }
       expectError(res, 410, 'CURSOR_EXPIRED', 'The cursor is older than the deletions kept (0.00001 days): start again without since');
       expect((await api.changes()).changes).toEqual([]);
@@ -144,14 +144,13 @@ describe.each(drivers)('a replica kept by /changes while two instances write [%s
   it('ends equal to the server, every time', async () => {
     for (let run = 0; run < 3; run++) {
       const user = uniqueUser();
-      const [onOne, onTwo] = [await callsAs(user, () => one.app), await callsAs(user, () => two.app)];
-      const call = (app: TestApp, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-        (app === one ? onOne : onTwo)(method, url, {}, payload);
+      const [onOne, onTwo] = [await api(one.app, user), await api(two.app, user)];
+      const on = (app: TestApp) => (app === one ? onOne : onTwo);
       const replica = new Map<number, TaskJson>();
       let cursor: string | undefined;
       const pull = async () => {
         for (;;) {
-          const res = await call(one, 'GET', `/tasks/changes?limit=25${cursor ? `&since=${cursor}` : ''}`);
+          const res = await on(one).changes(`?limit=25${cursor ? `&since=${cursor}` : ''}`);
           const page = res.json().data as Page;
           for (const c of page.changes) {
             if (c.type === 'upsert') replica.set(c.task.id, c.task);
@@ -166,11 +165,11 @@ describe.each(drivers)('a replica kept by /changes while two instances write [%s
         for (let i = 0; i < 40; i++) {
           const r = (i * 7 + w) % 10;
           if (r < 4 || ids.length < 3) {
-            const res = await call(app, 'POST', '/tasks', { title: `w${w}-${i}`, tags: [`w${w}`] });
+            const res = await on(app).create({ title: `w${w}-${i}`, tags: [`w${w}`] });
             if (res.statusCode === 201) ids.push(res.json().data.id);
-          } else if (r < 7) await call(app, 'PUT', `/tasks/${ids[(i * 13) % ids.length]}`, { title: `edit w${w}-${i}`, priority: 'high' });
-          else if (r < 9) await call(app, 'PATCH', `/tasks/${ids[(i * 5) % ids.length]}/complete`);
-          else await call(app, 'DELETE', `/tasks/${ids.splice((i * 3) % ids.length, 1)[0]}`);
+          } else if (r < 7) await on(app).put(ids[(i * 13) % ids.length] as number, { title: `edit w${w}-${i}`, priority: 'high' });
+          else if (r < 9) await on(app).complete(ids[(i * 5) % ids.length] as number);
+          else await on(app).del(ids.splice((i * 3) % ids.length, 1)[0] as number);
         }
       };
       let writing = true;
@@ -181,7 +180,7 @@ describe.each(drivers)('a replica kept by /changes while two instances write [%s
       writing = false;
       await puller;
       await pull();
-      const server = (await call(two, 'GET', '/tasks?limit=200')).json().data as TaskJson[];
+      const server = (await on(two).list('?limit=200')).json().data as TaskJson[];
       expect([...replica.values()].sort((a, b) => a.id - b.id)).toEqual([...server].sort((a, b) => a.id - b.id));
     }
   }, 60_000);

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { anotherInstance, authHeader, buildTestApp, listen, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, routes } from '../helpers/api.js';
+import { anotherInstance, buildTestApp, listen, signToken, uniqueUser, type TestApp } from '../helpers/app.js';
 import { drivers, openTestDatabase } from '../helpers/databases.js';
 import { openSocket } from '../helpers/raw-http.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
@@ -44,20 +45,16 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
     await t?.close();
   });
 
-  const path = (user: string) => `/api/${encodeURIComponent(user)}/tasks/events`;
+  const path = routes.events;
 
   async function user() {
     const id = uniqueUser('slots');
-    const auth = await authHeader(id);
-    const call = async (base: string, method: string, url2: string, payload?: unknown) =>
-      fetch(`${base}/api/${encodeURIComponent(id)}${url2}`, {
-        method,
-        headers: { ...auth, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-      });
-    const ticket = async (base: string) =>
-      ((await (await call(base, 'POST', '/tasks/events/ticket')).json()) as { data: { ticket: string } }).data.ticket;
-    return { id, auth, call, ticket };
+    const token = await signToken(id);
+    const auth = { authorization: `Bearer ${token}` };
+    /** This user's client on the server at `base`. */
+    const on = (base: string) => api(base, id, { token });
+    const ticket = async (base: string) => ((await (await on(base)).ticket()).json() as { data: { ticket: string } }).data.ticket;
+    return { id, auth, on, ticket };
   }
   type User = Awaited<ReturnType<typeof user>>;
 
@@ -161,8 +158,8 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
     const rnd = random(seed);
     const u = await user();
     // Something to replay for `since` and Last-Event-ID.
-    const cursor = ((await (await u.call(url, 'GET', '/tasks/changes')).json()) as { data: { cursor: string } }).data.cursor;
-    for (let i = 0; i < 30; i++) await u.call(url, 'POST', '/tasks', { title: `replayed ${i}` });
+    const cursor = ((await (await u.on(url)).changes()).json() as { data: { cursor: string } }).data.cursor;
+    for (let i = 0; i < 30; i++) await (await u.on(url)).create({ title: `replayed ${i}` });
     const windowMs = await setUpMs(url, u);
     const kinds: Record<string, number> = {};
     for (let i = 0; i < 100; i++) {
@@ -192,7 +189,7 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
     await Promise.all(ok.map((s) => s.next((e) => e.event === 'ready')));
     for (const s of streams.filter((x) => x.status === 429)) expect(await refusal(s)).toEqual({ status: 429, retryAfter: '5', body: RATE_LIMITED });
     // The 10 are live: a change reaches every one of them.
-    await u.call(url, 'POST', '/tasks', { title: 'to all ten' });
+    await (await u.on(url)).create({ title: 'to all ten' });
     await Promise.all(ok.map((s) => s.next((e) => e.event === 'upsert', 2000)));
     for (const s of ok) s.close();
   });
@@ -242,9 +239,9 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
       const rnd = random(seed);
       const users = await Promise.all(Array.from({ length: 10 }, () => user()));
       const cursors = await Promise.all(
-        users.map(async (u) => ((await (await u.call(base, 'GET', '/tasks/changes')).json()) as { data: { cursor: string } }).data.cursor),
+        users.map(async (u) => ((await (await u.on(base)).changes()).json() as { data: { cursor: string } }).data.cursor),
       );
-      for (const u of users) await u.call(base, 'POST', '/tasks', { title: 'replayed' });
+      for (const u of users) await (await u.on(base)).create({ title: 'replayed' });
       const windowMs = await setUpMs(base, users[0] as User);
       for (let i = 0; i < 100; i++) await abortOne(base, users[i % 10] as User, rnd, cursors[i % 10] as string, windowMs);
       const streams = await allOpen(base, users).catch((err: Error) => {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { authHeader, listen, signToken, uniqueUser } from '../helpers/app.js';
+import { api, routes } from '../helpers/api.js';
+import { listen, signToken, uniqueUser } from '../helpers/app.js';
 import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { openSse } from '../helpers/sse.js';
@@ -81,14 +82,14 @@ describe.each(drivers)('event-stream ticket guesses [%s]', (driver) => {
   const guess = (user: string, ticket: string, address: string) =>
     rawRequest(
       port,
-      `GET /api/${encodeURIComponent(user)}/tasks/events?ticket=${encodeURIComponent(ticket)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
+      `GET ${routes.events(user)}?ticket=${encodeURIComponent(ticket)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
       { localAddress: address },
     );
 
   async function mint(user: string): Promise<string> {
-    const res = await fetch(`${url}/api/${encodeURIComponent(user)}/tasks/events/ticket`, { method: 'POST', headers: await authHeader(user) });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { data: { ticket: string } }).data.ticket;
+    const res = await (await api(url, user)).ticket();
+    expect(res.statusCode).toBe(201);
+    return (res.json() as { data: { ticket: string } }).data.ticket;
   }
 
   const unknownTicket = () => randomBytes(24).toString('base64url');
@@ -140,7 +141,7 @@ describe.each(drivers)('event-stream ticket guesses [%s]', (driver) => {
     await refused(minted);
     expect(seen).toEqual([]);
     // The real ticket, refused above before it was looked at, still opens the stream elsewhere.
-    const stream = await openSse(`${url}/api/${encodeURIComponent(user)}/tasks/events?ticket=${minted}`);
+    const stream = await openSse(`${url}${routes.events(user)}?ticket=${minted}`);
     expect(stream.status).toBe(200);
     await stream.next((e) => e.event === 'ready');
     stream.close();

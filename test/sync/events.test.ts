@@ -3,6 +3,10 @@
  * client over HTTP: the start (retry, ready), events within 1 s on one instance and across two,
  * resume with Last-Event-ID and ?since= with nothing missed or reordered, tickets, the query-string
  * token refused, the per-user limit, a stalled reader that slows nobody.
+ *
+ * Calls go through the test client over each instance's URL; the streams are read by the SSE
+ * client (test/helpers/sse.ts) at the client's routes, and a token in the query string (which no
+ * client should send) and the stalled reader stay raw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from 'node:net';
@@ -12,6 +16,7 @@ import { scratchDir } from '../helpers/process.js';
 import { drivers } from '../helpers/databases.js';
 import { anotherInstance, authHeader, buildTestApp, expectError, listen, signToken, uniqueUser, type TestApp } from '../helpers/app.js';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.js';
+import { api, routes } from '../helpers/api.js';
 
 describe.each(drivers)('the event stream [%s]', (driver) => {
   let one: TestApp;
@@ -34,19 +39,16 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
 
   async function as(user = uniqueUser()) {
     const auth = await authHeader(user);
-    const call = (base: string, method: string, url: string, payload?: unknown) =>
-      fetch(`${base}/api/${encodeURIComponent(user)}${url}`, {
-        method,
-        headers: { ...auth, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-      });
+    const [on1, on2] = [await api(url1, user), await api(url2, user)];
+    /** The client of this user on the instance at `base`. */
+    const on = (base: string) => (base === url1 ? on1 : on2);
     const stream = async (base: string, query = '', headers: Record<string, string> = {}) => {
-      const s = await openSse(`${base}/api/${encodeURIComponent(user)}/tasks/events${query}`, { ...auth, ...headers });
+      const s = await openSse(`${base}${routes.events(user)}${query}`, { ...auth, ...headers });
       streams.push(s);
       return s;
     };
-    const create = async (base: string, title: string) => ((await (await call(base, 'POST', '/tasks', { title })).json()) as { data: { id: number } }).data;
-    return { user, auth, call, stream, create };
+    const create = async (base: string, title: string) => ((await on(base).create({ title })).json() as { data: { id: number } }).data;
+    return { user, auth, on, stream, create };
   }
 
   const isChange = (e: SseEvent) => e.event === 'upsert' || e.event === 'delete';
@@ -60,7 +62,7 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     expect(s.headers['cache-control']).toBe('no-cache');
     const ready = await s.next((e) => e.event === 'ready');
     expect(s.retry).toBe(3000);
-    const current = ((await (await api.call(url1, 'GET', '/tasks/changes')).json()) as { data: { cursor: string } }).data.cursor;
+    const current = ((await api.on(url1).changes()).json() as { data: { cursor: string } }).data.cursor;
     expect(ready.id).toBe(current);
     expect(JSON.parse(ready.data)).toEqual({ cursor: current });
     expect(s.events.filter(isChange)).toEqual([]);
@@ -73,8 +75,8 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     await here.next((e) => e.event === 'ready');
     await there.next((e) => e.event === 'ready');
     const started = performance.now();
-    const res = await api.call(url1, 'POST', '/tasks', { title: 'Live one', priority: 'high' });
-    const task = ((await res.json()) as { data: Record<string, unknown> }).data;
+    const res = await api.on(url1).create({ title: 'Live one', priority: 'high' });
+    const task = (res.json() as { data: Record<string, unknown> }).data;
     for (const s of [here, there]) {
       const e = await s.next((x) => x.event === 'upsert', 1000);
       expect(e.at - started).toBeLessThan(1000);
@@ -82,14 +84,14 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     }
     // A write through the other instance reaches both as well.
     const t0 = performance.now();
-    await api.call(url2, 'DELETE', `/tasks/${task.id as number}`);
+    await api.on(url2).del(task.id as number);
     for (const s of [here, there]) {
       const e = await s.next((x) => x.event === 'delete', 1000);
       expect(e.at - t0).toBeLessThan(1000);
       expect(JSON.parse(e.data)).toEqual({ type: 'delete', id: task.id });
     }
     // The event ids are the cursors /changes gives.
-    const after = ((await (await api.call(url1, 'GET', `/tasks/changes?since=${here.events.find((e) => e.event === 'ready')?.id}`)).json()) as { data: { cursor: string } }).data;
+    const after = ((await api.on(url1).changes(`?since=${here.events.find((e) => e.event === 'ready')?.id}`)).json() as { data: { cursor: string } }).data;
     expect(here.lastEventId).toBe(after.cursor);
   });
 
@@ -126,9 +128,9 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
       const lastSeen = first.lastEventId as string;
       first.close();
       // Away: three changes, one through the other instance.
-      await api.call(url1, 'PUT', `/tasks/${a.id}`, { title: `${resume} a2` });
+      await api.on(url1).put(a.id, { title: `${resume} a2` });
       const b = await api.create(url2, `${resume} b`);
-      await api.call(url1, 'DELETE', `/tasks/${a.id}`);
+      await api.on(url1).del(a.id);
       const again =
         resume === 'last-event-id' ? await api.stream(url2, '', { 'last-event-id': lastSeen }) : await api.stream(url2, `?since=${lastSeen}`);
       const replayed: SseEvent[] = [];
@@ -142,7 +144,7 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
       const seqs = ids.map((id) => Number(Buffer.from(id, 'base64url').toString().slice(2)));
       expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
       // Then live.
-      await api.call(url1, 'PUT', `/tasks/${b.id}`, { title: `${resume} b2` });
+      await api.on(url1).put(b.id, { title: `${resume} b2` });
       const live = await again.next((e) => isChange(e) && JSON.parse(e.data).task?.title === `${resume} b2`, 1000);
       expect(live.event).toBe('upsert');
       expect(ready.id).toBeDefined();
@@ -154,15 +156,15 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     const api = await as();
     const other = await as();
     const ticket = async () => {
-      const res = await api.call(url1, 'POST', '/tasks/events/ticket');
-      expect(res.status).toBe(201);
-      const body = (await res.json()) as { data: { ticket: string; expires_at: string }; message: string };
+      const res = await api.on(url1).ticket();
+      expect(res.statusCode).toBe(201);
+      const body = res.json() as { data: { ticket: string; expires_at: string }; message: string };
       expect(body.message).toBe('Ticket created successfully');
       expect(Date.parse(body.data.expires_at) - Date.now()).toBeGreaterThan(50_000);
       expect(Date.parse(body.data.expires_at) - Date.now()).toBeLessThanOrEqual(60_000);
       return body.data.ticket;
     };
-    const path = (user: string) => `/api/${encodeURIComponent(user)}/tasks/events`;
+    const path = routes.events;
     const t1 = await ticket();
     const s = await openSse(`${url2}${path(api.user)}?ticket=${t1}`); // issued by one instance, used on the other
     streams.push(s);
@@ -192,16 +194,16 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     const api = await as();
     const token = await signToken(api.user);
     for (const q of [`?access_token=${token}`, `?token=${token}`, `?ticket=${token}&access_token=${token}`]) {
-      const res = await one.app.inject({ method: 'GET', url: `/api/${api.user}/tasks/events${q}` });
+      const res = await one.app.inject({ method: 'GET', url: `${routes.events(api.user)}${q}` });
       expect(res.statusCode, q).toBe(401);
     }
-    expectError(await one.app.inject({ method: 'GET', url: `/api/${api.user}/tasks/events?access_token=${token}` }), 401, 'UNAUTHORIZED');
+    expectError(await one.app.inject({ method: 'GET', url: `${routes.events(api.user)}?access_token=${token}` }), 401, 'UNAUTHORIZED');
   });
 
   it('at most EVENTS_MAX_PER_USER streams per user: 429 RATE_LIMITED with Retry-After beyond', async () => {
     const api = await as();
     for (let i = 0; i < 3; i++) await (await api.stream(url2)).next((e) => e.event === 'ready');
-    const refused = await openSse(`${url2}/api/${encodeURIComponent(api.user)}/tasks/events`, api.auth);
+    const refused = await openSse(`${url2}${routes.events(api.user)}`, api.auth);
     await refused.ended;
     expect(refused.status).toBe(429);
     expect(refused.headers['retry-after']).toMatch(/^\d+$/);
@@ -220,7 +222,7 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
     await viaSocket.app.listen({ path: socketPath });
     const stalled = createConnection(socketPath);
     stalled.pause();
-    stalled.write(`GET /api/${encodeURIComponent(api.user)}/tasks/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${api.auth.authorization}\r\nAccept: text/event-stream\r\n\r\n`);
+    stalled.write(`GET ${routes.events(api.user)} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${api.auth.authorization}\r\nAccept: text/event-stream\r\n\r\n`);
     let received = 0;
     stalled.on('data', (d: Buffer) => (received += d.length));
     const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
@@ -237,7 +239,7 @@ describe.each(drivers)('the event stream [%s]', (driver) => {
       const created = await api.create(url1, `big ${i} ${'y'.repeat(150)}`);
       lastId = created.id;
       ids.push(created.id);
-      await api.call(url1, 'PUT', `/tasks/${created.id}`, { description, tags });
+      await api.on(url1).put(created.id, { description, tags });
       writes += 2;
       if (i % 25 === 0) {
         const e = await healthy.next((x) => x.event === 'upsert' && JSON.parse(x.data).task.id === created.id && JSON.parse(x.data).task.version === 2, 1000);

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, buildTestApp, callsAs, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { anotherInstance, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 
 describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
   let t: TestApp;
@@ -15,18 +16,18 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser(), app = () => t.app) {
-    const call = await callsAs(user, app);
-    const count = async () => (await call('GET', '/tasks')).json().data.length as number;
+    const call = await api(app, user);
+    const count = async () => (await call.list()).json().data.length as number;
     return { user, call, count };
   }
 
   it('a retried create makes one task: the same status and body, with Idempotent-Replayed: true', async () => {
     const api = await as();
-    const first = await api.call('POST', '/tasks', { 'idempotency-key': 'create-1' }, { title: 'Once' });
+    const first = await api.call.create({ title: 'Once' }, { 'idempotency-key': 'create-1' });
     expect(first.statusCode).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     for (let i = 0; i < 3; i++) {
-      const again = await api.call('POST', '/tasks', { 'idempotency-key': 'create-1' }, { title: 'Once' });
+      const again = await api.call.create({ title: 'Once' }, { 'idempotency-key': 'create-1' });
       expect({ status: again.statusCode, body: again.json(), replayed: again.headers['idempotent-replayed'], etag: again.headers.etag }).toEqual({
         status: 201,
         body: first.json(),
@@ -36,43 +37,43 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
     }
     expect(await api.count()).toBe(1);
     // Another key makes another task.
-    expect((await api.call('POST', '/tasks', { 'idempotency-key': 'create-2' }, { title: 'Once' })).statusCode).toBe(201);
+    expect((await api.call.create({ title: 'Once' }, { 'idempotency-key': 'create-2' })).statusCode).toBe(201);
     expect(await api.count()).toBe(2);
   });
 
   it('a retried toggle toggles once; a retried delete deletes once and answers the same', async () => {
     const api = await as();
-    const id = (await api.call('POST', '/tasks', {}, { title: 'Flip' })).json().data.id;
-    const toggled = await api.call('PATCH', `/tasks/${id}/complete`, { 'idempotency-key': 'toggle-1' });
-    const retried = await api.call('PATCH', `/tasks/${id}/complete`, { 'idempotency-key': 'toggle-1' });
+    const id = (await api.call.create({ title: 'Flip' })).json().data.id;
+    const toggled = await api.call.complete(id, undefined, { 'idempotency-key': 'toggle-1' });
+    const retried = await api.call.complete(id, undefined, { 'idempotency-key': 'toggle-1' });
     expect(retried.json()).toEqual(toggled.json());
     expect(retried.json().data.completed).toBe(true);
-    expect((await api.call('GET', `/tasks/${id}`)).json().data).toMatchObject({ completed: true, version: 2 });
+    expect((await api.call.get(id)).json().data).toMatchObject({ completed: true, version: 2 });
 
-    const deleted = await api.call('DELETE', `/tasks/${id}`, { 'idempotency-key': 'delete-1' });
-    const again = await api.call('DELETE', `/tasks/${id}`, { 'idempotency-key': 'delete-1' });
+    const deleted = await api.call.del(id, { 'idempotency-key': 'delete-1' });
+    const again = await api.call.del(id, { 'idempotency-key': 'delete-1' });
     expect({ status: again.statusCode, body: again.json() }).toEqual({ status: 200, body: deleted.json() });
     expect(await api.count()).toBe(0);
   });
 
   it('a client error is an answer too: replayed (a 404 stays a 404 for that key)', async () => {
     const api = await as();
-    const missing = await api.call('PUT', '/tasks/2000000000', { 'idempotency-key': 'put-missing' }, { title: 'x' });
+    const missing = await api.call.put(2000000000, { title: 'x' }, { 'idempotency-key': 'put-missing' });
     expectError(missing, 404, 'NOT_FOUND');
-    const again = await api.call('PUT', '/tasks/2000000000', { 'idempotency-key': 'put-missing' }, { title: 'x' });
+    const again = await api.call.put(2000000000, { title: 'x' }, { 'idempotency-key': 'put-missing' });
     expectError(again, 404, 'NOT_FOUND');
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
 
   it('the same key with another body, path or method is 422 IDEMPOTENCY_KEY_REUSED, and runs nothing', async () => {
     const api = await as();
-    const id = (await api.call('POST', '/tasks', { 'idempotency-key': 'k' }, { title: 'First' })).json().data.id;
+    const id = (await api.call.create({ title: 'First' }, { 'idempotency-key': 'k' })).json().data.id;
     const message = 'This Idempotency-Key was used with another method, path or body';
-    expectError(await api.call('POST', '/tasks', { 'idempotency-key': 'k' }, { title: 'Second' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
-    expectError(await api.call('PUT', `/tasks/${id}`, { 'idempotency-key': 'k' }, { title: 'First' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
-    expectError(await api.call('DELETE', `/tasks/${id}`, { 'idempotency-key': 'k' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
+    expectError(await api.call.create({ title: 'Second' }, { 'idempotency-key': 'k' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
+    expectError(await api.call.put(id, { title: 'First' }, { 'idempotency-key': 'k' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
+    expectError(await api.call.del(id, { 'idempotency-key': 'k' }), 422, 'IDEMPOTENCY_KEY_REUSED', message);
     expect(await api.count()).toBe(1);
-    expect((await api.call('GET', `/tasks/${id}`)).json().data.title).toBe('First');
+    expect((await api.call.get(id)).json().data.title).toBe('First');
   });
 
   it('concurrent requests with one key, on two instances: one effect; the others replay or get 409 with Retry-After', async () => {
@@ -84,7 +85,7 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
       for (let round = 0; round < 5; round++) {
         const key = `burst-${round}`;
         const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? one : two).call('POST', '/tasks', { 'idempotency-key': key }, { title: `Burst ${round}` })),
+          Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? one : two).call.create({ title: `Burst ${round}` }, { 'idempotency-key': key })),
         );
         const created = results.filter((r) => r.statusCode === 201);
         const conflicts = results.filter((r) => r.statusCode === 409);
@@ -104,8 +105,8 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
   it('keys of one user never affect another user', async () => {
     const a = await as();
     const b = await as();
-    const ra = await a.call('POST', '/tasks', { 'idempotency-key': 'shared' }, { title: 'A' });
-    const rb = await b.call('POST', '/tasks', { 'idempotency-key': 'shared' }, { title: 'B' });
+    const ra = await a.call.create({ title: 'A' }, { 'idempotency-key': 'shared' });
+    const rb = await b.call.create({ title: 'B' }, { 'idempotency-key': 'shared' });
     expect([ra.statusCode, rb.statusCode]).toEqual([201, 201]);
     expect(rb.headers['idempotent-replayed']).toBeUndefined();
     expect(rb.json().data.user_id).toBe(b.user);
@@ -125,10 +126,10 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
       drop trigger if exists fail_once on tasks;
       create trigger fail_once before insert on tasks for each row execute function fail_once();`);
     try {
-      const failed = await api.call('POST', '/tasks', { 'idempotency-key': 'flaky' }, { title: 'fail once' });
+      const failed = await api.call.create({ title: 'fail once' }, { 'idempotency-key': 'flaky' });
       expect(failed.statusCode).toBe(500);
       await t.database.sql.unsafe('create table if not exists fail_once_done ()');
-      const retried = await api.call('POST', '/tasks', { 'idempotency-key': 'flaky' }, { title: 'fail once' });
+      const retried = await api.call.create({ title: 'fail once' }, { 'idempotency-key': 'flaky' });
       expect(retried.statusCode).toBe(201);
       expect(retried.headers['idempotent-replayed']).toBeUndefined();
       expect(await api.count()).toBe(1);
@@ -143,7 +144,7 @@ describe.each(drivers)('Idempotency-Key [%s]', (driver) => {
     ['naïve', 'idempotency-key must be 1 to 255 printable ASCII characters'],
   ])('an Idempotency-Key outside 1-255 printable ASCII is a 400 (%#)', async (key, message) => {
     const api = await as();
-    expectError(await api.call('POST', '/tasks', { 'idempotency-key': key }, { title: 'x' }), 400, 'VALIDATION_ERROR', message);
+    expectError(await api.call.create({ title: 'x' }, { 'idempotency-key': key }), 400, 'VALIDATION_ERROR', message);
     expect(await api.count()).toBe(0);
   });
 });

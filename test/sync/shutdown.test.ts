@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, scratchDir, startServer } from '../helpers/process.js';
 import { openSse } from '../helpers/sse.js';
+import { routes } from '../helpers/api.js';
 import { signToken } from '../helpers/tokens.js';
 
 const SECRET = 'event-stream-shutdown-secret-0123456789';
@@ -23,7 +24,7 @@ describe('shutdown with open event streams', () => {
       const tokens = await Promise.all(users.map((u) => signToken(u, { secret: SECRET })));
       const streams = await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          openSse(`${server.url}/api/${users[i % 4]}/tasks/events`, { authorization: `Bearer ${tokens[i % 4] as string}` }),
+          openSse(`${server.url}${routes.events(users[i % 4] as string)}`, { authorization: `Bearer ${tokens[i % 4] as string}` }),
         ),
       );
       expect(streams.map((s) => s.status)).toEqual(Array(200).fill(200));

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedLimit } from '../../src/lib/keyed-limit.js';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 describe.each(drivers)('concurrency [%s]', (driver) => {
   let t: TestApp;
@@ -12,44 +13,41 @@ describe.each(drivers)('concurrency [%s]', (driver) => {
 
   it('51 parallel toggles end completed, each answer a distinct step', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const base = `/api/${user}/tasks`;
-    const id = (await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'race' } })).json().data.id;
+    const as = await api(t.app, user);
+    const id = (await as.create({ title: 'race' })).json().data.id;
     const answers = await Promise.all(
-      Array.from({ length: 51 }, () => t.app.inject({ method: 'PATCH', url: `${base}/${id}/complete`, headers })),
+      Array.from({ length: 51 }, () => as.complete(id)),
     );
     expect(answers.map((a) => a.statusCode)).toEqual(Array(51).fill(200));
     const states = answers.map((a) => a.json().data.completed as boolean);
     // Atomic toggles alternate: 26 answers saw true, 25 saw false, whatever the interleaving.
     expect(states.filter(Boolean)).toHaveLength(26);
-    expect((await t.app.inject({ method: 'GET', url: `${base}/${id}`, headers })).json().data.completed).toBe(true);
+    expect((await as.get(id)).json().data.completed).toBe(true);
   });
 
   it('parallel creates all land, with distinct ids', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const base = `/api/${user}/tasks`;
+    const as = await api(t.app, user);
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => t.app.inject({ method: 'POST', url: base, headers, payload: { title: `t${i}` } })),
+      Array.from({ length: 40 }, (_, i) => as.create({ title: `t${i}` })),
     );
     expect(answers.every((a) => a.statusCode === 201)).toBe(true);
     expect(new Set(answers.map((a) => a.json().data.id)).size).toBe(40);
-    expect((await t.app.inject({ method: 'GET', url: base, headers })).json().data).toHaveLength(40);
+    expect((await as.list()).json().data).toHaveLength(40);
   });
 
   it('failed writes do not hold up the user\'s next ones: 30 parallel 404s and 30 creates, then one more create', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const base = `/api/${user}/tasks`;
+    const as = await api(t.app, user);
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         i % 2 === 0
-          ? t.app.inject({ method: 'PUT', url: `${base}/999999`, headers, payload: { title: 'nope' } })
-          : t.app.inject({ method: 'POST', url: base, headers, payload: { title: `t${i}` } }),
+          ? as.put(999999, { title: 'nope' })
+          : as.create({ title: `t${i}` }),
       ),
     );
     expect(answers.map((a) => a.statusCode).sort()).toEqual([...Array(30).fill(201), ...Array(30).fill(404)]);
-    expect((await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'after' } })).statusCode).toBe(201);
+    expect((await as.create({ title: 'after' })).statusCode).toBe(201);
   });
 });
 

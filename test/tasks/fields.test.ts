@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskCreateSchema, TaskSchema, TaskUpdateSchema } from '../../src/tasks/tasks.schemas.js';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose } from '../helpers/api.js';
+import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 type Props = Record<string, { examples?: unknown[] }>;
 
@@ -37,35 +38,35 @@ describe.each(drivers)('the field list reaches the database [%s]', (driver) => {
 
   it('the table has a column for every field of the task', async () => {
     const user = uniqueUser();
-    const res = await t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers: await authHeader(user), payload: { title: 'x' } });
+    const res = await (await api(t.app, user)).create({ title: 'x' });
     const columns = Object.keys(await stored(res.json().data.id));
     expect(columns).toEqual(expect.arrayContaining(Object.keys(TaskSchema.properties)));
   });
 
   it.each(CREATABLE)('POST writes %s, and its default when it is left out', async (field) => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
+    const as = await api(t.app, user);
     const value = examples(TaskCreateSchema.properties as Props, field)[0];
     const body = { title: 'A task', [field]: value };
-    const res = await t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: body });
+    const res = await as.create(loose(body));
     expect(res.statusCode, res.body).toBe(201);
     expect(asJson((await stored(res.json().data.id))[field])).toEqual(value);
     expect(res.json().data[field]).toEqual(value);
 
     if (field in CREATE_DEFAULTS) {
-      const bare = await t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: { title: 'Another' } });
+      const bare = await as.create({ title: 'Another' });
       expect(asJson((await stored(bare.json().data.id))[field])).toEqual((CREATE_DEFAULTS as Record<string, unknown>)[field]);
     }
   });
 
   it.each(CHANGEABLE)('PUT writes %s and leaves the other fields as they were', async (field) => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const created = await t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: { title: 'Before' } });
+    const as = await api(t.app, user);
+    const created = await as.create({ title: 'Before' });
     const before = await stored(created.json().data.id);
     const value = examples(TaskUpdateSchema.properties as Props, field).find((v) => JSON.stringify(v) !== JSON.stringify(asJson(before[field])));
     expect(value, `${field} needs an example that differs from a new task's value`).toBeDefined();
-    const res = await t.app.inject({ method: 'PUT', url: `/api/${user}/tasks/${created.json().data.id}`, headers, payload: { [field]: value } });
+    const res = await as.put(created.json().data.id, loose({ [field]: value }));
     expect(res.statusCode, res.body).toBe(200);
     const after = await stored(created.json().data.id);
     expect(asJson(after[field])).toEqual(value);

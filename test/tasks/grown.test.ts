@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose, type ApiOptions } from '../helpers/api.js';
+import { buildTestApp, expectError, signToken, uniqueUser, type TestApp } from '../helpers/app.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
 const DATE_TIME_RULE =
@@ -17,21 +18,7 @@ describe.each(drivers)('the task, grown [%s]', (driver) => {
   });
   afterAll(async () => t?.close());
 
-  async function as(user = uniqueUser()) {
-    const headers = await authHeader(user);
-    const base = `/api/${user}/tasks`;
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-      t.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
-    return {
-      user,
-      create: (body: unknown) => call('POST', base, body),
-      get: (id: number) => call('GET', `${base}/${id}`),
-      put: (id: number, body: unknown) => call('PUT', `${base}/${id}`, body),
-      complete: (id: number, body?: unknown) => call('PATCH', `${base}/${id}/complete`, body),
-      tags: () => call('GET', `/api/${user}/tags`),
-      list: () => call('GET', base),
-    };
-  }
+  const as = (user = uniqueUser(), options?: ApiOptions) => api(t.app, user, options);
   const data = (res: { json(): unknown }) => (res.json() as { data: TaskJson }).data;
 
   it('POST without them: priority none, tags [], due_at null, completed_at null, version 1', async () => {
@@ -61,9 +48,9 @@ describe.each(drivers)('the task, grown [%s]', (driver) => {
 
   it('read-only fields in a body are ignored: completed_at, version, completed on POST', async () => {
     const api = await as();
-    const res = await api.create({ title: 'Ro', completed_at: '2026-01-01T00:00:00Z', version: 99, completed: true, id: 7, user_id: 'x' });
+    const res = await api.create(loose({ title: 'Ro', completed_at: '2026-01-01T00:00:00Z', version: 99, completed: true, id: 7, user_id: 'x' }));
     expect(data(res)).toMatchObject({ completed_at: null, version: 1, completed: false, user_id: api.user });
-    const put = await api.put(data(res).id, { version: 50, completed_at: '2026-01-01T00:00:00Z', title: 'Ro2' });
+    const put = await api.put(data(res).id, loose({ version: 50, completed_at: '2026-01-01T00:00:00Z', title: 'Ro2' }));
     expect(data(put)).toMatchObject({ version: 2, completed_at: null, title: 'Ro2' });
   });
 
@@ -85,9 +72,9 @@ describe.each(drivers)('the task, grown [%s]', (driver) => {
     [{ due_at: 1766595600000 }, 'due_at must be a string'],
   ])('%j is a 400 naming the field, on POST and PUT, and changes nothing', async (fields, message) => {
     const api = await as();
-    expectError(await api.create({ title: 'Bad', ...fields }), 400, 'VALIDATION_ERROR', message);
+    expectError(await api.create(loose({ title: 'Bad', ...fields })), 400, 'VALIDATION_ERROR', message);
     const created = data(await api.create({ title: 'Good', priority: 'low', tags: ['keep'] }));
-    expectError(await api.put(created.id, fields), 400, 'VALIDATION_ERROR', message);
+    expectError(await api.put(created.id, loose(fields)), 400, 'VALIDATION_ERROR', message);
     expect(data(await api.get(created.id))).toEqual(created);
     expect((await api.list()).json().data).toHaveLength(1);
   });
@@ -108,7 +95,7 @@ describe.each(drivers)('the task, grown [%s]', (driver) => {
     expect(data(await api.put(task.id, { title: 'V2' })).version).toBe(2);
     expect(data(await api.complete(task.id)).version).toBe(3);
     expect(data(await api.complete(task.id, { completed: true })).version).toBe(4);
-    expectError(await api.put(task.id, { priority: 'nope' }), 400, 'VALIDATION_ERROR');
+    expectError(await api.put(task.id, loose({ priority: 'nope' })), 400, 'VALIDATION_ERROR');
     expect(data(await api.get(task.id)).version).toBe(4);
     expect(data(await api.put(task.id, {})).version).toBe(5);
   });
@@ -162,7 +149,7 @@ describe.each(drivers)('the task, grown [%s]', (driver) => {
 
   it('GET /tags needs the token of the path\'s user', async () => {
     const api = await as();
-    expectError(await t.app.inject({ method: 'GET', url: `/api/${api.user}/tags` }), 401, 'UNAUTHORIZED');
-    expectError(await t.app.inject({ method: 'GET', url: `/api/someone-else/tags`, headers: await authHeader(api.user) }), 403, 'FORBIDDEN');
+    expectError(await (await as(api.user, { token: null })).tags(), 401, 'UNAUTHORIZED');
+    expectError(await (await as('someone-else', { token: await signToken(api.user) })).tags(), 403, 'FORBIDDEN');
   });
 });

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, callsAs, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose, routes } from '../helpers/api.js';
+import { authHeader, buildTestApp, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
 import { openSse } from '../helpers/sse.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
@@ -53,52 +54,52 @@ describe.each(drivers)('instants [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   async function as(user = uniqueUser()) {
-    const call = await callsAs(user, () => t.app);
-    const create = async (body: Record<string, unknown>) => (await call('POST', '/tasks', {}, body)).json().data as TaskJson;
+    const call = await api(t.app, user);
+    const create = async (body: Record<string, unknown>) => (await call.create(loose(body))).json().data as TaskJson;
     return { user, call, create };
   }
 
   it.each(TAKEN)('due_at %s is taken, as %s', async (given, stored) => {
     const api = await as();
-    const res = await api.call('POST', '/tasks', {}, { title: 'edge', due_at: given });
+    const res = await api.call.create({ title: 'edge', due_at: given });
     expect(res.statusCode, res.body).toBe(201);
     const task = res.json().data as TaskJson;
     expect(task.due_at).toBe(stored);
-    expect((await api.call('PUT', `/tasks/${task.id}`, {}, { due_at: given })).json().data.due_at).toBe(stored);
-    expect((await api.call('GET', `/tasks/${task.id}`)).json().data.due_at).toBe(stored);
-    expect((await api.call('GET', `/tasks?due_after=${encodeURIComponent(given)}`)).json().data).toHaveLength(1);
-    expect((await api.call('GET', `/tasks?due_before=${encodeURIComponent(given)}`)).json().data).toHaveLength(0);
+    expect((await api.call.put(task.id, { due_at: given })).json().data.due_at).toBe(stored);
+    expect((await api.call.get(task.id)).json().data.due_at).toBe(stored);
+    expect((await api.call.list(`?due_after=${encodeURIComponent(given)}`)).json().data).toHaveLength(1);
+    expect((await api.call.list(`?due_before=${encodeURIComponent(given)}`)).json().data).toHaveLength(0);
   });
 
   it.each(REFUSED)('due_at %s is a 400 naming the field, and nothing is written (retries neither)', async (given, words) => {
     const api = await as();
     for (const key of [undefined, 'same-key', 'same-key']) {
       const headers: Record<string, string> = key === undefined ? {} : { 'idempotency-key': key };
-      expectError(await api.call('POST', '/tasks', headers, { title: 'x', due_at: given }), 400, 'VALIDATION_ERROR', `due_at ${words}`);
+      expectError(await api.call.create({ title: 'x', due_at: given }, headers), 400, 'VALIDATION_ERROR', `due_at ${words}`);
     }
-    const list = await api.call('GET', '/tasks');
+    const list = await api.call.list();
     expect({ status: list.statusCode, data: list.json().data }).toEqual({ status: 200, data: [] });
-    expect((await api.call('GET', '/tasks/changes')).json().data.changes).toEqual([]);
+    expect((await api.call.changes()).json().data.changes).toEqual([]);
 
     const task = await api.create({ title: 'kept', due_at: '2026-12-24T17:00:00Z' });
-    expectError(await api.call('PUT', `/tasks/${task.id}`, {}, { title: 'changed', due_at: given }), 400, 'VALIDATION_ERROR', `due_at ${words}`);
-    expect((await api.call('GET', `/tasks/${task.id}`)).json().data).toEqual(task);
+    expectError(await api.call.put(task.id, { title: 'changed', due_at: given }), 400, 'VALIDATION_ERROR', `due_at ${words}`);
+    expect((await api.call.get(task.id)).json().data).toEqual(task);
     for (const name of ['due_before', 'due_after']) {
-      expectError(await api.call('GET', `/tasks?${name}=${encodeURIComponent(given)}`), 400, 'VALIDATION_ERROR', `${name} ${words}`);
+      expectError(await api.call.list(`?${name}=${encodeURIComponent(given)}`), 400, 'VALIDATION_ERROR', `${name} ${words}`);
     }
   });
 
   it('due_before and due_after take any offset form the format allows (±hh, ±hhmm), in UTC', async () => {
     const api = await as();
     await api.create({ title: 'due', due_at: '2026-12-24T16:30:00Z' });
-    expect((await api.call('GET', `/tasks?due_before=${encodeURIComponent('2026-12-24T17:00:00+01')}`)).json().data).toHaveLength(0);
-    expect((await api.call('GET', `/tasks?due_after=${encodeURIComponent('2026-12-24T17:00:00+0100')}`)).json().data).toHaveLength(1);
+    expect((await api.call.list(`?due_before=${encodeURIComponent('2026-12-24T17:00:00+01')}`)).json().data).toHaveLength(0);
+    expect((await api.call.list(`?due_after=${encodeURIComponent('2026-12-24T17:00:00+0100')}`)).json().data).toHaveLength(1);
   });
 
   /** Tasks whose timestamps SQL moved beyond the API's range (an older version let such a due_at in). */
   async function beyondRange() {
     const api = await as();
-    const { cursor } = (await api.call('GET', '/tasks/changes')).json().data as { cursor: string };
+    const { cursor } = (await api.call.changes()).json().data as { cursor: string };
     const plain = await api.create({ title: 'plain', due_at: '2026-12-24T17:00:00Z' });
     const odd: TaskJson[] = [];
     const values = [
@@ -129,7 +130,7 @@ describe.each(drivers)('instants [%s]', (driver) => {
 
   it('a row holding a BC date, a year past 9999 or infinity reads clamped to the range: list, one task, a write, /changes', async () => {
     const { api, ids } = await beyondRange();
-    const list = await api.call('GET', '/tasks');
+    const list = await api.call.list();
     expect(list.statusCode, list.body).toBe(200);
     const byId = new Map((list.json().data as TaskJson[]).map((x) => [x.id, x]));
     expect([...byId.keys()].sort()).toEqual([...ids].sort());
@@ -142,35 +143,35 @@ describe.each(drivers)('instants [%s]', (driver) => {
       { due_at: MIN, created_at: MIN, updated_at: MIN, completed_at: null },
     ]);
     for (const id of ids) {
-      const one = await api.call('GET', `/tasks/${id}`);
+      const one = await api.call.get(id);
       expect({ status: one.statusCode, data: one.json().data }).toEqual({ status: 200, data: byId.get(id) });
     }
-    const changes = await api.call('GET', '/tasks/changes');
+    const changes = await api.call.changes();
     expect(changes.statusCode, changes.body).toBe(200);
     expect((changes.json().data.changes as { task: TaskJson }[]).map((c) => c.task).sort((a, b) => a.id - b.id)).toEqual([...byId.values()].sort((a, b) => a.id - b.id));
     // Writes on such a row answer it (a title change keeps the odd due_at; a new due_at replaces it).
-    const put = await api.call('PUT', `/tasks/${ids[1]}`, {}, { title: 'renamed' });
+    const put = await api.call.put(ids[1] as number, { title: 'renamed' });
     expect({ status: put.statusCode, due_at: put.json().data.due_at, version: put.json().data.version }).toEqual({ status: 200, due_at: MIN, version: 2 });
-    const toggled = await api.call('PATCH', `/tasks/${ids[3]}/complete`);
+    const toggled = await api.call.complete(ids[3] as number);
     expect({ status: toggled.statusCode, due_at: toggled.json().data.due_at }).toEqual({ status: 200, due_at: MAX });
-    const fixed = await api.call('PUT', `/tasks/${ids[4]}`, {}, { due_at: '2030-01-01T00:00:00Z' });
+    const fixed = await api.call.put(ids[4] as number, { due_at: '2030-01-01T00:00:00Z' });
     expect(fixed.json().data.due_at).toBe('2030-01-01T00:00:00.000Z');
-    const deleted = await api.call('DELETE', `/tasks/${ids[5]}`);
+    const deleted = await api.call.del(ids[5] as number);
     expect({ status: deleted.statusCode, due_at: deleted.json().data.due_at }).toEqual({ status: 200, due_at: MIN });
   });
 
   it('the event stream replays and sends such rows (as /changes has them)', async () => {
     const { api, cursor, ids } = await beyondRange();
-    const stream = await openSse(`${url}/api/${api.user}/tasks/events?since=${cursor}`, await authHeader(api.user));
+    const stream = await openSse(`${url}${routes.events(api.user)}?since=${cursor}`, await authHeader(api.user));
     try {
       expect(stream.status).toBe(200);
-      const changes = (await api.call('GET', `/tasks/changes?since=${cursor}`)).json().data.changes as unknown[];
+      const changes = (await api.call.changes(`?since=${cursor}`)).json().data.changes as unknown[];
       await stream.next((e) => e.event === 'ready');
       await stream.next(() => stream.events.filter((e) => e.event === 'upsert').length === changes.length);
       const replayed = stream.events.filter((e) => e.event === 'upsert').map((e) => JSON.parse(e.data) as unknown);
       expect(replayed).toEqual(changes);
       expect(replayed).toHaveLength(ids.length);
-      await api.call('PUT', `/tasks/${ids[2]}`, {}, { title: 'live' });
+      await api.call.put(ids[2] as number, { title: 'live' });
       const live = await stream.next((e) => e.event === 'upsert' && (JSON.parse(e.data) as { task: TaskJson }).task.title === 'live');
       expect((JSON.parse(live.data) as { task: TaskJson }).task).toMatchObject({ id: ids[2], due_at: MIN, created_at: MIN });
     } finally {
@@ -185,7 +186,7 @@ describe.each(drivers)('instants [%s]', (driver) => {
       const seen: number[] = [];
       let next: string | null = null;
       for (let page = 0; page < 20; page++) {
-        const res = await api.call('GET', `/tasks?sort=${sort}&limit=1${next === null ? '' : `&cursor=${next}`}`);
+        const res = await api.call.list(`?sort=${sort}&limit=1${next === null ? '' : `&cursor=${next}`}`);
         expect(res.statusCode, res.body).toBe(200);
         seen.push(...(res.json().data as TaskJson[]).map((x) => x.id));
         next = res.json().next_cursor as string | null;
@@ -194,7 +195,7 @@ describe.each(drivers)('instants [%s]', (driver) => {
       expect(next).toBeNull();
       expect([...seen].sort()).toEqual([...ids].sort());
       // And in the list's own order (the same query without pages).
-      expect(seen).toEqual(((await api.call('GET', `/tasks?sort=${sort}`)).json().data as TaskJson[]).map((x) => x.id));
+      expect(seen).toEqual(((await api.call.list(`?sort=${sort}`)).json().data as TaskJson[]).map((x) => x.id));
     },
   );
 
@@ -203,7 +204,7 @@ describe.each(drivers)('instants [%s]', (driver) => {
     await api.create({ title: 'a', due_at: '2026-01-01T00:00:00Z' });
     await api.create({ title: 'b', due_at: '2026-01-02T00:00:00Z' });
     for (const sort of ['created_at', 'due_at']) {
-      const first = (await api.call('GET', `/tasks?sort=${sort}&limit=1`)).json() as { next_cursor: string };
+      const first = (await api.call.list(`?sort=${sort}&limit=1`)).json() as { next_cursor: string };
       const [hash, , id] = JSON.parse(Buffer.from(first.next_cursor, 'base64url').toString()) as [string, string, number];
       for (const value of [
         '2026-02-30T00:00:00.000Z',
@@ -219,7 +220,7 @@ describe.each(drivers)('instants [%s]', (driver) => {
       ]) {
         const cursor = Buffer.from(JSON.stringify([hash, value, id])).toString('base64url');
         expectError(
-          await api.call('GET', `/tasks?sort=${sort}&limit=1&cursor=${cursor}`),
+          await api.call.list(`?sort=${sort}&limit=1&cursor=${cursor}`),
           400,
           'VALIDATION_ERROR',
           'cursor is not a cursor of this API (take next_cursor of the previous page)',

@@ -4,10 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose, type Api } from '../helpers/api.js';
+import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
-type Seed = { title: string; description?: string; priority?: string; tags?: string[]; due_at?: string; done?: boolean };
+type Seed = { title: string; description?: string; priority?: 'none' | 'low' | 'medium' | 'high'; tags?: string[]; due_at?: string; done?: boolean };
 
 /** Created in this order (so created_at and id rise in this order). */
 const SEED: Seed[] = [
@@ -23,26 +24,26 @@ const SEED: Seed[] = [
 describe.each(drivers)('querying the list [%s]', (driver) => {
   let t: TestApp;
   let user: string;
-  let headers: Record<string, string>;
+  let me: Api;
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
     t = await buildTestApp(driver, { maxTasksPerPage: 5 });
     user = uniqueUser();
-    headers = await authHeader(user);
+    me = await api(t.app, user);
     for (const s of SEED) {
       const { done, ...body } = s;
-      const res = await t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers, payload: body });
+      const res = await me.create(body);
       expect(res.statusCode).toBe(201);
       ids[s.title] = res.json().data.id;
-      if (done) await t.app.inject({ method: 'PATCH', url: `/api/${user}/tasks/${ids[s.title]}/complete`, headers });
+      if (done) await me.complete(ids[s.title] as number);
     }
     // Touch one so that updated_at order differs from created_at order.
-    await t.app.inject({ method: 'PUT', url: `/api/${user}/tasks/${ids['Buy milk']}`, headers, payload: { description: 'Oat milk, 2 litres!' } });
+    await me.put(ids['Buy milk'] as number, { description: 'Oat milk, 2 litres!' });
   });
   afterAll(async () => t?.close());
 
-  const get = (query: string, as = headers, u = user) => t.app.inject({ method: 'GET', url: `/api/${u}/tasks${query}`, headers: as });
+  const get = (query: string, as = me) => as.list(query);
   async function titles(query: string): Promise<string[]> {
     const res = await get(query);
     expect(res.statusCode, `${query}: ${res.body}`).toBe(200);
@@ -68,13 +69,13 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
 
   it('q never matches across the title and the description (the search index joins them with U+001F)', async () => {
     const other = uniqueUser();
-    const h = await authHeader(other);
+    const them = await api(t.app, other);
     const post = async (payload: Record<string, unknown>) =>
-      expect((await t.app.inject({ method: 'POST', url: `/api/${other}/tasks`, headers: h, payload })).statusCode).toBe(201);
+      expect((await them.create(loose(payload))).statusCode).toBe(201);
     await post({ title: 'end of title', description: 'start of description' });
     await post({ title: 'a\u001fb inside', description: 'x' });
     const found = async (q: string) => {
-      const res = await get(`?q=${encodeURIComponent(q)}`, h, other);
+      const res = await get(`?q=${encodeURIComponent(q)}`, them);
       expect(res.statusCode).toBe(200);
       return (res.json().data as TaskJson[]).map((x) => x.title);
     };
@@ -184,7 +185,7 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
     expect(res.json().data.map((x: TaskJson) => x.title)).toEqual((await all('')).slice(0, 5));
     const link = /^<([^>]+)>; rel="next"$/.exec(res.headers.link as string);
     expect(link?.[1]).toMatch(new RegExp(`^/api/${user}/tasks\\?status=all&limit=200&cursor=`));
-    const next = await t.app.inject({ method: 'GET', url: link?.[1] as string, headers });
+    const next = await me.list((link?.[1] as string).slice((link?.[1] as string).indexOf('?')));
     expect(next.json().data.map((x: TaskJson) => x.title)).toEqual((await all('')).slice(5));
     expect((await get('?status=completed')).headers.link).toBeUndefined();
   });
@@ -232,14 +233,14 @@ describe.each(drivers)('querying the list [%s]', (driver) => {
 
   it("another user's tasks never appear, whatever the query; another user's cursor moves only within one's own", async () => {
     const other = uniqueUser();
-    const otherHeaders = await authHeader(other);
-    await t.app.inject({ method: 'POST', url: `/api/${other}/tasks`, headers: otherHeaders, payload: { title: 'Buy milk too', priority: 'high', tags: ['errands'] } });
-    const theirs = await get('?q=milk&priority=high&tag=errands&limit=200', otherHeaders, other);
+    const them = await api(t.app, other);
+    await them.create({ title: 'Buy milk too', priority: 'high', tags: ['errands'] });
+    const theirs = await get('?q=milk&priority=high&tag=errands&limit=200', them);
     expect(theirs.json().data.map((x: TaskJson) => x.title)).toEqual(['Buy milk too']);
     const mine = await get('?q=milk&priority=high&tag=errands&limit=1');
     expect(mine.json().data.map((x: TaskJson) => x.title)).toEqual(['Buy milk']);
     const cursor = (await get('?limit=1')).json().next_cursor;
-    const res = await get(`?limit=50&cursor=${cursor}`, otherHeaders, other);
+    const res = await get(`?limit=50&cursor=${cursor}`, them);
     expect(res.statusCode).toBe(200);
     expect(res.json().data.every((x: TaskJson) => x.user_id === other)).toBe(true);
   });
@@ -254,11 +255,9 @@ describe.each(drivers)('a page walk under concurrent writes [%s]', (driver) => {
 
   it('returns every task that stayed unchanged exactly once, while others are created, edited and deleted', async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-      t.app.inject({ method, url: `/api/${user}/tasks${url}`, headers, ...(payload ? { payload } : {}) });
+    const as = await api(t.app, user);
     const created: number[] = [];
-    for (let i = 0; i < 120; i++) created.push((await call('POST', '', { title: `task ${String(i).padStart(3, '0')}`, priority: (['none', 'low', 'medium', 'high'] as const)[i % 4] })).json().data.id);
+    for (let i = 0; i < 120; i++) created.push((await as.create({ title: `task ${String(i).padStart(3, '0')}`, priority: (['none', 'low', 'medium', 'high'] as const)[i % 4] })).json().data.id);
     // A third of the tasks will be touched during the walk; the rest must come back exactly once.
     const touched = new Set(created.filter((_, i) => i % 3 === 0));
     const stable = created.filter((id) => !touched.has(id));
@@ -268,15 +267,15 @@ describe.each(drivers)('a page walk under concurrent writes [%s]', (driver) => {
       let round = 0;
       const pool = [...touched];
       do {
-        const res = await call('GET', `?sort=${sort}&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+        const res = await as.list(`?sort=${sort}&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
         expect(res.statusCode).toBe(200);
         seen.push(...(res.json().data as TaskJson[]).map((x) => x.id));
         cursor = res.json().next_cursor;
         // Between pages: a create, an edit and a delete (of tasks outside the stable set).
         await Promise.all([
-          call('POST', '', { title: `new ${sort} ${round}`, priority: 'medium' }),
-          pool.length > 0 ? call('PUT', `/${pool.shift()}`, { title: `edited ${round}`, priority: 'high' }) : Promise.resolve(),
-          pool.length > 0 ? call('DELETE', `/${pool.shift()}`) : Promise.resolve(),
+          as.create({ title: `new ${sort} ${round}`, priority: 'medium' }),
+          pool.length > 0 ? as.put(pool.shift() as number, { title: `edited ${round}`, priority: 'high' }) : Promise.resolve(),
+          pool.length > 0 ? as.del(pool.shift() as number) : Promise.resolve(),
         ]);
         round++;
       } while (cursor && round < 100);

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
 const WRITERS = 24;
@@ -21,19 +22,17 @@ describe.each(drivers)('updated_at under racing writes [%s]', (driver) => {
 
   it(`${WRITERS} parallel PUTs on one task for ${ROUNDS} rounds: the last applied write holds the latest updated_at, all distinct`, async () => {
     const user = uniqueUser();
-    const headers = await authHeader(user);
-    const base = `/api/${user}/tasks`;
-    const created: TaskJson = (await t.app.inject({ method: 'POST', url: base, headers, payload: { title: 'race' } })).json().data;
-    const url = `${base}/${created.id}`;
+    const as = await api(t.app, user);
+    const created: TaskJson = (await as.create({ title: 'race' })).json().data;
     let previous = created.updated_at;
     const badRounds: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const answers = await Promise.all(
-        Array.from({ length: WRITERS }, (_, i) => t.app.inject({ method: 'PUT', url, headers, payload: { title: `r${round} w${i}` } })),
+        Array.from({ length: WRITERS }, (_, i) => as.put(created.id, { title: `r${round} w${i}` })),
       );
       expect(answers.map((a) => a.statusCode)).toEqual(Array(WRITERS).fill(200));
       const written = answers.map((a) => a.json().data as TaskJson);
-      const final: TaskJson = (await t.app.inject({ method: 'GET', url, headers })).json().data;
+      const final: TaskJson = (await as.get(created.id)).json().data;
       const last = written.find((w) => w.title === final.title) as TaskJson;
       const times = written.map((w) => Date.parse(w.updated_at));
       const latest = Math.max(...times);

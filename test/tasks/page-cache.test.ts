@@ -7,7 +7,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PageCache } from '../../src/tasks/page-cache.js';
 import { drivers } from '../helpers/databases.js';
-import { anotherInstance, authHeader, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api } from '../helpers/api.js';
+import { anotherInstance, buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 
 describe.each(drivers)('the list cache [%s]', (driver) => {
   let cached: TestApp;
@@ -25,14 +26,7 @@ describe.each(drivers)('the list cache [%s]', (driver) => {
   });
 
   async function as(user = uniqueUser()) {
-    const auth = await authHeader(user);
-    const on = (t: TestApp) => ({
-      get: (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url: `/api/${user}${url}`, headers: { ...auth, ...headers } }),
-      post: (title: string) => t.app.inject({ method: 'POST', url: `/api/${user}/tasks`, headers: auth, payload: { title } }),
-      put: (id: number, payload: object) => t.app.inject({ method: 'PUT', url: `/api/${user}/tasks/${id}`, headers: auth, payload }),
-      remove: (id: number) => t.app.inject({ method: 'DELETE', url: `/api/${user}/tasks/${id}`, headers: auth }),
-    });
-    return { cached: on(cached), other: on(other), uncached: on(uncached) };
+    return { cached: await api(cached.app, user), other: await api(other.app, user), uncached: await api(uncached.app, user) };
   }
   const answer = (res: LightMyRequestResponse) => ({
     status: res.statusCode,
@@ -44,51 +38,51 @@ describe.each(drivers)('the list cache [%s]', (driver) => {
 
   it('a list given again is the answer the query gives: same bytes, type, ETag and Link, for whole lists and pages', async () => {
     const api = await as();
-    for (let i = 1; i <= 5; i++) expect((await api.cached.post(`Task ${i}`)).statusCode).toBe(201);
-    for (const url of ['/tasks', '/tasks?limit=2', '/tasks?status=pending&sort=title&limit=3', '/tasks?q=task%203']) {
-      const first = answer(await api.cached.get(url));
-      const again = answer(await api.cached.get(url));
-      const fromQuery = answer(await api.uncached.get(url));
+    for (let i = 1; i <= 5; i++) expect((await api.cached.create({ title: `Task ${i}` })).statusCode).toBe(201);
+    for (const url of ['', '?limit=2', '?status=pending&sort=title&limit=3', '?q=task%203']) {
+      const first = answer(await api.cached.list(url));
+      const again = answer(await api.cached.list(url));
+      const fromQuery = answer(await api.uncached.list(url));
       expect(first.status, url).toBe(200);
       expect(again, url).toEqual(first);
       expect(fromQuery, url).toEqual(first);
     }
-    const page = answer(await api.cached.get('/tasks?limit=2'));
+    const page = answer(await api.cached.list('?limit=2'));
     expect(page.link).toMatch(/^<\/api\/[^>]+\/tasks\?limit=2&cursor=[\w-]+>; rel="next"$/);
     expect(JSON.parse(page.body).data.map((t: { title: string }) => t.title)).toEqual(['Task 5', 'Task 4']);
   });
 
   it('never stale: a create, an edit and a delete through another instance show on the next list here', async () => {
     const api = await as();
-    const id = (await api.cached.post('First')).json().data.id as number;
-    const titles = async () => (await api.cached.get('/tasks')).json().data.map((t: { title: string }) => t.title);
+    const id = (await api.cached.create({ title: 'First' })).json().data.id as number;
+    const titles = async () => (await api.cached.list()).json().data.map((t: { title: string }) => t.title);
     expect(await titles()).toEqual(['First']);
     expect(await titles()).toEqual(['First']); // now cached
-    expect((await api.other.post('Second')).statusCode).toBe(201);
+    expect((await api.other.create({ title: 'Second' })).statusCode).toBe(201);
     expect(await titles()).toEqual(['Second', 'First']);
     expect((await api.other.put(id, { title: 'First, edited' })).statusCode).toBe(200);
     expect(await titles()).toEqual(['Second', 'First, edited']);
-    expect((await api.other.remove(id)).statusCode).toBe(200);
+    expect((await api.other.del(id)).statusCode).toBe(200);
     expect(await titles()).toEqual(['Second']);
   });
 
   it('each user has answers of their own: the same query of two users never shares one', async () => {
     const alice = await as();
     const bob = await as();
-    await alice.cached.post('Alice only');
-    expect((await alice.cached.get('/tasks')).json().data).toHaveLength(1);
-    expect((await bob.cached.get('/tasks')).json().data).toEqual([]);
-    expect((await alice.cached.get('/tasks')).json().data).toHaveLength(1);
+    await alice.cached.create({ title: 'Alice only' });
+    expect((await alice.cached.list()).json().data).toHaveLength(1);
+    expect((await bob.cached.list()).json().data).toEqual([]);
+    expect((await alice.cached.list()).json().data).toHaveLength(1);
   });
 
   it('a poll with the ETag of a cached answer is a 304; after a change elsewhere, a 200 with the new list', async () => {
     const api = await as();
-    await api.cached.post('One');
-    const first = await api.cached.get('/tasks');
+    await api.cached.create({ title: 'One' });
+    const first = await api.cached.list();
     const etag = first.headers.etag as string;
-    expect((await api.cached.get('/tasks', { 'if-none-match': etag })).statusCode).toBe(304);
-    await api.other.post('Two');
-    const after = await api.cached.get('/tasks', { 'if-none-match': etag });
+    expect((await api.cached.list(undefined, { 'if-none-match': etag })).statusCode).toBe(304);
+    await api.other.create({ title: 'Two' });
+    const after = await api.cached.list(undefined, { 'if-none-match': etag });
     expect(after.statusCode).toBe(200);
     expect(after.headers.etag).not.toBe(etag);
     expect(after.json().data.map((t: { title: string }) => t.title)).toEqual(['Two', 'One']);
