@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -24,8 +24,17 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const STAMP = '.task-api-install-stamp';
 const say = (line) => process.stdout.write(`test:example: ${line}\n`);
 
+/**
+ * Native addons (better-sqlite3) are built against the headers of the Node that runs them: an npm
+ * configured with another `nodedir` (a machine's own Node, say 20, while CI runs 22) would build them
+ * for the wrong ABI ("compiled against a different Node.js version"). The Node binaries of the npm
+ * registry and of Linux distributions keep their headers in <prefix>/include/node.
+ */
+const prefix = dirname(dirname(process.execPath));
+const nodedir = existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: prefix } : {};
+
 function run(cmd, args, cwd) {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit', env: process.env });
+  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit', env: { ...process.env, ...nodedir } });
   if (r.status !== 0) {
     process.stderr.write(`test:example: ${cmd} ${args.join(' ')} (in ${cwd}) failed (${r.status ?? r.signal})\n`);
     process.exit(r.status || 1);
@@ -36,7 +45,7 @@ function run(cmd, args, cwd) {
 function fingerprint(dir) {
   const h = createHash('sha256');
   for (const f of ['package.json', 'package-lock.json']) h.update(readFileSync(join(dir, f)));
-  h.update(`${process.version} ${process.platform} ${process.arch}`);
+  h.update(`${process.version} ${process.platform} ${process.arch} ${JSON.stringify(nodedir)}`);
   return h.digest('hex');
 }
 
