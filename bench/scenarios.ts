@@ -3,6 +3,7 @@ import autocannon, { type Request, type RequestParams } from 'autocannon';
 import type { SeedData } from './seed.js';
 import { ProcSampler, postgresCpuSeconds, systemBusySeconds } from './proc.js';
 import { LatencyRecorder, type LatencySummary } from './stats.js';
+import { seededRandom } from '../test/helpers/random.js';
 
 export const SCENARIO_NAMES = [
   'list-50',
@@ -41,17 +42,6 @@ const PLAN_SIZE = 4096; // power of two: the request index wraps with a mask
 const is2xx = (s: number): boolean => s >= 200 && s < 300;
 const JSON_CT = 'application/json';
 
-/** Deterministic PRNG (mulberry32): both systems get the same sequence of mixed requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A request whose method/path/headers/body come from a precomputed table, walked by one counter
@@ -80,7 +70,7 @@ function updateBody(n: number): string {
 }
 
 function mixedPlan(seed: SeedData): RequestParams[] {
-  const rand = prng(0x5eed);
+  const rand = seededRandom(0x5eed); // both systems get the same sequence of mixed requests
   const users = seed.users.filter((u) => u.taskIds.length > 0);
   if (users.length === 0) throw new Error('mixed: no seeded users');
   const w = MIXED_WEIGHTS;

@@ -15,19 +15,9 @@ import { api, routes } from '../helpers/api.js';
 import { anotherInstance, buildTestApp, listen, signToken, uniqueUser, type TestApp } from '../helpers/app.js';
 import { drivers, openTestDatabase } from '../helpers/databases.js';
 import { openSocket } from '../helpers/raw-http.js';
+import { seededRandom } from '../helpers/random.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 
-/** A small seeded generator, so that a failing run can be replayed (EVENTS_ABORT_SEED). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -155,7 +145,7 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
 
   it('100 clients that go away at random points of the set-up free their slots: then 10 streams open, the 11th is 429', async () => {
     const seed = Number(process.env.EVENTS_ABORT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const rnd = random(seed);
+    const rnd = seededRandom(seed); // EVENTS_ABORT_SEED replays a run
     const u = await user();
     // Something to replay for `since` and Last-Event-ID.
     const cursor = ((await (await u.on(url)).changes()).json() as { data: { cursor: string } }).data.cursor;
@@ -236,7 +226,7 @@ describe.each(drivers)('event stream slots [%s]', (driver) => {
     try {
       const base = await listen(small.app);
       const seed = Number(process.env.EVENTS_ABORT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-      const rnd = random(seed);
+      const rnd = seededRandom(seed); // EVENTS_ABORT_SEED replays a run
       const users = await Promise.all(Array.from({ length: 10 }, () => user()));
       const cursors = await Promise.all(
         users.map(async (u) => ((await (await u.on(base)).changes()).json() as { data: { cursor: string } }).data.cursor),
