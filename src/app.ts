@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api.js';
 import { verifierFromConfig, type TokenVerifier } from './auth/verifier.js';
-import type { Config } from './config.js';
+import { openFileLimit, type Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { DataDirLock } from './db/data-dir.js';
 import { openDatabase } from './db/open.js';
@@ -123,6 +123,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   installConnectionLimits(app, {
     maxTotal: config.maxConnections,
     maxPerIp: config.maxConnectionsPerIp,
+    // Refused connections may use the descriptors above MAX_CONNECTIONS, but for 64.
+    hardTotal: Math.max(config.maxConnections + 64, (openFileLimit() ?? 0) - 64),
     exempt: proxyPeers(config.trustProxy),
   });
 

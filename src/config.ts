@@ -433,20 +433,26 @@ function directUrl(env: Env, dbUrl: string | undefined): string | undefined {
   return looksPooled(dbUrl) || str(env, 'DATABASE_PREPARE')?.toLowerCase() === 'false' ? undefined : dbUrl;
 }
 
+/** The process's open-file limit (soft), or undefined where it cannot be read (not Linux). */
+export function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isFinite(soft) && soft > 0) return soft;
+  } catch {
+    // not Linux
+  }
+  return undefined;
+}
+
 /**
  * MAX_CONNECTIONS by default: what the process's open-file limit leaves after 128 descriptors for
  * the database pool, the embedded server, Redis, logs and files, between 100 and 10,000 (1,024
  * descriptors, a common default: 896 connections). Where the limit cannot be read: 1,000.
  */
 function defaultMaxConnections(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    if (Number.isFinite(soft) && soft > 0) return Math.max(100, Math.min(10_000, soft - 128));
-  } catch {
-    // not Linux
-  }
-  return 1000;
+  const limit = openFileLimit();
+  return limit === undefined ? 1000 : Math.max(100, Math.min(10_000, limit - 128));
 }
 
 /** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list. */

@@ -49,6 +49,11 @@ async function claim(config: Config): Promise<DataDirLock | undefined> {
   return lock;
 }
 
+/** The accept queue's length: room for a burst up to the connection bound (at least Node's 511). */
+function listenBacklog(config: Config): number {
+  return Math.max(511, Math.min(config.maxConnections, 65_535));
+}
+
 async function assertPortFree(host: string, port: number): Promise<void> {
   if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
@@ -100,7 +105,10 @@ async function serve(config: Config): Promise<void> {
   process.once('SIGINT', shutdown);
 
   try {
-    await app.listen({ host: config.host, port: config.port });
+    // A burst of new connections waits in the kernel's accept queue: Node's 511 overflowed under
+    // 2,000 at once (about 1,000 drops), and a connection dropped there is accepted a second or
+    // more later, its request retransmitted. The kernel caps it at net.core.somaxconn (4,096).
+    await app.listen({ host: config.host, port: config.port, backlog: listenBacklog(config) });
   } catch (err) {
     await app.close().catch(() => {});
     throw err;

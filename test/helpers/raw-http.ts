@@ -59,3 +59,55 @@ export function closed(socket: Socket): Promise<void> {
   if (socket.destroyed || socket.readableEnded) return Promise.resolve();
   return new Promise((resolve) => socket.once('close', () => resolve()));
 }
+
+/** How one connection of a burst ended: the answer it read, or how it went without one. */
+export interface BurstOutcome {
+  /** Whether it wrote a request (else it stayed silent). */
+  sent: boolean;
+  answer?: RawAnswer;
+  /** The socket error (ECONNRESET, EPIPE, …), `closed` when the server closed it unanswered, `timeout`. */
+  failure?: string;
+}
+
+/**
+ * Opens `sockets` connections to 127.0.0.1:`port` at once from `localAddress`. Each writes `request`
+ * the moment it connects, except every `silentEvery`-th one (when given), which sends nothing.
+ * Each is read until the server closes it or `timeoutMs` passes (`timeout`); silent ones the
+ * server still holds when every other one has ended are closed by us (`open`).
+ */
+export async function burst(
+  port: number,
+  request: string,
+  options: { sockets: number; localAddress?: string; silentEvery?: number; timeoutMs?: number },
+): Promise<BurstOutcome[]> {
+  const isSilent = (i: number) => options.silentEvery !== undefined && i % options.silentEvery === 0;
+  /** Closes a silent socket the server still holds. */
+  const leave: (() => void)[] = [];
+  const one = (i: number) =>
+    new Promise<BurstOutcome>((resolve) => {
+      const sent = !isSilent(i);
+      const socket = connect({ port, host: '127.0.0.1', localAddress: options.localAddress ?? '127.0.0.1' });
+      const chunks: Buffer[] = [];
+      let failure: string | undefined;
+      const end = (why: string) => {
+        failure ??= why;
+        socket.destroy();
+      };
+      if (!sent) leave.push(() => end('open'));
+      socket.setTimeout(options.timeoutMs ?? 10_000, () => end('timeout'));
+      socket.once('connect', () => {
+        if (sent) socket.write(request);
+      });
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('error', (e: NodeJS.ErrnoException) => (failure ??= e.code ?? e.message));
+      socket.on('close', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (text !== '') resolve({ sent, answer: parseAnswer(text), ...(failure === undefined ? {} : { failure }) });
+        else resolve({ sent, failure: failure ?? 'closed' });
+      });
+    });
+  const all = Array.from({ length: options.sockets }, (_, i) => one(i));
+  await Promise.all(all.filter((_, i) => !isSilent(i)));
+  for (const close of leave) close();
+  return Promise.all(all);
+}
