@@ -35,8 +35,9 @@ export const feedSql = {
    */
   fanOut(listSql: string, condition = 'true', extraSet = ''): string {
     return (
-      `fan_m as (select u.user_id, u.task_count, (u.user_id = fl.owner_id) as owner from list_members fm ` +
-      `join lists fl on fl.id = fm.list_id join user_changes u on u.user_id = fm.user_id ` +
+      // The owner is the member whose role is owner (one per list): no join of lists.
+      `fan_m as (select u.user_id, u.task_count, (fm.role = 'owner') as owner from list_members fm ` +
+      `join user_changes u on u.user_id = fm.user_id ` +
       `where fm.list_id = (${listSql}) order by u.user_id for update of u), ` +
       `fan_s as (update user_changes u set seq = u.seq + 1${extraSet} from fan_m where u.user_id = fan_m.user_id and ${condition} ` +
       'returning u.user_id, u.seq, fan_m.owner)'
