@@ -115,12 +115,15 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
   const sibling = (dir: 'next' | 'prev' | 'first' | 'last', parent: number | null) => {
     const parentCond = parent === null ? 'parent_id is null' : 'parent_id = $3::int';
     const [op, order] = dir === 'next' || dir === 'first' ? ['>', 'asc'] : ['<', 'desc'];
-    const from = dir === 'first' || dir === 'last' ? '' : ` and (position, id) ${op} ($4::text, $5::int)`;
+    const n = parent === null ? 3 : 4;
+    const from = dir === 'first' || dir === 'last' ? '' : ` and (position, id) ${op} ($${n}::text, $${n + 1}::int)`;
     return `select id, position from tasks where list_id = $1::int and ${parentCond} and id <> $2::int${from} order by position ${order}, id ${order} limit 1`;
   };
   type Sib = { id: number; position: string } | undefined;
-  const near = async (tx: Executor, dir: 'next' | 'prev' | 'first' | 'last', list: number, parent: number | null, self: number, from?: Sib) =>
-    (await tx.rows<{ id: number; position: string }>(sibling(dir, parent), [list, self, parent, from?.position ?? null, from?.id ?? null]))[0];
+  const near = async (tx: Executor, dir: 'next' | 'prev' | 'first' | 'last', list: number, parent: number | null, self: number, from?: Sib) => {
+    const params: unknown[] = [list, self, ...(parent === null ? [] : [parent]), ...(dir === 'first' || dir === 'last' ? [] : [from?.position, from?.id])];
+    return (await tx.rows<{ id: number; position: string }>(sibling(dir, parent), params))[0];
+  };
   /** The first sibling past `from` whose key differs from it (equal keys leave no room in between). */
   async function distinct(tx: Executor, dir: 'next' | 'prev', list: number, parent: number | null, self: number, from: Sib): Promise<Sib> {
     let n = await near(tx, dir, list, parent, self, from);
