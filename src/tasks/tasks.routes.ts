@@ -301,11 +301,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Create a task',
-        description: `A user keeps at most ${maxTasksPerUser} tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.`,
+        description:
+          `In the caller's Inbox unless list_id names another of their lists (404 if not a member, 403 for a viewer). The lists a user owns hold at most ${maxTasksPerUser} tasks ` +
+          '(403 TASK_LIMIT_REACHED beyond). A uid in use is 409 CONFLICT. parent_id makes a subtask (same list, at most 5 levels). With Idempotency-Key a retried create makes one task.',
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(TaskCreateSchema),
-        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -354,7 +356,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: "Change any of a task's writable fields",
-        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
+        description:
+          'With If-Match: only if the task is still at that version (else 412, nothing changes). completed: true completes the pending descendants, false reopens the ' +
+          'completed ancestors; list_id moves the task with its subtree (write access to both lists); uid is immutable.',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         body: ref(TaskUpdateSchema),
@@ -385,8 +389,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         operationId: 'deleteTask',
         tags,
         security,
-        summary: 'Delete a task; answers the deleted task',
-        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
+        summary: 'Delete a task (with its subtasks); answers the deleted task',
+        description: 'Its descendants are deleted with it, each a deletion of its own in the feed. With If-Match: only if the task is still at that version (else 412, nothing changes).',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         response: { 200: one('Task deleted successfully', 'The task as it was'), ...errorResponses(400, 404, 409, 412, 422, ...AUTHED) },
@@ -407,7 +411,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Toggle completion (no body), or set it ({"completed": bool})',
-        description: 'Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.',
+        description:
+          'Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version. Completing completes the pending ' +
+          'descendants; reopening reopens the completed ancestors (each its own change).',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         body: ref(TaskCompletionSchema),

@@ -169,10 +169,10 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
    * Step 3's fan-out for changed rows `ch` (a CTE): each member of the lists `$lists` gets one
    * sequence number per task, in id order; `deleted` for those who no longer see them.
    */
-  const fanOut = (deleted: string, extraSet: string, listsParam: string, deltasUsers: string, deltas: string) =>
+  const fanOut = (deleted: string, extraSet: string, listsParam: string, taskCount: string) =>
     `chn as (select ch.*, row_number() over (order by ch.id) as rn from ch), cnt as (select count(*)::int as n from ch), ` +
     `mem as (select user_id, bool_or(list_id = $2::int) as sees from list_members where list_id = any(${listsParam}::int[]) group by user_id), ` +
-    `fan_s as (update user_changes u set seq = u.seq + cnt.n${extraSet}, task_count = u.task_count + coalesce((select sum(d.delta)::int from unnest(${deltasUsers}::text[], ${deltas}::int[]) as d(user_id, delta) where d.user_id = u.user_id), 0) ` +
+    `fan_s as (update user_changes u set seq = u.seq + cnt.n${extraSet}, task_count = u.task_count + ${taskCount} ` +
     `from mem, cnt where u.user_id = mem.user_id and cnt.n > 0 returning u.user_id, u.seq, cnt.n, mem.sees), ` +
     `fan_f as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${TASK_FEED.id}, chn.id, fan_s.seq - fan_s.n + chn.rn, ${deleted} from fan_s, chn ` +
     'on conflict (user_id, kind, entity_id) do update set seq = excluded.seq, deleted = excluded.deleted, changed_at = now())';
@@ -220,14 +220,19 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         }
         const parent = changes.parent_id !== undefined ? changes.parent_id : moving ? null : head.parent_id;
         const completed = change.toggle ? !head.completed : changes.completed;
+        // A change of completion alone (PATCH .../complete, a PUT of plain fields and completed): its
+        // cascade is read by the write itself (the lock is held, so the tree is as the write sees it).
+        const inline = !moving && changes.parent_id === undefined && change.place === undefined && changes.assignee_id == null;
         // The ancestors that matter: the new parent's chain (its level, cycles), or today's (a reopen).
-        const ctx = await context(tx, scope, head, dst, parent);
+        const ctx: Context = inline
+          ? { subtree: [], ancestors: [], dst_role: head.role, dst_members: [], src_owner: '', dst_owner: null, dst_count: null }
+          : await context(tx, scope, head, dst, parent);
         if (moving) {
           if (ctx.dst_role === null) throw new ApiError('NOT_FOUND', LIST_NOT_FOUND);
           if (!allows(ctx.dst_role, 'task.write')) throw new ApiError('FORBIDDEN', `Adding tasks to that list needs the ${leastRoleFor('task.write')} role`);
         }
         const ancestors = ctx.ancestors ?? [];
-        if (parent !== null) {
+        if (!inline && parent !== null) {
           if (ancestors[0]?.list_id !== dst) throw field400('parent_id must be a task of the same list');
           if (ancestors.some((a) => a.id === id)) throw field400('parent_id would make a cycle: a task cannot be under itself or its own subtask');
           const height = Math.max(...ctx.subtree.map((s) => s.depth)) + 1;
@@ -283,15 +288,27 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         else if (moving && head.assignee_id !== null && !members.has(head.assignee_id)) set.push('assignee_id = null');
         set.push('version = version + 1', `updated_at = ${NOW}`);
 
+        // Read by the write itself when inline: the pending descendants (a completion), the completed ancestors (a reopen).
+        const down =
+          inline && completed === true
+            ? `sub(id, completed, depth) as (select id, completed, 0 from tasks where id = $1 union all select t.id, t.completed, sub.depth + 1 from tasks t ` +
+              'join sub on t.parent_id = sub.id where t.list_id = $2::int and sub.depth < 10), down as (select id from sub where depth > 0 and not completed)'
+            : 'down as (select null::int as id where false)';
+        const up =
+          inline && completed === false
+            ? `anc(id, parent_id, completed, level) as (select id, parent_id, completed, 0 from tasks where id = $1 union all select t.id, t.parent_id, t.completed, anc.level + 1 ` +
+              'from tasks t join anc on t.id = anc.parent_id where anc.level < 10), up as (select id from anc where level > 0 and completed)'
+            : 'up as (select null::int as id where false)';
+        const [completing, reopening] = ['($3::int[] || array(select id from down))', '($4::int[] || array(select id from up))'];
         const text =
-          `with t0 as (update tasks set ${set.join(', ')} where id = $1 returning ${RETURNING}), ` +
+          `with recursive ${down}, ${up}, t0 as (update tasks set ${set.join(', ')} where id = $1 returning ${RETURNING}), ` +
           `c0 as (update tasks set list_id = $2::int, ` +
-          `completed = case when id = any($3::int[]) then true when id = any($4::int[]) then false else completed end, ` +
-          `completed_at = case when id = any($3::int[]) then ${NOW} when id = any($4::int[]) then null else completed_at end, ` +
+          `completed = case when id = any(${completing}) then true when id = any(${reopening}) then false else completed end, ` +
+          `completed_at = case when id = any(${completing}) then ${NOW} when id = any(${reopening}) then null else completed_at end, ` +
           `assignee_id = case when id = any($5::int[]) then null else assignee_id end, version = version + 1, updated_at = ${NOW} ` +
-          `where id = any($6::int[]) and id <> $1 returning ${RETURNING}), ` +
+          `where id = any($6::int[] || ${completing} || ${reopening}) and id <> $1 returning ${RETURNING}), ` +
           `ch as (select * from t0 union all select * from c0), ` +
-          `${fanOut('not fan_s.sees', '', '$7', '$8', '$9')} ${result}`;
+          `${fanOut('not fan_s.sees', '', '$7', 'coalesce((select sum(d.delta)::int from unnest($8::text[], $9::int[]) as d(user_id, delta) where d.user_id = u.user_id), 0)')} ${result}`;
         const [row] = await tx.rows<WrittenRow>(text, params);
         if (row === undefined) throw new Error('the locked task was not written');
         return row;
@@ -303,13 +320,14 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
       return inTx(exec, async (tx) => {
         const head = await lock(tx, scope, id, undefined);
         checkWrite(head, match);
-        const ctx = await context(tx, scope, head, head.list_id, null);
-        const ids = ctx.subtree.map((s) => s.id);
+        // The subtree, read by the delete itself (the lock is held); the list's owner counts them back.
         const text =
-          `with ch as (delete from tasks where id = any($3::int[]) and list_id = $2::int returning ${RETURNING}), ` +
-          `${fanOut('true', `, purged_through = greatest(u.purged_through, u.seq + cnt.n - ${keep})`, 'array[$2::int]', '$4', '$5')}, ` +
+          `with recursive sub(id, depth) as (select id, 0 from tasks where id = $1 union all select t.id, sub.depth + 1 from tasks t ` +
+          'join sub on t.parent_id = sub.id where t.list_id = $2::int and sub.depth < 10), ' +
+          `ch as (delete from tasks where id in (select id from sub) and list_id = $2::int returning ${RETURNING}), ` +
+          `${fanOut('true', `, purged_through = greatest(u.purged_through, u.seq + cnt.n - ${keep})`, 'array[$2::int]', '(case when u.user_id = (select owner_id from lists where id = $2::int) then -cnt.n else 0 end)')}, ` +
           `old as (delete from feed_entries e using fan_s where e.user_id = fan_s.user_id and e.deleted and e.seq <= fan_s.seq - ${keep}) ${result}`;
-        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, ids, [ctx.src_owner], [-ids.length]]);
+        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id]);
         if (row === undefined) throw new Error('the locked task was not deleted');
         return row;
       });
