@@ -25,6 +25,8 @@ ALTER TABLE "tasks"
   ADD COLUMN "position" text COLLATE "C" GENERATED ALWAYS AS (task_position_from_time("created_at")) STORED NOT NULL,
   ADD COLUMN "assignee_id" text;--> statement-breakpoint
 ALTER TABLE "tasks" ALTER COLUMN "position" DROP EXPRESSION;--> statement-breakpoint
+-- The API always writes a position; rows inserted by SQL alone (tools, fixtures) get the first key.
+ALTER TABLE "tasks" ALTER COLUMN "position" SET DEFAULT 'a0';--> statement-breakpoint
 DROP FUNCTION "task_position_from_time"(timestamptz);--> statement-breakpoint
 DROP FUNCTION "task_position_from_ms"(bigint);--> statement-breakpoint
 ALTER TABLE "tasks" ADD CONSTRAINT "tasks_parent_id_tasks_id_fk" FOREIGN KEY ("parent_id") REFERENCES "public"."tasks"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

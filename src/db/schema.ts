@@ -77,8 +77,11 @@ export const tasks = pgTable(
       .default(sql`gen_random_uuid()::text`),
     /** The parent task (a subtask), in the same list; null at the top level. At most 5 levels. */
     parent_id: integer('parent_id').references((): AnyPgColumn => tasks.id),
-    /** The task's place among its siblings (same list, same parent): a fractional-indexing key, compared as bytes; ties by id. */
-    position: byteText('position').notNull(),
+    /**
+     * The task's place among its siblings (same list, same parent): a fractional-indexing key, compared
+     * as bytes; ties by id. The API always writes one; the default serves rows inserted by SQL alone.
+     */
+    position: byteText('position').notNull().default('a0'),
     /** A member of the list, or null. */
     assignee_id: text('assignee_id'),
     title: varchar('title', { length: 200 }).notNull(),

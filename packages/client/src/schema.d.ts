@@ -53,7 +53,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description A user keeps at most 100000 tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.
+         * @description In the caller's Inbox unless list_id names another of their lists (404 if not a member, 403 for a viewer). The lists a user owns hold at most 100000 tasks (403 TASK_LIMIT_REACHED beyond). A uid in use is 409 CONFLICT. parent_id makes a subtask (same list, at most 5 levels). With Idempotency-Key a retried create makes one task.
          */
         post: operations["createTask"];
         delete?: never;
@@ -73,13 +73,13 @@ export interface paths {
         get: operations["getTask"];
         /**
          * Change any of a task's writable fields
-         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         * @description With If-Match: only if the task is still at that version (else 412, nothing changes). completed: true completes the pending descendants, false reopens the completed ancestors; list_id moves the task with its subtree (write access to both lists); uid is immutable.
          */
         put: operations["updateTask"];
         post?: never;
         /**
-         * Delete a task; answers the deleted task
-         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         * Delete a task (with its subtasks); answers the deleted task
+         * @description Its descendants are deleted with it, each a deletion of its own in the feed. With If-Match: only if the task is still at that version (else 412, nothing changes).
          */
         delete: operations["deleteTask"];
         options?: never;
@@ -102,7 +102,7 @@ export interface paths {
         head?: never;
         /**
          * Toggle completion (no body), or set it ({"completed": bool})
-         * @description Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.
+         * @description Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version. Completing completes the pending descendants; reopening reopens the completed ancestors (each its own change).
          */
         patch: operations["completeTask"];
         trace?: never;
@@ -277,7 +277,7 @@ export interface components {
         };
         /**
          * ForbiddenError
-         * @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)
+         * @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED)
          * @example {
          *       "error": "You can only access your own data: the path's user is not the token's user",
          *       "code": "FORBIDDEN",
@@ -302,7 +302,7 @@ export interface components {
         };
         /**
          * NotFoundError
-         * @description No such task for this user, or no such route
+         * @description No such task for this user, no such list among theirs, or no such route
          * @example {
          *       "error": "Task not found",
          *       "code": "NOT_FOUND",
@@ -362,7 +362,7 @@ export interface components {
         };
         /**
          * ConflictError
-         * @description A request with this Idempotency-Key is still running; retry after `Retry-After`
+         * @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use
          * @example {
          *       "error": "A request with this Idempotency-Key is still running; retry in a moment",
          *       "code": "CONFLICT",
@@ -1157,7 +1157,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1166,7 +1166,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1284,13 +1284,22 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, no such list among theirs, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             /** @description This path does not answer that method; `Allow` lists the ones it does */
@@ -1304,7 +1313,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1448,7 +1457,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1457,7 +1466,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1585,7 +1594,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1594,7 +1603,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1614,7 +1623,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1767,7 +1776,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1776,7 +1785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1796,7 +1805,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1935,7 +1944,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1944,7 +1953,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1964,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2121,7 +2130,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2130,7 +2139,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2150,7 +2159,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2274,7 +2283,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2398,7 +2407,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2531,7 +2540,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2551,7 +2560,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2662,7 +2671,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
