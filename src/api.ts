@@ -9,6 +9,7 @@ import type { RateLimiter } from './lib/rate-limiter.js';
 import { PageCache } from './tasks/page-cache.js';
 import { createTasksRepository } from './tasks/tasks.repository.js';
 import { tasksRoutes } from './tasks/tasks.routes.js';
+import { createTaskTree } from './tasks/tasks.tree.js';
 import type { Config } from './config.js';
 import { changesRoutes } from './sync/changes.routes.js';
 import { eventsRoutes } from './sync/events.routes.js';
@@ -89,6 +90,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   await api.register(tasksRoutes, {
     prefix: '/tasks',
     repository: createTasksRepository(database, { maxTasksPerUser: limits.maxTasksPerUser, maxDeletionsPerUser: limits.syncMaxDeletionsPerUser }),
+    tree: createTaskTree(database, { maxTasksPerUser: limits.maxTasksPerUser, maxDeletionsPerUser: limits.syncMaxDeletionsPerUser }),
     maxTasksPerPage: limits.maxTasksPerPage,
     maxTasksPerUser: limits.maxTasksPerUser,
     pipeline,

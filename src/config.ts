@@ -81,7 +81,7 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly bodyLimit: number;
   readonly maxTasksPerPage: number;
-  /** Most tasks one user may keep (403 TASK_LIMIT_REACHED beyond). */
+  /** Most tasks in the lists one user owns, whoever created them (a create or a move beyond: 403 TASK_LIMIT_REACHED). */
   readonly maxTasksPerUser: number;
   /** Bytes of serialized lists kept per process (LIST_CACHE_MB; 0: none). */
   readonly pageCacheBytes: number;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar, type AnyPgColumn } from 'drizzle-orm/pg-core';
 
 /** Ordered so: sorting by priority sorts by this order. */
 export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high']);
@@ -49,6 +49,12 @@ export const listMembers = pgTable(
 );
 
 /**
+ * Text compared as bytes (COLLATE "C"): fractional-indexing keys (positions) order so, whatever the
+ * database's default collation (en_US would put `a` before `B`).
+ */
+const byteText = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
+
+/**
  * The one table of tasks. Property names are snake_case like the columns, so a selected row
  * is already the JSON object the API returns: nothing is re-mapped per request.
  * Timestamps keep millisecond precision, what the API shows; they arrive as ISO 8601 strings in UTC
@@ -65,6 +71,19 @@ export const tasks = pgTable(
     list_id: integer('list_id')
       .notNull()
       .references(() => lists.id),
+    /** The client's id of the task (API.md, version 3): unique among all tasks, immutable. */
+    uid: text('uid')
+      .notNull()
+      .default(sql`gen_random_uuid()::text`),
+    /** The parent task (a subtask), in the same list; null at the top level. At most 5 levels. */
+    parent_id: integer('parent_id').references((): AnyPgColumn => tasks.id),
+    /**
+     * The task's place among its siblings (same list, same parent): a fractional-indexing key, compared
+     * as bytes; ties by id. The API always writes one; the default serves rows inserted by SQL alone.
+     */
+    position: byteText('position').notNull().default('a0'),
+    /** A member of the list, or null. */
+    assignee_id: text('assignee_id'),
     title: varchar('title', { length: 200 }).notNull(),
     description: varchar('description', { length: 1000 }),
     completed: boolean('completed').notNull().default(false),
@@ -99,6 +118,16 @@ export const tasks = pgTable(
     index('tasks_search_idx').using('gin', t.list_id, sql`(${t.title} || E'\\x1f' || coalesce(${t.description}, '')) gin_trgm_ops`),
     // ?tag=: the list's tasks carrying every given tag, compared case-insensitively.
     index('tasks_tags_idx').using('gin', t.list_id, t.tags_key),
+    // ?uid=, and a client's id unique among all tasks (a POST with one in use is a 409).
+    uniqueIndex('tasks_uid_idx').on(t.uid),
+    // sort=position: each list's tasks by (position, id), read in order per list (a page across the
+    // caller's lists is a lateral per list, as for every sort).
+    index('tasks_list_position_idx').on(t.list_id, t.position, t.id),
+    // ?parent_id= (`none`: top level) with sort=position, the children of a task (cascades, a
+    // subtree), and a new task's default place (after the last sibling).
+    index('tasks_list_parent_position_idx').on(t.list_id, t.parent_id, t.position, t.id),
+    // ?assignee_id=, newest first (the default order).
+    index('tasks_list_assignee_idx').on(t.list_id, t.assignee_id, sql`${t.created_at} desc`, sql`${t.id} desc`).where(sql`${t.assignee_id} is not null`),
   ],
 );
 

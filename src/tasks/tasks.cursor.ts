@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiError } from '../errors.js';
 import { ID_MAX } from '../http/params.js';
 import { isPosition } from '../lib/instant.js';
-import { PRIORITIES, type SortField } from './tasks.schemas.js';
+import { POSITION_MAX, PRIORITIES, type SortField } from './tasks.schemas.js';
 
 /**
  * Page cursors: opaque to clients, `base64url(JSON [query, value, id])`, where `query` is a hash of
@@ -21,6 +21,11 @@ export interface CursorQuery {
   dueBefore: string | undefined;
   dueAfter: string | undefined;
   sort: string;
+  /** Version 3's filters: present only when given, so that version 2's cursors keep their hash. */
+  listId?: number | undefined;
+  parentId?: number | null | undefined;
+  uid?: string | undefined;
+  assigneeId?: string | undefined;
 }
 
 export function queryHash(query: CursorQuery): string {
@@ -55,6 +60,8 @@ export function decodeCursor(cursor: string, hash: string, sort: SortField): { v
       ? typeof value === 'string' && (PRIORITIES as readonly string[]).includes(value)
       : sort === 'title'
         ? typeof value === 'string' && value.length <= 1000
+        : sort === 'position'
+          ? typeof value === 'string' && value.length <= POSITION_MAX && /^[0-9A-Za-z]+$/.test(value)
         : (typeof value === 'string' && isPosition(value)) || (sort === 'due_at' && value === null);
   if (!fits) throw invalid();
   return { value: value as string | null, id };

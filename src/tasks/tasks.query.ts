@@ -20,6 +20,12 @@ export interface PageFilters {
   tags?: readonly string[] | undefined;
   dueBefore?: string | undefined;
   dueAfter?: string | undefined;
+  /** One list of the caller's only (a list they are not a member of reads nothing: the route says 404). */
+  listId?: number | undefined;
+  /** The children of this task; null: top-level tasks only. */
+  parentId?: number | null | undefined;
+  uid?: string | undefined;
+  assigneeId?: string | undefined;
 }
 
 export interface PageSpec {
@@ -35,6 +41,8 @@ export interface PageSpec {
 export interface BuiltQuery {
   text: string;
   params: unknown[];
+  /** The parameter ($n) holding `filters.listId`, when the query has one. */
+  listParam?: number | undefined;
 }
 
 /** The SQL of each sort key; due_at is the one that can be null (such tasks come last, both ways). */
@@ -44,6 +52,8 @@ const SORT_SQL: Record<SortField, { expr: string; cast: string }> = {
   due_at: { expr: 'due_at', cast: 'timestamptz' },
   priority: { expr: 'priority', cast: 'task_priority' },
   title: { expr: 'lower(title)', cast: 'text' },
+  // COLLATE "C" (the column's): keys compare as bytes.
+  position: { expr: 'position', cast: 'text' },
 };
 
 /** The sort value of a row, as a cursor keeps it. */
@@ -53,7 +63,7 @@ type Binder = (s: PageSpec) => unknown;
 
 /** The columns every list returns: the API's field names (plus the sort key, for the cursor). */
 export function createPageQuery(columns: readonly string[]) {
-  const shapes = new Map<string, { text: string; binders: Binder[] }>();
+  const shapes = new Map<string, { text: string; binders: Binder[]; listParam?: number | undefined }>();
 
   function shape(spec: PageSpec): string {
     const f = spec.filters;
@@ -67,11 +77,15 @@ export function createPageQuery(columns: readonly string[]) {
       f.tags === undefined ? '' : 't',
       f.dueBefore === undefined ? '' : 'b',
       f.dueAfter === undefined ? '' : 'a',
+      f.listId === undefined ? '' : 'L',
+      f.parentId === undefined ? '' : f.parentId === null ? 'P0' : 'P',
+      f.uid === undefined ? '' : 'u',
+      f.assigneeId === undefined ? '' : 'A',
       position,
     ].join('|');
   }
 
-  function build(spec: PageSpec): { text: string; binders: Binder[] } {
+  function build(spec: PageSpec): { text: string; binders: Binder[]; listParam?: number | undefined } {
     const binders: Binder[] = [(s) => s.scope.userId];
     const param = (get: Binder, cast?: string) => {
       binders.push(get);
@@ -90,6 +104,13 @@ export function createPageQuery(columns: readonly string[]) {
     if (f.tags !== undefined) where.push(`tags_key @> task_tags_key(${param((s) => s.filters.tags, 'text[]')})`);
     if (f.dueBefore !== undefined) where.push(`due_at < ${param((s) => s.filters.dueBefore, 'timestamptz')}`);
     if (f.dueAfter !== undefined) where.push(`due_at >= ${param((s) => s.filters.dueAfter, 'timestamptz')}`);
+    if (f.parentId === null) where.push('parent_id is null');
+    else if (f.parentId !== undefined) where.push(`parent_id = ${param((s) => s.filters.parentId, 'int')}`);
+    if (f.uid !== undefined) where.push(`uid = ${param((s) => s.filters.uid, 'text')}`);
+    if (f.assigneeId !== undefined) where.push(`assignee_id = ${param((s) => s.filters.assigneeId, 'text')}`);
+    // One list: the caller's membership of it narrows the lists read (none when not a member).
+    const lists = f.listId === undefined ? readableListsSql('$1') : `${readableListsSql('$1')} and list_id = ${param((s) => s.filters.listId, 'int')}`;
+    const listParam = f.listId === undefined ? undefined : binders.length;
 
     const { expr, cast } = SORT_SQL[spec.sort.field];
     const dir = spec.sort.direction;
@@ -109,11 +130,11 @@ export function createPageQuery(columns: readonly string[]) {
     const order =
       field === 'due_at' ? `(p.due_at is null), p.due_at ${dir}, p.id ${dir}` : field === 'created_at' || field === 'updated_at' ? `p.${field} ${dir}, p.id ${dir}` : `p.${SORT_KEY_COLUMN} ${dir}, p.id ${dir}`;
     const acrossLists = (inner: string) =>
-      `select p.* from (${readableListsSql('$1')}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
+      `select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
 
     if (spec.sort.field !== 'due_at') {
       const conditions = after ? [...where, position()] : where;
-      return { text: acrossLists(`${select} where ${conditions.join(' and ')} order by ${expr} ${dir}, id ${dir} limit ${limit}`), binders };
+      return { text: acrossLists(`${select} where ${conditions.join(' and ')} order by ${expr} ${dir}, id ${dir} limit ${limit}`), binders, listParam };
     }
     // due_at: the tasks that have one, in order, then those without, by id; each part reads the
     // (list_id, due_at, id) index in order, from the cursor's position.
@@ -124,7 +145,7 @@ export function createPageQuery(columns: readonly string[]) {
     // A task without due_at never matches due_before or due_after: the second part would only
     // look for what cannot be there (PostgreSQL does not see that `due_at < $n and due_at is null`
     // is false, and reads every such task of the user, or worse).
-    if (withDue !== undefined && (f.dueBefore !== undefined || f.dueAfter !== undefined)) return { text: acrossLists(withDue.slice(1, -1)), binders };
+    if (withDue !== undefined && (f.dueBefore !== undefined || f.dueAfter !== undefined)) return { text: acrossLists(withDue.slice(1, -1)), binders, listParam };
     const nullId = after?.value === null ? ` and id ${op} ${param((s) => s.after?.id)}` : '';
     // Ordered by due_at (null in every row here) and id, not by id alone: that is the order of the
     // (list_id, due_at, id) index, which PostgreSQL then reads from (list_id, null, cursor id) on;
@@ -132,7 +153,7 @@ export function createPageQuery(columns: readonly string[]) {
     // it walked the primary key through every user's tasks instead.
     const withoutDue = (rows: string) =>
       `(${select} where ${where.join(' and ')} and due_at is null${nullId} order by due_at ${dir}, id ${dir} limit ${rows})`;
-    if (withDue === undefined) return { text: acrossLists(withoutDue(limit).slice(1, -1)), binders };
+    if (withDue === undefined) return { text: acrossLists(withoutDue(limit).slice(1, -1)), binders, listParam };
     // The tasks without due_at come after all the others, so they are read only for what the first
     // part left of the page: a LIMIT of 0 reads nothing (a full first part no longer pays for a walk
     // through the user's undated tasks, 3 ms of a filtered page of 50 from 10k tasks).
@@ -142,6 +163,7 @@ export function createPageQuery(columns: readonly string[]) {
           `order by (due_at is null), due_at ${dir}, id ${dir} limit ${limit}`,
       ),
       binders,
+      listParam,
     };
   }
 
@@ -153,7 +175,7 @@ export function createPageQuery(columns: readonly string[]) {
         built = build(spec);
         shapes.set(key, built);
       }
-      return { text: built.text, params: built.binders.map((b) => b(spec)) };
+      return { text: built.text, params: built.binders.map((b) => b(spec)), listParam: built.listParam };
     },
   };
 }

@@ -6,12 +6,12 @@ import { storedPosition } from '../lib/instant.js';
 import { feedSql, type Told } from '../feed/feed.js';
 import { createPageQuery, type PageSpec } from './tasks.query.js';
 import { TASK_FEED } from './tasks.feed.js';
-import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
+import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, LEVELS_MAX, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
 /** A row a write returns: the task, and the members told of the change with its number in each one's feed. */
 export type WrittenRow = TaskRow & Told;
 /** A listed row: the task, its value of the page's sort key (for the next cursor), the user's change counter. */
-export type PagedRow = TaskRow & { sort_key: unknown; page_seq: number };
+export type PagedRow = TaskRow & { sort_key: unknown; page_seq: number; page_member?: boolean };
 
 /** The sorts whose key is a timestamp, selected as PostgreSQL's text (tasks.query.ts). */
 const TIMESTAMP_SORTS = new Set(['created_at', 'updated_at', 'due_at']);
@@ -68,18 +68,44 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
   const target = (cond: string) =>
     `target as (select id, list_id from tasks t where id = $2${cond} and ${memberMaySql('task.write', 't.list_id', '$1')})`;
 
+  /**
+   * The create: in the list $L if the caller may write it, under the parent $P (a task of that list
+   * of level 4 at most) when named, assigned to a member of the list or nobody, with a uid not in
+   * use; placed after the last sibling unless a position is given (task_position_after: migration
+   * 0007, the package's generateKeyBetween(last, null)). A check that fails writes nothing and the
+   * statement answers no task; the route asks why (createRefusal). A uid taken by a create that
+   * committed meanwhile (ON CONFLICT) was counted: `counted_owner` says whose count to give back.
+   */
   const insert = (() => {
     const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
-    const list = `$${CREATABLE.length + 3}::int`;
+    const n = CREATABLE.length + 3;
+    const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
+    const last = (cond: string) => `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.position desc, s.id desc limit 1)`;
     return (
-      `with w as (select ${list} as list_id where ${memberMaySql('task.write', list, '$1')}), ` +
+      `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
+      `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}), ` +
+      `w as (select ${list} as list_id where ${memberMaySql('task.write', list, '$1')} ` +
+      `and (${parent} is null or (select count(*) from anc) between 1 and ${LEVELS_MAX - 1}) ` +
+      `and (${assignee} is null or exists (select 1 from list_members a where a.list_id = ${list} and a.user_id = ${assignee})) ` +
+      `and (${uid} is null or not exists (select 1 from tasks u where u.uid = ${uid}))), ` +
       // The list's owner keeps at most $2 tasks in the lists they own, whoever creates them.
       `${feedSql.fanOut('select list_id from w', 'exists (select 1 from fan_m where fan_m.owner and fan_m.task_count < $2)', ', task_count = u.task_count + fan_m.owner::int')}, ` +
-      `t as (insert into tasks (user_id, list_id, ${CREATABLE.join(', ')}) select $1, ${list}, ${values} where exists (select 1 from fan_s) returning ${RETURNING}), ` +
+      `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
+      `select $1, ${list}, coalesce(${uid}, gen_random_uuid()::text), ${parent}, ` +
+      `coalesce(${position}, task_position_after(case when ${parent} is null then ${last('s.parent_id is null')} else ${last(`s.parent_id = ${parent}`)} end)), ` +
+      `${assignee}, ${values} where exists (select 1 from fan_s) on conflict (uid) do nothing returning ${RETURNING}), ` +
       `${feedSql.record(TASK_FEED, 't', false)} ` +
-      `select t.*, ${feedSql.told} from t`
+      `select t.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join t on true`
     );
   })();
+  /** Why a create wrote nothing (the failure path only): each check of the create, fresh. */
+  const createRefusalText =
+    `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = $3::int and list_id = $2::int ` +
+    `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}) ` +
+    `select (select role from list_members where list_id = $2::int and user_id = $1) as role, ` +
+    `(select count(*)::int from anc) as parent_level, ` +
+    `($4::text is null or exists (select 1 from list_members a where a.list_id = $2::int and a.user_id = $4::text)) as assignee_ok, ` +
+    `($5::text is not null and exists (select 1 from tasks where uid = $5::text)) as uid_taken`;
   const readable = (t: string) => `exists (select 1 from list_members r where r.list_id = ${t}.list_id and r.user_id = $1)`;
   const get = `select ${RETURNING} from tasks t where id = $2 and ${readable('t')}`;
   const unmatchedText = `select version, ${memberMaySql('task.write', 't.list_id', '$1')} as "mayWrite" from tasks t where id = $2 and ${readable('t')}`;
@@ -142,7 +168,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
    * page's ETag is exactly what the page holds, in one round trip, and an empty page still has a
    * row that carries the counter (all task columns null). The outer ORDER BY restates the page's.
    */
-  const withSeq = (spec: PageSpec, text: string) =>
+  const withSeq = (spec: PageSpec, text: string, listParam: number | undefined) =>
     memo(`l:${text}`, () => {
       const dir = spec.sort.direction;
       const field = spec.sort.field;
@@ -154,21 +180,24 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
             ? `l.${field} ${dir}, l.id ${dir}`
             : `l.sort_key ${dir}, l.id ${dir}`;
       return (
-        'select l.*, c.seq as page_seq from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq) c ' +
+        'select l.*, c.seq as page_seq, c.member as page_member from (select coalesce((select seq from user_changes where user_id = $1), 0) as seq, ' +
+        `${listParam === undefined ? 'true' : `exists (select 1 from list_members where user_id = $1 and list_id = $${listParam}::int)`} as member) c ` +
         `left join lateral (${text}) l on true order by ${order}`
       );
     });
 
   return {
     /** One page in the spec's order (`limit` rows at most), and the user's change counter it is as of. */
-    async page(spec: PageSpec): Promise<{ rows: PagedRow[]; seq: number }> {
-      const { text, params } = pages.build(spec);
+    /** `member`: false when the page names a list the caller is not a member of (a 404). */
+    async page(spec: PageSpec): Promise<{ rows: PagedRow[]; seq: number; member: boolean }> {
+      const { text, params, listParam } = pages.build(spec);
       // Planned for its values each time (RunOptions): the best plan depends on the user's tasks.
-      const rows = await database.rows<PagedRow>(withSeq(spec, text), params, { planEachTime: true, budgeted: true });
+      const rows = await database.rows<PagedRow>(withSeq(spec, text, listParam), params, { planEachTime: true, budgeted: true });
       const seq = Number(rows[0]?.page_seq ?? 0);
+      const member = rows[0]?.page_member !== false;
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;
       else if (TIMESTAMP_SORTS.has(spec.sort.field)) for (const row of rows) row.sort_key = typeof row.sort_key === 'string' ? storedPosition(row.sort_key) : null;
-      return { rows, seq };
+      return { rows, seq, member };
     },
 
     get: async (scope: AccessScope, id: number) => (await run<TaskRow>(database, get, [scope.userId, id]))[0] ?? null,
@@ -181,16 +210,39 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       (await run<Unmatched>(exec, unmatchedText, [scope.userId, id]))[0] ?? null,
 
     /**
-     * Every creatable field is written: the body's value, or its default; in the caller's Inbox.
-     * Null: the list's owner keeps the most tasks allowed.
+     * Every creatable field is written: the body's value, or its default; in the list named, else the
+     * caller's Inbox. Null: nothing was written (createRefusal says why).
      */
-    create: (scope: AccessScope, input: TaskCreate, exec: Executor = database) =>
-      one(exec, insert, [
-        scope.userId,
-        options.maxTasksPerUser,
-        ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null),
-        scope.inboxId,
-      ]),
+    async create(scope: AccessScope, input: TaskCreate, exec: Executor = database): Promise<WrittenRow | null> {
+      const row = (
+        await run<WrittenRow & { counted_owner: string | null }>(exec, insert, [
+          scope.userId,
+          options.maxTasksPerUser,
+          ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null),
+          input.list_id ?? scope.inboxId,
+          input.uid ?? null,
+          input.parent_id ?? null,
+          input.position ?? null,
+          input.assignee_id ?? null,
+        ])
+      )[0];
+      if (row === undefined || row.id !== null) return row ?? null;
+      // Counted, but the uid was taken meanwhile: give the count back (the change numbers stay gaps).
+      if (row.counted_owner !== null) await run(exec, 'update user_changes set task_count = task_count - 1 where user_id = $1', [row.counted_owner]);
+      return null;
+    },
+
+    /** What stopped a create: the caller's role in the list, the parent's level (0: not in the list), the assignee, the uid. */
+    createRefusal: async (scope: AccessScope, input: TaskCreate, exec: Executor = database) =>
+      (
+        await run<{ role: string | null; parent_level: number; assignee_ok: boolean; uid_taken: boolean }>(exec, createRefusalText, [
+          scope.userId,
+          input.list_id ?? scope.inboxId,
+          input.parent_id ?? null,
+          input.assignee_id ?? null,
+          input.uid ?? null,
+        ])
+      )[0] as { role: string | null; parent_level: number; assignee_ok: boolean; uid_taken: boolean },
 
     /** Sets the fields the body holds (and version, updated_at); fields it does not hold are not touched. */
     update(scope: AccessScope, id: number, changes: TaskUpdate, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {

@@ -4,9 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../errors.js';
 import type { TaskRow } from '../db/schema.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
-import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
+import { ID_MAX, ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
+import type { Static } from 'typebox';
 import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import { leastRoleFor } from '../access/roles.js';
@@ -20,6 +21,7 @@ import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
 import {
   PageQuerySchema,
+  LEVELS_MAX,
   PAGE_MAX,
   STATUS_WORDS,
   type PageQuery,
@@ -27,14 +29,20 @@ import {
   type SortField,
   TaskCompletionSchema,
   TaskCreateSchema,
+  TaskMoveSchema,
   TaskPageEnvelopeSchema,
   TaskSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
 import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.repository.js';
+import type { TaskTree } from './tasks.tree.js';
+import { isPositionKey } from './positions.js';
+import { allows, type Role } from '../access/roles.js';
 
 export interface TasksRoutesOptions {
   repository: TasksRepository;
+  /** The writes that change a task's place or more than one task (tasks.tree.ts). */
+  tree: TaskTree;
   /** Most tasks a list without `limit` returns; a longer one says where to go on (Link). */
   maxTasksPerPage: number;
   maxTasksPerUser: number;
@@ -54,6 +62,17 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PAGE_DEFAULT = 50;
 
 export const TASK_NOT_FOUND = 'Task not found';
+export const LIST_NOT_FOUND = 'List not found';
+
+/** A position the package could not have made is a 400 naming it (before anything runs). */
+function checkPosition(position: string | undefined): void {
+  if (position !== undefined && !isPositionKey(position)) {
+    throw new ApiError('VALIDATION_ERROR', 'position must be a fractional-indexing key (base 62), as generateKeyBetween of the npm package fractional-indexing makes them');
+  }
+}
+
+/** The fields of a PUT that go through the tree's writes (tasks.tree.ts) rather than one UPDATE. */
+const TREE_FIELDS = ['completed', 'list_id', 'parent_id', 'position', 'assignee_id', 'uid'] as const;
 
 const tags = ['tasks'];
 const security = [{ bearerAuth: [] }];
@@ -104,6 +123,14 @@ export function pageSpec(scope: AccessScope, query: PageQuery, maxPerPage: numbe
   const tags = query.tag ? unique(query.tag.map((t) => t.trim()).filter((t) => t !== '')) : undefined;
   const instant = (v: string | undefined) => (v === undefined ? undefined : instantIso(v));
   const [dueBefore, dueAfter] = [instant(query.due_before), instant(query.due_after)];
+  const parentId = query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : Number(query.parent_id);
+  if (parentId !== undefined && parentId !== null && parentId > ID_MAX) throw new ApiError('VALIDATION_ERROR', `parent_id must be a task id or none`);
+  const placement = {
+    ...(query.list_id === undefined ? {} : { listId: query.list_id }),
+    ...(parentId === undefined ? {} : { parentId }),
+    ...(query.uid === undefined ? {} : { uid: query.uid }),
+    ...(query.assignee_id === undefined ? {} : { assigneeId: query.assignee_id }),
+  };
   const hash = queryHash({
     status,
     q: query.q,
@@ -112,6 +139,7 @@ export function pageSpec(scope: AccessScope, query: PageQuery, maxPerPage: numbe
     dueBefore,
     dueAfter,
     sort,
+    ...placement,
   });
   const paged = query.limit !== undefined || query.cursor !== undefined;
   return {
@@ -126,6 +154,7 @@ export function pageSpec(scope: AccessScope, query: PageQuery, maxPerPage: numbe
         tags: tags && tags.length > 0 ? tags : undefined,
         dueBefore,
         dueAfter,
+        ...placement,
       },
       sort: { field, direction: sort.startsWith('-') ? 'desc' : 'asc' },
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, hash, field),
@@ -170,7 +199,7 @@ function pageTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads } = options;
+  const { repository, tree, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /**
    * A write that matched nothing: a task the caller cannot see is a 404; one they may only read, a 403
@@ -189,6 +218,20 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
   }
 
   const answer = pipeline.answer;
+
+  /** Why a create wrote nothing, checked in the contract's order: the list, the role, the fields, the uid, the limit. */
+  async function createRefused(scope: AccessScope, body: Static<typeof TaskCreateSchema>, exec: Executor): Promise<never> {
+    const why = await repository.createRefusal(scope, body, exec);
+    if (why.role === null) throw new ApiError('NOT_FOUND', LIST_NOT_FOUND);
+    if (!allows(why.role as Role, 'task.write')) throw new ApiError('FORBIDDEN', `Adding tasks to this list needs the ${leastRoleFor('task.write')} role`);
+    if (body.parent_id != null && why.parent_level === 0) throw new ApiError('VALIDATION_ERROR', 'parent_id must be a task of the same list');
+    if (body.parent_id != null && why.parent_level >= LEVELS_MAX) {
+      throw new ApiError('VALIDATION_ERROR', `parent_id would make more than ${LEVELS_MAX} levels of subtasks`);
+    }
+    if (!why.assignee_ok) throw new ApiError('VALIDATION_ERROR', "assignee_id must be null or a member of the task's list");
+    if (why.uid_taken) throw new ApiError('CONFLICT', 'uid is already in use by another task: choose another (nothing was created)');
+    throw new ApiError('TASK_LIMIT_REACHED', `The list's owner keeps ${maxTasksPerUser} tasks, the most allowed: delete some to create more`);
+  }
 
   app.get(
     '/',
@@ -209,7 +252,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         response: {
           200: { ...TaskPageEnvelopeSchema, headers: { ETag: ETagHeader, Link: LinkHeader } },
           ...NOT_MODIFIED,
-          ...errorResponses(400, ...AUTHED),
+          ...errorResponses(400, 404, ...AUTHED),
         },
       },
     },
@@ -232,7 +275,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       const { spec, hash, paged } = pageSpec(request.scope, request.query, maxTasksPerPage);
       // A q shorter than a trigram: no index narrows it, every task of the caller's lists is read.
       const costly = request.query.q !== undefined && [...request.query.q].length < 3;
-      const { rows, seq } = await reads.run(userId, () => repository.page({ ...spec, limit: spec.limit + 1 }), costly);
+      const { rows, seq, member } = await reads.run(userId, () => repository.page({ ...spec, limit: spec.limit + 1 }), costly);
+      if (!member) throw new ApiError('NOT_FOUND', LIST_NOT_FOUND);
       reply.header('etag', pageTag(seq, request.url));
       const more = rows.length > spec.limit;
       if (more) rows.length = spec.limit;
@@ -257,21 +301,27 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Create a task',
-        description: `A user keeps at most ${maxTasksPerUser} tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.`,
+        description:
+          `In the caller's Inbox unless list_id names another of their lists (404 if not a member, 403 for a viewer). The lists a user owns hold at most ${maxTasksPerUser} tasks ` +
+          '(403 TASK_LIMIT_REACHED beyond). A uid in use is 409 CONFLICT. parent_id makes a subtask (same list, at most 5 levels). With Idempotency-Key a retried create makes one task.',
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(TaskCreateSchema),
-        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: one('Task created successfully', 'The task as stored'), ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
       },
     },
-    async (request, reply) =>
-      answer(request, reply, async (exec) => {
-        const row = await repository.create(request.scope, request.body, exec);
-        if (row === null) {
-          throw new ApiError('TASK_LIMIT_REACHED', `You keep ${maxTasksPerUser} tasks, the most allowed: delete some to create more`);
-        }
+    async (request, reply) => {
+      checkPosition(request.body.position);
+      return answer(request, reply, async (exec) => {
+        // A subtask: the list's writes are held first (tasks.tree.ts), so its parent cannot move or go meanwhile.
+        const row =
+          request.body.parent_id != null
+            ? await tree.locked(request.scope, request.body.list_id ?? request.scope.inboxId, exec, (tx) => repository.create(request.scope, request.body, tx))
+            : await repository.create(request.scope, request.body, exec);
+        if (row === null) return createRefused(request.scope, request.body, exec);
         return written(201, row, 'Task created successfully');
-      }),
+      });
+    },
   );
 
   app.get(
@@ -306,7 +356,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: "Change any of a task's writable fields",
-        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
+        description:
+          'With If-Match: only if the task is still at that version (else 412, nothing changes). completed: true completes the pending descendants, false reopens the ' +
+          'completed ancestors; list_id moves the task with its subtree (write access to both lists); uid is immutable.',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         body: ref(TaskUpdateSchema),
@@ -315,7 +367,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
+      checkPosition(request.body.position);
+      const body = request.body;
       return answer(request, reply, async (exec) => {
+        // A change of completion or of the task's place: with what follows from it (tasks.tree.ts).
+        if (TREE_FIELDS.some((f) => body[f] !== undefined)) {
+          return written(200, await tree.update(request.scope, request.params.id, { changes: body }, match, exec), 'Task updated successfully');
+        }
         // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
         const row = await repository.update(request.scope, request.params.id, request.body, match, exec);
         if (row === null) return unmatched(request.scope, request.params.id, match, exec);
@@ -331,8 +389,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         operationId: 'deleteTask',
         tags,
         security,
-        summary: 'Delete a task; answers the deleted task',
-        description: 'With If-Match: only if the task is still at that version (else 412, nothing changes).',
+        summary: 'Delete a task (with its subtasks); answers the deleted task',
+        description: 'Its descendants are deleted with it, each a deletion of its own in the feed. With If-Match: only if the task is still at that version (else 412, nothing changes).',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         response: { 200: one('Task deleted successfully', 'The task as it was'), ...errorResponses(400, 404, 409, 412, 422, ...AUTHED) },
@@ -340,11 +398,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
-      return answer(request, reply, async (exec) => {
-        const row = await repository.remove(request.scope, request.params.id, match, exec);
-        if (row === null) return unmatched(request.scope, request.params.id, match, exec);
-        return written(200, row, 'Task deleted successfully');
-      });
+      // With its descendants (tasks.tree.ts).
+      return answer(request, reply, async (exec) => written(200, await tree.remove(request.scope, request.params.id, match, exec), 'Task deleted successfully'));
     },
   );
 
@@ -356,7 +411,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
         tags,
         security,
         summary: 'Toggle completion (no body), or set it ({"completed": bool})',
-        description: 'Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.',
+        description:
+          'Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version. Completing completes the pending ' +
+          'descendants; reopening reopens the completed ancestors (each its own change).',
         params: ItemParamsSchema,
         headers: IfMatchHeaders,
         body: ref(TaskCompletionSchema),
@@ -371,11 +428,39 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       const completed = request.body?.completed;
       const match = versionsMatched(request.headers['if-match']);
       return answer(request, reply, async (exec) => {
-        const row =
-          completed === undefined ? await repository.toggle(request.scope, id, match, exec) : await repository.update(request.scope, id, { completed }, match, exec);
-        if (row === null) return unmatched(request.scope, id, match, exec);
+        // Completing completes the pending descendants; reopening reopens the completed ancestors (tasks.tree.ts).
+        const row = await tree.update(request.scope, id, completed === undefined ? { changes: {}, toggle: true } : { changes: { completed } }, match, exec);
         return written(200, row, completedMessage(row));
       });
+    },
+  );
+
+  app.post(
+    '/:id/move',
+    {
+      schema: {
+        operationId: 'moveTask',
+        tags,
+        security,
+        summary: 'Place a task: after or before a sibling, first among its siblings, under another parent, in another list',
+        description:
+          'The server computes `position` (fractional-indexing) between the neighbours: right after `after_id`, right before `before_id`, between ' +
+          'both when both are given, first among the siblings when neither. `list_id` moves the task with its subtree (write access to both lists; ' +
+          'a subtask moved to another list must name `parent_id`); `parent_id` puts it under another task of the list (or at the top level with null). ' +
+          'With If-Match: only at that version.',
+        params: ItemParamsSchema,
+        headers: IfMatchHeaders,
+        body: ref(TaskMoveSchema),
+        response: { 200: one('Task moved successfully', 'The task, placed'), ...errorResponses(400, 404, 409, 412, 413, 415, 422, ...AUTHED) },
+      },
+    },
+    async (request, reply) => {
+      const match = versionsMatched(request.headers['if-match']);
+      const { list_id, parent_id, after_id, before_id } = request.body;
+      const changes = { ...(list_id === undefined ? {} : { list_id }), ...(parent_id === undefined ? {} : { parent_id }) };
+      return answer(request, reply, async (exec) =>
+        written(200, await tree.update(request.scope, request.params.id, { changes, place: { after_id, before_id } }, match, exec), 'Task moved successfully'),
+      );
     },
   );
 };

@@ -2,12 +2,18 @@ import { Type, type Static, type TOptional, type TProperties, type TSchema } fro
 import { Envelope } from '../http/envelope.js';
 import { ref } from '../http/refs.js';
 import { Instant, NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
+import { ID_MAX } from '../http/params.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
 export const TAG_MAX = 50;
 export const TAGS_MAX = 20;
 export const PRIORITIES = ['none', 'low', 'medium', 'high'] as const;
+export const UID_MAX = 64;
+/** The longest position key taken (a key grows by about one character per 6 insertions at one spot). */
+export const POSITION_MAX = 1024;
+/** Levels of subtasks: a top-level task is level 1. */
+export const LEVELS_MAX = 5;
 export type Priority = (typeof PRIORITIES)[number];
 
 /** What `due_before` and `due_after` take (http/text.ts, Instant). */
@@ -51,6 +57,57 @@ const DueAt = Instant<string | Date | null>({
   examples: ['2026-12-24T17:00:00.000Z', null],
 });
 
+const IdOrNull = (description: string, examples: (number | null)[]) =>
+  Type.Unsafe<number | null>({
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: ID_MAX,
+    description,
+    examples,
+    'x-error-message': `must be null or a positive integer no larger than ${ID_MAX}`,
+  });
+const ListId = Type.Integer({
+  minimum: 1,
+  maximum: ID_MAX,
+  description: "The task's list. A list the caller is not a member of is a 404; one they may only read, a 403",
+  examples: [7],
+  'x-error-message': `must be a positive integer no larger than ${ID_MAX}`,
+});
+export const Uid = Type.String({
+  minLength: 1,
+  maxLength: UID_MAX,
+  pattern: '^[A-Za-z0-9_-]+$',
+  'x-error-message': { pattern: 'must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -' },
+  description: `The client's id of the task: 1 to ${UID_MAX} characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent`,
+  examples: ['0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10'],
+});
+const ParentId = IdOrNull(`null, or the id of a task in the same list: a subtask. At most ${LEVELS_MAX} levels; no cycles`, [12, null]);
+/** A fractional-indexing key; the package itself checks it too (tasks/positions.ts). */
+export const Position = Type.String({
+  minLength: 2,
+  maxLength: POSITION_MAX,
+  pattern: '^[A-Za-z][0-9A-Za-z]*$',
+  'x-error-message': { pattern: 'must be a fractional-indexing key (base 62), as generateKeyBetween of the npm package fractional-indexing makes them' },
+  description:
+    "The task's place among its siblings (same list, same parent), compared as bytes; equal keys order by id. A key of the fractional-indexing algorithm (base 62): mint one with generateKeyBetween(before, after) of the npm package fractional-indexing",
+  examples: ['a0', 'a0V'],
+});
+const AssigneeId = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  minLength: 1,
+  maxLength: 255,
+  description: "null, or a member of the task's list (their user id)",
+  examples: ['u_8f2k', null],
+});
+
+/**
+ * Where a task is (version 3): its list, its parent and its place. Written through their own
+ * checks (access to the lists, the tree's rules, membership), never as plain columns.
+ */
+const PLACEMENT = { list_id: ListId, parent_id: ParentId, position: Position, assignee_id: AssigneeId };
+/** Chosen on POST only; a PUT may repeat it (a different one is a 400). */
+const CLIENT_ID = { uid: Uid };
+
 /**
  * THE FIELD LIST: every field a client writes, declared once.
  * - EDITABLE: POST and PUT take them; on POST `title` is required and the others get their
@@ -85,7 +142,9 @@ function withDefaults<P extends TProperties, D extends { [K in keyof P]?: unknow
 export const TaskSchema = Type.Object(
   {
     id: Type.Integer({ minimum: 1, description: 'Task id', examples: [42] }),
-    user_id: Type.String({ description: 'The owner (the token\'s `sub`)', examples: ['u_8f2k'] }),
+    user_id: Type.String({ description: 'Who created the task (the token\'s `sub` of that request)', examples: ['u_8f2k'] }),
+    ...PLACEMENT,
+    ...CLIENT_ID,
     ...EDITABLE,
     ...SETTABLE,
     completed_at: Type.Unsafe<Date | string | null>({
@@ -102,25 +161,52 @@ export const TaskSchema = Type.Object(
 );
 export type Task = Static<typeof TaskSchema>;
 
-export const TaskCreateSchema = Type.Object(withDefaults(EDITABLE, CREATE_DEFAULTS), {
-  $id: 'TaskCreate',
-  title: 'TaskCreate',
-  description: 'A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored.',
-  examples: [{ title: 'Buy milk', description: 'Oat milk, two litres', priority: 'high', tags: ['errands'], due_at: '2026-12-24T17:00:00Z' }],
-});
+export const TaskCreateSchema = Type.Object(
+  { ...withDefaults(EDITABLE, CREATE_DEFAULTS), ...Type.Partial(Type.Object({ ...PLACEMENT, ...CLIENT_ID })).properties },
+  {
+    $id: 'TaskCreate',
+    title: 'TaskCreate',
+    description:
+      'A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored. Defaults: list_id the caller\'s Inbox, uid generated, parent_id null, position after the last sibling, assignee_id null.',
+    examples: [
+      { title: 'Buy milk', description: 'Oat milk, two litres', priority: 'high', tags: ['errands'], due_at: '2026-12-24T17:00:00Z' },
+      { title: 'Oat milk', list_id: 7, uid: '0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10', parent_id: 12, position: 'a0V', assignee_id: 'u_8f2k' },
+    ],
+  },
+);
 export type TaskCreate = Static<typeof TaskCreateSchema>;
 
-export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTABLE }), {
+export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTABLE, ...PLACEMENT, ...CLIENT_ID }), {
   $id: 'TaskUpdate',
   title: 'TaskUpdate',
-  description: 'Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored.',
-  examples: [{ title: 'Buy oat milk', completed: true }, { priority: 'low', tags: ['home'], due_at: null }],
+  description:
+    'Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored. ' +
+    '`list_id` moves the task and its subtree (write access to both lists; a subtask moved must name `parent_id` too); `uid` is immutable: the same value is accepted, another is a 400.',
+  examples: [{ title: 'Buy oat milk', completed: true }, { priority: 'low', tags: ['home'], due_at: null }, { list_id: 8, parent_id: null, assignee_id: null }],
 });
 export type TaskUpdate = Static<typeof TaskUpdateSchema>;
 
-/** The columns POST writes (every one; CREATE_DEFAULTS for those left out) and PUT may write. */
-export const CREATABLE = Object.keys(TaskCreateSchema.properties) as (keyof TaskCreate & string)[];
-export const CHANGEABLE = Object.keys(TaskUpdateSchema.properties) as (keyof TaskUpdate & string)[];
+/** The plain columns POST writes (every one; CREATE_DEFAULTS for those left out) and PUT may write. */
+export const CREATABLE = Object.keys(EDITABLE) as (keyof typeof EDITABLE & string)[];
+export const CHANGEABLE = Object.keys({ ...EDITABLE, ...SETTABLE }) as (keyof typeof EDITABLE | keyof typeof SETTABLE)[];
+
+export const TaskMoveSchema = Type.Object(
+  {
+    list_id: Type.Optional(ListId),
+    parent_id: Type.Optional(ParentId),
+    after_id: Type.Optional(IdOrNull('Place the task right after this sibling', [41])),
+    before_id: Type.Optional(IdOrNull('Place the task right before this sibling', [43])),
+  },
+  {
+    $id: 'TaskMove',
+    title: 'TaskMove',
+    description:
+      'Where to put the task: in another list and/or under another parent when named (the subtree moves with it), right after `after_id` or right ' +
+      'before `before_id` (both: between them), first among its siblings when neither. The server computes `position`.',
+    examples: [{ after_id: 41 }, { list_id: 8, parent_id: null, before_id: 43 }],
+  },
+);
+export type TaskMove = Static<typeof TaskMoveSchema>;
 
 /** No body (or an empty one, whatever its Content-Type) toggles; `{completed}` sets. */
 export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean } | null>({
@@ -147,7 +233,7 @@ export type StatusWord = keyof typeof STATUS_WORDS;
 
 const Status = Type.Unsafe<StatusWord>({ type: 'string', enum: Object.keys(STATUS_WORDS) });
 
-export const SORTS = ['created_at', 'updated_at', 'due_at', 'priority', 'title'] as const;
+export const SORTS = ['created_at', 'updated_at', 'due_at', 'priority', 'title', 'position'] as const;
 export type SortField = (typeof SORTS)[number];
 const SORT_VALUES = SORTS.flatMap((f) => [f, `-${f}`]);
 export const PAGE_MAX = 200;
@@ -186,10 +272,23 @@ export const PageQuerySchema = Type.Object({
     Type.Unsafe<string>({
       type: 'string',
       enum: SORT_VALUES,
-      description: 'A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively',
+      description:
+        'A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively; ' +
+        'position compares as bytes (meaningful among siblings: build the tree from parent_id)',
       examples: ['-priority'],
     }),
   ),
+  list_id: Type.Optional({ ...ListId, description: 'One list only (404 if the caller is not a member); without it, every list the caller is a member of' }),
+  parent_id: Type.Optional(
+    Type.String({
+      pattern: '^(none|[1-9][0-9]{0,9})$',
+      'x-error-message': { pattern: 'must be a task id or none' },
+      description: 'The subtasks of this task, or `none` for top-level tasks only',
+      examples: ['none', '12'],
+    }),
+  ),
+  uid: Type.Optional(Uid),
+  assignee_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Tasks assigned to this user', examples: ['u_8f2k'] })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `Page size, 1 to ${PAGE_MAX}; with it the body has next_cursor`, examples: [50] })),
   cursor: Type.Optional(
     Type.String({
@@ -219,5 +318,5 @@ export const TaskPageEnvelopeSchema = Type.Object(
 );
 
 /** The named schemas of this resource, for the document's components (plugins/validation.ts). */
-export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema];
+export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema];
 

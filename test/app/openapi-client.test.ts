@@ -22,8 +22,8 @@ type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 
 const task: Task = {
-  id: 1, user_id: 'u_1', title: 'Buy milk', description: null, completed: false,
-  priority: 'high', tags: ['errands'], due_at: null, completed_at: null, version: 1,
+  id: 1, user_id: 'u_1', list_id: 7, uid: 'c-1', parent_id: null, position: 'a0', assignee_id: null,
+  title: 'Buy milk', description: null, completed: false, priority: 'high', tags: ['errands'], due_at: null, completed_at: null, version: 1,
   created_at: '2026-01-12T10:00:00.123Z', updated_at: '2026-01-12T10:00:00.123Z',
 };
 // @ts-expect-error priority is one of none, low, medium, high
@@ -80,9 +80,9 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'completeTask', 'createEventTicket', 'createTask', 'deleteTask', 'getTask', 'health', 'listChanges', 'listTags', 'listTasks', 'ready', 'streamEvents', 'updateTask',
+      'completeTask', 'createEventTicket', 'createTask', 'deleteTask', 'getTask', 'health', 'listChanges', 'listTags', 'listTasks', 'moveTask', 'ready', 'streamEvents', 'updateTask',
     ]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'Error', 'NotFoundError']));
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'Error', 'NotFoundError']));
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: '/' }]); // relative: the server the document came from (PUBLIC_URL sets another)
     expect(doc.paths['/api/{user_id}/tasks/{id}/complete'].patch.requestBody.required).toBe(false);

@@ -29,6 +29,7 @@ describe('OpenAPI and docs', () => {
       'PATCH /api/{user_id}/tasks/{id}/complete',
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
+      'POST /api/{user_id}/tasks/{id}/move',
       'PUT /api/{user_id}/tasks/{id}',
     ]);
     const create = doc.paths['/api/{user_id}/tasks'].post;

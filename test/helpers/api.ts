@@ -51,6 +51,7 @@ export const routes = {
   tasks: (user: string) => `/api/${encodeURIComponent(user)}/tasks`,
   task: (user: string, id: Id) => `${routes.tasks(user)}/${id}`,
   complete: (user: string, id: Id) => `${routes.task(user, id)}/complete`,
+  move: (user: string, id: Id) => `${routes.task(user, id)}/move`,
   changes: (user: string) => `${routes.tasks(user)}/changes`,
   events: (user: string) => `${routes.tasks(user)}/events`,
   ticket: (user: string) => `${routes.events(user)}/ticket`,
@@ -162,6 +163,9 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     /** PATCH .../complete: without a body it toggles. */
     complete: (id: Id, body?: JsonBody<'completeTask'> | Loose, headers?: Headers) =>
       reply(client.PATCH('/api/{user_id}/tasks/{id}/complete', { params: { path: { ...path, id: id as number } }, ...(body === undefined ? {} : { body: body as JsonBody<'completeTask'> }), ...init(headers) })),
+    /** POST .../move: after_id / before_id / first, in another list or under another parent when named. */
+    move: (id: Id, body: JsonBody<'moveTask'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/tasks/{id}/move', { params: { path: { ...path, id: id as number } }, body: body as JsonBody<'moveTask'>, ...init(headers) })),
     tags: (headers?: Headers) => reply(client.GET('/api/{user_id}/tags', { params: { path }, ...init(headers) })),
     /** GET .../tasks/changes: a query object, or the exact query string. */
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>

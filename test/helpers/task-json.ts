@@ -2,6 +2,11 @@
 export interface TaskJson {
   id: number;
   user_id: string;
+  list_id: number;
+  uid: string;
+  parent_id: number | null;
+  position: string;
+  assignee_id: string | null;
   title: string;
   description: string | null;
   completed: boolean;

@@ -29,7 +29,7 @@ import { contractErrorProblem, startStubAuthServer } from '../faults/support.js'
 import type { TaskJson } from '../helpers/task-json.js';
 
 /** What the model compares: the stored fields, not the change timestamps. */
-type Task = Omit<TaskJson, 'created_at' | 'updated_at' | 'completed_at'> & { completed_at: boolean };
+type Task = Omit<TaskJson, 'created_at' | 'updated_at' | 'completed_at' | 'list_id' | 'uid' | 'parent_id' | 'position' | 'assignee_id'> & { completed_at: boolean };
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);

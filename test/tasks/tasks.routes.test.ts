@@ -28,6 +28,12 @@ describe.each(drivers)('tasks routes [%s]', (driver) => {
     expect(body.data).toEqual({
       id: expect.any(Number),
       user_id: user,
+      // Version 3: the Inbox, a generated uid, top level, after the last sibling, nobody assigned.
+      list_id: expect.any(Number),
+      uid: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      parent_id: null,
+      position: 'a0',
+      assignee_id: null,
       title: 'Buy milk',
       description: '2 litres',
       completed: false,

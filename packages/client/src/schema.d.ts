@@ -53,7 +53,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description A user keeps at most 100000 tasks (403 TASK_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one task.
+         * @description In the caller's Inbox unless list_id names another of their lists (404 if not a member, 403 for a viewer). The lists a user owns hold at most 100000 tasks (403 TASK_LIMIT_REACHED beyond). A uid in use is 409 CONFLICT. parent_id makes a subtask (same list, at most 5 levels). With Idempotency-Key a retried create makes one task.
          */
         post: operations["createTask"];
         delete?: never;
@@ -73,13 +73,13 @@ export interface paths {
         get: operations["getTask"];
         /**
          * Change any of a task's writable fields
-         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         * @description With If-Match: only if the task is still at that version (else 412, nothing changes). completed: true completes the pending descendants, false reopens the completed ancestors; list_id moves the task with its subtree (write access to both lists); uid is immutable.
          */
         put: operations["updateTask"];
         post?: never;
         /**
-         * Delete a task; answers the deleted task
-         * @description With If-Match: only if the task is still at that version (else 412, nothing changes).
+         * Delete a task (with its subtasks); answers the deleted task
+         * @description Its descendants are deleted with it, each a deletion of its own in the feed. With If-Match: only if the task is still at that version (else 412, nothing changes).
          */
         delete: operations["deleteTask"];
         options?: never;
@@ -102,9 +102,29 @@ export interface paths {
         head?: never;
         /**
          * Toggle completion (no body), or set it ({"completed": bool})
-         * @description Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version.
+         * @description Setting is safe to retry as it is; a toggle is safe to retry with Idempotency-Key. With If-Match: only at that version. Completing completes the pending descendants; reopening reopens the completed ancestors (each its own change).
          */
         patch: operations["completeTask"];
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place a task: after or before a sibling, first among its siblings, under another parent, in another list
+         * @description The server computes `position` (fractional-indexing) between the neighbours: right after `after_id`, right before `before_id`, between both when both are given, first among the siblings when neither. `list_id` moves the task with its subtree (write access to both lists; a subtask moved to another list must name `parent_id`); `parent_id` puts it under another task of the list (or at the top level with null). With If-Match: only at that version.
+         */
+        post: operations["moveTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/{user_id}/tags": {
@@ -257,7 +277,7 @@ export interface components {
         };
         /**
          * ForbiddenError
-         * @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)
+         * @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED)
          * @example {
          *       "error": "You can only access your own data: the path's user is not the token's user",
          *       "code": "FORBIDDEN",
@@ -282,7 +302,7 @@ export interface components {
         };
         /**
          * NotFoundError
-         * @description No such task for this user, or no such route
+         * @description No such task for this user, no such list among theirs, or no such route
          * @example {
          *       "error": "Task not found",
          *       "code": "NOT_FOUND",
@@ -342,7 +362,7 @@ export interface components {
         };
         /**
          * ConflictError
-         * @description A request with this Idempotency-Key is still running; retry after `Retry-After`
+         * @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use
          * @example {
          *       "error": "A request with this Idempotency-Key is still running; retry in a moment",
          *       "code": "CONFLICT",
@@ -551,10 +571,38 @@ export interface components {
              */
             id: number;
             /**
-             * @description The owner (the token's `sub`)
+             * @description Who created the task (the token's `sub` of that request)
              * @example u_8f2k
              */
             user_id: string;
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id: number | null;
+            /**
+             * @description The task's place among its siblings (same list, same parent), compared as bytes; equal keys order by id. A key of the fractional-indexing algorithm (base 62): mint one with generateKeyBetween(before, after) of the npm package fractional-indexing
+             * @example a0
+             * @example a0V
+             */
+            position: string;
+            /**
+             * @description null, or a member of the task's list (their user id)
+             * @example u_8f2k
+             * @example null
+             */
+            assignee_id: string | null;
+            /**
+             * @description The client's id of the task: 1 to 64 characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid: string;
             /**
              * @description 1 to 200 characters (Unicode code points) after trimming
              * @example Buy milk
@@ -622,7 +670,7 @@ export interface components {
         };
         /**
          * TaskCreate
-         * @description A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored.
+         * @description A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored. Defaults: list_id the caller's Inbox, uid generated, parent_id null, position after the last sibling, assignee_id null.
          * @example {
          *       "title": "Buy milk",
          *       "description": "Oat milk, two litres",
@@ -631,6 +679,14 @@ export interface components {
          *         "errands"
          *       ],
          *       "due_at": "2026-12-24T17:00:00Z"
+         *     }
+         * @example {
+         *       "title": "Oat milk",
+         *       "list_id": 7,
+         *       "uid": "0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10",
+         *       "parent_id": 12,
+         *       "position": "a0V",
+         *       "assignee_id": "u_8f2k"
          *     }
          */
         TaskCreate: {
@@ -669,10 +725,38 @@ export interface components {
              * @example null
              */
             due_at?: string | null;
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id?: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id?: number | null;
+            /**
+             * @description The task's place among its siblings (same list, same parent), compared as bytes; equal keys order by id. A key of the fractional-indexing algorithm (base 62): mint one with generateKeyBetween(before, after) of the npm package fractional-indexing
+             * @example a0
+             * @example a0V
+             */
+            position?: string;
+            /**
+             * @description null, or a member of the task's list (their user id)
+             * @example u_8f2k
+             * @example null
+             */
+            assignee_id?: string | null;
+            /**
+             * @description The client's id of the task: 1 to 64 characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
         };
         /**
          * TaskUpdate
-         * @description Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored.
+         * @description Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored. `list_id` moves the task and its subtree (write access to both lists; a subtask moved must name `parent_id` too); `uid` is immutable: the same value is accepted, another is a 400.
          * @example {
          *       "title": "Buy oat milk",
          *       "completed": true
@@ -683,6 +767,11 @@ export interface components {
          *         "home"
          *       ],
          *       "due_at": null
+         *     }
+         * @example {
+         *       "list_id": 8,
+         *       "parent_id": null,
+         *       "assignee_id": null
          *     }
          */
         TaskUpdate: {
@@ -726,6 +815,34 @@ export interface components {
              * @example true
              */
             completed?: boolean;
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id?: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id?: number | null;
+            /**
+             * @description The task's place among its siblings (same list, same parent), compared as bytes; equal keys order by id. A key of the fractional-indexing algorithm (base 62): mint one with generateKeyBetween(before, after) of the npm package fractional-indexing
+             * @example a0
+             * @example a0V
+             */
+            position?: string;
+            /**
+             * @description null, or a member of the task's list (their user id)
+             * @example u_8f2k
+             * @example null
+             */
+            assignee_id?: string | null;
+            /**
+             * @description The client's id of the task: 1 to 64 characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
         };
         /**
          * TaskCompletion
@@ -740,6 +857,41 @@ export interface components {
              * @example true
              */
             completed?: boolean;
+        };
+        /**
+         * TaskMove
+         * @description Where to put the task: in another list and/or under another parent when named (the subtree moves with it), right after `after_id` or right before `before_id` (both: between them), first among its siblings when neither. The server computes `position`.
+         * @example {
+         *       "after_id": 41
+         *     }
+         * @example {
+         *       "list_id": 8,
+         *       "parent_id": null,
+         *       "before_id": 43
+         *     }
+         */
+        TaskMove: {
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id?: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id?: number | null;
+            /**
+             * @description Place the task right after this sibling
+             * @example 41
+             */
+            after_id?: number | null;
+            /**
+             * @description Place the task right before this sibling
+             * @example 43
+             */
+            before_id?: number | null;
         };
         /** TagCount */
         TagCount: {
@@ -909,10 +1061,27 @@ export interface operations {
                  */
                 due_after?: string;
                 /**
-                 * @description A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively
+                 * @description A field, `-` for descending; default -created_at. Ties break by id in the same direction; tasks without due_at come last both ways; title compares case-insensitively; position compares as bytes (meaningful among siblings: build the tree from parent_id)
                  * @example -priority
                  */
-                sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+                sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "position" | "-position";
+                /**
+                 * @description One list only (404 if the caller is not a member); without it, every list the caller is a member of
+                 * @example 7
+                 */
+                list_id?: number;
+                /** @description The subtasks of this task, or `none` for top-level tasks only */
+                parent_id?: string;
+                /**
+                 * @description The client's id of the task: 1 to 64 characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent
+                 * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+                 */
+                uid?: string;
+                /**
+                 * @description Tasks assigned to this user
+                 * @example u_8f2k
+                 */
+                assignee_id?: string;
                 /**
                  * @description Page size, 1 to 200; with it the body has next_cursor
                  * @example 50
@@ -988,13 +1157,22 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, no such list among theirs, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             /** @description This path does not answer that method; `Allow` lists the ones it does */
@@ -1106,13 +1284,22 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, no such list among theirs, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             /** @description This path does not answer that method; `Allow` lists the ones it does */
@@ -1126,7 +1313,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1270,7 +1457,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1279,7 +1466,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1407,7 +1594,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1416,7 +1603,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,7 +1623,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1589,7 +1776,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1598,7 +1785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1618,7 +1805,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1757,7 +1944,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1766,7 +1953,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, or no such route */
+            /** @description No such task for this user, no such list among theirs, or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1786,7 +1973,193 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    moveTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the task is still at this version (its ETag), or `*`: otherwise 412 and nothing changes
+                 * @example "3"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            /** @description The task, placed */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Task"];
+                        /**
+                         * @description What was done, for people
+                         * @example Task moved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, no such list among theirs, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1910,7 +2283,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2034,7 +2407,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2167,7 +2540,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2187,7 +2560,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2298,7 +2671,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
