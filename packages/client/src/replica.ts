@@ -38,6 +38,8 @@ export class TaskReplica {
       this.tasks.delete(change.id);
       return;
     }
+    // Entries of other kinds (list_upsert, list_delete: sent only with include=lists) are not a task replica's.
+    if (change.type !== 'upsert') return;
     const held = this.tasks.get(change.task.id) as { version?: number } | undefined;
     const incoming = change.task as { version?: number };
     if (held?.version !== undefined && incoming.version !== undefined && incoming.version < held.version) return;
