@@ -38,8 +38,6 @@ export class TaskReplica {
       this.tasks.delete(change.id);
       return;
     }
-    // Entries of other kinds (list_upsert, list_delete: sent only with include=lists) are not a task replica's.
-    if (change.type !== 'upsert') return;
     const held = this.tasks.get(change.task.id) as { version?: number } | undefined;
     const incoming = change.task as { version?: number };
     if (held?.version !== undefined && incoming.version !== undefined && incoming.version < held.version) return;
@@ -81,9 +79,11 @@ export class TaskReplica {
         this.tasks.clear();
         snapshot = false;
       }
-      for (const change of page.changes) this.apply(change);
-      batch.push(...page.changes);
-      applied += page.changes.length;
+      // Task entries only: list entries come with include=lists, which a task replica does not ask for.
+      const changes = page.changes.filter((c): c is Change => c.type === 'upsert' || c.type === 'delete');
+      for (const change of changes) this.apply(change);
+      batch.push(...changes);
+      applied += changes.length;
       this.cursor = page.cursor;
       if (!page.has_more) break;
     }

@@ -140,8 +140,6 @@ function readTaskForm(form: FormData): TaskCreate {
 
 function applyChange(tasks: Task[], change: Change): Task[] {
   if (change.type === 'delete') return tasks.filter((t) => t.id !== change.id);
-  // List entries come only with include=lists, which this page does not ask for.
-  if (change.type !== 'upsert') return tasks;
   return tasks.map((t) => (t.id === change.task.id ? change.task : t));
 }
 
