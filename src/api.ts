@@ -18,6 +18,10 @@ import { createWritePipeline } from './writes/pipeline.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
+import { createListsRepository } from './lists/lists.repository.js';
+import { LIST_FEED } from './lists/lists.feed.js';
+import { listsRoutes } from './lists/lists.routes.js';
+import { TASK_FEED } from './tasks/tasks.feed.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +39,7 @@ export interface ApiOptions {
     Config,
     | 'maxTasksPerPage'
     | 'maxTasksPerUser'
+    | 'maxListsPerUser'
     | 'syncRetentionDays'
     | 'pageCacheBytes'
     | 'readsInFlightPerUser'
@@ -60,7 +65,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
   // Once per request, after authentication: who asks (and their Inbox, made on their first request).
-  const access = createAccess(database);
+  const access = createAccess(database, { inboxFeedKind: LIST_FEED.id });
   api.decorateRequest('scope', null as unknown as AccessScope);
   // After the body is read (a request whose client has sent it and gone still runs, as before the
   // look-up existed) and before validation and the handler.
@@ -99,6 +104,18 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     reads,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
+  await api.register(listsRoutes, {
+    prefix: '/lists',
+    repository: createListsRepository(database, {
+      maxListsPerUser: limits.maxListsPerUser,
+      taskFeedKind: TASK_FEED.id,
+      maxDeletionsPerUser: limits.syncMaxDeletionsPerUser,
+    }),
+    pipeline,
+    changes: { current: (userId) => live.repository.current(userId) },
+    reads,
+    maxListsPerUser: limits.maxListsPerUser,
+  });
   await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays, reads });
   await api.register(eventsRoutes, { prefix: '/tasks/events', repository: live.repository, hub: live.hub, idempotent, retentionDays, ticketTtlMs: 60_000 });
 };

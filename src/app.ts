@@ -24,6 +24,8 @@ import { startLiveUpdates } from './sync/live.js';
 import { syncSchemas } from './sync/sync.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
+import { LIST_FEED } from './lists/lists.feed.js';
+import { listSchemas } from './lists/lists.schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,8 +46,8 @@ export interface AppDependencies {
 
 /** The named schemas: shared by validation, serialization and the document's components. */
 /** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
-const FEED_KINDS = [TASK_FEED];
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS)];
+const FEED_KINDS = [TASK_FEED, LIST_FEED];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...listSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS)];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot

@@ -20,14 +20,19 @@ export interface AccessScope {
  * Makes sure the user has an Inbox (one per user, however many first requests race: the unique index
  * on owner_id where is_default, and ON CONFLICT), and answers its id. The list, its owner's
  * membership and the user's feed counter are written by one statement, so none exists without the others.
+ * The Inbox is also in the user's feed (kind $2, the lists' one), at number 0: every snapshot of
+ * /changes?include=lists has it, and no cursor comes before it. An Inbox made before lists were in
+ * the feed (migration 0006) gets its entry here too, on its owner's first request to a process.
  */
 const ENSURE_INBOX = `
   with made as (
     insert into lists (owner_id, name, is_default) values ($1, 'Inbox', true)
     on conflict (owner_id) where is_default do nothing returning id),
   member as (insert into list_members (list_id, user_id, role) select id, $1, 'owner' from made),
-  feed as (insert into user_changes (user_id) select $1 from made on conflict (user_id) do nothing)
-  select id from made union all select id from lists where owner_id = $1 and is_default`;
+  feed as (insert into user_changes (user_id) select $1 from made on conflict (user_id) do nothing),
+  inbox as (select id from made union all select id from lists where owner_id = $1 and is_default),
+  entry as (insert into feed_entries (user_id, kind, entity_id, seq) select $1, $2::smallint, id, 0 from inbox where $2::smallint is not null on conflict do nothing)
+  select id from inbox`;
 
 /** Inbox ids of the users seen lately by this process: an Inbox never changes owner nor goes away. */
 const REMEMBERED = 100_000;
@@ -39,7 +44,12 @@ export interface Access {
   drain(ms: number): Promise<void>;
 }
 
-export function createAccess(database: Pick<Database, 'rows'>): Access {
+export interface AccessOptions {
+  /** The stored kind of lists in the feed (src/feed/feed.ts): the Inbox's entry (none without it). */
+  inboxFeedKind?: number;
+}
+
+export function createAccess(database: Pick<Database, 'rows'>, options: AccessOptions = {}): Access {
   const inboxes = new Map<string, number>();
   /** Look-ups under way, one per user: a burst of a new user's first requests makes one. */
   const pending = new Map<string, Promise<number>>();
@@ -56,7 +66,7 @@ export function createAccess(database: Pick<Database, 'rows'>): Access {
   }
 
   async function ensureInbox(userId: string): Promise<number> {
-    let [row] = await database.rows<{ id: number }>(ENSURE_INBOX, [userId]);
+    let [row] = await database.rows<{ id: number }>(ENSURE_INBOX, [userId, options.inboxFeedKind ?? null]);
     // Another request made it after this statement's snapshot was taken: it has committed now.
     row ??= (await database.rows<{ id: number }>('select id from lists where owner_id = $1 and is_default', [userId]))[0];
     if (row === undefined) throw new Error('the Inbox could not be made');

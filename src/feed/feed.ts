@@ -23,6 +23,18 @@ export interface FeedKind {
   readonly timestamps: readonly string[];
   /** The entity's named schema, for the OpenAPI document of the entries. */
   readonly schema: TSchema;
+  /**
+   * For an entity whose fields depend on who reads it (a list: the reader's role, their own
+   * `position`): SQL as `select`, `user` being the SQL of the feed's user; used instead of `select`.
+   */
+  readonly selectFor?: (user: string) => string;
+  /**
+   * The word of `include=` (/changes, /events) that asks for this kind's entries; a kind without one
+   * is always sent (tasks: what a version-2 client gets).
+   */
+  readonly include?: string;
+  /** The names of its entries' schemas in the document (default: version 2's `ChangeUpsert`, `ChangeDelete`). */
+  readonly entryNames?: readonly [upsert: string, remove: string];
 }
 
 /** SQL of the fan-out, for a write's statement (see docs/ARCHITECTURE.md, "The feed"). */
@@ -41,6 +53,16 @@ export const feedSql = {
       `where fm.list_id = (${listSql}) order by u.user_id for update of u), ` +
       `fan_s as (update user_changes u set seq = u.seq + 1${extraSet} from fan_m where u.user_id = fan_m.user_id and ${condition} ` +
       'returning u.user_id, u.seq, fan_m.owner)'
+    );
+  },
+  /**
+   * CTEs `fan_m` and `fan_s` for a change only one user sees (a member's own order of their lists):
+   * that user's counter row alone, locked, and their next sequence number.
+   */
+  fanOutTo(userSql: string): string {
+    return (
+      `fan_m as (select u.user_id, u.task_count, true as owner from user_changes u where u.user_id = ${userSql} for update), ` +
+      'fan_s as (update user_changes u set seq = u.seq + 1 from fan_m where u.user_id = fan_m.user_id returning u.user_id, u.seq, fan_m.owner)'
     );
   },
   /** CTE `fan_f`: the entity (`entity`, a CTE with an `id`) recorded in each member's feed. */

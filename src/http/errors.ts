@@ -13,11 +13,15 @@ import { AllowHeader, RetryAfterHeader, WwwAuthenticateHeader } from './headers.
 const MEANING: Record<number, [name: string, description: string]> = {
   400: ['ValidationError', 'Invalid input: a body, field, path or query parameter outside the contract (the message names it)'],
   401: ['UnauthorizedError', 'No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN)'],
-  403: ['ForbiddenError', "The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED)"],
-  404: ['NotFoundError', 'No such task for this user, no such list among theirs, or no such route'],
+  403: [
+    'ForbiddenError',
+    "The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); " +
+      'or the list\'s owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed',
+  ],
+  404: ['NotFoundError', 'No such task or list for this user (a list they are not a member of does not exist for them), or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
   408: ['RequestTimeoutError', 'The request did not arrive in full within the request timeout (30 s)'],
-  409: ['ConflictError', 'A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use'],
+  409: ['ConflictError', 'A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted'],
   410: ['CursorExpiredError', 'The cursor is older than the deletions kept (SYNC_RETENTION_DAYS): start again without `since`'],
   412: ['PreconditionFailedError', 'If-Match did not match the task\'s current version: nothing changed; `ETag` is the current one'],
   413: ['PayloadTooLargeError', 'The body is over the limit (default 64 KiB)'],
@@ -36,6 +40,7 @@ const EXAMPLE: Record<ErrorCode, string> = {
   INVALID_TOKEN: 'The token has expired',
   FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
   TASK_LIMIT_REACHED: 'You keep 100000 tasks, the most allowed: delete some to create more',
+  LIST_LIMIT_REACHED: 'You own 1000 lists, the most allowed: delete some to create more',
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
   REQUEST_TIMEOUT: 'The request did not arrive in time',

@@ -24,7 +24,7 @@ const METHOD_NOT_ALLOWED = {
 };
 
 /** Operations whose body may be left out (Fastify always marks a declared body as required). */
-const OPTIONAL_BODY = new Set(['completeTask']);
+const OPTIONAL_BODY = new Set(['completeTask', 'moveList']);
 
 /**
  * The OpenAPI 3.1 document comes from the same TypeBox schemas that validate and serialize; named
@@ -57,6 +57,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       },
       tags: [
         { name: 'tasks', description: "A user's tasks" },
+        { name: 'lists', description: "The lists a user is a member of, in their own order (version 3)" },
         { name: 'tags', description: "The tags of a user's tasks" },
         { name: 'sync', description: 'Changes since a cursor, and live updates (Server-Sent Events)' },
         { name: 'health', description: 'Liveness and readiness' },

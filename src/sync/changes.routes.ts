@@ -7,7 +7,7 @@ import { UserParamsSchema } from '../http/params.js';
 import { changeJson } from './events.hub.js';
 import { decodeSyncCursor, encodeSyncCursor } from './sync.cursor.js';
 import { CursorExpired, type SyncRepository } from './sync.repository.js';
-import { ChangesEnvelopeSchema, ChangesQuerySchema } from './sync.schemas.js';
+import { ChangesEnvelopeSchema, ChangesQuerySchema, includeWords } from './sync.schemas.js';
 
 export interface ChangesRoutesOptions {
   repository: SyncRepository;
@@ -35,7 +35,9 @@ export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fa
           'Without `since`: every current task as an upsert, and the cursor where the snapshot ends. With `since`: every task ' +
           'created, changed or deleted after it, each once, in the order in which the changes committed; a deleted task is ' +
           '`{type: "delete", id}`. `has_more`: ask again at once with `cursor`. A cursor older than the deletions kept ' +
-          `(SYNC_RETENTION_DAYS, ${retentionDays}) is 410 CURSOR_EXPIRED: start again without since.`,
+          `(SYNC_RETENTION_DAYS, ${retentionDays}) is 410 CURSOR_EXPIRED: start again without since. ` +
+          '`include=lists` adds the entries of the lists the user is a member of (`list_upsert`, `list_delete`); ' +
+          'a cursor from an answer with or without it works with either.',
         params: UserParamsSchema,
         querystring: ChangesQuerySchema,
         response: { 200: { ...ChangesEnvelopeSchema, description: 'The changes, in commit order' }, ...errorResponses(400, 410, ...AUTHED) },
@@ -46,7 +48,7 @@ export const changesRoutes: FastifyPluginAsync<ChangesRoutesOptions> = async (fa
       let page;
       try {
         const userId = request.userId as string;
-        page = await reads.run(userId, () => repository.changes(userId, since, request.query.limit ?? 500));
+        page = await reads.run(userId, () => repository.changes(userId, since, request.query.limit ?? 500, includeWords(request.query.include)));
       } catch (err) {
         if (err instanceof CursorExpired) throw cursorExpired(retentionDays);
         throw err;

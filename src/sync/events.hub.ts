@@ -17,6 +17,8 @@ interface Stream {
   userId: string;
   /** Everything up to this seq has been sent. */
   cursor: number;
+  /** The `include=` words of the request: kinds sent only when asked for. */
+  include: ReadonlySet<string> | undefined;
   res: ServerResponse;
   /** False while the route still sets it up (a reserved slot): nothing is written to it yet. */
   live: boolean;
@@ -39,8 +41,8 @@ export function changeJson(change: Change): Record<string, unknown> {
 export interface Slot {
   /** The slot is free again: the client went away, the hub closed (shutdown), or it was released. */
   readonly closed: boolean;
-  /** Starts the stream at `cursor` (the replay first); false if the slot was freed meanwhile. */
-  open(cursor: number): boolean;
+  /** Starts the stream at `cursor` (the replay first), with the kinds `include` asks for; false if the slot was freed meanwhile. */
+  open(cursor: number, include?: ReadonlySet<string>): boolean;
   /** Gives the slot back without touching the connection (the route answers something else). */
   release(): void;
 }
@@ -93,7 +95,7 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
       do {
         stream.again = false;
         for (;;) {
-          const page = await repository.changes(stream.userId, stream.cursor, 500);
+          const page = await repository.changes(stream.userId, stream.cursor, 500, stream.include);
           for (const change of page.changes) {
             const id = encodeSyncCursor(change.seq);
             const json = changeJson(change);
@@ -159,7 +161,7 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
       if (closed || total >= options.maxStreams) return 'instance';
       if ((byUser.get(userId)?.size ?? 0) >= options.maxPerUser) return 'user';
       const set = byUser.get(userId) ?? new Set<Stream>();
-      const stream: Stream = { userId, cursor: 0, res, live: false, pumping: false, again: false, closed: false };
+      const stream: Stream = { userId, cursor: 0, include: undefined, res, live: false, pumping: false, again: false, closed: false };
       set.add(stream);
       byUser.set(userId, set);
       total++;
@@ -169,9 +171,10 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
         get closed() {
           return stream.closed;
         },
-        open(cursor) {
+        open(cursor, include) {
           if (stream.closed) return false;
           stream.cursor = cursor;
+          stream.include = include;
           stream.live = true;
           void pump(stream);
           return true;

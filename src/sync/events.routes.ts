@@ -10,7 +10,7 @@ import type { EventHub } from './events.hub.js';
 import { send, type Idempotent } from '../writes/idempotency.js';
 import { decodeSyncCursor, encodeSyncCursor } from './sync.cursor.js';
 import type { SyncRepository } from './sync.repository.js';
-import { EventsQuerySchema, TicketEnvelopeSchema } from './sync.schemas.js';
+import { EventsQuerySchema, includeWords, TicketEnvelopeSchema } from './sync.schemas.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -81,7 +81,8 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
           '(`data: {"cursor": ...}`); then one event per change: `id: <cursor>`, `event: upsert` or `delete`, `data:` the ' +
           'change as /changes gives it; a comment at least every 15 s. Resume with `Last-Event-ID` (or `?since=`): every ' +
           'change after it is replayed first, then the stream goes live, with no gap. An expired cursor gives `event: reset` ' +
-          'and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket.',
+          'and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket. `include=lists` adds ' +
+          'the list entries (`event: list_upsert`, `event: list_delete`).',
         params: UserParamsSchema,
         querystring: EventsQuerySchema,
         headers: LastEventIdHeaders,
@@ -144,7 +145,7 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (fast
       }
       const cursor = encodeSyncCursor(start);
       res.write(`id: ${cursor}\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`);
-      slot.open(start);
+      slot.open(start, includeWords(request.query.include));
     },
   );
 };

@@ -43,7 +43,7 @@ function apiFields(kind: FeedKind, e: Record<string, unknown>): Record<string, u
  */
 function feedQuery(kinds: readonly FeedKind[], snapshot: boolean): string {
   const entity = kinds
-    .map((k) => `when f.kind = ${k.id} then (select row_to_json(e) from (${k.select} where ${k.idColumn} = f.entity_id) e)`)
+    .map((k) => `when f.kind = ${k.id} then (select row_to_json(e) from (${k.selectFor?.('f.user_id') ?? k.select} where ${k.idColumn} = f.entity_id) e)`)
     .join(' ');
   const ids = `array[${kinds.map((k) => k.id).join(',')}]::smallint[]`;
   return snapshot
@@ -55,8 +55,22 @@ function feedQuery(kinds: readonly FeedKind[], snapshot: boolean): string {
 
 export function createSyncRepository(database: Pick<Database, 'rows'>, kinds: readonly FeedKind[]) {
   const byId = new Map(kinds.map((k) => [k.id, k]));
-  const SNAPSHOT = feedQuery(kinds, true);
-  const SINCE = feedQuery(kinds, false);
+  /**
+   * The statements of the kinds a reader asked for: those sent to everyone, and those whose
+   * `include` word the reader gave. A cursor is the user's counter whatever kinds were read, so
+   * one from either kind of answer works with the other.
+   */
+  const queries = new Map<string, { snapshot: string; since: string }>();
+  function queriesFor(include: ReadonlySet<string> | undefined) {
+    const chosen = kinds.filter((k) => k.include === undefined || include?.has(k.include) === true);
+    const key = chosen.map((k) => k.id).join(',');
+    let q = queries.get(key);
+    if (q === undefined) {
+      q = { snapshot: feedQuery(chosen, true), since: feedQuery(chosen, false) };
+      queries.set(key, q);
+    }
+    return q;
+  }
 
   async function state(userId: string): Promise<{ seq: number; purged: number }> {
     const [row] = await database.rows<{ seq: number; purged_through: number }>(STATE, [userId]);
@@ -82,17 +96,18 @@ export function createSyncRepository(database: Pick<Database, 'rows'>, kinds: re
      * Without `since`, every entity the user sees now (a snapshot); with it, every change after it,
      * each entity once, in the order of its last change. The counter is read first: everything up
      * to it has committed (each user's feed commits in seq order), so the page never ends past
-     * what it holds.
+     * what it holds. `include`: the `include=` words of the request (kinds sent only when asked for).
      */
-    async changes(userId: string, since: number | undefined, limit: number): Promise<ChangesPage> {
+    async changes(userId: string, since: number | undefined, limit: number, include?: ReadonlySet<string>): Promise<ChangesPage> {
       const { seq, purged } = await state(userId);
       if (since !== undefined && since < purged) throw new CursorExpired();
       // Nothing after it (or a cursor from elsewhere, past this user's counter: start from here).
       if (since !== undefined && since >= seq) return { changes: [], seq, hasMore: false };
+      const { snapshot, since: after } = queriesFor(include);
       const rows =
         since === undefined
-          ? await database.rows<FeedRow>(SNAPSHOT, [userId, seq, limit + 1], { budgeted: true })
-          : await database.rows<FeedRow>(SINCE, [userId, since, seq, limit + 1], { budgeted: true });
+          ? await database.rows<FeedRow>(snapshot, [userId, seq, limit + 1], { budgeted: true })
+          : await database.rows<FeedRow>(after, [userId, since, seq, limit + 1], { budgeted: true });
       const hasMore = rows.length > limit;
       if (hasMore) rows.length = limit;
       const changes = rows.map(toChange).filter((c): c is Change => c !== undefined);

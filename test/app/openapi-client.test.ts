@@ -80,12 +80,16 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'completeTask', 'createEventTicket', 'createTask', 'deleteTask', 'getTask', 'health', 'listChanges', 'listTags', 'listTasks', 'moveTask', 'ready', 'streamEvents', 'updateTask',
+      'completeTask', 'createEventTicket', 'createList', 'createTask', 'deleteList', 'deleteTask', 'getList', 'getTask', 'health', 'listChanges', 'listLists',
+      'listTags', 'listTasks', 'moveList', 'moveTask', 'ready', 'streamEvents', 'updateList', 'updateTask',
     ]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'Error', 'NotFoundError']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'Error', 'NotFoundError']),
+    );
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: '/' }]); // relative: the server the document came from (PUBLIC_URL sets another)
     expect(doc.paths['/api/{user_id}/tasks/{id}/complete'].patch.requestBody.required).toBe(false);
+    expect(doc.paths['/api/{user_id}/lists/{list_id}/move'].post.requestBody.required).toBe(false);
 
     writeFileSync(join(dir, 'schema.ts'), astToString(await openapiTS(doc)));
     writeFileSync(join(dir, 'usage.ts'), USAGE);

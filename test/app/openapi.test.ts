@@ -18,7 +18,10 @@ describe('OpenAPI and docs', () => {
       Object.keys(ops).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`),
     );
     expect(routes.sort()).toEqual([
+      'DELETE /api/{user_id}/lists/{list_id}',
       'DELETE /api/{user_id}/tasks/{id}',
+      'GET /api/{user_id}/lists',
+      'GET /api/{user_id}/lists/{list_id}',
       'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
       'GET /api/{user_id}/tasks/changes',
@@ -27,9 +30,12 @@ describe('OpenAPI and docs', () => {
       'GET /health',
       'GET /ready',
       'PATCH /api/{user_id}/tasks/{id}/complete',
+      'POST /api/{user_id}/lists',
+      'POST /api/{user_id}/lists/{list_id}/move',
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
       'POST /api/{user_id}/tasks/{id}/move',
+      'PUT /api/{user_id}/lists/{list_id}',
       'PUT /api/{user_id}/tasks/{id}',
     ]);
     const create = doc.paths['/api/{user_id}/tasks'].post;
@@ -51,6 +57,10 @@ describe('OpenAPI and docs', () => {
       ['/api/{user_id}/tasks/{id}', 'delete', '200'],
       ['/api/{user_id}/tasks/{id}/complete', 'patch', '200'],
       ['/api/{user_id}/tasks/events/ticket', 'post', '201'],
+      ['/api/{user_id}/lists', 'post', '201'],
+      ['/api/{user_id}/lists/{list_id}', 'put', '200'],
+      ['/api/{user_id}/lists/{list_id}', 'delete', '200'],
+      ['/api/{user_id}/lists/{list_id}/move', 'post', '200'],
     ];
     for (const [path, method, status] of writes) {
       const op = doc.paths[path][method];

@@ -56,6 +56,9 @@ export const routes = {
   events: (user: string) => `${routes.tasks(user)}/events`,
   ticket: (user: string) => `${routes.events(user)}/ticket`,
   tags: (user: string) => `/api/${encodeURIComponent(user)}/tags`,
+  lists: (user: string) => `/api/${encodeURIComponent(user)}/lists`,
+  list: (user: string, id: Id) => `${routes.lists(user)}/${id}`,
+  moveList: (user: string, id: Id) => `${routes.list(user, id)}/move`,
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -171,6 +174,19 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>
       reply(client.GET('/api/{user_id}/tasks/changes', { params: { path, query: (typeof q === 'string' ? {} : q) as Query<'listChanges'> }, ...query(q), ...init(headers) })),
     ticket: (headers?: Headers) => reply(client.POST('/api/{user_id}/tasks/events/ticket', { params: { path }, ...init(headers) })),
+    /** GET .../lists. */
+    lists: (headers?: Headers) => reply(client.GET('/api/{user_id}/lists', { params: { path }, ...init(headers) })),
+    createList: (body: JsonBody<'createList'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/lists', { params: { path }, body: body as JsonBody<'createList'>, ...init(headers) })),
+    getList: (id: Id, headers?: Headers) =>
+      reply(client.GET('/api/{user_id}/lists/{list_id}', { params: { path: { ...path, list_id: id as number } }, ...init(headers) })),
+    putList: (id: Id, body: JsonBody<'updateList'> | Loose, headers?: Headers) =>
+      reply(client.PUT('/api/{user_id}/lists/{list_id}', { params: { path: { ...path, list_id: id as number } }, body: body as JsonBody<'updateList'>, ...init(headers) })),
+    /** POST .../lists/{id}/move: without a body, first. */
+    moveList: (id: Id, body?: JsonBody<'moveList'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/lists/{list_id}/move', { params: { path: { ...path, list_id: id as number } }, ...(body === undefined ? {} : { body: body as JsonBody<'moveList'> }), ...init(headers) })),
+    delList: (id: Id, headers?: Headers) =>
+      reply(client.DELETE('/api/{user_id}/lists/{list_id}', { params: { path: { ...path, list_id: id as number } }, ...init(headers) })),
   };
 }
 

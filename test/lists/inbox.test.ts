@@ -45,6 +45,34 @@ describe.each(drivers)('the Inbox [%s]', (driver) => {
     expect(placed).toEqual([{ list_id: inbox?.id, n: 24 }]);
   });
 
+  it('GET /lists under 20 concurrent first requests on two instances: every answer shows the one Inbox; renamable, never deletable', async () => {
+    const user = uniqueUser();
+    const [onT, onOther] = [await api(t.app, user), await api(other.app, user)];
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? onT : onOther).lists()));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+    const [inbox, ...more] = await inboxes(user);
+    expect(more).toEqual([]);
+    for (const a of answers) expect(a.json().data.map((l: { id: number; name: string; is_default: boolean }) => [l.id, l.name, l.is_default])).toEqual([[inbox?.id, 'Inbox', true]]);
+    expect((await onT.putList(inbox?.id as number, { name: 'Home' })).json().data).toMatchObject({ name: 'Home', is_default: true });
+    expect((await onOther.delList(inbox?.id as number)).statusCode).toBe(409);
+    expect((await inboxes(user)).map((l) => l.name)).toEqual(['Home']);
+    // In the feed (with include=lists) once, at the start: no cursor comes before it.
+    const snapshot = (await onT.changes('?include=lists')).json().data;
+    expect(snapshot.changes.map((c: { type: string; list?: { id: number } }) => [c.type, c.list?.id])).toEqual([['list_upsert', inbox?.id]]);
+  });
+
+  it('an Inbox made before lists were in the feed (migration 0006) gets its feed entry on its owner\'s first request to a process', async () => {
+    const user = uniqueUser();
+    const [made] = await t.database.rows<{ id: number }>(
+      `with l as (insert into lists (owner_id, name, is_default) values ($1, 'Inbox', true) returning id),
+       m as (insert into list_members (list_id, user_id, role) select id, $1, 'owner' from l),
+       u as (insert into user_changes (user_id) values ($1)) select id from l`,
+      [user],
+    );
+    const snapshot = (await (await api(t.app, user)).changes('?include=lists')).json().data;
+    expect(snapshot.changes.map((c: { type: string; list?: { id: number } }) => [c.type, c.list?.id])).toEqual([['list_upsert', made?.id]]);
+  });
+
   it("tasks go to their creator's Inbox, never another user's, and answer as before (with version 3's keys added)", async () => {
     const [a, b] = [uniqueUser(), uniqueUser()];
     const created = await (await api(t.app, a)).create({ title: 'mine' });

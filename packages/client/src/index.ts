@@ -23,6 +23,8 @@ export type {
   ApiPaths,
   Change,
   ChangesPage,
+  FeedEntry,
+  ListChange,
   ErrorBody,
   ErrorCode,
   EventTicket,

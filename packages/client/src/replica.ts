@@ -79,9 +79,11 @@ export class TaskReplica {
         this.tasks.clear();
         snapshot = false;
       }
-      for (const change of page.changes) this.apply(change);
-      batch.push(...page.changes);
-      applied += page.changes.length;
+      // Task entries only: list entries come with include=lists, which a task replica does not ask for.
+      const changes = page.changes.filter((c): c is Change => c.type === 'upsert' || c.type === 'delete');
+      for (const change of changes) this.apply(change);
+      batch.push(...changes);
+      applied += changes.length;
       this.cursor = page.cursor;
       if (!page.has_more) break;
     }

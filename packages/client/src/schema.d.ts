@@ -147,6 +147,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every list the user is a member of, in their own order
+         * @description By the caller's `position` (as bytes), then id. The Inbox is there from the first request on. The ETag changes with anything the answer shows (a name, a position, a pending task, a member): poll with If-None-Match and get 304 while nothing changed.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /**
+         * Create a list, owned by the caller
+         * @description Placed after the caller's last list unless `position` says where. A user owns at most 1000 lists, the Inbox included (403 LIST_LIMIT_REACHED beyond). With Idempotency-Key a retried create makes one list.
+         */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one list
+         * @description A list the caller is not a member of does not exist for them (404).
+         */
+        get: operations["getList"];
+        /**
+         * Rename a list (owner), or place it in the caller's own order (any member)
+         * @description `name` needs the owner role (403 FORBIDDEN otherwise) and changes the version; `position` is the caller's own and does not. With If-Match: only if the list is still as that ETag says (else 412, nothing changes).
+         */
+        put: operations["updateList"];
+        post?: never;
+        /**
+         * Delete a list and its tasks; answers the deleted list
+         * @description The owner only (403 FORBIDDEN naming the role otherwise); the Inbox never (409 CONFLICT). Each member's feed gets a `delete` of each of its tasks and a `list_delete`. With If-Match: only if the list is still as that ETag says.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place a list right after or before another of the caller's lists (first when neither)
+         * @description The caller's own order: the server computes `position` (the list's version does not change). `after_id` and `before_id` name lists of the caller (400 naming the field otherwise); with both, the list goes between them, which must be in that order. With If-Match: only if the list is still as that ETag says.
+         */
+        post: operations["moveList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/changes": {
         parameters: {
             query?: never;
@@ -156,7 +228,7 @@ export interface paths {
         };
         /**
          * What changed since a cursor (or a snapshot of every task)
-         * @description Without `since`: every current task as an upsert, and the cursor where the snapshot ends. With `since`: every task created, changed or deleted after it, each once, in the order in which the changes committed; a deleted task is `{type: "delete", id}`. `has_more`: ask again at once with `cursor`. A cursor older than the deletions kept (SYNC_RETENTION_DAYS, 30) is 410 CURSOR_EXPIRED: start again without since.
+         * @description Without `since`: every current task as an upsert, and the cursor where the snapshot ends. With `since`: every task created, changed or deleted after it, each once, in the order in which the changes committed; a deleted task is `{type: "delete", id}`. `has_more`: ask again at once with `cursor`. A cursor older than the deletions kept (SYNC_RETENTION_DAYS, 30) is 410 CURSOR_EXPIRED: start again without since. `include=lists` adds the entries of the lists the user is a member of (`list_upsert`, `list_delete`); a cursor from an answer with or without it works with either.
          */
         get: operations["listChanges"];
         put?: never;
@@ -196,7 +268,7 @@ export interface paths {
         };
         /**
          * Live updates: every change of the user's tasks as Server-Sent Events
-         * @description `text/event-stream`. First `retry: 3000` and an `event: ready` whose `id` is the cursor the stream starts from (`data: {"cursor": ...}`); then one event per change: `id: <cursor>`, `event: upsert` or `delete`, `data:` the change as /changes gives it; a comment at least every 15 s. Resume with `Last-Event-ID` (or `?since=`): every change after it is replayed first, then the stream goes live, with no gap. An expired cursor gives `event: reset` and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket.
+         * @description `text/event-stream`. First `retry: 3000` and an `event: ready` whose `id` is the cursor the stream starts from (`data: {"cursor": ...}`); then one event per change: `id: <cursor>`, `event: upsert` or `delete`, `data:` the change as /changes gives it; a comment at least every 15 s. Resume with `Last-Event-ID` (or `?since=`): every change after it is replayed first, then the stream goes live, with no gap. An expired cursor gives `event: reset` and the stream ends. Authorization: the header, or `?ticket=` from POST .../events/ticket. `include=lists` adds the list entries (`event: list_upsert`, `event: list_delete`).
          */
         get: operations["streamEvents"];
         put?: never;
@@ -226,7 +298,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -277,7 +349,7 @@ export interface components {
         };
         /**
          * ForbiddenError
-         * @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED)
+         * @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed
          * @example {
          *       "error": "You can only access your own data: the path's user is not the token's user",
          *       "code": "FORBIDDEN",
@@ -288,6 +360,11 @@ export interface components {
          *       "code": "TASK_LIMIT_REACHED",
          *       "detail": "You keep 100000 tasks, the most allowed: delete some to create more"
          *     }
+         * @example {
+         *       "error": "You own 1000 lists, the most allowed: delete some to create more",
+         *       "code": "LIST_LIMIT_REACHED",
+         *       "detail": "You own 1000 lists, the most allowed: delete some to create more"
+         *     }
          */
         ForbiddenError: {
             /** @description What went wrong, for people */
@@ -296,13 +373,13 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "FORBIDDEN" | "TASK_LIMIT_REACHED";
+            code: "FORBIDDEN" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
         /**
          * NotFoundError
-         * @description No such task for this user, no such list among theirs, or no such route
+         * @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route
          * @example {
          *       "error": "Task not found",
          *       "code": "NOT_FOUND",
@@ -362,7 +439,7 @@ export interface components {
         };
         /**
          * ConflictError
-         * @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use
+         * @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted
          * @example {
          *       "error": "A request with this Idempotency-Key is still running; retry in a moment",
          *       "code": "CONFLICT",
@@ -893,6 +970,138 @@ export interface components {
              */
             before_id?: number | null;
         };
+        /**
+         * List
+         * @description A list, as the caller sees it (their role, their position)
+         */
+        List: {
+            /**
+             * @description List id
+             * @example 7
+             */
+            id: number;
+            /**
+             * @description 1 to 100 characters (Unicode code points) after trimming, no control characters
+             * @example Groceries
+             */
+            name: string;
+            /**
+             * @description Whether this is the caller's own Inbox (a shared Inbox shows false to its other members)
+             * @example false
+             */
+            is_default: boolean;
+            /**
+             * @description The list's owner
+             * @example u_8f2k
+             */
+            owner_id: string;
+            /**
+             * @description The caller's role in the list
+             * @example owner
+             * @enum {string}
+             */
+            role: "owner" | "editor" | "viewer";
+            /**
+             * @description The caller's own place of the list in their sidebar: an order key of the npm package fractional-indexing (base 62), compared as bytes; each member orders their lists for themselves
+             * @example a1
+             */
+            position: string;
+            /**
+             * @description Its pending tasks
+             * @example 3
+             */
+            open_count: number;
+            /**
+             * @description Its members, the owner included
+             * @example 2
+             */
+            member_count: number;
+            /**
+             * @description Read-only: 1 at creation, +1 with each change of its name, owner or members (not a member's position, not open_count)
+             * @example 4
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @description When the list was created (UTC)
+             * @example 2026-12-06T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its name, owner or members last changed (UTC)
+             * @example 2026-12-06T10:05:00.000Z
+             */
+            updated_at: string;
+        };
+        /**
+         * ListCreate
+         * @description A new list, owned by the caller. Other fields are ignored.
+         * @example {
+         *       "name": "Groceries"
+         *     }
+         * @example {
+         *       "name": "Work",
+         *       "position": "a0V"
+         *     }
+         */
+        ListCreate: {
+            /**
+             * @description 1 to 100 characters (Unicode code points) after trimming, no control characters
+             * @example Groceries
+             */
+            name: string;
+            /**
+             * @description The caller's own place of the list in their sidebar: an order key of the npm package fractional-indexing (base 62), compared as bytes; each member orders their lists for themselves. Default: after the caller's last list
+             * @example a1
+             */
+            position?: string;
+        };
+        /**
+         * ListUpdate
+         * @description Any of the two; other fields are ignored.
+         * @example {
+         *       "name": "Shopping"
+         *     }
+         * @example {
+         *       "position": "a3"
+         *     }
+         */
+        ListUpdate: {
+            /**
+             * @description 1 to 100 characters (Unicode code points) after trimming, no control characters. The owner only
+             * @example Groceries
+             */
+            name?: string;
+            /**
+             * @description The caller's own place of the list in their sidebar: an order key of the npm package fractional-indexing (base 62), compared as bytes; each member orders their lists for themselves. Any member, for themselves; the version does not change
+             * @example a1
+             */
+            position?: string;
+        };
+        /**
+         * ListMove
+         * @description Where to place the list in the caller's own order; neither (or no body): first. The server computes `position`.
+         * @example {
+         *       "after_id": 3
+         *     }
+         * @example {
+         *       "before_id": 9
+         *     }
+         * @example {}
+         */
+        ListMove: null | {
+            /**
+             * @description Place the list right after this one of the caller's lists
+             * @example 7
+             */
+            after_id?: number;
+            /**
+             * @description Place the list right before this one of the caller's lists (with after_id: between the two, which must be in that order)
+             * @example 7
+             */
+            before_id?: number;
+        };
         /** TagCount */
         TagCount: {
             /**
@@ -929,10 +1138,32 @@ export interface components {
             id: number;
         };
         /**
-         * Change
-         * @description One entry of /changes, and the data of one event of the stream
+         * ListUpsert
+         * @description A list created or changed: as it is now (sent with include=lists)
          */
-        Change: components["schemas"]["ChangeUpsert"] | components["schemas"]["ChangeDelete"];
+        ListUpsert: {
+            /** @enum {string} */
+            type: "list_upsert";
+            list: components["schemas"]["List"];
+        };
+        /**
+         * ListDelete
+         * @description A list deleted (sent with include=lists)
+         */
+        ListDelete: {
+            /** @enum {string} */
+            type: "list_delete";
+            /**
+             * @description The deleted list's id (nothing else of it is kept)
+             * @example 41
+             */
+            id: number;
+        };
+        /**
+         * Change
+         * @description One entry of /changes, and the data of one event of the stream. Clients ignore entry types they do not know
+         */
+        Change: components["schemas"]["ChangeUpsert"] | components["schemas"]["ChangeDelete"] | components["schemas"]["ListUpsert"] | components["schemas"]["ListDelete"];
     };
     responses: never;
     parameters: never;
@@ -1157,7 +1388,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1166,7 +1397,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1284,7 +1515,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1293,7 +1524,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1313,7 +1544,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1457,7 +1688,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1466,7 +1697,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1594,7 +1825,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1603,7 +1834,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1623,7 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1776,7 +2007,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1785,7 +2016,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1805,7 +2036,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1944,7 +2175,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1953,7 +2184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,7 +2204,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2130,7 +2361,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2139,7 +2370,7 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such task for this user, no such list among theirs, or no such route */
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2159,7 +2390,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2283,7 +2514,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,6 +2567,952 @@ export interface operations {
             };
         };
     };
+    listLists: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An ETag from an earlier answer: 304 with no body while it still matches
+                 * @example "3"
+                 */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lists */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"][];
+                        /**
+                         * @description What was done, for people
+                         * @example Lists retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Not modified: If-None-Match still matches; no body */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        responses: {
+            /** @description The list as stored */
+            201: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example List created successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    getList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An ETag from an earlier answer: 304 with no body while it still matches
+                 * @example "3"
+                 */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example List retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Not modified: If-None-Match still matches; no body */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    updateList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the list is still as this ETag says, or `*`: otherwise 412 and nothing changes
+                 * @example "4.3.2.a1"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        responses: {
+            /** @description The list as changed */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example List updated successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the list is still as this ETag says, or `*`: otherwise 412 and nothing changes
+                 * @example "4.3.2.a1"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list as it was */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example List deleted successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    moveList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the list is still as this ETag says, or `*`: otherwise 412 and nothing changes
+                 * @example "4.3.2.a1"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
+        responses: {
+            /** @description The list at its new place */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example List moved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
     listChanges: {
         parameters: {
             query?: {
@@ -2344,6 +3521,11 @@ export interface operations {
                  * @example czo0Mg
                  */
                 since?: string;
+                /**
+                 * @description Comma-separated: `lists` adds the list entries (`list_upsert`, `list_delete`) to the task entries; unknown words are ignored
+                 * @example lists
+                 */
+                include?: string;
                 /**
                  * @description At most this many changes (default 500)
                  * @example 500
@@ -2407,7 +3589,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2540,7 +3722,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2560,7 +3742,7 @@ export interface operations {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), or a uid already in use */
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
             409: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2621,6 +3803,11 @@ export interface operations {
                  * @example czo0Mg
                  */
                 since?: string;
+                /**
+                 * @description Comma-separated: `lists` adds the list entries (`list_upsert`, `list_delete`) to the task entries; unknown words are ignored
+                 * @example lists
+                 */
+                include?: string;
                 /** @description A ticket from POST .../tasks/events/ticket, for clients that cannot send headers (EventSource) */
                 ticket?: string;
             };
@@ -2671,7 +3858,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or a write beyond the caller's role in the list (FORBIDDEN, naming the role needed); or the list's owner keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -34,8 +34,12 @@ export type ListBody = ResponseJson<TasksPath['get'], 200>;
 export type TagCount = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tags']['get'], 200>> extends (infer T)[] ? T : never;
 /** `data` of GET /api/{user_id}/tasks/changes. */
 export type ChangesPage = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tasks/changes']['get'], 200>>;
-/** One change: `{type: 'upsert', task}` or `{type: 'delete', id}` (also the data of one stream event). */
-export type Change = ChangesPage extends { changes: (infer C)[] } ? C : never;
+/** Any entry of /changes: the task entries, and the list entries sent only with `include=lists`. */
+export type FeedEntry = ChangesPage extends { changes: (infer C)[] } ? C : never;
+/** One change of a task: `{type: 'upsert', task}` or `{type: 'delete', id}` (also the data of one stream event): all a client gets without `include=lists`. */
+export type Change = Extract<FeedEntry, { type: 'upsert' | 'delete' }>;
+/** One change of a list (`include=lists`): `{type: 'list_upsert', list}` or `{type: 'list_delete', id}`. */
+export type ListChange = Exclude<FeedEntry, Change>;
 /** `data` of POST /api/{user_id}/tasks/events/ticket. */
 export type EventTicket = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tasks/events/ticket']['post'], 201>>;
 
