@@ -18,6 +18,7 @@ describe('OpenAPI and docs', () => {
       Object.keys(ops).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`),
     );
     expect(routes.sort()).toEqual([
+      'DELETE /api/{user_id}/push-subscriptions/{id}',
       'DELETE /api/{user_id}/tasks/{id}',
       'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
@@ -25,8 +26,10 @@ describe('OpenAPI and docs', () => {
       'GET /api/{user_id}/tasks/events',
       'GET /api/{user_id}/tasks/{id}',
       'GET /health',
+      'GET /push/public-key',
       'GET /ready',
       'PATCH /api/{user_id}/tasks/{id}/complete',
+      'POST /api/{user_id}/push-subscriptions',
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
       'PUT /api/{user_id}/tasks/{id}',
@@ -50,6 +53,8 @@ describe('OpenAPI and docs', () => {
       ['/api/{user_id}/tasks/{id}', 'delete', '200'],
       ['/api/{user_id}/tasks/{id}/complete', 'patch', '200'],
       ['/api/{user_id}/tasks/events/ticket', 'post', '201'],
+      ['/api/{user_id}/push-subscriptions', 'post', '201'],
+      ['/api/{user_id}/push-subscriptions/{id}', 'delete', '200'],
     ];
     for (const [path, method, status] of writes) {
       const op = doc.paths[path][method];

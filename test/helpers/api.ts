@@ -55,6 +55,9 @@ export const routes = {
   events: (user: string) => `${routes.tasks(user)}/events`,
   ticket: (user: string) => `${routes.events(user)}/ticket`,
   tags: (user: string) => `/api/${encodeURIComponent(user)}/tags`,
+  pushSubscriptions: (user: string) => `/api/${encodeURIComponent(user)}/push-subscriptions`,
+  pushSubscription: (user: string, id: Id) => `${routes.pushSubscriptions(user)}/${id}`,
+  pushPublicKey: '/push/public-key',
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -167,6 +170,11 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>
       reply(client.GET('/api/{user_id}/tasks/changes', { params: { path, query: (typeof q === 'string' ? {} : q) as Query<'listChanges'> }, ...query(q), ...init(headers) })),
     ticket: (headers?: Headers) => reply(client.POST('/api/{user_id}/tasks/events/ticket', { params: { path }, ...init(headers) })),
+    /** POST .../push-subscriptions: a browser's PushSubscription.toJSON(). */
+    subscribePush: (body: JsonBody<'createPushSubscription'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/push-subscriptions', { params: { path }, body: body as JsonBody<'createPushSubscription'>, ...init(headers) })),
+    unsubscribePush: (id: Id, headers?: Headers) =>
+      reply(client.DELETE('/api/{user_id}/push-subscriptions/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
   };
 }
 
@@ -181,5 +189,6 @@ export function publicApi<T extends Target>(target: T) {
   return {
     health: (headers?: Headers) => reply(client.GET('/health', init(headers))),
     ready: (headers?: Headers) => reply(client.GET('/ready', init(headers))),
+    pushPublicKey: (headers?: Headers) => reply(client.GET('/push/public-key', init(headers))),
   };
 }
