@@ -1,8 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import webpush from 'web-push';
 import type { VapidKeys } from '../config.js';
-import { guardedLookup } from '../lib/public-address.js';
+import { guardedLookup, isPublicAddress } from '../lib/public-address.js';
 
 /** The largest payload the API sends (UTF-8 bytes of the JSON): push services refuse above ~4 KB once encrypted. */
 export const PUSH_PAYLOAD_MAX_BYTES = 3000;
@@ -43,6 +44,11 @@ export function deliver(subscription: { endpoint: string; p256dh: string; auth: 
     ...(options.topic === undefined ? {} : { topic: options.topic }),
   });
   const url = new URL(details.endpoint);
+  // A literal address is connected to without a lookup: checked here.
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (!options.allowPrivate && isIP(literal) !== 0 && !isPublicAddress(literal)) {
+    return Promise.resolve({ outcome: 'refused', reason: 'the endpoint is on a private, loopback or link-local address' });
+  }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(details.headers)) headers[k] = String(v);
