@@ -17,6 +17,8 @@ import { createIdempotency } from './writes/idempotency.js';
 import { createWritePipeline } from './writes/pipeline.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
+import type { PushRepository } from './push/push.repository.js';
+import { pushSubscriptionRoutes } from './push/push.routes.js';
 import { tagsRoutes } from './tags/tags.routes.js';
 import { createListsRepository } from './lists/lists.repository.js';
 import { LIST_FEED } from './lists/lists.feed.js';
@@ -35,6 +37,7 @@ export interface ApiOptions {
   limiter: RateLimiter | undefined;
   database: Database;
   live: LiveUpdates;
+  push: PushRepository;
   limits: Pick<
     Config,
     | 'maxTasksPerPage'
@@ -46,6 +49,9 @@ export interface ApiOptions {
     | 'costlyReadsInFlightPerUser'
     | 'syncMaxDeletionsPerUser'
     | 'idempotencyMaxKeysPerUser'
+    | 'vapid'
+    | 'pushAllowPrivate'
+    | 'pushMaxSubscriptionsPerUser'
   >;
 }
 
@@ -61,7 +67,7 @@ async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
  * added here once, in onRequest, so it runs before any body is read or validated. Each resource
  * is a plugin with a relative prefix: a new one is its own folder plus one line here.
  */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier, limiter, database, live, limits }) => {
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier, limiter, database, live, push, limits }) => {
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
   // Once per request, after authentication: who asks (and their Inbox, made on their first request).
@@ -117,5 +123,13 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     maxListsPerUser: limits.maxListsPerUser,
   });
   await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays, reads });
+  await api.register(pushSubscriptionRoutes, {
+    prefix: '/push-subscriptions',
+    repository: push,
+    pipeline,
+    enabled: limits.vapid !== undefined,
+    allowPrivate: limits.pushAllowPrivate,
+    maxPerUser: limits.pushMaxSubscriptionsPerUser,
+  });
   await api.register(eventsRoutes, { prefix: '/tasks/events', repository: live.repository, hub: live.hub, idempotent, retentionDays, ticketTtlMs: 60_000 });
 };

@@ -6,6 +6,12 @@ import type { Database } from './db/client.js';
 import type { DataDirLock } from './db/data-dir.js';
 import { openDatabase } from './db/open.js';
 import { healthRoutes } from './health/health.routes.js';
+import type { JobHandler } from './jobs/jobs.js';
+import { installJobQueue, startJobRunner, type JobQueueConnection } from './jobs/runner.js';
+import { pushJobHandlers } from './push/push.jobs.js';
+import { createPushRepository } from './push/push.repository.js';
+import { pushPublicKeyRoutes } from './push/push.routes.js';
+import { pushSchemas } from './push/push.schemas.js';
 import { ErrorSchema, errorSchemas } from './http/errors.js';
 import { prettyLogStream } from './lib/pretty-log.js';
 import { limiterFromConfig } from './lib/rate-limiter.js';
@@ -42,12 +48,14 @@ export interface AppDependencies {
   dataDirLock?: DataDirLock;
   /** Where log lines go instead of standard output (pretty logs: src/lib/pretty-log.ts). */
   logStream?: NodeJS.WritableStream;
+  /** Job handlers beside the app's own (tests: a job whose effect they count). */
+  jobHandlers?: readonly JobHandler<never>[];
 }
 
 /** The named schemas: shared by validation, serialization and the document's components. */
 /** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
 const FEED_KINDS = [TASK_FEED, LIST_FEED];
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...listSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS)];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...listSchemas, ...tagSchemas, ...pushSchemas, ...syncSchemas(FEED_KINDS)];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
@@ -110,6 +118,17 @@ export function serverUrl(config: Config): string {
 }
 
 /**
+ * Where the job runner connects: the database's direct URL (LISTEN works there), else the pooled
+ * one without prepared statements (then it polls).
+ */
+function jobQueueConnection(config: Config, database: Database): JobQueueConnection {
+  if (database.listenUrl !== undefined) return { url: database.listenUrl, prepared: true };
+  const url = config.databaseUrl ?? config.embeddedUrl;
+  if (url === undefined) throw new Error('jobs: the database has no URL to connect to');
+  return { url, prepared: database.prepare };
+}
+
+/**
  * Builds the whole app from a validated config: the same function serves production and tests.
  * Request handling first (validation, bodies, errors), then the resources it needs (database,
  * token verifier, rate limiter), then the routes.
@@ -142,6 +161,26 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await limiter?.close();
   });
 
+  // Background jobs (src/jobs/): the queue's schema beside the app's migrations, then this
+  // instance's runner. Stopped before the pool closes: a job in flight finishes, or is released for
+  // a retry.
+  const jobQueue = jobQueueConnection(config, database);
+  await installJobQueue(jobQueue, app.log);
+  const push = createPushRepository(database);
+  const handlers: JobHandler<never>[] = [
+    ...pushJobHandlers({ database, repository: push, vapid: config.vapid, allowPrivate: config.pushAllowPrivate, log: app.log }),
+    ...(deps.jobHandlers ?? []),
+  ];
+  if (config.jobsConcurrency > 0) {
+    if (database.listenUrl === undefined) {
+      app.log.warn(
+        'jobs: no direct database URL (DATABASE_DIRECT_URL) behind the pooler: the job runner polls every JOBS_POLL_INTERVAL_MS instead of being woken by LISTEN',
+      );
+    }
+    const runner = await startJobRunner({ ...jobQueue, concurrency: config.jobsConcurrency, pollIntervalMs: config.jobsPollIntervalMs, handlers, log: app.log });
+    app.addHook('preClose', async () => runner.stop());
+  }
+
   const live = await startLiveUpdates(config, database, app.log, FEED_KINDS);
   // Before the server closes: open event streams must not hold the shutdown.
   app.addHook('preClose', async () => live.endStreams());
@@ -151,7 +190,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await registerCors(app, config.corsOrigins);
   await registerOpenApi(app, { serverUrl: documentServer(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
-  await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, limits: config });
+  await app.register(pushPublicKeyRoutes, { prefix: '/push', publicKey: config.vapid?.publicKey });
+  await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, push, limits: config });
   await app.after();
   register405Routes(app, routes);
   return app;

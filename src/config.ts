@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -121,8 +121,30 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** How long a request (head and body) may take to arrive; then 408 REQUEST_TIMEOUT. The contract's 30 s (not read from the environment; tests shorten it). */
   readonly requestTimeoutMs: number;
+  /** Background jobs this instance runs at once (JOBS_CONCURRENCY); 0: this instance runs none (others do). */
+  readonly jobsConcurrency: number;
+  /** How often an idle job runner looks for jobs that became due (JOBS_POLL_INTERVAL_MS). */
+  readonly jobsPollIntervalMs: number;
+  /** Web Push's VAPID keys (RFC 8292), or undefined: push is off (production without keys). */
+  readonly vapid: VapidKeys | undefined;
+  /** Where they came from: the environment, the generated development pair in DATA_DIR, or nowhere. */
+  readonly vapidSource: 'env' | 'dev-keys' | 'none';
+  /** Push endpoints may be http and on private, loopback or link-local addresses (tests, development). */
+  readonly pushAllowPrivate: boolean;
+  /** Push subscriptions kept per user: a new one beyond replaces the user's oldest. */
+  readonly pushMaxSubscriptionsPerUser: number;
   /** Things the operator should hear about at start (logged by the server). */
   readonly warnings: readonly string[];
+}
+
+/** VAPID (RFC 8292): the application server's P-256 key pair, base64url, and its contact. */
+export interface VapidKeys {
+  /** The uncompressed public point (65 bytes), what a browser's `applicationServerKey` takes. */
+  readonly publicKey: string;
+  /** The private scalar (32 bytes). A secret: never logged. */
+  readonly privateKey: string;
+  /** `mailto:` or `https:` URL a push service may contact. */
+  readonly subject: string;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +155,8 @@ type Env = Record<string, string | undefined>;
 
 const MIN_SECRET_LENGTH = 32;
 const DEV_SECRET_FILE = 'dev-secret';
+const DEV_VAPID_FILE = 'vapid-keys.json';
+const DEV_VAPID_SUBJECT = 'mailto:task-api@localhost';
 
 /** Reads `.env` from `cwd` if present; real environment variables win over the file. */
 export function readEnv(processEnv: Env = process.env, cwd = process.cwd()): Env {
@@ -243,6 +267,88 @@ export function devSecret(dataDir: string): string {
   return secret;
 }
 
+/** A new VAPID key pair (P-256), base64url. */
+export function generateVapidKeys(): { publicKey: string; privateKey: string } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const key = ecdh.getPrivateKey();
+  // A scalar with leading zero bytes comes back shorter: VAPID wants exactly 32 bytes.
+  const privateKey = Buffer.concat([Buffer.alloc(32 - key.length), key]);
+  return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: privateKey.toString('base64url') };
+}
+
+/** Loads the development VAPID pair from `dataDir`, creating it (0600) on first use, like devSecret. */
+export function devVapidKeys(dataDir: string): { publicKey: string; privateKey: string } {
+  const file = join(dataDir, DEV_VAPID_FILE);
+  const read = () => JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string };
+  if (existsSync(file)) return read();
+  mkdirSync(dataDir, { recursive: true });
+  const keys = generateVapidKeys();
+  try {
+    writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return read();
+    throw err;
+  }
+  chmodSync(file, 0o600);
+  return keys;
+}
+
+/** base64url of exactly `bytes` bytes (and, for a public key, an uncompressed point: 0x04 first). */
+function vapidKey(name: string, raw: string, bytes: number): string {
+  const decoded = /^[A-Za-z0-9_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64url') : Buffer.alloc(0);
+  if (decoded.length !== bytes || (bytes === 65 && decoded[0] !== 4)) {
+    throw new ConfigError(
+      `${name} must be a base64url ${bytes === 65 ? 'P-256 public key (65 bytes, uncompressed)' : 'P-256 private key (32 bytes)'}, as npx web-push generate-vapid-keys prints`,
+    );
+  }
+  return decoded.toString('base64url');
+}
+
+function vapidSubject(env: Env): string | undefined {
+  const raw = str(env, 'VAPID_SUBJECT');
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'mailto:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`VAPID_SUBJECT must be a mailto: address or an https: URL where push services can reach you (got "${raw}")`);
+  }
+  return raw;
+}
+
+/**
+ * Web Push's keys: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together (one without the other stops the
+ * start); without them, a pair generated once and kept in DATA_DIR outside production, and in
+ * production push is off with a warning (a deployment that never used push still starts).
+ */
+function vapid(env: Env, production: boolean, dataDir: string, warnings: string[]): { vapid: VapidKeys | undefined; source: Config['vapidSource'] } {
+  const pub = str(env, 'VAPID_PUBLIC_KEY');
+  const priv = str(env, 'VAPID_PRIVATE_KEY');
+  const subject = vapidSubject(env);
+  if ((pub === undefined) !== (priv === undefined)) {
+    throw new ConfigError(`${pub === undefined ? 'VAPID_PUBLIC_KEY' : 'VAPID_PRIVATE_KEY'} is not set but ${pub === undefined ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'} is: set both (npx web-push generate-vapid-keys)`);
+  }
+  if (pub !== undefined && priv !== undefined) {
+    if (production && subject === undefined) {
+      throw new ConfigError('VAPID_SUBJECT is required in production with VAPID keys: a mailto: address or https: URL where push services can reach you');
+    }
+    return { vapid: { publicKey: vapidKey('VAPID_PUBLIC_KEY', pub, 65), privateKey: vapidKey('VAPID_PRIVATE_KEY', priv, 32), subject: subject ?? DEV_VAPID_SUBJECT }, source: 'env' };
+  }
+  if (production) {
+    warnings.push(
+      'Web Push is off: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are not set (GET /push/public-key and push subscriptions answer 503); ' +
+        'generate a pair with npx web-push generate-vapid-keys and set them with VAPID_SUBJECT',
+    );
+    return { vapid: undefined, source: 'none' };
+  }
+  const keys = devVapidKeys(dataDir);
+  return { vapid: { ...keys, subject: subject ?? DEV_VAPID_SUBJECT }, source: 'dev-keys' };
+}
+
 /**
  * The token modes this configuration serves, one line each, with why: logged at start, so that a
  * deployment that cannot verify the frontend's tokens says so before the first 401.
@@ -343,6 +449,7 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     );
   }
   const prepareDefault = dbUrl === undefined ? true : !looksPooled(dbUrl);
+  const push = vapid(env, production, dataDir, warnings);
 
   const config: Config = {
     env: nodeEnv as Config['env'],
@@ -403,6 +510,12 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
     requestTimeoutMs: 30_000,
+    jobsConcurrency: int(env, 'JOBS_CONCURRENCY', 4, 0, 100),
+    jobsPollIntervalMs: int(env, 'JOBS_POLL_INTERVAL_MS', 2000, 100, 60_000),
+    vapid: push.vapid,
+    vapidSource: push.source,
+    pushAllowPrivate: bool(env, 'PUSH_ALLOW_PRIVATE', false),
+    pushMaxSubscriptionsPerUser: int(env, 'PUSH_MAX_SUBSCRIPTIONS_PER_USER', 50, 1, 10_000),
     warnings,
   };
   return Object.freeze(config);

@@ -214,6 +214,32 @@ export const eventTickets = pgTable(
   (t) => [index('event_tickets_expires_at_idx').on(t.expires_at)],
 );
 
+/**
+ * Web Push subscriptions (RFC 8030): a browser's `PushSubscription`, one row per user and endpoint.
+ * `endpoint` (it carries the push service's token for the browser), `p256dh` and `auth` are secrets
+ * of the user: never logged, never sent back.
+ */
+export const pushSubscriptions = pgTable(
+  'push_subscriptions',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    user_id: text('user_id').notNull(),
+    endpoint: text('endpoint').notNull(),
+    /** The browser's P-256 public key, base64url (65 bytes). */
+    p256dh: text('p256dh').notNull(),
+    /** The browser's 16-byte authentication secret, base64url. */
+    auth: text('auth').notNull(),
+    /** When the push service will drop it, if the browser said (`expirationTime`). */
+    expiration_time: timestamp('expiration_time', { withTimezone: true, precision: 3, mode: 'string' }),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // The same browser subscribing again updates its row (a re-subscription may bring new keys).
+    uniqueIndex('push_subscriptions_user_endpoint_idx').on(t.user_id, t.endpoint),
+    index('push_subscriptions_user_id_idx').on(t.user_id, t.id),
+  ],
+);
+
 export type TaskRow = typeof tasks.$inferSelect;
 
 /**

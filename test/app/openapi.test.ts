@@ -19,6 +19,7 @@ describe('OpenAPI and docs', () => {
     );
     expect(routes.sort()).toEqual([
       'DELETE /api/{user_id}/lists/{list_id}',
+      'DELETE /api/{user_id}/push-subscriptions/{id}',
       'DELETE /api/{user_id}/tasks/{id}',
       'GET /api/{user_id}/lists',
       'GET /api/{user_id}/lists/{list_id}',
@@ -28,10 +29,12 @@ describe('OpenAPI and docs', () => {
       'GET /api/{user_id}/tasks/events',
       'GET /api/{user_id}/tasks/{id}',
       'GET /health',
+      'GET /push/public-key',
       'GET /ready',
       'PATCH /api/{user_id}/tasks/{id}/complete',
       'POST /api/{user_id}/lists',
       'POST /api/{user_id}/lists/{list_id}/move',
+      'POST /api/{user_id}/push-subscriptions',
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
       'POST /api/{user_id}/tasks/{id}/move',
@@ -61,6 +64,8 @@ describe('OpenAPI and docs', () => {
       ['/api/{user_id}/lists/{list_id}', 'put', '200'],
       ['/api/{user_id}/lists/{list_id}', 'delete', '200'],
       ['/api/{user_id}/lists/{list_id}/move', 'post', '200'],
+      ['/api/{user_id}/push-subscriptions', 'post', '201'],
+      ['/api/{user_id}/push-subscriptions/{id}', 'delete', '200'],
     ];
     for (const [path, method, status] of writes) {
       const op = doc.paths[path][method];

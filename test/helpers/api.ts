@@ -59,6 +59,9 @@ export const routes = {
   lists: (user: string) => `/api/${encodeURIComponent(user)}/lists`,
   list: (user: string, id: Id) => `${routes.lists(user)}/${id}`,
   moveList: (user: string, id: Id) => `${routes.list(user, id)}/move`,
+  pushSubscriptions: (user: string) => `/api/${encodeURIComponent(user)}/push-subscriptions`,
+  pushSubscription: (user: string, id: Id) => `${routes.pushSubscriptions(user)}/${id}`,
+  pushPublicKey: '/push/public-key',
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -187,6 +190,11 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
       reply(client.POST('/api/{user_id}/lists/{list_id}/move', { params: { path: { ...path, list_id: id as number } }, ...(body === undefined ? {} : { body: body as JsonBody<'moveList'> }), ...init(headers) })),
     delList: (id: Id, headers?: Headers) =>
       reply(client.DELETE('/api/{user_id}/lists/{list_id}', { params: { path: { ...path, list_id: id as number } }, ...init(headers) })),
+    /** POST .../push-subscriptions: a browser's PushSubscription.toJSON(). */
+    subscribePush: (body: JsonBody<'createPushSubscription'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/push-subscriptions', { params: { path }, body: body as JsonBody<'createPushSubscription'>, ...init(headers) })),
+    unsubscribePush: (id: Id, headers?: Headers) =>
+      reply(client.DELETE('/api/{user_id}/push-subscriptions/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
   };
 }
 
@@ -201,5 +209,6 @@ export function publicApi<T extends Target>(target: T) {
   return {
     health: (headers?: Headers) => reply(client.GET('/health', init(headers))),
     ready: (headers?: Headers) => reply(client.GET('/ready', init(headers))),
+    pushPublicKey: (headers?: Headers) => reply(client.GET('/push/public-key', init(headers))),
   };
 }

@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { createDatabase, describeUrl } from '../../src/db/client.js';
 import { driverArgs } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
+import { installJobQueue } from '../../src/jobs/runner.js';
 
 /** The URL of database `name` on the server of `base` (a socket URL keeps its `?host=`). */
 export function databaseUrl(base: string, name: string): string {
@@ -49,12 +50,15 @@ export async function scratchDatabase(base: string, options: { prefix?: string; 
   };
 }
 
-/** A database with every migration applied, to copy from (CREATE DATABASE ... TEMPLATE). */
+const silent = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+
+/** A database with every migration applied and the job queue's schema, to copy from (CREATE DATABASE ... TEMPLATE). */
 export async function makeTemplate(base: string): Promise<ScratchDatabase> {
   const template = await scratchDatabase(base, { prefix: 'task_api_template' });
   const database = createDatabase({ url: template.url, kind: 'external', where: describeUrl(template.url), prepare: true, poolMax: 1, timeoutMs: 10_000 });
   try {
     await migrate(database.db);
+    await installJobQueue({ url: template.url, prepared: true }, silent);
   } finally {
     await database.close();
   }

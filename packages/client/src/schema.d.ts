@@ -38,6 +38,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/push/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server's VAPID public key, for pushManager.subscribe
+         * @description No token needed. 503 when the server has no VAPID keys (Web Push off).
+         */
+        get: operations["getPushPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks": {
         parameters: {
             query?: never;
@@ -234,6 +254,46 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe a browser to the user's Web Push messages
+         * @description The body is the browser's `PushSubscription.toJSON()` after `pushManager.subscribe({userVisibleOnly: true, applicationServerKey})` with the key of `GET /push/public-key`. The endpoint must be https on a public address. The same endpoint again updates its keys and answers the same id. A user keeps at most 50 subscriptions: a new one beyond replaces the oldest. A subscription the push service answers 404 or 410 is removed.
+         */
+        post: operations["createPushSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/push-subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe a browser
+         * @description 404 for an id that is not one of the user's subscriptions.
+         */
+        delete: operations["deletePushSubscription"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1116,6 +1176,35 @@ export interface components {
             count: number;
         };
         /**
+         * PushSubscriptionInput
+         * @description A browser's PushSubscription.toJSON(): endpoint, expirationTime and keys. Other fields are ignored
+         */
+        PushSubscriptionInput: {
+            /**
+             * @description The push service's URL for this browser: https, on a public address. A secret of the user: never sent back
+             * @example https://fcm.googleapis.com/fcm/send/dXJ0aGlzIGlzIGFuIGV4YW1wbGU
+             */
+            endpoint: string;
+            /**
+             * @description When the push service drops the subscription (milliseconds since 1970), or null
+             * @example null
+             */
+            expirationTime?: number | null;
+            /** @description The subscription's keys (RFC 8291) */
+            keys: {
+                /**
+                 * @description The browser's P-256 public key, base64url (65 bytes)
+                 * @example BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM
+                 */
+                p256dh: string;
+                /**
+                 * @description The browser's authentication secret, base64url (16 bytes)
+                 * @example tBHItJI5svbpez7KI4CCXg
+                 */
+                auth: string;
+            };
+        };
+        /**
          * ChangeUpsert
          * @description A task created or changed: as it is now
          */
@@ -1237,6 +1326,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    getPushPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description The server's VAPID public key (RFC 8292), base64url: a browser's pushManager.subscribe({applicationServerKey}) takes it
+                             * @example BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U
+                             */
+                            public_key: string;
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Public key retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
             /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
@@ -3616,6 +3769,314 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CursorExpiredError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    createPushSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionInput"];
+            };
+        };
+        responses: {
+            /** @description Subscribed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description The subscription's id
+                             * @example 3
+                             */
+                            id: number;
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Push subscription created successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    deletePushSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Push subscription id, in canonical decimal
+                 * @example 3
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unsubscribed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description The subscription's id
+                             * @example 3
+                             */
+                            id: number;
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Push subscription deleted successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task for this user, or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; retry after `Retry-After` */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
                 };
             };
             /** @description Over the rate limit; `Retry-After` says when to try again */
