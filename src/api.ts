@@ -17,6 +17,8 @@ import { createWritePipeline } from './writes/pipeline.js';
 import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
+import { calendarRoutes } from './calendar/calendar.routes.js';
+import { createCalendarRepository } from './calendar/calendar.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,6 +42,7 @@ export interface ApiOptions {
     | 'costlyReadsInFlightPerUser'
     | 'syncMaxDeletionsPerUser'
     | 'idempotencyMaxKeysPerUser'
+    | 'maxCalendarFeedsPerUser'
   >;
 }
 
@@ -95,6 +98,12 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     changes: { current: (userId) => live.repository.current(userId) },
     pageCache: new PageCache(limits.pageCacheBytes),
     reads,
+  });
+  await api.register(calendarRoutes, {
+    prefix: '/calendar-feeds',
+    repository: createCalendarRepository(database, { maxFeedsPerUser: limits.maxCalendarFeedsPerUser }),
+    pipeline,
+    maxFeedsPerUser: limits.maxCalendarFeedsPerUser,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
   await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays, reads });

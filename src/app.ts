@@ -24,6 +24,9 @@ import { startLiveUpdates } from './sync/live.js';
 import { syncSchemas } from './sync/sync.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
+import { icalRoutes } from './calendar/ical.routes.js';
+import { createCalendarRepository } from './calendar/calendar.repository.js';
+import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,7 +48,7 @@ export interface AppDependencies {
 /** The named schemas: shared by validation, serialization and the document's components. */
 /** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
 const FEED_KINDS = [TASK_FEED];
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS)];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS), CalendarFeedSchema, CalendarFeedCreateSchema];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
@@ -149,6 +152,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await registerCors(app, config.corsOrigins);
   await registerOpenApi(app, { serverUrl: documentServer(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
+  await app.register(icalRoutes, { repository: createCalendarRepository(database, { maxFeedsPerUser: config.maxCalendarFeedsPerUser }), limiter });
   await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, limits: config });
   await app.after();
   register405Routes(app, routes);

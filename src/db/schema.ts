@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 
 /** Ordered so: sorting by priority sorts by this order. */
 export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high']);
@@ -183,6 +183,25 @@ export const eventTickets = pgTable(
     expires_at: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
   },
   (t) => [index('event_tickets_expires_at_idx').on(t.expires_at)],
+);
+
+/**
+ * Calendar feeds (`/ical/<secret>.ics`): a user's subscription address of one list (`list_id`) or of
+ * all their lists (null). Looked up by `secret_hash` (SHA-256); `secret` is kept to show the address
+ * again in GET /calendar-feeds.
+ */
+export const calendarFeeds = pgTable(
+  'calendar_feeds',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    user_id: text('user_id').notNull(),
+    list_id: integer('list_id').references(() => lists.id, { onDelete: 'cascade' }),
+    format: text('format').notNull(),
+    secret: text('secret').notNull(),
+    secret_hash: text('secret_hash').notNull(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('calendar_feeds_secret_hash_idx').on(t.secret_hash), index('calendar_feeds_user_idx').on(t.user_id, t.id), check('calendar_feeds_format_check', sql`${t.format} in ('events', 'todos')`)],
 );
 
 export type TaskRow = typeof tasks.$inferSelect;

@@ -55,6 +55,7 @@ export const routes = {
   events: (user: string) => `${routes.tasks(user)}/events`,
   ticket: (user: string) => `${routes.events(user)}/ticket`,
   tags: (user: string) => `/api/${encodeURIComponent(user)}/tags`,
+  calendarFeeds: (user: string) => `/api/${encodeURIComponent(user)}/calendar-feeds`,
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -167,6 +168,13 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>
       reply(client.GET('/api/{user_id}/tasks/changes', { params: { path, query: (typeof q === 'string' ? {} : q) as Query<'listChanges'> }, ...query(q), ...init(headers) })),
     ticket: (headers?: Headers) => reply(client.POST('/api/{user_id}/tasks/events/ticket', { params: { path }, ...init(headers) })),
+    calendarFeeds: {
+      create: (body: JsonBody<'createCalendarFeed'> | Loose, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/calendar-feeds', { params: { path }, body: body as JsonBody<'createCalendarFeed'>, ...init(headers) })),
+      list: (headers?: Headers) => reply(client.GET('/api/{user_id}/calendar-feeds', { params: { path }, ...init(headers) })),
+      del: (id: Id, headers?: Headers) =>
+        reply(client.DELETE('/api/{user_id}/calendar-feeds/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    },
   };
 }
 
