@@ -18,6 +18,8 @@ import type { LiveUpdates } from './sync/live.js';
 import { createTagsRepository } from './tags/tags.repository.js';
 import { tagsRoutes } from './tags/tags.routes.js';
 import { calendarRoutes } from './calendar/calendar.routes.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
+import { createWebhooksRepository } from './webhooks/webhooks.repository.js';
 import { createCalendarRepository } from './calendar/calendar.repository.js';
 
 declare module 'fastify' {
@@ -43,6 +45,8 @@ export interface ApiOptions {
     | 'syncMaxDeletionsPerUser'
     | 'idempotencyMaxKeysPerUser'
     | 'maxCalendarFeedsPerUser'
+    | 'maxWebhooksPerUser'
+    | 'webhooksAllowPrivate'
   >;
 }
 
@@ -98,6 +102,13 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     changes: { current: (userId) => live.repository.current(userId) },
     pageCache: new PageCache(limits.pageCacheBytes),
     reads,
+  });
+  await api.register(webhooksRoutes, {
+    prefix: '/webhooks',
+    repository: createWebhooksRepository(database, { maxPerUser: limits.maxWebhooksPerUser }),
+    pipeline,
+    maxPerUser: limits.maxWebhooksPerUser,
+    allowPrivate: limits.webhooksAllowPrivate,
   });
   await api.register(calendarRoutes, {
     prefix: '/calendar-feeds',

@@ -27,6 +27,7 @@ import { TASK_FEED } from './tasks/tasks.feed.js';
 import { icalRoutes } from './calendar/ical.routes.js';
 import { createCalendarRepository } from './calendar/calendar.repository.js';
 import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
+import { webhookSchemas } from './webhooks/webhooks.schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +49,7 @@ export interface AppDependencies {
 /** The named schemas: shared by validation, serialization and the document's components. */
 /** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
 const FEED_KINDS = [TASK_FEED];
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS), CalendarFeedSchema, CalendarFeedCreateSchema];
+const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...tagSchemas, ...syncSchemas(FEED_KINDS), CalendarFeedSchema, CalendarFeedCreateSchema, ...webhookSchemas];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot

@@ -83,6 +83,10 @@ export interface Config {
   readonly maxTasksPerPage: number;
   /** Most tasks one user may keep (403 TASK_LIMIT_REACHED beyond). */
   readonly maxTasksPerUser: number;
+  /** Most webhooks one user keeps (20, API.md). */
+  readonly maxWebhooksPerUser: number;
+  /** WEBHOOKS_ALLOW_PRIVATE: webhooks may target http and private addresses (tests, development). */
+  readonly webhooksAllowPrivate: boolean;
   /** Most calendar feeds one user keeps (MAX_CALENDAR_FEEDS_PER_USER). */
   readonly maxCalendarFeedsPerUser: number;
   /** Bytes of serialized lists kept per process (LIST_CACHE_MB; 0: none). */
@@ -386,6 +390,8 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     maxTasksPerPage: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
     maxTasksPerUser: int(env, 'MAX_TASKS_PER_USER', 100_000, 1, 100_000_000),
+    maxWebhooksPerUser: int(env, 'MAX_WEBHOOKS_PER_USER', 20, 1, 1000),
+    webhooksAllowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
     maxCalendarFeedsPerUser: int(env, 'MAX_CALENDAR_FEEDS_PER_USER', 100, 1, 10_000),
     pageCacheBytes: int(env, 'LIST_CACHE_MB', 32, 0, 16_384) * 1024 * 1024,
     databaseDirectUrl: directUrl(env, dbUrl),

@@ -204,6 +204,40 @@ export const calendarFeeds = pgTable(
   (t) => [uniqueIndex('calendar_feeds_secret_hash_idx').on(t.secret_hash), index('calendar_feeds_user_idx').on(t.user_id, t.id), check('calendar_feeds_format_check', sql`${t.format} in ('events', 'todos')`)],
 );
 
+/** A user's webhooks: where deliveries of the events they subscribed to go, signed with `secret`. */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    user_id: text('user_id').notNull(),
+    url: text('url').notNull(),
+    events: text('events').array().notNull(),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhooks_user_idx').on(t.user_id, t.id)],
+);
+
+/** One event for one webhook (`id` is its `webhook-id`, the same on every attempt), and how its delivery went. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhook_id: integer('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    last_status: integer('last_status'),
+    next_attempt_at: timestamp('next_attempt_at', { withTimezone: true, precision: 3, mode: 'string' }),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_webhook_idx').on(t.webhook_id, sql`${t.created_at} desc`, sql`${t.id} desc`)],
+);
+
 export type TaskRow = typeof tasks.$inferSelect;
 
 /**

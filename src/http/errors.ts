@@ -13,7 +13,7 @@ import { AllowHeader, RetryAfterHeader, WwwAuthenticateHeader } from './headers.
 const MEANING: Record<number, [name: string, description: string]> = {
   400: ['ValidationError', 'Invalid input: a body, field, path or query parameter outside the contract (the message names it)'],
   401: ['UnauthorizedError', 'No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN)'],
-  403: ['ForbiddenError', "The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED)"],
+  403: ['ForbiddenError', "The path's user is not the token's user (FORBIDDEN), or the user keeps the most tasks allowed (TASK_LIMIT_REACHED) or webhooks (WEBHOOK_LIMIT_REACHED)"],
   404: ['NotFoundError', 'No such task for this user, or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
   408: ['RequestTimeoutError', 'The request did not arrive in full within the request timeout (30 s)'],
@@ -36,6 +36,7 @@ const EXAMPLE: Record<ErrorCode, string> = {
   INVALID_TOKEN: 'The token has expired',
   FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
   TASK_LIMIT_REACHED: 'You keep 100000 tasks, the most allowed: delete some to create more',
+  WEBHOOK_LIMIT_REACHED: 'You keep 20 webhooks, the most allowed: delete one to make another',
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',
   REQUEST_TIMEOUT: 'The request did not arrive in time',

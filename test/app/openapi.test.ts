@@ -20,12 +20,16 @@ describe('OpenAPI and docs', () => {
     expect(routes.sort()).toEqual([
       'DELETE /api/{user_id}/calendar-feeds/{id}',
       'DELETE /api/{user_id}/tasks/{id}',
+      'DELETE /api/{user_id}/webhooks/{id}',
       'GET /api/{user_id}/calendar-feeds',
       'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
       'GET /api/{user_id}/tasks/changes',
       'GET /api/{user_id}/tasks/events',
       'GET /api/{user_id}/tasks/{id}',
+      'GET /api/{user_id}/webhooks',
+      'GET /api/{user_id}/webhooks/{id}',
+      'GET /api/{user_id}/webhooks/{id}/deliveries',
       'GET /health',
       'GET /ical/{file}',
       'GET /ready',
@@ -33,7 +37,9 @@ describe('OpenAPI and docs', () => {
       'POST /api/{user_id}/calendar-feeds',
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
+      'POST /api/{user_id}/webhooks',
       'PUT /api/{user_id}/tasks/{id}',
+      'PUT /api/{user_id}/webhooks/{id}',
     ]);
     const create = doc.paths['/api/{user_id}/tasks'].post;
     expect(create.security).toEqual([{ bearerAuth: [] }]);

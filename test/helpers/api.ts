@@ -168,6 +168,17 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>
       reply(client.GET('/api/{user_id}/tasks/changes', { params: { path, query: (typeof q === 'string' ? {} : q) as Query<'listChanges'> }, ...query(q), ...init(headers) })),
     ticket: (headers?: Headers) => reply(client.POST('/api/{user_id}/tasks/events/ticket', { params: { path }, ...init(headers) })),
+    webhooks: {
+      create: (body: JsonBody<'createWebhook'> | Loose, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/webhooks', { params: { path }, body: body as JsonBody<'createWebhook'>, ...init(headers) })),
+      list: (headers?: Headers) => reply(client.GET('/api/{user_id}/webhooks', { params: { path }, ...init(headers) })),
+      get: (id: Id, headers?: Headers) => reply(client.GET('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      put: (id: Id, body: JsonBody<'updateWebhook'> | Loose, headers?: Headers) =>
+        reply(client.PUT('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, body: body as JsonBody<'updateWebhook'>, ...init(headers) })),
+      del: (id: Id, headers?: Headers) => reply(client.DELETE('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      deliveries: (id: Id, headers?: Headers) =>
+        reply(client.GET('/api/{user_id}/webhooks/{id}/deliveries', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    },
     calendarFeeds: {
       create: (body: JsonBody<'createCalendarFeed'> | Loose, headers?: Headers) =>
         reply(client.POST('/api/{user_id}/calendar-feeds', { params: { path }, body: body as JsonBody<'createCalendarFeed'>, ...init(headers) })),
