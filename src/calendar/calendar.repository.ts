@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readableListsSql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
-import type { Executor } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import type { CalendarFeed, CalendarFormat } from './calendar.schemas.js';
 
 /** A feed's secret: 256 random bits, base64url (43 characters). */
@@ -48,8 +48,9 @@ export const ICS_MAX_TASKS = 10_000;
  * user is a member of at that moment (or one of them): losing the list (removed, left, deleted) makes
  * the feed a 404, as the list is for them.
  */
-export function createCalendarRepository(database: Executor, options: { maxFeedsPerUser: number }) {
+export function createCalendarRepository(database: Pick<Database, 'rows' | 'transaction'>, options: { maxFeedsPerUser: number }) {
   const COLUMNS = 'id, secret, list_id, format';
+  const inTransaction = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
   const member = (list: string, user: string) => `exists (select 1 from list_members m where m.list_id = ${list} and m.user_id = ${user})`;
   const CREATE =
     `insert into calendar_feeds (user_id, list_id, format, secret, secret_hash) select $1, $2, $3, $4, $5 ` +
@@ -59,7 +60,12 @@ export function createCalendarRepository(database: Executor, options: { maxFeeds
     /** A new feed, or why not: the list is not the caller's (`no_list`), or they keep the most feeds allowed (`full`). */
     async create(scope: AccessScope, listId: number | null, format: CalendarFormat, exec: Executor = database): Promise<CalendarFeed | 'no_list' | 'full'> {
       const secret = randomBytes(SECRET_BYTES).toString('base64url');
-      const [row] = await exec.rows<FeedRow>(CREATE, [scope.userId, listId, format, secret, secretHash(secret), options.maxFeedsPerUser]);
+      // Counted after the lock of the user's feed counter row, in a statement of its own (a fresh
+      // snapshot): racing creates at the cap cannot pass it.
+      const [row] = await inTransaction(exec, async (tx) => {
+        await tx.rows('select 1 from user_changes where user_id = $1 for update', [scope.userId]);
+        return tx.rows<FeedRow>(CREATE, [scope.userId, listId, format, secret, secretHash(secret), options.maxFeedsPerUser]);
+      });
       if (row !== undefined) return asFeed(row);
       if (listId !== null) {
         const [seen] = await exec.rows<{ ok: boolean }>(`select ${member('$2::int', '$1')} as ok`, [scope.userId, listId]);

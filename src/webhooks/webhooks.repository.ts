@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccessScope } from '../access/scope.js';
-import type { Executor } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import type { Webhook, WebhookUpdate } from './webhooks.schemas.js';
 
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
@@ -19,20 +19,23 @@ export interface DeliveryRow {
 }
 
 /** SQL of a user's webhooks: every statement is the caller's own (`user_id = $1`). */
-export function createWebhooksRepository(database: Executor, options: { maxPerUser: number }) {
-  // The user's webhooks are counted under the lock of their feed counter row (every user has one,
-  // made with their Inbox), correlated with it so the count runs after the lock: racing creates at
-  // the cap wait for each other.
+export function createWebhooksRepository(database: Pick<Database, 'rows' | 'transaction'>, options: { maxPerUser: number }) {
+  // The user's webhooks are counted after the lock of their feed counter row (every user has one,
+  // made with their Inbox) is taken, in a statement of its own: under READ COMMITTED it then sees
+  // every create that held the lock before it, so racing creates at the cap cannot pass it.
+  const LOCK = 'select 1 from user_changes where user_id = $1 for update';
   const CREATE =
     'insert into webhooks (user_id, url, events, secret) select $1, $2, $3, $4 ' +
-    'from (select user_id from user_changes where user_id = $1 for update) l ' +
-    'where (select count(*) from webhooks w where w.user_id = l.user_id) < $5 ' +
-    'returning id, url, events, secret';
+    'where (select count(*) from webhooks w where w.user_id = $1) < $5 returning id, url, events, secret';
+  const inTransaction = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
   return {
     /** The new webhook with its secret, or null at the cap. */
     async create(scope: AccessScope, url: string, events: string[], exec: Executor = database) {
-      const [row] = await exec.rows<{ id: number; url: string; events: string[]; secret: string }>(CREATE, [scope.userId, url, events, newSecret(), options.maxPerUser]);
-      return row ?? null;
+      return inTransaction(exec, async (tx) => {
+        await tx.rows(LOCK, [scope.userId]);
+        const [row] = await tx.rows<{ id: number; url: string; events: string[]; secret: string }>(CREATE, [scope.userId, url, events, newSecret(), options.maxPerUser]);
+        return row ?? null;
+      });
     },
     all: (scope: AccessScope) => database.rows<Webhook>(`select ${COLUMNS} from webhooks where user_id = $1 order by id`, [scope.userId]),
     async get(scope: AccessScope, id: number): Promise<Webhook | null> {

@@ -165,5 +165,9 @@ describe.each(drivers)('calendar feeds [%s]', (driver) => {
     await me.calendarFeeds.create({});
     expectError(await me.calendarFeeds.create({}), 403, 'FORBIDDEN', 'You keep 3 calendar feeds, the most allowed: delete one to make another');
     expect((await me.calendarFeeds.list()).json().data).toHaveLength(3);
+    // Racing creates cannot pass the cap either.
+    const racer = await user();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => racer.calendarFeeds.create({})));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 201, 201, 403, 403, 403]);
   });
 });
