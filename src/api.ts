@@ -24,6 +24,10 @@ import { createListsRepository } from './lists/lists.repository.js';
 import { LIST_FEED } from './lists/lists.feed.js';
 import { listsRoutes } from './lists/lists.routes.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
+import { calendarRoutes } from './calendar/calendar.routes.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
+import { createWebhooksRepository } from './webhooks/webhooks.repository.js';
+import { createCalendarRepository } from './calendar/calendar.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,6 +56,9 @@ export interface ApiOptions {
     | 'vapid'
     | 'pushAllowPrivate'
     | 'pushMaxSubscriptionsPerUser'
+    | 'maxCalendarFeedsPerUser'
+    | 'maxWebhooksPerUser'
+    | 'webhooksAllowPrivate'
   >;
 }
 
@@ -108,6 +115,19 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     changes: { current: (userId) => live.repository.current(userId) },
     pageCache: new PageCache(limits.pageCacheBytes),
     reads,
+  });
+  await api.register(webhooksRoutes, {
+    prefix: '/webhooks',
+    repository: createWebhooksRepository(database, { maxPerUser: limits.maxWebhooksPerUser }),
+    pipeline,
+    maxPerUser: limits.maxWebhooksPerUser,
+    allowPrivate: limits.webhooksAllowPrivate,
+  });
+  await api.register(calendarRoutes, {
+    prefix: '/calendar-feeds',
+    repository: createCalendarRepository(database, { maxFeedsPerUser: limits.maxCalendarFeedsPerUser }),
+    pipeline,
+    maxFeedsPerUser: limits.maxCalendarFeedsPerUser,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
   await api.register(listsRoutes, {

@@ -32,6 +32,10 @@ import { taskSchemas } from './tasks/tasks.schemas.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
 import { LIST_FEED } from './lists/lists.feed.js';
 import { listSchemas } from './lists/lists.schemas.js';
+import { icalRoutes } from './calendar/ical.routes.js';
+import { createCalendarRepository } from './calendar/calendar.repository.js';
+import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
+import { webhookSchemas } from './webhooks/webhooks.schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,7 +59,18 @@ export interface AppDependencies {
 /** The named schemas: shared by validation, serialization and the document's components. */
 /** What users' feeds carry (src/sync/feed.ts): each resource's kind. */
 const FEED_KINDS = [TASK_FEED, LIST_FEED];
-const SCHEMAS = [ErrorSchema, ...errorSchemas, ...taskSchemas, ...listSchemas, ...tagSchemas, ...pushSchemas, ...syncSchemas(FEED_KINDS)];
+const SCHEMAS = [
+  ErrorSchema,
+  ...errorSchemas,
+  ...taskSchemas,
+  ...listSchemas,
+  ...tagSchemas,
+  ...pushSchemas,
+  ...syncSchemas(FEED_KINDS),
+  CalendarFeedSchema,
+  CalendarFeedCreateSchema,
+  ...webhookSchemas,
+];
 
 /**
  * TRUST_PROXY for Fastify. A hop count is a function: Fastify 5 itself ignores a number (it cannot
@@ -191,6 +206,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await registerOpenApi(app, { serverUrl: documentServer(config) });
   await app.register(healthRoutes, { ready: () => database.ready(), timeoutMs: Math.min(config.databaseTimeoutMs, 2000) });
   await app.register(pushPublicKeyRoutes, { prefix: '/push', publicKey: config.vapid?.publicKey });
+  await app.register(icalRoutes, { repository: createCalendarRepository(database, { maxFeedsPerUser: config.maxCalendarFeedsPerUser }), limiter });
   await app.register(apiRoutes, { prefix: '/api/:user_id', verifier, limiter, database, live, push, limits: config });
   await app.after();
   register405Routes(app, routes);

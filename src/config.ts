@@ -85,6 +85,12 @@ export interface Config {
   readonly maxTasksPerUser: number;
   /** Most lists one user may own, the Inbox included (403 LIST_LIMIT_REACHED beyond). */
   readonly maxListsPerUser: number;
+  /** Most webhooks one user keeps (20, API.md). */
+  readonly maxWebhooksPerUser: number;
+  /** WEBHOOKS_ALLOW_PRIVATE: webhooks may target http and private addresses (tests, development). */
+  readonly webhooksAllowPrivate: boolean;
+  /** Most calendar feeds one user keeps (MAX_CALENDAR_FEEDS_PER_USER). */
+  readonly maxCalendarFeedsPerUser: number;
   /** Bytes of serialized lists kept per process (LIST_CACHE_MB; 0: none). */
   readonly pageCacheBytes: number;
   /** A direct (not pooled) PostgreSQL URL for LISTEN: DATABASE_DIRECT_URL, or derived (Neon's -pooler host). */
@@ -494,6 +500,9 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     maxTasksPerPage: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
     maxTasksPerUser: int(env, 'MAX_TASKS_PER_USER', 100_000, 1, 100_000_000),
     maxListsPerUser: int(env, 'MAX_LISTS_PER_USER', 1000, 1, 1_000_000),
+    maxWebhooksPerUser: int(env, 'MAX_WEBHOOKS_PER_USER', 20, 1, 1000),
+    webhooksAllowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    maxCalendarFeedsPerUser: int(env, 'MAX_CALENDAR_FEEDS_PER_USER', 100, 1, 10_000),
     pageCacheBytes: int(env, 'LIST_CACHE_MB', 32, 0, 16_384) * 1024 * 1024,
     databaseDirectUrl: directUrl(env, dbUrl),
     eventsMaxPerUser: int(env, 'EVENTS_MAX_PER_USER', 10, 1, 10_000),

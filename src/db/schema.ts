@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar, type AnyPgColumn } from 'drizzle-orm/pg-core';
 
 /** Ordered so: sorting by priority sorts by this order. */
 export const taskPriority = pgEnum('task_priority', ['none', 'low', 'medium', 'high']);
@@ -238,6 +238,59 @@ export const pushSubscriptions = pgTable(
     uniqueIndex('push_subscriptions_user_endpoint_idx').on(t.user_id, t.endpoint),
     index('push_subscriptions_user_id_idx').on(t.user_id, t.id),
   ],
+);
+
+/**
+ * Calendar feeds (`/ical/<secret>.ics`): a user's subscription address of one list (`list_id`) or of
+ * all their lists (null). Looked up by `secret_hash` (SHA-256); `secret` is kept to show the address
+ * again in GET /calendar-feeds.
+ */
+export const calendarFeeds = pgTable(
+  'calendar_feeds',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    user_id: text('user_id').notNull(),
+    list_id: integer('list_id').references(() => lists.id, { onDelete: 'cascade' }),
+    format: text('format').notNull(),
+    secret: text('secret').notNull(),
+    secret_hash: text('secret_hash').notNull(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('calendar_feeds_secret_hash_idx').on(t.secret_hash), index('calendar_feeds_user_idx').on(t.user_id, t.id), check('calendar_feeds_format_check', sql`${t.format} in ('events', 'todos')`)],
+);
+
+/** A user's webhooks: where deliveries of the events they subscribed to go, signed with `secret`. */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    user_id: text('user_id').notNull(),
+    url: text('url').notNull(),
+    events: text('events').array().notNull(),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhooks_user_idx').on(t.user_id, t.id)],
+);
+
+/** One event for one webhook (`id` is its `webhook-id`, the same on every attempt), and how its delivery went. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhook_id: integer('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    last_status: integer('last_status'),
+    next_attempt_at: timestamp('next_attempt_at', { withTimezone: true, precision: 3, mode: 'string' }),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_webhook_idx').on(t.webhook_id, sql`${t.created_at} desc`, sql`${t.id} desc`)],
 );
 
 export type TaskRow = typeof tasks.$inferSelect;

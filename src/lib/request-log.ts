@@ -3,7 +3,15 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 /** The path without the query string: a token in `?access_token=` must not reach the log. */
 export function pathOf(url: string): string {
   const q = url.indexOf('?');
-  return (q < 0 ? url : url.slice(0, q)).slice(0, 300);
+  return redactSecrets((q < 0 ? url : url.slice(0, q)).slice(0, 300));
+}
+
+/**
+ * Paths that carry a secret in place of a token (a calendar feed's address, an invitation's): the
+ * secret is replaced, so no log line holds one.
+ */
+function redactSecrets(path: string): string {
+  return path.replace(/^\/ical\/[^/]*/, '/ical/[secret].ics').replace(/\/invitations\/[^/]+\/accept/, '/invitations/[token]/accept');
 }
 
 /** A PostgreSQL error (postgres.js PostgresError): a SQLSTATE code and a severity. */

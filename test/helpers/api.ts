@@ -62,6 +62,7 @@ export const routes = {
   pushSubscriptions: (user: string) => `/api/${encodeURIComponent(user)}/push-subscriptions`,
   pushSubscription: (user: string, id: Id) => `${routes.pushSubscriptions(user)}/${id}`,
   pushPublicKey: '/push/public-key',
+  calendarFeeds: (user: string) => `/api/${encodeURIComponent(user)}/calendar-feeds`,
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -195,6 +196,24 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
       reply(client.POST('/api/{user_id}/push-subscriptions', { params: { path }, body: body as JsonBody<'createPushSubscription'>, ...init(headers) })),
     unsubscribePush: (id: Id, headers?: Headers) =>
       reply(client.DELETE('/api/{user_id}/push-subscriptions/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    webhooks: {
+      create: (body: JsonBody<'createWebhook'> | Loose, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/webhooks', { params: { path }, body: body as JsonBody<'createWebhook'>, ...init(headers) })),
+      list: (headers?: Headers) => reply(client.GET('/api/{user_id}/webhooks', { params: { path }, ...init(headers) })),
+      get: (id: Id, headers?: Headers) => reply(client.GET('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      put: (id: Id, body: JsonBody<'updateWebhook'> | Loose, headers?: Headers) =>
+        reply(client.PUT('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, body: body as JsonBody<'updateWebhook'>, ...init(headers) })),
+      del: (id: Id, headers?: Headers) => reply(client.DELETE('/api/{user_id}/webhooks/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      deliveries: (id: Id, headers?: Headers) =>
+        reply(client.GET('/api/{user_id}/webhooks/{id}/deliveries', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    },
+    calendarFeeds: {
+      create: (body: JsonBody<'createCalendarFeed'> | Loose, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/calendar-feeds', { params: { path }, body: body as JsonBody<'createCalendarFeed'>, ...init(headers) })),
+      list: (headers?: Headers) => reply(client.GET('/api/{user_id}/calendar-feeds', { params: { path }, ...init(headers) })),
+      del: (id: Id, headers?: Headers) =>
+        reply(client.DELETE('/api/{user_id}/calendar-feeds/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    },
   };
 }
 
