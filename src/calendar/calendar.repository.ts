@@ -103,7 +103,7 @@ export function createCalendarRepository(database: Pick<Database, 'rows' | 'tran
       const lists = feed.list_id === null ? `t.list_id in (${readableListsSql('$1')})` : `t.list_id = $2 and ${member('$2::int', '$1')}`;
       const events = feed.format === 'events' ? ' and not t.completed and t.due_at is not null' : '';
       return database.rows(
-        `select t.* from tasks t where ${lists}${events} order by t.due_at nulls last, t.id limit ${ICS_MAX_TASKS}`,
+        `select t.*, (select p.uid from tasks p where p.id = t.parent_id) as parent_uid from tasks t where ${lists}${events} order by t.due_at nulls last, t.id limit ${ICS_MAX_TASKS}`,
         feed.list_id === null ? [feed.user_id] : [feed.user_id, feed.list_id],
       );
     },

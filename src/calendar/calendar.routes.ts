@@ -5,11 +5,15 @@ import { ApiError } from '../errors.js';
 import { Envelope } from '../http/envelope.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { IdempotencyHeaders } from '../http/conditional.js';
+import { IdempotentReplayedHeader } from '../http/headers.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import type { WritePipeline } from '../writes/pipeline.js';
 import type { CalendarRepository } from './calendar.repository.js';
 import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar.schemas.js';
+
+/** A write's answer may be a replay (Idempotency-Key). */
+const REPLAYED = { headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } };
 
 export interface CalendarRoutesOptions {
   repository: CalendarRepository;
@@ -40,7 +44,7 @@ export const calendarRoutes: FastifyPluginAsync<CalendarRoutesOptions> = async (
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(CalendarFeedCreateSchema),
-        response: { 201: Envelope(ref(CalendarFeedSchema), 'Calendar feed created successfully'), ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: { ...Envelope(ref(CalendarFeedSchema), 'Calendar feed created successfully'), ...REPLAYED }, ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) =>
@@ -77,7 +81,7 @@ export const calendarRoutes: FastifyPluginAsync<CalendarRoutesOptions> = async (
         summary: 'Revoke a calendar feed: its address answers 404 from now on',
         params: ItemParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 200: Envelope(ref(CalendarFeedSchema), 'Calendar feed deleted successfully'), ...errorResponses(400, 404, 409, 422, ...AUTHED) },
+        response: { 200: { ...Envelope(ref(CalendarFeedSchema), 'Calendar feed deleted successfully'), ...REPLAYED }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
       },
     },
     async (request, reply) =>

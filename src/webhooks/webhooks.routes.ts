@@ -5,12 +5,16 @@ import { ApiError } from '../errors.js';
 import { Envelope } from '../http/envelope.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { IdempotencyHeaders } from '../http/conditional.js';
+import { IdempotentReplayedHeader } from '../http/headers.js';
 import { ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import type { WritePipeline } from '../writes/pipeline.js';
 import type { WebhooksRepository } from './webhooks.repository.js';
 import { DeliverySchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookSchema, WebhookUpdateSchema } from './webhooks.schemas.js';
 import { checkTarget } from './webhooks.targets.js';
+
+/** A write's answer may be a replay (Idempotency-Key). */
+const REPLAYED = { headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } };
 
 export interface WebhooksRoutesOptions {
   repository: WebhooksRepository;
@@ -44,7 +48,7 @@ export const webhooksRoutes: FastifyPluginAsync<WebhooksRoutesOptions> = async (
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(WebhookCreateSchema),
-        response: { 201: Envelope(ref(WebhookCreatedSchema), 'Webhook created successfully'), ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: { ...Envelope(ref(WebhookCreatedSchema), 'Webhook created successfully'), ...REPLAYED }, ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -98,7 +102,7 @@ export const webhooksRoutes: FastifyPluginAsync<WebhooksRoutesOptions> = async (
         params: ItemParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(WebhookUpdateSchema),
-        response: { 200: Envelope(ref(WebhookSchema), 'Webhook updated successfully'), ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
+        response: { 200: { ...Envelope(ref(WebhookSchema), 'Webhook updated successfully'), ...REPLAYED }, ...errorResponses(400, 404, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -120,7 +124,7 @@ export const webhooksRoutes: FastifyPluginAsync<WebhooksRoutesOptions> = async (
         summary: 'Delete a webhook: nothing more is delivered to it',
         params: ItemParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 200: Envelope(ref(WebhookSchema), 'Webhook deleted successfully'), ...errorResponses(400, 404, 409, 422, ...AUTHED) },
+        response: { 200: { ...Envelope(ref(WebhookSchema), 'Webhook deleted successfully'), ...REPLAYED }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
       },
     },
     async (request, reply) =>

@@ -80,11 +80,13 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'completeTask', 'createEventTicket', 'createList', 'createTask', 'deleteList', 'deleteTask', 'getList', 'getTask', 'health', 'listChanges', 'listLists',
-      'listTags', 'listTasks', 'moveList', 'moveTask', 'ready', 'streamEvents', 'updateList', 'updateTask',
+      'completeTask', 'createCalendarFeed', 'createEventTicket', 'createList', 'createPushSubscription', 'createTask', 'createWebhook', 'deleteCalendarFeed',
+      'deleteList', 'deletePushSubscription', 'deleteTask', 'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health',
+      'listCalendarFeeds', 'listChanges', 'listLists', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask',
+      'readCalendarFeed', 'ready', 'streamEvents', 'updateList', 'updateTask', 'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'Error', 'NotFoundError']),
+      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'Error', 'NotFoundError']),
     );
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: '/' }]); // relative: the server the document came from (PUBLIC_URL sets another)

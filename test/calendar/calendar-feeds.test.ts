@@ -92,7 +92,7 @@ describe.each(drivers)('calendar feeds [%s]', (driver) => {
     const events = parse(res.body, 'vevent');
     expect(events).toHaveLength(1);
     const [event] = events as [ICAL.Component];
-    expect(prop(event, 'uid')).toBe(`task-${a.id}@task-api`);
+    expect(prop(event, 'uid')).toBe(a.uid);
     expect(prop(event, 'summary')).toBe('Dentist, then; lunch\nwith Sam');
     expect(prop(event, 'description')).toBe('Bring the form');
     expect((prop(event, 'dtstart') as ICAL.Time).toJSDate().toISOString()).toBe(due);
@@ -102,23 +102,27 @@ describe.each(drivers)('calendar feeds [%s]', (driver) => {
     expect(new ICAL.Component(ICAL.parse(res.body)).getFirstPropertyValue('x-wr-calname')).toBe('Inbox');
   });
 
-  it('todos: one VTODO per task with its state (STATUS, COMPLETED, DUE, PRIORITY)', async () => {
+  it('todos: one VTODO per task with its state (STATUS, COMPLETED, DUE, PRIORITY, RELATED-TO)', async () => {
     const me = await user();
     const open = (await me.create({ title: 'Open', due_at: '2027-01-02T03:04:05.006Z', priority: 'low' })).json().data;
     const closed = (await me.create({ title: 'Closed', priority: 'medium' })).json().data;
     const completed = (await me.complete(closed.id, { completed: true })).json().data;
+    const child = (await me.create({ title: 'Child', parent_id: open.id, uid: 'child-uid-1' })).json().data;
     const feed = (await me.calendarFeeds.create({ format: 'todos' })).json().data;
     const todos = parse((await ics(feed.url)).body, 'vtodo');
     const byUid = new Map(todos.map((c) => [prop(c, 'uid'), c]));
-    expect([...byUid.keys()].sort()).toEqual([`task-${closed.id}@task-api`, `task-${open.id}@task-api`].sort());
-    const o = byUid.get(`task-${open.id}@task-api`)!;
+    expect([...byUid.keys()].sort()).toEqual([closed.uid, open.uid, 'child-uid-1'].sort());
+    // A subtask names its parent (RELATED-TO, RFC 5545: the parent's UID).
+    expect(prop(byUid.get('child-uid-1')!, 'related-to')).toBe(open.uid);
+    expect(prop(byUid.get(open.uid)!, 'related-to')).toBeNull();
+    const o = byUid.get(open.uid)!;
     expect({ status: prop(o, 'status'), priority: prop(o, 'priority'), due: (prop(o, 'due') as ICAL.Time).toJSDate().toISOString(), completed: prop(o, 'completed') }).toEqual({
       status: 'NEEDS-ACTION',
       priority: 9,
       due: '2027-01-02T03:04:05.000Z',
       completed: null,
     });
-    const c = byUid.get(`task-${closed.id}@task-api`)!;
+    const c = byUid.get(closed.uid)!;
     expect({ status: prop(c, 'status'), priority: prop(c, 'priority'), completed: (prop(c, 'completed') as ICAL.Time).toJSDate().toISOString() }).toEqual({
       status: 'COMPLETED',
       priority: 5,
