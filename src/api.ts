@@ -23,6 +23,8 @@ import { tagsRoutes } from './tags/tags.routes.js';
 import { createListsRepository } from './lists/lists.repository.js';
 import { LIST_FEED } from './lists/lists.feed.js';
 import { listsRoutes } from './lists/lists.routes.js';
+import { createSharingRepository } from './lists/sharing.repository.js';
+import { acceptRoutes, sharingRoutes } from './lists/sharing.routes.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
 import { calendarRoutes } from './calendar/calendar.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
@@ -47,6 +49,7 @@ export interface ApiOptions {
     | 'maxTasksPerPage'
     | 'maxTasksPerUser'
     | 'maxListsPerUser'
+    | 'maxMembersPerList'
     | 'syncRetentionDays'
     | 'pageCacheBytes'
     | 'readsInFlightPerUser'
@@ -130,18 +133,37 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     maxFeedsPerUser: limits.maxCalendarFeedsPerUser,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
+  const lists = createListsRepository(database, {
+    maxListsPerUser: limits.maxListsPerUser,
+    taskFeedKind: TASK_FEED.id,
+    maxDeletionsPerUser: limits.syncMaxDeletionsPerUser,
+  });
   await api.register(listsRoutes, {
     prefix: '/lists',
-    repository: createListsRepository(database, {
-      maxListsPerUser: limits.maxListsPerUser,
-      taskFeedKind: TASK_FEED.id,
-      maxDeletionsPerUser: limits.syncMaxDeletionsPerUser,
-    }),
+    repository: lists,
     pipeline,
     changes: { current: (userId) => live.repository.current(userId) },
     reads,
     maxListsPerUser: limits.maxListsPerUser,
   });
+  const sharing = {
+    database,
+    lists,
+    sharing: createSharingRepository({
+      taskFeedKind: TASK_FEED.id,
+      maxMembersPerList: limits.maxMembersPerList,
+      maxListsPerUser: limits.maxListsPerUser,
+      maxInvitationsPerList: 100,
+      maxDeletionsPerUser: limits.syncMaxDeletionsPerUser,
+    }),
+    pipeline,
+    reads,
+    limiter,
+    maxMembersPerList: limits.maxMembersPerList,
+    maxListsPerUser: limits.maxListsPerUser,
+  };
+  await api.register(sharingRoutes, { prefix: '/lists', ...sharing });
+  await api.register(acceptRoutes, { prefix: '/invitations', ...sharing });
   await api.register(changesRoutes, { prefix: '/tasks/changes', repository: live.repository, retentionDays, reads });
   await api.register(pushSubscriptionRoutes, {
     prefix: '/push-subscriptions',

@@ -83,6 +83,8 @@ export interface Config {
   readonly maxTasksPerPage: number;
   /** Most tasks in the lists one user owns, whoever created them (a create or a move beyond: 403 TASK_LIMIT_REACHED). */
   readonly maxTasksPerUser: number;
+  /** Most members of one list, the owner included (403 MEMBER_LIMIT_REACHED beyond). */
+  readonly maxMembersPerList: number;
   /** Most lists one user may own, the Inbox included (403 LIST_LIMIT_REACHED beyond). */
   readonly maxListsPerUser: number;
   /** Most webhooks one user keeps (20, API.md). */
@@ -500,6 +502,7 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     maxTasksPerPage: int(env, 'MAX_TASKS_PER_LIST', 1000, 1, 100_000),
     maxTasksPerUser: int(env, 'MAX_TASKS_PER_USER', 100_000, 1, 100_000_000),
     maxListsPerUser: int(env, 'MAX_LISTS_PER_USER', 1000, 1, 1_000_000),
+    maxMembersPerList: int(env, 'MAX_MEMBERS_PER_LIST', 100, 2, 10_000),
     maxWebhooksPerUser: int(env, 'MAX_WEBHOOKS_PER_USER', 20, 1, 1000),
     webhooksAllowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
     maxCalendarFeedsPerUser: int(env, 'MAX_CALENDAR_FEEDS_PER_USER', 100, 1, 10_000),

@@ -45,7 +45,12 @@ export const listMembers = pgTable(
     position: text('position').notNull().default('a0'),
     joined_at: timestamp('joined_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.list_id, t.user_id] }), index('list_members_user_idx').on(t.user_id, t.list_id)],
+  (t) => [
+    primaryKey({ columns: [t.list_id, t.user_id] }),
+    index('list_members_user_idx').on(t.user_id, t.list_id),
+    // One owner per list.
+    uniqueIndex('list_members_one_owner_idx').on(t.list_id).where(sql`${t.role} = 'owner'`),
+  ],
 );
 
 /**
@@ -292,6 +297,35 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [index('webhook_deliveries_webhook_idx').on(t.webhook_id, sql`${t.created_at} desc`, sql`${t.id} desc`)],
 );
+
+/** Invitation links to a list (API.md, "Sharing"): single use; only the token's SHA-256 is kept. */
+export const listInvitations = pgTable(
+  'list_invitations',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    list_id: integer('list_id')
+      .notNull()
+      .references(() => lists.id, { onDelete: 'cascade' }),
+    role: listRole('role').notNull(),
+    token_hash: text('token_hash').notNull(),
+    created_by: text('created_by').notNull(),
+    created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    expires_at: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('list_invitations_token_hash_idx').on(t.token_hash),
+    index('list_invitations_list_idx').on(t.list_id, t.id),
+    check('list_invitations_role_check', sql`${t.role} in ('editor', 'viewer')`),
+  ],
+);
+
+/** A user's name and email as last seen in their own tokens (members' lists show them). */
+export const userProfiles = pgTable('user_profiles', {
+  user_id: text('user_id').primaryKey(),
+  name: text('name'),
+  email: text('email'),
+  updated_at: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+});
 
 export type TaskRow = typeof tasks.$inferSelect;
 

@@ -16,7 +16,7 @@ const MEANING: Record<number, [name: string, description: string]> = {
   403: [
     'ForbiddenError',
     "The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); " +
-      'or the list\'s owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED)',
+      'or the list\'s owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED)',
   ],
   404: ['NotFoundError', 'No such task or list for this user (a list they are not a member of does not exist for them), or no such route'],
   405: ['MethodNotAllowedError', 'Known path, other method; `Allow` lists the methods'],
@@ -41,6 +41,7 @@ const EXAMPLE: Record<ErrorCode, string> = {
   FORBIDDEN: "You can only access your own data: the path's user is not the token's user",
   TASK_LIMIT_REACHED: 'You keep 100000 tasks, the most allowed: delete some to create more',
   LIST_LIMIT_REACHED: 'You own 1000 lists, the most allowed: delete some to create more',
+  MEMBER_LIMIT_REACHED: 'This list has 100 members, the most allowed',
   WEBHOOK_LIMIT_REACHED: 'You keep 20 webhooks, the most allowed: delete one to make another',
   NOT_FOUND: 'Task not found',
   METHOD_NOT_ALLOWED: 'Method not allowed here; allowed: GET, HEAD, POST',

@@ -80,10 +80,11 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'completeTask', 'createCalendarFeed', 'createEventTicket', 'createList', 'createPushSubscription', 'createTask', 'createWebhook', 'deleteCalendarFeed',
-      'deleteList', 'deletePushSubscription', 'deleteTask', 'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health',
-      'listCalendarFeeds', 'listChanges', 'listLists', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask',
-      'readCalendarFeed', 'ready', 'streamEvents', 'updateList', 'updateTask', 'updateWebhook',
+      'acceptInvitation', 'completeTask', 'createCalendarFeed', 'createEventTicket', 'createInvitation', 'createList', 'createPushSubscription',
+      'createTask', 'createWebhook', 'deleteCalendarFeed', 'deleteInvitation', 'deleteList', 'deleteMember', 'deletePushSubscription', 'deleteTask',
+      'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health', 'listCalendarFeeds', 'listChanges', 'listInvitations',
+      'listLists', 'listMembers', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask', 'readCalendarFeed',
+      'ready', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'Error', 'NotFoundError']),

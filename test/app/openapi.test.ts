@@ -20,12 +20,16 @@ describe('OpenAPI and docs', () => {
     expect(routes.sort()).toEqual([
       'DELETE /api/{user_id}/calendar-feeds/{id}',
       'DELETE /api/{user_id}/lists/{list_id}',
+      'DELETE /api/{user_id}/lists/{list_id}/invitations/{id}',
+      'DELETE /api/{user_id}/lists/{list_id}/members/{member_id}',
       'DELETE /api/{user_id}/push-subscriptions/{id}',
       'DELETE /api/{user_id}/tasks/{id}',
       'DELETE /api/{user_id}/webhooks/{id}',
       'GET /api/{user_id}/calendar-feeds',
       'GET /api/{user_id}/lists',
       'GET /api/{user_id}/lists/{list_id}',
+      'GET /api/{user_id}/lists/{list_id}/invitations',
+      'GET /api/{user_id}/lists/{list_id}/members',
       'GET /api/{user_id}/tags',
       'GET /api/{user_id}/tasks',
       'GET /api/{user_id}/tasks/changes',
@@ -40,7 +44,9 @@ describe('OpenAPI and docs', () => {
       'GET /ready',
       'PATCH /api/{user_id}/tasks/{id}/complete',
       'POST /api/{user_id}/calendar-feeds',
+      'POST /api/{user_id}/invitations/{token}/accept',
       'POST /api/{user_id}/lists',
+      'POST /api/{user_id}/lists/{list_id}/invitations',
       'POST /api/{user_id}/lists/{list_id}/move',
       'POST /api/{user_id}/push-subscriptions',
       'POST /api/{user_id}/tasks',
@@ -48,6 +54,7 @@ describe('OpenAPI and docs', () => {
       'POST /api/{user_id}/tasks/{id}/move',
       'POST /api/{user_id}/webhooks',
       'PUT /api/{user_id}/lists/{list_id}',
+      'PUT /api/{user_id}/lists/{list_id}/members/{member_id}',
       'PUT /api/{user_id}/tasks/{id}',
       'PUT /api/{user_id}/webhooks/{id}',
     ]);
@@ -81,6 +88,11 @@ describe('OpenAPI and docs', () => {
       ['/api/{user_id}/webhooks', 'post', '201'],
       ['/api/{user_id}/webhooks/{id}', 'put', '200'],
       ['/api/{user_id}/webhooks/{id}', 'delete', '200'],
+      ['/api/{user_id}/lists/{list_id}/invitations', 'post', '201'],
+      ['/api/{user_id}/lists/{list_id}/invitations/{id}', 'delete', '200'],
+      ['/api/{user_id}/invitations/{token}/accept', 'post', '200'],
+      ['/api/{user_id}/lists/{list_id}/members/{member_id}', 'put', '200'],
+      ['/api/{user_id}/lists/{list_id}/members/{member_id}', 'delete', '200'],
     ];
     for (const [path, method, status] of writes) {
       const op = doc.paths[path][method];

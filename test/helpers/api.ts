@@ -207,6 +207,22 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
       deliveries: (id: Id, headers?: Headers) =>
         reply(client.GET('/api/{user_id}/webhooks/{id}/deliveries', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
     },
+    sharing: {
+      invite: (listId: Id, body: JsonBody<'createInvitation'> | Loose, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/lists/{list_id}/invitations', { params: { path: { ...path, list_id: listId as number } }, body: body as JsonBody<'createInvitation'>, ...init(headers) })),
+      invitations: (listId: Id, headers?: Headers) =>
+        reply(client.GET('/api/{user_id}/lists/{list_id}/invitations', { params: { path: { ...path, list_id: listId as number } }, ...init(headers) })),
+      revoke: (listId: Id, id: Id, headers?: Headers) =>
+        reply(client.DELETE('/api/{user_id}/lists/{list_id}/invitations/{id}', { params: { path: { ...path, list_id: listId as number, id: id as number } }, ...init(headers) })),
+      accept: (token: string, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/invitations/{token}/accept', { params: { path: { ...path, token } }, ...init(headers) })),
+      members: (listId: Id, headers?: Headers) =>
+        reply(client.GET('/api/{user_id}/lists/{list_id}/members', { params: { path: { ...path, list_id: listId as number } }, ...init(headers) })),
+      setRole: (listId: Id, memberId: string, body: JsonBody<'updateMember'> | Loose, headers?: Headers) =>
+        reply(client.PUT('/api/{user_id}/lists/{list_id}/members/{member_id}', { params: { path: { ...path, list_id: listId as number, member_id: memberId } }, body: body as JsonBody<'updateMember'>, ...init(headers) })),
+      remove: (listId: Id, memberId: string, headers?: Headers) =>
+        reply(client.DELETE('/api/{user_id}/lists/{list_id}/members/{member_id}', { params: { path: { ...path, list_id: listId as number, member_id: memberId } }, ...init(headers) })),
+    },
     calendarFeeds: {
       create: (body: JsonBody<'createCalendarFeed'> | Loose, headers?: Headers) =>
         reply(client.POST('/api/{user_id}/calendar-feeds', { params: { path }, body: body as JsonBody<'createCalendarFeed'>, ...init(headers) })),

@@ -354,6 +354,105 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/lists/{list_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The list's open invitations, without their tokens (owner) */
+        get: operations["listInvitations"];
+        put?: never;
+        /**
+         * Make an invitation link to the list (owner)
+         * @description The token is shown only in this answer; it is single use and expires after `expires_in_hours` (default 168).
+         */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/invitations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an invitation (owner): its link stops working */
+        delete: operations["deleteInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The list's members, the owner first (members) */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a member's role (owner); `owner` transfers the list
+         * @description The old owner becomes an editor. A member who already owns 1000 lists cannot be given one more (403 LIST_LIMIT_REACHED). The Inbox is never transferred (409).
+         */
+        put: operations["updateMember"];
+        post?: never;
+        /**
+         * Remove a member (owner), or leave the list (any member, their own id)
+         * @description The owner cannot leave (409): they give the list to another member first. The member loses the list and its tasks at once.
+         */
+        delete: operations["deleteMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/invitations/{token}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join the list an invitation is for (single use)
+         * @description An unknown, used, revoked or expired token is 404 for whoever asks (and counts ten times against the caller's rate limit). A member is 409 and the invitation stays open; a list with 100 members is 403 MEMBER_LIMIT_REACHED, the invitation stays open.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/changes": {
         parameters: {
             query?: never;
@@ -473,7 +572,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED" | "WEBHOOK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "INVALID_TOKEN" | "FORBIDDEN" | "NOT_FOUND" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED" | "MEMBER_LIMIT_REACHED" | "WEBHOOK_LIMIT_REACHED" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "CURSOR_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -524,7 +623,7 @@ export interface components {
         };
         /**
          * ForbiddenError
-         * @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED)
+         * @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED)
          * @example {
          *       "error": "You can only access your own data: the path's user is not the token's user",
          *       "code": "FORBIDDEN",
@@ -541,6 +640,11 @@ export interface components {
          *       "detail": "You own 1000 lists, the most allowed: delete some to create more"
          *     }
          * @example {
+         *       "error": "This list has 100 members, the most allowed",
+         *       "code": "MEMBER_LIMIT_REACHED",
+         *       "detail": "This list has 100 members, the most allowed"
+         *     }
+         * @example {
          *       "error": "You keep 20 webhooks, the most allowed: delete one to make another",
          *       "code": "WEBHOOK_LIMIT_REACHED",
          *       "detail": "You keep 20 webhooks, the most allowed: delete one to make another"
@@ -553,7 +657,7 @@ export interface components {
              * @description What went wrong, for programs
              * @enum {string}
              */
-            code: "FORBIDDEN" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED" | "WEBHOOK_LIMIT_REACHED";
+            code: "FORBIDDEN" | "TASK_LIMIT_REACHED" | "LIST_LIMIT_REACHED" | "MEMBER_LIMIT_REACHED" | "WEBHOOK_LIMIT_REACHED";
             /** @description The same text as `error` (FastAPI clients and RFC 9457 read `detail`) */
             detail: string;
         };
@@ -1282,6 +1386,100 @@ export interface components {
              */
             before_id?: number;
         };
+        /**
+         * Invitation
+         * @description An open invitation, without its token
+         */
+        Invitation: {
+            /** @example 3 */
+            id: number;
+            /**
+             * @description The role the invitation gives
+             * @example editor
+             */
+            role: "editor" | "viewer";
+            /**
+             * Format: date-time
+             * @description When it stops working (UTC)
+             * @example 2026-01-12T10:00:00.123Z
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description When it was made (UTC)
+             * @example 2026-01-12T10:00:00.123Z
+             */
+            created_at: string;
+        };
+        /** InvitationCreated */
+        InvitationCreated: {
+            /** @example 3 */
+            id: number;
+            /**
+             * @description The link's secret (256 random bits): shown only in this answer. Accept with POST /api/{user_id}/invitations/{token}/accept
+             * @example mF0rT2xq8Yb7kQ1vH9sL3cW6pN4zJ5dA0eU2gR8iO7k
+             */
+            token: string;
+            /**
+             * @description The role the invitation gives
+             * @example editor
+             */
+            role: "editor" | "viewer";
+            /**
+             * Format: date-time
+             * @description When it stops working (UTC)
+             * @example 2026-01-12T10:00:00.123Z
+             */
+            expires_at: string;
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * @description The role the invitation gives
+             * @example editor
+             */
+            role: "editor" | "viewer";
+            /**
+             * @description Hours until it expires: 1-720, default 168 (a week)
+             * @example 168
+             */
+            expires_in_hours?: number;
+        };
+        /** Member */
+        Member: {
+            /** @example u_8f2k */
+            user_id: string;
+            /**
+             * @example editor
+             * @enum {string}
+             */
+            role: "owner" | "editor" | "viewer";
+            /**
+             * @description As last seen in the member's own token; null until one had it
+             * @example Sam
+             */
+            name: string | null;
+            /**
+             * @description As last seen in the member's own token; null until one had it
+             * @example sam@example.com
+             */
+            email: string | null;
+            /**
+             * Format: date-time
+             * @description When they joined (UTC)
+             * @example 2026-01-12T10:00:00.123Z
+             */
+            joined_at: string;
+        };
+        /** MemberUpdate */
+        MemberUpdate: {
+            /**
+             * @description `owner` transfers the list (the old owner becomes an editor)
+             * @example viewer
+             * @enum {string}
+             */
+            role: "owner" | "editor" | "viewer";
+        };
         /** TagCount */
         TagCount: {
             /**
@@ -1863,7 +2061,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1990,7 +2188,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2163,7 +2361,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2300,7 +2498,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2482,7 +2680,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2650,7 +2848,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2836,7 +3034,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2998,7 +3196,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3079,6 +3277,8 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3112,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3259,7 +3459,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3354,6 +3554,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3387,7 +3589,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3516,6 +3718,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3549,7 +3753,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3687,7 +3891,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3800,7 +4004,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3881,6 +4085,8 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3914,7 +4120,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4043,6 +4249,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4076,7 +4284,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4200,7 +4408,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4319,7 +4527,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4437,7 +4645,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4601,7 +4809,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4738,7 +4946,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4920,7 +5128,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5088,7 +5296,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5155,6 +5363,1030 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invitation"][];
+                        /**
+                         * @description What was done, for people
+                         * @example Invitations retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["InvitationCreated"];
+                        /**
+                         * @description What was done, for people
+                         * @example Invitation created successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    deleteInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 3
+                 */
+                list_id: number;
+                /**
+                 * @description Invitation id, in canonical decimal
+                 * @example 3
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invitation"];
+                        /**
+                         * @description What was done, for people
+                         * @example Invitation deleted successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 7
+                 */
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Member"][];
+                        /**
+                         * @description What was done, for people
+                         * @example Members retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    updateMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 3
+                 */
+                list_id: number;
+                /**
+                 * @description The member's user id
+                 * @example u_3j9x
+                 */
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Member"];
+                        /**
+                         * @description What was done, for people
+                         * @example Member updated successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    deleteMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description List id, in canonical decimal
+                 * @example 3
+                 */
+                list_id: number;
+                /**
+                 * @description The member's user id
+                 * @example u_3j9x
+                 */
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Member"];
+                        /**
+                         * @description What was done, for people
+                         * @example Member removed successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /** @description The invitation's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["List"];
+                        /**
+                         * @description What was done, for people
+                         * @example Invitation accepted successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
             /** @description This Idempotency-Key came with another method, path or body */
@@ -5275,7 +6507,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5365,6 +6597,8 @@ export interface operations {
             /** @description Subscribed */
             201: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5404,7 +6638,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5524,6 +6758,8 @@ export interface operations {
             /** @description Unsubscribed */
             200: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5563,7 +6799,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5716,7 +6952,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5852,7 +7088,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
             403: {
                 headers: {
                     [name: string]: unknown;
