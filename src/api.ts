@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { createAccess, type AccessScope } from './access/scope.js';
+import { createProfiles } from './access/profiles.js';
 import { authHook } from './auth/auth.hook.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Database } from './db/client.js';
@@ -81,12 +82,14 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
   api.addHook('onRequest', authHook(verifier, limiter, (ticket) => live.repository.redeemTicket(ticket)));
   api.addHook('onRequest', pathUserIsTokenUser);
   // Once per request, after authentication: who asks (and their Inbox, made on their first request).
+  const profiles = createProfiles(database);
   const access = createAccess(database, { inboxFeedKind: LIST_FEED.id });
   api.decorateRequest('scope', null as unknown as AccessScope);
   // After the body is read (a request whose client has sent it and gone still runs, as before the
   // look-up existed) and before validation and the handler.
   api.addHook('preValidation', async (request) => {
     request.scope = await access.resolve(request.userId as string);
+    await profiles.note(request.scope.userId, request.profile);
   });
   const idempotent = createIdempotency(database, { maxKeysPerUser: limits.idempotencyMaxKeysPerUser });
   // Every resource's writes run through one pipeline (src/writes/pipeline.ts).

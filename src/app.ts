@@ -155,6 +155,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const app = Fastify(fastifyOptions(config, logStream));
   app.decorateRequest('userId', undefined);
   app.decorateRequest('tokenRefused', undefined);
+  app.decorateRequest('profile', undefined);
   installValidators(app, SCHEMAS);
   installJsonBody(app);
   installSecurityHeaders(app);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError, rateLimited } from '../errors.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
-import { InvalidTokenError } from './claims.js';
+import { InvalidTokenError, type Profile } from './claims.js';
 import type { TokenVerifier } from './verifier.js';
 
 declare module 'fastify' {
@@ -10,6 +10,8 @@ declare module 'fastify' {
     userId: string | undefined;
     /** Why the token was refused (claims.ts REFUSALS), for the request's log line; never the token. */
     tokenRefused: string | undefined;
+    /** The name and email the token (or session) carries, if any: members' lists show them. */
+    profile: Profile | undefined;
   }
 }
 
@@ -67,16 +69,17 @@ export function authHook(
       if (token === undefined) {
         throw new ApiError('UNAUTHORIZED', 'Malformed Authorization header (expected: Bearer <token>)', CHALLENGE);
       }
-      const known = verifier.cached(token);
-      if (known !== undefined) userId = known.userId;
-      else {
+      let principal = verifier.cached(token);
+      if (principal === undefined) {
         // A token not verified before counts against the caller's address first, whatever comes
         // of it (401, 503, or a user), so that no anonymous client makes more checks (or calls
         // to Better Auth) than its rate limit allows.
         countedIp = true;
         await limit(`ip:${request.ip}`);
-        userId = (await verifier.verify(token, { ip: request.ip })).userId;
+        principal = await verifier.verify(token, { ip: request.ip });
       }
+      userId = principal.userId;
+      request.profile = principal.profile;
     } catch (err) {
       if (err instanceof InvalidTokenError) request.tokenRefused = err.reason;
       // A missing or malformed header counts against the caller's address too.

@@ -3,6 +3,22 @@ import { ApiError } from '../errors.js';
 
 export interface Principal {
   readonly userId: string;
+  /** The user's name and email, when the token (or the session) carries them: what members' lists show. */
+  readonly profile?: Profile;
+}
+
+export interface Profile {
+  readonly name?: string;
+  readonly email?: string;
+}
+
+/** `name` and `email` of a token's claims or a session's user: strings of at most 320 characters, trimmed; else left out. */
+export function profileOf(source: { name?: unknown; email?: unknown } | undefined): Profile | undefined {
+  const pick = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && v.length <= 320 ? v.trim() : undefined);
+  const name = pick(source?.name);
+  const email = pick(source?.email);
+  if (name === undefined && email === undefined) return undefined;
+  return { ...(name === undefined ? {} : { name }), ...(email === undefined ? {} : { email }) };
 }
 
 /** Verifies one family of tokens; returns the principal and until when it may be trusted (ms epoch). */
@@ -83,5 +99,6 @@ export function principalFromClaims(payload: JWTPayload, now = Date.now()): { pr
   if (!isStorableUserId(payload.sub)) throw invalidToken('bad_subject', FINAL_REJECTION_MS);
   if (typeof payload.iat === 'number' && payload.iat > now / 1000 + CLOCK_TOLERANCE_S) throw invalidToken('issued_in_future');
   const expiresAt = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
-  return { principal: { userId: payload.sub }, expiresAt };
+  const profile = profileOf(payload as { name?: unknown; email?: unknown });
+  return { principal: profile === undefined ? { userId: payload.sub } : { userId: payload.sub, profile }, expiresAt };
 }

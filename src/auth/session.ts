@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ApiError, rateLimited } from '../errors.js';
-import { authUnavailable, FINAL_REJECTION_MS, invalidToken, isStorableUserId, type TokenStrategy } from './claims.js';
+import { authUnavailable, FINAL_REJECTION_MS, invalidToken, isStorableUserId, profileOf, type Profile, type TokenStrategy } from './claims.js';
 
 export interface SessionOptions {
   /** Better Auth's base URL; sessions are resolved at `${baseUrl}/api/auth/get-session`. */
@@ -31,6 +31,7 @@ export interface SessionOptions {
 export interface SessionFound {
   userId: string;
   expiresAt: number;
+  profile?: Profile;
 }
 
 /** A session token in its forms: as the client sent it, bare (`session.token`), and signed (the cookie's value) when known. */
@@ -66,7 +67,7 @@ export function sessionSignature(token: string, secret: string): string {
 
 interface GetSessionBody {
   session?: { userId?: unknown; expiresAt?: unknown } | null;
-  user?: { id?: unknown } | null;
+  user?: { id?: unknown; name?: unknown; email?: unknown } | null;
 }
 
 /** 503: Better Auth asked us to slow down (429), or too many lookups are in flight; nothing was asked. */
@@ -134,7 +135,8 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
     const userId = body?.user?.id ?? body?.session?.userId;
     if (typeof userId !== 'string') return null;
     const sessionEnd = Date.parse(String(body?.session?.expiresAt ?? ''));
-    return { userId, expiresAt: Number.isNaN(sessionEnd) ? Infinity : sessionEnd };
+    const profile = profileOf(body?.user ?? undefined);
+    return { userId, expiresAt: Number.isNaN(sessionEnd) ? Infinity : sessionEnd, ...(profile === undefined ? {} : { profile }) };
   }
   const source = options.source ?? getSession;
 
@@ -142,7 +144,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
   async function lookup(token: SessionToken): Promise<SessionFound | null> {
     const found = await source(token);
     if (found === null || !isStorableUserId(found.userId) || found.expiresAt <= Date.now()) return null;
-    return { userId: found.userId, expiresAt: Math.min(found.expiresAt, Date.now() + options.cacheTtlMs) };
+    return { ...found, expiresAt: Math.min(found.expiresAt, Date.now() + options.cacheTtlMs) };
   }
 
   /** Starts a lookup within the bounds, or refuses at once. */
@@ -178,7 +180,7 @@ export function sessionStrategy(options: SessionOptions): TokenStrategy<LookupCo
       // The verifier remembers the rejection as long as a positive answer would be cached.
       if (result === null) throw invalidToken('unknown_session', options.cacheTtlMs);
       // A result that may not be cached (ttl 0) expires at once: the verifier keeps it no longer.
-      return { principal: { userId: result.userId }, expiresAt: options.cacheTtlMs > 0 ? result.expiresAt : 0 };
+      return { principal: result.profile === undefined ? { userId: result.userId } : { userId: result.userId, profile: result.profile }, expiresAt: options.cacheTtlMs > 0 ? result.expiresAt : 0 };
     },
   };
 }

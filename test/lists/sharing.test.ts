@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api, loose, type Api } from '../helpers/api.js';
 import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { signToken } from '../helpers/tokens.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -211,6 +212,23 @@ describe.each(drivers)('sharing [%s]', (driver) => {
     expect((await owner.sharing.invitations(id)).json().data.map((i: { id: number }) => i.id)).toEqual([inv.id]);
     expect((await b.sharing.remove(id, b.user)).statusCode).toBe(200);
     expect((await c.sharing.accept(inv.token)).statusCode).toBe(200);
+  });
+
+  it("members' name and email come from their own tokens: null until a token had them; a token without them changes nothing", async () => {
+    const owner = await user();
+    const samId = uniqueUser();
+    const id = await shared(owner, [await api(t.app, samId), 'editor']);
+    const shown = async () => (await owner.sharing.members(id)).json().data.find((m: { user_id: string }) => m.user_id === samId);
+    expect(await shown()).toMatchObject({ name: null, email: null });
+    const named = await api(t.app, samId, { token: await signToken(samId, { claims: { name: 'Sam Lee', email: 'sam@example.com' } }) });
+    expect((await named.lists()).statusCode).toBe(200);
+    expect(await shown()).toMatchObject({ name: 'Sam Lee', email: 'sam@example.com' });
+    // A token without them changes nothing; a new name replaces the old one, the email stays.
+    expect((await (await api(t.app, samId)).lists()).statusCode).toBe(200);
+    expect(await shown()).toMatchObject({ name: 'Sam Lee', email: 'sam@example.com' });
+    const renamed = await api(t.app, samId, { token: await signToken(samId, { claims: { name: 'Samantha Lee' } }) });
+    expect((await renamed.lists()).statusCode).toBe(200);
+    expect(await shown()).toMatchObject({ name: 'Samantha Lee', email: 'sam@example.com' });
   });
 
   it('two users racing for one invitation: one joins, the other gets 404', async () => {
