@@ -13,7 +13,7 @@ const ROOMS = [
   ['server', 'src/server.ts', ['below']],
   ['app', 'src/app.ts', ['below']],
   ['api', 'src/api.ts', ['webhooks', 'calendar', 'tasks', 'lists', 'tags', 'push', 'sync', 'writes', 'access', 'auth', 'lib', 'db', 'errors', 'config (types)']],
-  ['webhooks', 'src/webhooks/**', ['writes', 'access', 'http', 'lib', 'db', 'errors']],
+  ['webhooks', 'src/webhooks/**', ['jobs', 'writes', 'access', 'http', 'lib', 'db', 'errors']],
   ['calendar', 'src/calendar/**', ['writes', 'access', 'http', 'lib', 'db', 'errors']],
   ['tasks', 'src/tasks/**', ['writes', 'feed', 'access', 'http', 'lib', 'db', 'errors']],
   ['lists', 'src/lists/**', ['writes', 'feed', 'access', 'http', 'lib', 'db', 'errors']],

@@ -37,6 +37,7 @@ import { icalRoutes } from './calendar/ical.routes.js';
 import { createCalendarRepository } from './calendar/calendar.repository.js';
 import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
 import { webhookSchemas } from './webhooks/webhooks.schemas.js';
+import { webhookJobHandlers } from './webhooks/webhooks.deliver.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -187,6 +188,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const push = createPushRepository(database);
   const handlers: JobHandler<never>[] = [
     ...pushJobHandlers({ database, repository: push, vapid: config.vapid, allowPrivate: config.pushAllowPrivate, log: app.log }),
+    ...webhookJobHandlers({ database, allowPrivate: config.webhooksAllowPrivate, log: app.log }),
     ...(deps.jobHandlers ?? []),
   ];
   if (config.jobsConcurrency > 0) {

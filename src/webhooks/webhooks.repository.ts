@@ -52,6 +52,19 @@ export function createWebhooksRepository(database: Pick<Database, 'rows' | 'tran
     async remove(scope: AccessScope, id: number, exec: Executor = database): Promise<Webhook | null> {
       return (await exec.rows<Webhook>(`delete from webhooks where user_id = $1 and id = $2 returning ${COLUMNS}`, [scope.userId, id]))[0] ?? null;
     },
+    /**
+     * One more counted attempt of a delivery of the caller's webhook `id` (the same event, the same
+     * `webhook-id`): whether there is such a delivery.
+     */
+    async redeliver(scope: AccessScope, id: number, deliveryId: string, exec: Executor = database): Promise<boolean> {
+      const rows = await exec.rows<{ id: string }>(
+        'with d as (update webhook_deliveries d set next_attempt_at = statement_timestamp() from webhooks w ' +
+          'where d.id = $3 and d.webhook_id = $2 and w.id = d.webhook_id and w.user_id = $1 returning d.id) ' +
+          "select d.id, (select graphile_worker.add_job('webhook.deliver', json_build_object('id', d.id), max_attempts => 1)) is not null as added from d",
+        [scope.userId, id, deliveryId],
+      );
+      return rows.length > 0;
+    },
     /** The latest 100 deliveries of the caller's webhook `id`, newest first; null when it is not theirs. */
     async deliveries(scope: AccessScope, id: number): Promise<DeliveryRow[] | null> {
       const rows = await database.rows<DeliveryRow & { mine: boolean }>(

@@ -134,6 +134,25 @@ export const webhooksRoutes: FastifyPluginAsync<WebhooksRoutesOptions> = async (
       }),
   );
 
+  app.post(
+    '/:id/deliveries/:delivery_id/redeliver',
+    {
+      schema: {
+        operationId: 'redeliverWebhookDelivery',
+        tags,
+        security,
+        summary: 'One more counted attempt of a delivery (the same event, the same webhook-id)',
+        params: Type.Object({ ...ItemParamsSchema.properties, delivery_id: Type.String({ minLength: 1, maxLength: 100, description: 'The delivery id (its webhook-id)' }) }),
+        response: { 202: Envelope(Type.Null(), 'Redelivery scheduled successfully'), ...errorResponses(400, 404, ...AUTHED) },
+      },
+    },
+    async (request, reply) => {
+      const done = await repository.redeliver(request.scope, request.params.id, request.params.delivery_id);
+      if (!done) throw new ApiError('NOT_FOUND', 'Delivery not found');
+      return reply.code(202).send({ data: null, message: 'Redelivery scheduled successfully' });
+    },
+  );
+
   app.get(
     '/:id/deliveries',
     {

@@ -84,7 +84,7 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       'createTask', 'createWebhook', 'deleteCalendarFeed', 'deleteInvitation', 'deleteList', 'deleteMember', 'deletePushSubscription', 'deleteTask',
       'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health', 'listCalendarFeeds', 'listChanges', 'listInvitations',
       'listLists', 'listMembers', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask', 'readCalendarFeed',
-      'ready', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
+      'ready', 'redeliverWebhookDelivery', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'Error', 'NotFoundError']),

@@ -53,6 +53,7 @@ describe('OpenAPI and docs', () => {
       'POST /api/{user_id}/tasks/events/ticket',
       'POST /api/{user_id}/tasks/{id}/move',
       'POST /api/{user_id}/webhooks',
+      'POST /api/{user_id}/webhooks/{id}/deliveries/{delivery_id}/redeliver',
       'PUT /api/{user_id}/lists/{list_id}',
       'PUT /api/{user_id}/lists/{list_id}/members/{member_id}',
       'PUT /api/{user_id}/tasks/{id}',

@@ -1,0 +1,150 @@
+/**
+ * Webhook deliveries (API.md, Version 3, "Webhooks"), to a receiver started here: every change is an
+ * event recorded in its own transaction (none for a write that rolled back), signed as Standard
+ * Webhooks says, retried on failure with the same webhook-id, a 410 turns the endpoint off, and a
+ * redelivery is one more counted attempt.
+ */
+import { createServer, type Server } from 'node:http';
+import { Webhook as Verifier } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from '../helpers/databases.js';
+import { api, type Api } from '../helpers/api.js';
+import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { sleep } from '../helpers/process.js';
+import { signToken } from '../helpers/tokens.js';
+
+interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** An HTTP receiver on a free port: records every POST, answers with the status its path asks (`/s/500`), else 200. */
+async function receiver(): Promise<{ server: Server; url: (path: string) => string; got: Received[] }> {
+  const got: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ path: req.url ?? '', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+      const wanted = /^\/s\/(\d{3})/.exec(req.url ?? '');
+      // `/flaky/...`: 500 the first time for each webhook-id, then 200.
+      const flaky = (req.url ?? '').startsWith('/flaky') && got.filter((g) => g.headers['webhook-id'] === req.headers['webhook-id']).length === 1;
+      res.writeHead(flaky ? 500 : Number(wanted?.[1] ?? 200)).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { server, url: (path) => `http://127.0.0.1:${port}${path}`, got };
+}
+
+async function until<T>(what: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = what();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(50);
+  }
+}
+
+describe.each(drivers)('webhook deliveries [%s]', (driver) => {
+  let t: TestApp;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  beforeAll(async () => {
+    r = await receiver();
+    t = await buildTestApp(driver, { webhooksAllowPrivate: true, jobsPollIntervalMs: 200 });
+  });
+  afterAll(async () => {
+    await t?.close();
+    r?.server.close();
+  });
+
+  const user = async (): Promise<Api> => {
+    const me = await api(t.app, uniqueUser());
+    expect((await me.lists()).statusCode).toBe(200);
+    return me;
+  };
+  const at = (path: string) => () => r.got.filter((g) => g.path === path);
+  /** The events received at `path`, verified with the webhook's secret. */
+  const events = (path: string, secret: string) =>
+    at(path)().map((g) => ({ id: g.headers['webhook-id'], event: new Verifier(secret).verify(g.body, g.headers) as { type: string; timestamp: string; data: { task?: unknown } } }));
+
+  it('each change of a task is a signed event with the task as the API shows it; nothing for a write that failed', async () => {
+    const me = await user();
+    const hook = (await me.webhooks.create({ url: r.url('/a'), events: ['*'] })).json().data;
+    const created = (await me.create({ title: 'Pay rent', tags: ['home'], due_at: '2027-01-01T09:00:00.000Z', uid: 'rent-1' })).json().data;
+    expect((await me.create({ title: 'again', uid: 'rent-1' })).statusCode).toBe(409);
+    const completed = (await me.complete(created.id)).json().data;
+    const renamed = (await me.put(created.id, { title: 'Pay the rent' })).json().data;
+    const deleted = (await me.del(created.id)).json().data;
+    await until(() => (at('/a')().length >= 4 ? true : undefined));
+    await sleep(300); // nothing more comes
+    const got = events('/a', hook.secret);
+    expect(got.map((g) => g.event.type)).toEqual(['task.created', 'task.completed', 'task.updated', 'task.deleted']);
+    expect(got.map((g) => g.event.data.task)).toEqual([created, completed, renamed, deleted]);
+    for (const g of got) {
+      expect(g.id).toMatch(/^msg_[0-9a-f]{32}$/);
+      expect(Date.parse(g.event.timestamp)).toBeGreaterThan(Date.now() - 60_000);
+    }
+    const list = (await me.webhooks.deliveries(hook.id)).json().data;
+    expect(list).toHaveLength(4);
+    for (const d of list) expect(d).toEqual({ id: expect.stringMatching(/^msg_/), type: expect.any(String), attempts: 1, last_status: 200, next_attempt_at: null });
+  });
+
+  it('only the events subscribed to; a member of a shared list gets the events of that list', async () => {
+    const [owner, sam] = [await user(), await user()];
+    const hook = (await sam.webhooks.create({ url: r.url('/b'), events: ['task.completed', 'member.added'] })).json().data;
+    const list = (await owner.createList({ name: 'Shared' })).json().data;
+    const token = (await owner.sharing.invite(list.id, { role: 'editor' })).json().data.token;
+    expect((await sam.sharing.accept(token)).statusCode).toBe(200);
+    const task = (await owner.create({ title: 'Shared task', list_id: list.id })).json().data;
+    const done = (await owner.complete(task.id)).json().data;
+    await until(() => (at('/b')().length >= 2 ? true : undefined));
+    await sleep(300);
+    const got = events('/b', hook.secret).map((g) => g.event);
+    expect(got.map((e) => e.type)).toEqual(['member.added', 'task.completed']);
+    expect(got[0]?.data).toEqual({ list_id: list.id, user_id: sam.user, role: 'editor' });
+    expect(got[1]?.data).toEqual({ task: done });
+  });
+
+  it('a failed delivery is retried with the same webhook-id (the first retry within 30 s); the deliveries say how it went', async () => {
+    const me = await user();
+    const hook = (await me.webhooks.create({ url: r.url('/flaky/c'), events: ['task.created'] })).json().data;
+    await me.create({ title: 'Retry me' });
+    await until(() => (at('/flaky/c')().length >= 2 ? true : undefined), 30_000);
+    const [first, second] = at('/flaky/c')();
+    expect(second?.headers['webhook-id']).toBe(first?.headers['webhook-id']);
+    const deliveries = async () => (await me.webhooks.deliveries(hook.id)).json().data;
+    let d = (await deliveries())[0];
+    for (let i = 0; i < 40 && d.attempts < 2; i++) {
+      await sleep(100);
+      d = (await deliveries())[0];
+    }
+    expect(d).toEqual({ id: first?.headers['webhook-id'], type: 'task.created', attempts: 2, last_status: 200, next_attempt_at: null });
+  }, 40_000);
+
+  it('410 turns the endpoint off; a redelivery is one more counted attempt of the same event', async () => {
+    const me = await user();
+    const gone = (await me.webhooks.create({ url: r.url('/s/410'), events: ['task.created'] })).json().data;
+    await me.create({ title: 'Nobody home' });
+    await until(() => (at('/s/410')().length >= 1 ? true : undefined));
+    await sleep(300);
+    expect((await me.webhooks.get(gone.id)).json().data.enabled).toBe(false);
+    await me.create({ title: 'Not sent' });
+    await sleep(800);
+    expect(at('/s/410')()).toHaveLength(1);
+
+    const ok = (await me.webhooks.create({ url: r.url('/d'), events: ['task.created'] })).json().data;
+    await me.create({ title: 'Send twice' });
+    await until(() => (at('/d')().length >= 1 ? true : undefined));
+    const [delivery] = (await me.webhooks.deliveries(ok.id)).json().data;
+    const res = await t.app.inject({ method: 'POST', url: `/api/${me.user}/webhooks/${ok.id}/deliveries/${delivery.id}/redeliver`, headers: { authorization: `Bearer ${await signToken(me.user)}` } });
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 202, body: { data: null, message: 'Redelivery scheduled successfully' } });
+    await until(() => (at('/d')().length >= 2 ? true : undefined));
+    expect(at('/d')().map((g) => g.headers['webhook-id'])).toEqual([delivery.id, delivery.id]);
+    const other = await user();
+    const refused = await t.app.inject({ method: 'POST', url: `/api/${other.user}/webhooks/${ok.id}/deliveries/${delivery.id}/redeliver`, headers: { authorization: `Bearer ${await signToken(other.user)}` } });
+    expect(refused.statusCode).toBe(404);
+  });
+});
