@@ -186,13 +186,15 @@ describe.each(drivers)('a burst of new connections from one address, against the
 
   it('300 at once over a bound of 3 per address, 100 silent ones among them: each reads a 200 or the 503, none is reset or closed unanswered', async () => {
     const outcomes = await burst(small.port, GET_HEALTH, { sockets: 400, silentEvery: 4 });
-    expect(tally(outcomes)).toEqual({ '200': expect.any(Number), [REFUSED]: expect.any(Number) });
+    // Each reads one of the two (how many of each depends on how fast the machine serves them).
+    expect(Object.keys(tally(outcomes)).filter((kind) => kind !== '200' && kind !== REFUSED)).toEqual([]);
     expect(outcomes.filter((o) => !o.sent && o.answer !== undefined)).toEqual([]);
   });
 
   it('300 at once from 100 addresses over a bound of 64 in all: each reads a 200 or the 503', async () => {
     const outcomes = (await Promise.all(Array.from({ length: 100 }, (_, i) => burst(small.port, GET_HEALTH, { sockets: 3, localAddress: `127.0.2.${i + 1}` })))).flat();
-    expect(tally(outcomes)).toEqual({ '200': expect.any(Number), [REFUSED]: expect.any(Number) });
+    expect(Object.keys(tally(outcomes)).filter((kind) => kind !== '200' && kind !== REFUSED)).toEqual([]);
+    expect(outcomes).toHaveLength(300);
   });
 
   it('the accept queue holds a burst: the listen backlog is MAX_CONNECTIONS (at least 511), up to net.core.somaxconn', async (ctx) => {
