@@ -235,6 +235,19 @@ describe.each(drivers)('lists [%s]', (driver) => {
       expect(y.id).toBeGreaterThan(x.id);
     });
 
+    it('moves at once (each to the top, or after the Inbox) take their turns: distinct keys, every list once, in a consistent order', async () => {
+      const a = await as();
+      const made = [await make(a, 'p'), await make(a, 'q'), await make(a, 'r')];
+      const inbox = (await lists(a))[0] as ListJson;
+      const answers = await Promise.all(made.flatMap((l) => [a.moveList(l.id), a.moveList(l.id, { after_id: inbox.id })]));
+      expect(answers.map((r) => r.statusCode)).toEqual(Array(6).fill(200));
+      const after = await lists(a);
+      expect(after.map((l) => l.name).sort()).toEqual(['Inbox', 'p', 'q', 'r']);
+      const keys = after.map((l) => l.position);
+      expect(new Set(keys).size).toBe(4);
+      expect(keys).toEqual([...keys].sort());
+    });
+
     it('many moves to one place keep the order (keys grow, never collide)', async () => {
       const a = await as();
       const [x, y] = [await make(a, 'x'), await make(a, 'y')];
