@@ -97,7 +97,8 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
   }
   // Its pool: a connection per job in flight, one to LISTEN and one to spare.
   const p = pool(options, options.concurrency + 2);
-  const stopTimeoutMs = options.stopTimeoutMs ?? 5000;
+  // Within the server's 10 s shutdown bound, beside the wait for writes in flight.
+  const stopTimeoutMs = options.stopTimeoutMs ?? 4000;
   let runner: Runner;
   try {
     runner = await run({
@@ -110,6 +111,10 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
       logger: logger(options.log),
       // A handler is told to stop (its AbortSignal) this long into a shutdown.
       gracefulShutdownAbortTimeout: Math.max(100, stopTimeoutMs - 1000),
+      // Through the batcher (0 ms: at once), so that stopping waits for the completion of the jobs
+      // that finished: by default it is sent without being awaited, and a pool closed right after
+      // lost it, the job staying locked (run again hours later, when its lock expires).
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
   } catch (err) {
     await p.end().catch(() => {});
