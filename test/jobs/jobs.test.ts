@@ -55,9 +55,10 @@ describe.each(drivers)('background jobs [%s]', (driver) => {
   let b: TestApp;
   beforeAll(async () => {
     // Two instances on one database, as two servers would be: each its own pool and runner.
-    let aDb: Database | undefined;
-    a = await buildTestApp(driver, FAST, { jobHandlers: [effectHandler(() => aDb as Database, 'a')] });
-    aDb = a.database;
+    // Its handler writes through its own pool, which exists once the app does.
+    const own: { db?: Database } = {};
+    a = await buildTestApp(driver, FAST, { jobHandlers: [effectHandler(() => own.db as Database, 'a')] });
+    own.db = a.database;
     await a.database.rows('create table job_effects (n int not null, instance text not null, at timestamptz not null)', []);
     b = await instance(a.databaseUrl, 'b');
   });
