@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
 import { ApiError } from '../errors.js';
 import { IdempotencyHeaders } from '../http/conditional.js';
+import { IdempotentReplayedHeader } from '../http/headers.js';
 import { AUTHED, errorResponses } from '../http/errors.js';
 import { ref } from '../http/refs.js';
 import { UserParamsSchema } from '../http/params.js';
@@ -101,7 +102,7 @@ export const pushSubscriptionRoutes: FastifyPluginAsync<PushRoutesOptions> = asy
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(PushSubscriptionBodySchema),
-        response: { 201: { ...PushSubscriptionCreatedSchema, description: 'Subscribed' }, ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: { ...PushSubscriptionCreatedSchema, description: 'Subscribed', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } }, ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -129,7 +130,7 @@ export const pushSubscriptionRoutes: FastifyPluginAsync<PushRoutesOptions> = asy
         description: "404 for an id that is not one of the user's subscriptions.",
         params: PushSubscriptionParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 200: { ...PushSubscriptionDeletedSchema, description: 'Unsubscribed' }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
+        response: { 200: { ...PushSubscriptionDeletedSchema, description: 'Unsubscribed', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {

@@ -80,7 +80,8 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'completeTask', 'createEventTicket', 'createTask', 'deleteTask', 'getTask', 'health', 'listChanges', 'listTags', 'listTasks', 'ready', 'streamEvents', 'updateTask',
+      'completeTask', 'createEventTicket', 'createPushSubscription', 'createTask', 'deletePushSubscription', 'deleteTask', 'getPushPublicKey', 'getTask',
+      'health', 'listChanges', 'listTags', 'listTasks', 'ready', 'streamEvents', 'updateTask',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'Error', 'NotFoundError']));
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);

@@ -2277,6 +2277,8 @@ export interface operations {
             /** @description Subscribed */
             201: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2436,6 +2438,8 @@ export interface operations {
             /** @description Unsubscribed */
             200: {
                 headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
