@@ -54,13 +54,15 @@ function pool(connection: JobQueueConnection, max: number): pg.Pool {
   return p;
 }
 
-/** graphile-worker's log lines into ours, at the same level (its `debug` is chatty: kept at debug). */
+/**
+ * graphile-worker's log lines into ours: its errors and warnings as such; its `info` (a line per
+ * job done, "worker connected") and `debug` at debug, so that a busy queue does not fill the log.
+ */
 function logger(log: JobLog): Logger {
   const factory: LogFunctionFactory = (scope) => (level, message) => {
     const where = { jobs: scope.label ?? 'worker', ...(scope.taskIdentifier ? { job: scope.taskIdentifier } : {}), ...(scope.jobId ? { jobId: scope.jobId } : {}) };
     if (level === 'error') log.error(where, message);
     else if (level === 'warning') log.warn(where, message);
-    else if (level === 'info') log.info(where, message);
     else log.debug(where, message);
   };
   return new Logger(factory);
@@ -104,6 +106,8 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     runner = await run({
       pgPool: p,
       taskList,
+      // No crontab: recurring work is planned by the rooms as jobs (and no file is looked for).
+      parsedCronItems: [],
       concurrency: options.concurrency,
       pollInterval: options.pollIntervalMs,
       noHandleSignals: true,
