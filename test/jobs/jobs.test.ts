@@ -142,6 +142,53 @@ describe.each(drivers)('background jobs at shutdown [%s]', (driver) => {
   });
 });
 
+describe.each(drivers)('background jobs at shutdown, a job that does not stop [%s]', (driver) => {
+  it('is released at the stop bound and retried, here by another instance: not lost, not held for hours', async () => {
+    const fresh = await freshDatabase(driver);
+    const watcher = await openTestDatabase(fresh.url);
+    const STUCK = jobType<{ n: number }>('test.stuck');
+    const stuck = (name: string, database: () => Database) =>
+      handler(STUCK, async ({ n }, job) => {
+        // The first attempt ignores its AbortSignal and runs past the runner's stop bound (4 s).
+        if (job.attempt === 1) await sleep(6000);
+        else await database().rows('insert into job_effects (n, instance, at) values ($1, $2, clock_timestamp())', [n, name]);
+      }) as JobHandler<never>;
+    try {
+      await watcher.rows('create table job_effects (n int not null, instance text not null, at timestamptz not null)', []);
+      const aDb = await openTestDatabase(fresh.url);
+      const a = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...FAST }), { database: aDb, jobHandlers: [stuck('a', () => aDb)] });
+      await a.ready();
+      await jobs.add(aDb, STUCK, { n: 1 });
+      await until(async () => (await watcher.rows('select id from graphile_worker.jobs where locked_at is not null', [])).length > 0, 5000);
+      const started = Date.now();
+      await a.close();
+      expect(Date.now() - started).toBeLessThan(5500);
+      const [released] = await watcher.rows<{ attempts: number; locked_at: string | null; last_error: string | null }>(
+        'select attempts, locked_at, last_error from graphile_worker.jobs',
+        [],
+      );
+      expect(released).toMatchObject({ attempts: 1, locked_at: null });
+      expect(released?.last_error).toBeTruthy();
+      // Another instance retries it after graphile-worker's first backoff (e^1 s).
+      const bDb = await openTestDatabase(fresh.url);
+      const b = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...FAST }), { database: bDb, jobHandlers: [stuck('b', () => bDb)] });
+      await b.ready();
+      try {
+        await until(async () => (await effects(watcher)).length > 0, 10_000);
+        expect((await effects(watcher)).map((e) => [e.n, e.instance])).toEqual([[1, 'b']]);
+      } finally {
+        await b.close();
+        await bDb.close();
+        await sleep(2500); // the first attempt's handler ends in the background
+        await aDb.close();
+      }
+    } finally {
+      await watcher.close();
+      await fresh.drop();
+    }
+  });
+});
+
 describe.each(drivers)("the queue's schema [%s]", (driver) => {
   it('installs on an empty database when several instances start at once', async () => {
     const fresh = await freshDatabase(driver, { empty: true });
