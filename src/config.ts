@@ -697,6 +697,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       BETTER_AUTH_URL: overrides.betterAuthUrl ?? 'http://127.0.0.1:9',
       BETTER_AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
       LOG_LEVEL: 'silent',
+      // One job at a time per test app: dozens of apps share the test servers' connections.
+      JOBS_CONCURRENCY: '1',
     }, false),
     ...overrides,
   });

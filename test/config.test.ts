@@ -7,6 +7,8 @@ import { ROOT } from './helpers/process.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'task-api-config-'));
 const SECRET = 's'.repeat(40);
+/** The warnings but Web Push's (production without VAPID keys warns that push is off: its own tests below). */
+const notPush = (warnings: readonly string[]) => warnings.filter((w) => !w.startsWith('Web Push is off'));
 
 describe('config', () => {
   it('has working defaults with nothing set: the embedded PostgreSQL in ./.data, port 8000, a generated dev secret', () => {
@@ -126,9 +128,9 @@ describe('config', () => {
 
   it('production with JWKS_URL but no BETTER_AUTH_URL: refused without a secret (above), a warning with one; fine with JWT_ISSUER and JWT_AUDIENCE', () => {
     const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/tasks', JWKS_URL: 'https://auth.example.com/keys' };
-    expect(loadConfig({ ...base, BETTER_AUTH_SECRET: SECRET }).warnings).toEqual([expect.stringMatching(/^JWKS_URL is set but BETTER_AUTH_URL is not, /)]);
+    expect(notPush(loadConfig({ ...base, BETTER_AUTH_SECRET: SECRET }).warnings)).toEqual([expect.stringMatching(/^JWKS_URL is set but BETTER_AUTH_URL is not, /)]);
     const explicit = loadConfig({ ...base, JWT_ISSUER: 'https://auth.example.com', JWT_AUDIENCE: 'https://app.example.com' });
-    expect({ warnings: explicit.warnings, iss: explicit.jwtIssuer, aud: explicit.jwtAudience }).toEqual({
+    expect({ warnings: notPush(explicit.warnings), iss: explicit.jwtIssuer, aud: explicit.jwtAudience }).toEqual({
       warnings: [],
       iss: 'https://auth.example.com',
       aud: 'https://app.example.com',
@@ -137,11 +139,11 @@ describe('config', () => {
 
   it('warns loudly in production on the embedded database', () => {
     const dir = tmp();
-    expect(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATA_DIR: dir }).warnings).toEqual([
+    expect(notPush(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATA_DIR: dir }).warnings)).toEqual([
       `NODE_ENV=production on the EMBEDDED database in ${dir}: no DATABASE_URL is set, so every task lives in this folder on this machine only ` +
         '(no replica, no backup, one instance); for production set DATABASE_URL or NEON_DATABASE_URL (Neon: docs/DEPLOYMENT.md)',
     ]);
-    expect(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'postgres://u@db/tasks' }).warnings).toEqual([]);
+    expect(notPush(loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'postgres://u@db/tasks' }).warnings)).toEqual([]);
   });
 
   it('logs are pretty in a terminal in development, JSON otherwise; LOG_FORMAT decides when set', () => {
@@ -231,5 +233,64 @@ describe('the documentation of the configuration', () => {
     expect(read.length).toBeGreaterThan(40);
     expect(read.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
     expect(read.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
+  });
+});
+
+describe('config: Web Push keys', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'task-api-vapid-'));
+  const pair = () => {
+    const c = loadConfig({ DATA_DIR: dir(), BETTER_AUTH_SECRET: SECRET });
+    return c.vapid as { publicKey: string; privateKey: string };
+  };
+
+  it('without keys outside production: a pair generated once into DATA_DIR (0600), the same for every start on that folder', () => {
+    const d = dir();
+    const first = loadConfig({ DATA_DIR: d, BETTER_AUTH_SECRET: SECRET });
+    const again = loadConfig({ DATA_DIR: d, BETTER_AUTH_SECRET: SECRET });
+    expect(first.vapidSource).toBe('dev-keys');
+    expect(again.vapid).toEqual(first.vapid);
+    expect(Buffer.from(first.vapid?.publicKey as string, 'base64url')).toHaveLength(65);
+    expect(Buffer.from(first.vapid?.privateKey as string, 'base64url')).toHaveLength(32);
+    expect(first.vapid?.subject).toBe('mailto:task-api@localhost');
+    expect(statSync(join(d, 'vapid-keys.json')).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ DATA_DIR: dir(), BETTER_AUTH_SECRET: SECRET }).vapid?.publicKey).not.toBe(first.vapid?.publicKey);
+  });
+
+  it('from the environment, both keys; in production VAPID_SUBJECT too; without keys in production push is off with a warning', () => {
+    const { publicKey, privateKey } = pair();
+    const prod = { NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATABASE_URL: 'postgres://u@db/tasks' };
+    const on = loadConfig({ ...prod, VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: 'mailto:ops@example.com' });
+    expect({ vapid: on.vapid, source: on.vapidSource, warnings: on.warnings }).toEqual({
+      vapid: { publicKey, privateKey, subject: 'mailto:ops@example.com' },
+      source: 'env',
+      warnings: [],
+    });
+    const off = loadConfig(prod);
+    expect({ vapid: off.vapid, source: off.vapidSource }).toEqual({ vapid: undefined, source: 'none' });
+    expect(off.warnings).toEqual([expect.stringMatching(/^Web Push is off: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are not set/)]);
+    expect(() => loadConfig({ ...prod, VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey })).toThrow(/^VAPID_SUBJECT is required in production/);
+  });
+
+  it('a bad value stops the start with one line naming the variable', () => {
+    const { publicKey, privateKey } = pair();
+    const base = { DATA_DIR: dir(), BETTER_AUTH_SECRET: SECRET };
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+        return 'accepted';
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+    };
+    expect(refused({ VAPID_PUBLIC_KEY: publicKey })).toMatch(/^VAPID_PRIVATE_KEY is not set but VAPID_PUBLIC_KEY is/);
+    expect(refused({ VAPID_PRIVATE_KEY: privateKey })).toMatch(/^VAPID_PUBLIC_KEY is not set but VAPID_PRIVATE_KEY is/);
+    expect(refused({ VAPID_PUBLIC_KEY: privateKey, VAPID_PRIVATE_KEY: privateKey })).toMatch(/^VAPID_PUBLIC_KEY must be a base64url P-256 public key/);
+    expect(refused({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: 'short' })).toMatch(/^VAPID_PRIVATE_KEY must be a base64url P-256 private key/);
+    expect(refused({ VAPID_SUBJECT: 'http://example.com' })).toMatch(/^VAPID_SUBJECT must be a mailto: address or an https: URL/);
+    expect(refused({ JOBS_CONCURRENCY: '-1' })).toMatch(/^JOBS_CONCURRENCY must be a whole number from 0 to 100/);
+    expect(refused({ PUSH_ALLOW_PRIVATE: 'maybe' })).toMatch(/^PUSH_ALLOW_PRIVATE must be true or false/);
+    // The private key is never in a message.
+    expect(refused({ VAPID_PUBLIC_KEY: 'x', VAPID_PRIVATE_KEY: privateKey })).not.toContain(privateKey);
   });
 });

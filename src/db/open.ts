@@ -27,14 +27,19 @@ export type DatabaseConfig = Pick<
   | 'databaseConnectRetryMs'
   | 'databaseDirectUrl'
   | 'workers'
+  | 'jobsConcurrency'
 >;
 
 /** Below this much free space in DATA_DIR the embedded database is not ready (a WAL segment is 16 MB). */
 const MIN_FREE_BYTES = 32 * 1024 * 1024;
 
-/** Connections the embedded server allows: every worker's pool and listener, tools, and headroom. */
-export function embeddedMaxConnections(config: Pick<Config, 'workers' | 'databasePoolMax'>): number {
-  return Math.max(100, config.workers * (config.databasePoolMax + 2) + 20);
+/**
+ * Connections the embedded server allows: every worker's pool and listener, its job runner's pool
+ * (JOBS_CONCURRENCY + 2), tools, and headroom.
+ */
+export function embeddedMaxConnections(config: Pick<Config, 'workers' | 'databasePoolMax'> & Partial<Pick<Config, 'jobsConcurrency'>>): number {
+  const jobs = config.jobsConcurrency === undefined ? 0 : config.jobsConcurrency + 2;
+  return Math.max(100, config.workers * (config.databasePoolMax + 2 + jobs) + 20);
 }
 
 /** Starts the embedded server in DATA_DIR (under `lock` if the caller took it already). */

@@ -29,7 +29,7 @@ export interface AddOptions {
    * this write). `remove(key)` takes it away. Keys are global: prefix them with the job's room.
    */
   key?: string;
-  /** Attempts before it is given up (default 25: about 3 days of exponential backoff). */
+  /** Attempts before it is given up (default 25: e^min(n,10) s after the n-th failure, about 4 days in all). */
   maxAttempts?: number;
   /** Lower runs first (default 0). */
   priority?: number;

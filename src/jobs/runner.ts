@@ -1,4 +1,4 @@
-import { Logger, run, runMigrations, type Job, type JobHelpers, type LogFunctionFactory, type Runner, type TaskList } from 'graphile-worker';
+import { Logger, runMigrations, runTaskList, type Job, type JobHelpers, type LogFunctionFactory, type TaskList, type WorkerPool } from 'graphile-worker';
 import pg from 'pg';
 import type { JobHandler } from './jobs.js';
 
@@ -46,7 +46,7 @@ function pgUrl(url: string): string {
   return u.toString();
 }
 
-function pool(connection: JobQueueConnection, max: number): pg.Pool {
+function pgPool(connection: JobQueueConnection, max: number): pg.Pool {
   const p = new pg.Pool({ connectionString: pgUrl(connection.url), max, application_name: 'task-api-jobs', connectionTimeoutMillis: 10_000 });
   // A dropped idle connection is replaced on the next checkout; graphile-worker reports what it uses.
   p.on('error', () => {});
@@ -54,13 +54,15 @@ function pool(connection: JobQueueConnection, max: number): pg.Pool {
   return p;
 }
 
-/** graphile-worker's log lines into ours, at the same level (its `debug` is chatty: kept at debug). */
+/**
+ * graphile-worker's log lines into ours: its errors and warnings as such; its `info` (a line per
+ * job done, "worker connected") and `debug` at debug, so that a busy queue does not fill the log.
+ */
 function logger(log: JobLog): Logger {
   const factory: LogFunctionFactory = (scope) => (level, message) => {
     const where = { jobs: scope.label ?? 'worker', ...(scope.taskIdentifier ? { job: scope.taskIdentifier } : {}), ...(scope.jobId ? { jobId: scope.jobId } : {}) };
     if (level === 'error') log.error(where, message);
     else if (level === 'warning') log.warn(where, message);
-    else if (level === 'info') log.info(where, message);
     else log.debug(where, message);
   };
   return new Logger(factory);
@@ -71,7 +73,7 @@ function logger(log: JobLog): Logger {
  * under an advisory lock, so that instances starting together queue and the first one installs.
  */
 export async function installJobQueue(connection: JobQueueConnection, log: JobLog): Promise<void> {
-  const p = pool(connection, 1);
+  const p = pgPool(connection, 1);
   try {
     // One connection: the session lock taken here is held while runMigrations uses the same one.
     await p.query('select pg_advisory_lock($1)', [INSTALL_LOCK_KEY]);
@@ -96,38 +98,50 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     };
   }
   // Its pool: a connection per job in flight, one to LISTEN and one to spare.
-  const p = pool(options, options.concurrency + 2);
-  const stopTimeoutMs = options.stopTimeoutMs ?? 5000;
-  let runner: Runner;
+  const p = pgPool(options, options.concurrency + 2);
+  // Within the server's 10 s shutdown bound, beside the wait for writes in flight.
+  const stopTimeoutMs = options.stopTimeoutMs ?? 4000;
+  let workers: WorkerPool;
   try {
-    runner = await run({
-      pgPool: p,
+    // The worker pool itself (what graphile-worker's run() wraps, without cron): its forceful
+    // shutdown is reachable once a graceful one is under way, which run()'s kill() is not.
+    workers = runTaskList(
+      {
+        concurrency: options.concurrency,
+        pollInterval: options.pollIntervalMs,
+        noHandleSignals: true,
+        noPreparedStatements: !options.prepared,
+        logger: logger(options.log),
+        // A handler is told to stop (its AbortSignal) this long into a shutdown.
+        gracefulShutdownAbortTimeout: Math.max(100, stopTimeoutMs - 1000),
+        // Through the batcher (0 ms: at once), so that stopping waits for the completion of the jobs
+        // that finished: by default it is sent without being awaited, and a pool closed right after
+        // lost it, the job staying locked (run again hours later, when its lock expires).
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+      },
       taskList,
-      concurrency: options.concurrency,
-      pollInterval: options.pollIntervalMs,
-      noHandleSignals: true,
-      noPreparedStatements: !options.prepared,
-      logger: logger(options.log),
-      // A handler is told to stop (its AbortSignal) this long into a shutdown.
-      gracefulShutdownAbortTimeout: Math.max(100, stopTimeoutMs - 1000),
-    });
+      p,
+    );
   } catch (err) {
     await p.end().catch(() => {});
     throw err;
   }
+  // Its end is awaited by stop(); a failure of its own is logged there.
+  workers.promise.catch(() => {});
   let stopping: Promise<void> | undefined;
   return {
     stop() {
       stopping ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), stopTimeoutMs)));
-        const outcome = await Promise.race([runner.stop().then(() => 'done' as const, () => 'failed' as const), late]);
+        const graceful = Promise.resolve(workers.gracefulShutdown('the instance is stopping'));
+        const outcome = await Promise.race([graceful.then(() => 'done' as const, () => 'failed' as const), late]);
         clearTimeout(timer);
         if (outcome !== 'done') {
           // A job that ignored its abort: failed now, so that it is retried soon (by another
           // instance, or this one's next start) rather than when its lock expires.
           options.log.warn({ jobs: 'runner' }, 'job runner: jobs in flight did not stop in time; released for a retry');
-          await runner.kill().catch(() => {});
+          await Promise.resolve(workers.forcefulShutdown('the instance stopped before the job ended')).catch(() => {});
         }
         await p.end().catch(() => {});
       })();

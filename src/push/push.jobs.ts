@@ -27,7 +27,7 @@ export const PUSH_SEND = jobType<Message & { user_id: string }>('push.send');
 /** One delivery to one subscription, retried alone with backoff. */
 export const PUSH_DELIVER = jobType<Message & { subscription_id: number }>('push.deliver');
 
-/** Deliveries are given up after this many attempts: about 9 hours of graphile-worker's backoff. */
+/** Deliveries are given up after this many attempts: e^n s after the n-th failure, about 3.5 hours in all. */
 const DELIVERY_ATTEMPTS = 10;
 const DAY = 86_400;
 

@@ -22,8 +22,6 @@ import {
   PushSubscriptionParamsSchema,
 } from './push.schemas.js';
 
-/** A write's answer may be a replay (Idempotency-Key). */
-const REPLAYED = { headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } };
 
 const tags = ['push'];
 const PUSH_OFF = 'Web Push is not configured on this server (no VAPID keys)';
@@ -105,7 +103,7 @@ export const pushSubscriptionRoutes: FastifyPluginAsync<PushRoutesOptions> = asy
         params: UserParamsSchema,
         headers: IdempotencyHeaders,
         body: ref(PushSubscriptionBodySchema),
-        response: { 201: { ...PushSubscriptionCreatedSchema, description: 'Subscribed', ...REPLAYED }, ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
+        response: { 201: { ...PushSubscriptionCreatedSchema, description: 'Subscribed', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } }, ...errorResponses(400, 409, 413, 415, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {
@@ -133,7 +131,7 @@ export const pushSubscriptionRoutes: FastifyPluginAsync<PushRoutesOptions> = asy
         description: "404 for an id that is not one of the user's subscriptions.",
         params: PushSubscriptionParamsSchema,
         headers: IdempotencyHeaders,
-        response: { 200: { ...PushSubscriptionDeletedSchema, description: 'Unsubscribed', ...REPLAYED }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
+        response: { 200: { ...PushSubscriptionDeletedSchema, description: 'Unsubscribed', headers: { 'Idempotent-Replayed': IdempotentReplayedHeader } }, ...errorResponses(400, 404, 409, 422, ...AUTHED) },
       },
     },
     async (request, reply) => {

@@ -1,54 +1,11 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { ApiError } from '../errors.js';
+import { isPublicAddress } from '../lib/public-address.js';
 
-/**
- * Addresses a webhook may never reach (unless WEBHOOKS_ALLOW_PRIVATE=true): loopback, private,
- * link-local (cloud metadata lives there), carrier-grade NAT, unique-local, multicast, unspecified
- * and the other special-purpose ranges of RFC 6890, in IPv4 and IPv6 (IPv4-mapped ones included).
- */
-const BLOCKED = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  BLOCKED.addSubnet(net, prefix, 'ipv6');
-}
-
-/** Whether `address` (an IP) is one a webhook may not reach. */
+/** Whether `address` (an IP) is one a webhook may not reach (src/lib/public-address.ts decides, for push endpoints too). */
 export function isBlockedAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped !== undefined) return BLOCKED.check(mapped, 'ipv4');
-    return BLOCKED.check(address, 'ipv6');
-  }
-  return BLOCKED.check(address, 'ipv4');
+  return !isPublicAddress(address);
 }
 
 const invalid = (why: string) => new ApiError('VALIDATION_ERROR', `url ${why}`);

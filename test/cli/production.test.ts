@@ -137,7 +137,10 @@ describe('the production recipe on a copy of this tree', () => {
     const server = await start(app, ['node', 'dist/src/server.js'], { NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, DATA_DIR: join(dirname(app), 'data') });
     let exit;
     try {
-      expect(server.logLines().filter((l) => l.level === 40).map((l) => l.msg)).toEqual([expect.stringMatching(/^NODE_ENV=production on the EMBEDDED database in /)]);
+      expect(server.logLines().filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+        expect.stringMatching(/^NODE_ENV=production on the EMBEDDED database in /),
+        expect.stringMatching(/^Web Push is off: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are not set/),
+      ]);
       expect(await ready(server.url)).toEqual({ status: 200, body: { status: 'ready' } });
     } finally {
       exit = await server.stop('SIGTERM');

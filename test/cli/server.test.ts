@@ -100,7 +100,11 @@ describe('what the start says', () => {
         [30, true, 'tokens: Better Auth session tokens: on, looked up at https://app.example.com/api/auth/get-session (AUTH_SESSION_TOKENS=false turns them off)'],
       ]);
       const warnings = lines.filter((l) => l.level === 40).map((l) => l.msg);
-      expect(warnings).toEqual([expect.stringMatching(/^NODE_ENV=production on the EMBEDDED database in .*: no DATABASE_URL is set/)]);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^NODE_ENV=production on the EMBEDDED database in .*: no DATABASE_URL is set/),
+        // No VAPID keys in production: Web Push is off, said once at start (docs/API.md, Web Push).
+        expect.stringMatching(/^Web Push is off: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are not set/),
+      ]);
       expect(lines.find((l) => l.msg?.startsWith('task API ready'))?.tokens).toEqual(['jwks', 'session']);
     } finally {
       await server.stop('SIGTERM');
