@@ -9,8 +9,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { api, loose, type Api } from '../helpers/api.js';
-import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose, routes, type Api } from '../helpers/api.js';
+import { authHeader, buildTestApp, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
+import { openSse } from '../helpers/sse.js';
 import { makeList } from '../helpers/list-fixtures.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
@@ -95,6 +96,27 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
     expect(feed.changes.map((c) => (c.type === 'upsert' ? [c.task.id, c.task.version, c.task.completed] : c))).toEqual(
       [root, mid, leaf].map((x) => [(x as TaskJson).id, 2, true]),
     );
+  });
+
+  it('the event stream carries each task a cascade changed: one event each, in the order of their feed entries', async () => {
+    const user = uniqueUser();
+    const as = await api(t.app, user);
+    const [root, mid, leaf] = (await chain(as, 3)) as [TaskJson, TaskJson, TaskJson];
+    const url = await listen(t.app);
+    const stream = await openSse(`${url}${routes.events(user)}`, await authHeader(user));
+    try {
+      await stream.next((e) => e.event === 'ready');
+      expect((await as.complete(root.id, { completed: true })).statusCode).toBe(200);
+      await stream.next((e) => e.event === 'upsert' && JSON.parse(e.data).task.id === leaf.id, 5000);
+      expect((await as.del(root.id)).statusCode).toBe(200);
+      await stream.next((e) => e.event === 'delete' && JSON.parse(e.data).id === leaf.id, 5000);
+      const seen = stream.events.filter((e) => e.event !== 'ready').map((e) => [e.event, e.event === 'upsert' ? JSON.parse(e.data).task.id : JSON.parse(e.data).id]);
+      expect(seen).toEqual([...[root, mid, leaf].map((x) => ['upsert', x.id]), ...[root, mid, leaf].map((x) => ['delete', x.id])]);
+      const ids = stream.events.filter((e) => e.event !== 'ready').map((e) => e.id);
+      expect(new Set(ids).size).toBe(6);
+    } finally {
+      stream.close();
+    }
   });
 
   it('reopening reopens the completed ancestors (and only them); a toggle cascades the same way', async () => {
