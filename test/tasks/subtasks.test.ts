@@ -270,6 +270,35 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
     }
   }, 60_000);
 
+  it('concurrent moves of subtrees between two lists both ways, with completes and deletes: no deadlock, every subtree whole in one list', async () => {
+    const as = await api(t.app, uniqueUser());
+    const [a, b] = [await makeList(t.database, as, {}, 'A'), await makeList(t.database, as, {}, 'B')];
+    const roots: TaskJson[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [root] = await chain(as, 3, { list_id: i % 2 === 0 ? a : b });
+      roots.push(root as TaskJson);
+    }
+    for (let round = 0; round < 4; round++) {
+      const answers = await Promise.all(
+        roots.flatMap((r, i) => [
+          as.move(r.id, { list_id: (i + round) % 2 === 0 ? b : a }),
+          as.complete(r.id),
+          i === 0 && round === 3 ? as.del(r.id) : as.put(r.id, { title: `r${round}` }),
+        ]),
+      );
+      // The first root is deleted in the last round: its move and complete may come after (404).
+      const deletedMeanwhile = (k: number, status: number) => round === 3 && k < 2 && status === 404;
+      expect(answers.map((x, k) => (x.statusCode === 200 || deletedMeanwhile(k, x.statusCode) ? 200 : `${round}:${k}:${x.statusCode}`))).toEqual(answers.map(() => 200));
+    }
+    const now = await all(as);
+    expect(now.size).toBe(15);
+    for (const x of now.values()) if (x.parent_id !== null) expect(now.get(x.parent_id)?.list_id).toBe(x.list_id);
+    for (const x of now.values()) {
+      const parent = x.parent_id === null ? undefined : now.get(x.parent_id);
+      if (parent?.completed) expect(x.completed).toBe(true);
+    }
+  }, 60_000);
+
   it('a cascade keeps the invariant: after completing a task no pending task is under it; after reopening one no completed task is above it (fast-check)', async () => {
     await fc.assert(
       fc.asyncProperty(
