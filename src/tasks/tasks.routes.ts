@@ -375,9 +375,15 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
           return written(200, await tree.update(request.scope, request.params.id, { changes: body }, match, exec), 'Task updated successfully');
         }
         // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
-        const row = await repository.update(request.scope, request.params.id, request.body, match, exec);
-        if (row === null) return unmatched(request.scope, request.params.id, match, exec);
-        return written(200, row, 'Task updated successfully');
+        for (let attempt = 0; ; attempt++) {
+          const row = await repository.update(request.scope, request.params.id, request.body, match, exec);
+          if (row !== null) return written(200, row, 'Task updated successfully');
+          // Moved to another list of the caller's while the statement ran (its list check failed under
+          // the row lock): still theirs to write, at a version If-Match accepts, so it runs again.
+          const now = attempt < 3 ? await repository.unmatched(request.scope, request.params.id, exec) : null;
+          const accepted = now !== null && now.mayWrite && (match === undefined || 'any' in match || match.versions.includes(now.version));
+          if (!accepted) return unmatched(request.scope, request.params.id, match, exec);
+        }
       });
     },
   );

@@ -39,15 +39,19 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       expect(applied[0]?.n).toBe(all.length);
       const indexes = rowsOf(await database.db.execute(sql`select indexname from pg_indexes where tablename = 'tasks' order by 1`));
       expect(indexes.map((r) => r.indexname)).toEqual([
+        'tasks_list_assignee_idx',
         'tasks_list_completed_created_idx',
         'tasks_list_created_idx',
         'tasks_list_due_idx',
+        'tasks_list_parent_position_idx',
+        'tasks_list_position_idx',
         'tasks_list_priority_idx',
         'tasks_list_title_idx',
         'tasks_list_updated_idx',
         'tasks_pkey',
         'tasks_search_idx',
         'tasks_tags_idx',
+        'tasks_uid_idx',
       ]);
     } finally {
       await database.close();
@@ -124,6 +128,28 @@ describe.each(drivers)('migrations [%s]', (driver) => {
       ]);
       const found = rowsOf(await database.db.execute(sql`select t.title from tasks t join lists l on l.id = t.list_id where l.owner_id = 'ann' and t.tags_key @> array['x']`));
       expect(found).toEqual([{ title: 'a1' }]);
+    });
+  });
+
+  it('0007 gives existing tasks a unique uid (a UUID) and positions by creation time (oldest first, ties by id); the rest is untouched', async () => {
+    await migratedBefore('0007_v3_task_tree', async (database, rest, later) => {
+      await database.db.execute(sql`insert into user_changes (user_id) values ('ann'), ('bob')`);
+      await database.db.execute(sql`insert into lists (owner_id, name, is_default) values ('ann', 'Inbox', true), ('bob', 'Inbox', true)`);
+      await database.db.execute(sql`insert into tasks (user_id, list_id, title, created_at) select 'ann', (select id from lists where owner_id = 'ann'), t, c::timestamptz from (values
+        ('newest', '2026-05-01T00:00:00.002Z'), ('oldest', '1999-01-01T00:00:00Z'), ('middle', '2026-05-01T00:00:00.001Z'), ('twin', '2026-05-01T00:00:00.001Z')) v(t, c)`);
+      await database.db.execute(sql`insert into tasks (user_id, list_id, title) values ('bob', (select id from lists where owner_id = 'bob'), 'b')`);
+      const before = rowsOf(await database.db.execute(sql`select id, user_id, list_id, title, version, created_at, updated_at from tasks order by id`));
+      expect(await rest()).toEqual(later);
+      const rows = rowsOf(await database.db.execute(sql`select title, uid, parent_id, position, assignee_id from tasks where user_id = 'ann' order by position, id`));
+      expect(rows.map((r) => r.title)).toEqual(['oldest', 'middle', 'twin', 'newest']);
+      for (const r of rows) expect(r).toMatchObject({ uid: expect.stringMatching(/^[0-9a-f-]{36}$/), parent_id: null, assignee_id: null, position: expect.stringMatching(/^h[0-9A-Za-z]{8}$/) });
+      expect(new Set(rowsOf(await database.db.execute(sql`select uid from tasks`)).map((r) => r.uid)).size).toBe(5);
+      expect(rowsOf(await database.db.execute(sql`select id, user_id, list_id, title, version, created_at, updated_at from tasks order by id`))).toEqual(before);
+      // The helper is gone; the default place after the last sibling is there (the package's next key).
+      expect(rowsOf(await database.db.execute(sql`select task_position_after(null) as a, task_position_after('a0') as b, task_position_after('az') as c, task_position_after('Zz') as d, task_position_after('a0V') as e`))).toEqual([
+        { a: 'a0', b: 'a1', c: 'b00', d: 'a0', e: 'a1' },
+      ]);
+      expect(rowsOf(await database.db.execute(sql`select count(*)::int as n from pg_proc where proname like 'task_position_from_%'`))).toEqual([{ n: 0 }]);
     });
   });
 

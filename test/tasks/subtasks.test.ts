@@ -9,8 +9,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
-import { api, loose, type Api } from '../helpers/api.js';
-import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { api, loose, routes, type Api } from '../helpers/api.js';
+import { authHeader, buildTestApp, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
+import { openSse } from '../helpers/sse.js';
 import { makeList } from '../helpers/list-fixtures.js';
 import type { TaskJson } from '../helpers/task-json.js';
 
@@ -95,6 +96,27 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
     expect(feed.changes.map((c) => (c.type === 'upsert' ? [c.task.id, c.task.version, c.task.completed] : c))).toEqual(
       [root, mid, leaf].map((x) => [(x as TaskJson).id, 2, true]),
     );
+  });
+
+  it('the event stream carries each task a cascade changed: one event each, in the order of their feed entries', async () => {
+    const user = uniqueUser();
+    const as = await api(t.app, user);
+    const [root, mid, leaf] = (await chain(as, 3)) as [TaskJson, TaskJson, TaskJson];
+    const url = await listen(t.app);
+    const stream = await openSse(`${url}${routes.events(user)}`, await authHeader(user));
+    try {
+      await stream.next((e) => e.event === 'ready');
+      expect((await as.complete(root.id, { completed: true })).statusCode).toBe(200);
+      await stream.next((e) => e.event === 'upsert' && JSON.parse(e.data).task.id === leaf.id, 5000);
+      expect((await as.del(root.id)).statusCode).toBe(200);
+      await stream.next((e) => e.event === 'delete' && JSON.parse(e.data).id === leaf.id, 5000);
+      const seen = stream.events.filter((e) => e.event !== 'ready').map((e) => [e.event, e.event === 'upsert' ? JSON.parse(e.data).task.id : JSON.parse(e.data).id]);
+      expect(seen).toEqual([...[root, mid, leaf].map((x) => ['upsert', x.id]), ...[root, mid, leaf].map((x) => ['delete', x.id])]);
+      const ids = stream.events.filter((e) => e.event !== 'ready').map((e) => e.id);
+      expect(new Set(ids).size).toBe(6);
+    } finally {
+      stream.close();
+    }
   });
 
   it('reopening reopens the completed ancestors (and only them); a toggle cascades the same way', async () => {
@@ -245,6 +267,35 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
         // A completed parent: its children are completed, unless one was created after it completed.
         if (now.get(id)?.completed === false) expect(id, `round ${round}`).toBe(late.id);
       }
+    }
+  }, 60_000);
+
+  it('concurrent moves of subtrees between two lists both ways, with completes and deletes: no deadlock, every subtree whole in one list', async () => {
+    const as = await api(t.app, uniqueUser());
+    const [a, b] = [await makeList(t.database, as, {}, 'A'), await makeList(t.database, as, {}, 'B')];
+    const roots: TaskJson[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [root] = await chain(as, 3, { list_id: i % 2 === 0 ? a : b });
+      roots.push(root as TaskJson);
+    }
+    for (let round = 0; round < 4; round++) {
+      const answers = await Promise.all(
+        roots.flatMap((r, i) => [
+          as.move(r.id, { list_id: (i + round) % 2 === 0 ? b : a }),
+          as.complete(r.id),
+          i === 0 && round === 3 ? as.del(r.id) : as.put(r.id, { title: `r${round}` }),
+        ]),
+      );
+      // The first root is deleted in the last round: its move and complete may come after (404).
+      const deletedMeanwhile = (k: number, status: number) => round === 3 && k < 2 && status === 404;
+      expect(answers.map((x, k) => (x.statusCode === 200 || deletedMeanwhile(k, x.statusCode) ? 200 : `${round}:${k}:${x.statusCode}`))).toEqual(answers.map(() => 200));
+    }
+    const now = await all(as);
+    expect(now.size).toBe(15);
+    for (const x of now.values()) if (x.parent_id !== null) expect(now.get(x.parent_id)?.list_id).toBe(x.list_id);
+    for (const x of now.values()) {
+      const parent = x.parent_id === null ? undefined : now.get(x.parent_id);
+      if (parent?.completed) expect(x.completed).toBe(true);
     }
   }, 60_000);
 
