@@ -558,13 +558,18 @@ const SERVER_PROCESSES = new Set([
  * `parallel worker`, ...) are dropped, since a trigger or function may RAISE LOG with values in
  * it; a line without the `[type] ` prefix continues the message before it and shares its fate.
  */
+const EXPECTED_FATAL = /the database system is (starting up|shutting down)|terminating connection due to administrator command/;
+
 export function serverLogClassifier(): (line: string) => 'error' | 'debug' | 'drop' {
   let previous: 'error' | 'debug' | 'drop' = 'drop';
   return (line) => {
     const match = /^\[([^\]]*)\] ([A-Z]+):/.exec(line);
     if (match === null) return previous;
     const [, process = '', severity = ''] = match;
-    if (severity === 'FATAL' || severity === 'PANIC') previous = 'error';
+    // A client turned away while the server starts or stops, or cut at its fast shutdown, is the
+    // server's own start and stop, not a failure: those FATALs are debug lines.
+    if ((severity === 'FATAL' || severity === 'PANIC') && !EXPECTED_FATAL.test(line)) previous = 'error';
+    else if (severity === 'FATAL') previous = 'debug';
     else previous = SERVER_PROCESSES.has(process) ? 'debug' : 'drop';
     return previous;
   };

@@ -52,6 +52,19 @@ export function isStorageFailure(err: unknown): boolean {
   return code === '53100' || code === '53200' || code === '58030';
 }
 
+/**
+ * A write that named a row another transaction deleted while it waited (foreign_key_violation,
+ * 23503): a task created in, or moved to, a list deleted meanwhile. The referenced thing is gone for
+ * the caller as if it had never been: a 404, not a 500. Which column: the constraint's name.
+ */
+export function vanishedReference(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; constraint_name?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.code === '23503') return typeof e.constraint_name === 'string' ? e.constraint_name : '';
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 /** The error of a budgeted statement cancelled at its budget. */
 export class QueryBudgetExceeded extends Error {
   readonly code = 'QUERY_BUDGET';

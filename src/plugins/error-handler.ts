@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isStorageFailure, QueryBudgetExceeded } from '../db/errors.js';
+import { isDatabaseUnavailable, isStorageFailure, QueryBudgetExceeded, vanishedReference } from '../db/errors.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { LogThrottle } from '../lib/log-throttle.js';
 import { loggableError, pathOf } from '../lib/request-log.js';
@@ -113,6 +113,8 @@ function toApiError(err: FastifyError): ApiError | undefined {
   if (isDatabaseUnavailable(err)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '1' });
   }
+  const vanished = vanishedReference(err);
+  if (vanished !== undefined) return new ApiError('NOT_FOUND', vanished.includes('list_id') ? 'List not found' : 'Not found: it was deleted meanwhile');
   if (isStorageFailure(err)) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database cannot store changes right now; try again later', { 'retry-after': '5' });
   }
