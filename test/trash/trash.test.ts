@@ -19,7 +19,7 @@ const NOT_FOUND = 'Task not found in the trash';
 describe.each(drivers)('trash [%s]', (driver) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp(driver, { maxTasksPerUser: 12 });
+    t = await buildTestApp(driver, { maxTasksPerUser: 12, webhooksAllowPrivate: true });
   });
   afterAll(async () => t?.close());
 
@@ -187,6 +187,28 @@ describe.each(drivers)('trash [%s]', (driver) => {
     expect(purged).toBeGreaterThanOrEqual(2);
     const left = await t.database.rows<{ id: number }>('select id from trashed_tasks where id = any($1::int[]) order by id', [[young.id, aged.id, child.id]]);
     expect(left.map((r) => r.id)).toEqual([young.id]);
+  });
+
+  it('webhooks: a trashed task is task.deleted, a restored one task.restored (each task of the subtree), never task.created', async () => {
+    const as = await api(t.app, uniqueUser());
+    const hook = await as.webhooks.create({ url: 'http://127.0.0.1:9/hook', events: ['task.created', 'task.deleted', 'task.restored'] });
+    expect(hook.statusCode, hook.body).toBe(201);
+    const root = await create(as, 'root');
+    const child = await create(as, 'child', { parent_id: root.id });
+    expect((await as.del(root.id)).statusCode).toBe(200);
+    expect((await as.trash.restore(root.id)).statusCode).toBe(200);
+    const rows = await t.database.rows<{ type: string; id: number }>(
+      "select type, (payload->'data'->'task'->>'id')::int as id from webhook_deliveries where webhook_id = $1 order by created_at, type, (payload->'data'->'task'->>'id')::int",
+      [hook.json().data.id],
+    );
+    expect(rows.map((r) => [r.type, r.id])).toEqual([
+      ['task.created', root.id],
+      ['task.created', child.id],
+      ['task.deleted', root.id],
+      ['task.deleted', child.id],
+      ['task.restored', root.id],
+      ['task.restored', child.id],
+    ]);
   });
 
   it('the feed: a replica built from /changes equals GET /tasks after delete and restore', async () => {
