@@ -189,6 +189,25 @@ describe.each(drivers)('trash [%s]', (driver) => {
     expect(left.map((r) => r.id)).toEqual([young.id]);
   });
 
+  it("a uid taken meanwhile makes the restore a 409 and changes nothing; an Idempotency-Key replays the restore's answer", async () => {
+    const as = await api(t.app, uniqueUser());
+    const uid = `trash-${uniqueUser()}`;
+    const first = await create(as, 'first', { uid });
+    expect((await as.del(first.id)).statusCode).toBe(200);
+    const second = await create(as, 'second', { uid });
+    expectError(await as.trash.restore(first.id), 409, 'CONFLICT');
+    expect((await trash(as)).data.map((e) => e.id)).toEqual([first.id]);
+    expect((await as.del(second.id)).statusCode).toBe(200);
+    expect((await as.trash.purge(second.id)).statusCode).toBe(200);
+    const key = { 'idempotency-key': `k-${uid}` };
+    const res = await as.trash.restore(first.id, key);
+    expect(res.statusCode, res.body).toBe(200);
+    const again = await as.trash.restore(first.id, key);
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(res.json());
+  });
+
   it('webhooks: a trashed task is task.deleted, a restored one task.restored (each task of the subtree), never task.created', async () => {
     const as = await api(t.app, uniqueUser());
     const hook = await as.webhooks.create({ url: 'http://127.0.0.1:9/hook', events: ['task.created', 'task.deleted', 'task.restored'] });
