@@ -27,6 +27,8 @@ import { listsRoutes } from './lists/lists.routes.js';
 import { createSharingRepository } from './lists/sharing.repository.js';
 import { acceptRoutes, sharingRoutes } from './lists/sharing.routes.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
+import { createTrashRepository } from './trash/trash.repository.js';
+import { trashRoutes } from './trash/trash.routes.js';
 import { calendarRoutes } from './calendar/calendar.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { createWebhooksRepository } from './webhooks/webhooks.repository.js';
@@ -52,6 +54,8 @@ export interface ApiOptions {
     | 'maxListsPerUser'
     | 'maxMembersPerList'
     | 'syncRetentionDays'
+    | 'syncPurgeIntervalMs'
+    | 'trashRetentionDays'
     | 'pageCacheBytes'
     | 'readsInFlightPerUser'
     | 'costlyReadsInFlightPerUser'
@@ -134,6 +138,13 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     repository: createCalendarRepository(database, { maxFeedsPerUser: limits.maxCalendarFeedsPerUser }),
     pipeline,
     maxFeedsPerUser: limits.maxCalendarFeedsPerUser,
+  });
+  await api.register(trashRoutes, {
+    prefix: '/trash',
+    repository: createTrashRepository(database, { retentionDays: limits.trashRetentionDays, maxTasksPerUser: limits.maxTasksPerUser }),
+    pipeline,
+    reads,
+    purgeIntervalMs: limits.syncPurgeIntervalMs,
   });
   await api.register(tagsRoutes, { prefix: '/tags', repository: createTagsRepository(database), reads });
   const lists = createListsRepository(database, {

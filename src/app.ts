@@ -32,6 +32,7 @@ import { taskSchemas } from './tasks/tasks.schemas.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
 import { LIST_FEED } from './lists/lists.feed.js';
 import { listSchemas } from './lists/lists.schemas.js';
+import { trashSchemas } from './trash/trash.schemas.js';
 import { sharingSchemas } from './lists/sharing.schemas.js';
 import { icalRoutes } from './calendar/ical.routes.js';
 import { createCalendarRepository } from './calendar/calendar.repository.js';
@@ -66,6 +67,7 @@ const SCHEMAS = [
   ...errorSchemas,
   ...taskSchemas,
   ...listSchemas,
+  ...trashSchemas,
   ...sharingSchemas,
   ...tagSchemas,
   ...pushSchemas,

@@ -107,6 +107,8 @@ export interface Config {
   readonly syncRetentionDays: number;
   /** How often an instance purges what is no longer kept. */
   readonly syncPurgeIntervalMs: number;
+  /** How long a deleted task stays in the trash (days; a fraction is allowed); purged every SYNC_PURGE_INTERVAL_MS. */
+  readonly trashRetentionDays: number;
   /**
    * Deletion records kept per user at most: a deletion drops those more than this many changes old,
    * and cursors from before them expire (410), whatever SYNC_RETENTION_DAYS says.
@@ -514,6 +516,7 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     eventsPollMs: str(env, 'EVENTS_POLL_MS') === undefined ? undefined : int(env, 'EVENTS_POLL_MS', 2000, 50, 3_600_000),
     syncRetentionDays: days(env, 'SYNC_RETENTION_DAYS', 30),
     syncPurgeIntervalMs: int(env, 'SYNC_PURGE_INTERVAL_MS', 3_600_000, 50, 86_400_000),
+    trashRetentionDays: days(env, 'TRASH_RETENTION_DAYS', 30),
     syncMaxDeletionsPerUser: int(env, 'SYNC_MAX_DELETIONS_PER_USER', 100_000, 1, 100_000_000),
     idempotencyMaxKeysPerUser: int(env, 'IDEMPOTENCY_MAX_KEYS_PER_USER', 10_000, 1, 10_000_000),
     trustProxy: trustProxy(env),

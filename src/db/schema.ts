@@ -280,6 +280,33 @@ export const webhooks = pgTable(
   (t) => [index('webhooks_user_idx').on(t.user_id, t.id)],
 );
 
+/**
+ * The trash (migration 0014): deleted tasks, each row the task as it was (`data`, every column) for
+ * TRASH_RETENTION_DAYS. Apart from `tasks`, so that no read of tasks can show one. `root_id`: the task
+ * whose delete took it (an entry of the trash when it is the row's own id); `list_deleted_by`: who
+ * deleted its list (then only they see it, and it comes back into their Inbox).
+ */
+export const trashedTasks = pgTable(
+  'trashed_tasks',
+  {
+    id: integer('id').primaryKey(),
+    root_id: integer('root_id').notNull(),
+    list_id: integer('list_id').notNull(),
+    deleted_by: text('deleted_by').notNull(),
+    list_deleted_by: text('list_deleted_by'),
+    deleted_at: timestamp('deleted_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+    data: jsonb('data').notNull(),
+  },
+  (t) => [
+    index('trashed_tasks_root_idx').on(t.root_id),
+    index('trashed_tasks_list_idx').on(t.list_id, sql`${t.deleted_at} desc`, sql`${t.id} desc`).where(sql`${t.id} = ${t.root_id}`),
+    index('trashed_tasks_deleter_idx')
+      .on(t.list_deleted_by, sql`${t.deleted_at} desc`, sql`${t.id} desc`)
+      .where(sql`${t.list_deleted_by} is not null and ${t.id} = ${t.root_id}`),
+    index('trashed_tasks_deleted_at_idx').on(t.deleted_at),
+  ],
+);
+
 /** One event for one webhook (`id` is its `webhook-id`, the same on every attempt), and how its delivery went. */
 export const webhookDeliveries = pgTable(
   'webhook_deliveries',

@@ -87,13 +87,20 @@ export function createListsRepository(database: Database, options: ListsReposito
    */
   const keep = Math.trunc(options.maxDeletionsPerUser);
   const DELETE =
-    'with doomed as (select id, row_number() over (order by id) as n from tasks where list_id = $2), ' +
+    'with recursive doomed as (select id, row_number() over (order by id) as n from tasks where list_id = $2), ' +
     'cnt as (select count(*)::int as n from doomed), ' +
     'fan_m as (select u.user_id, (u.user_id = fl.owner_id) as owner from list_members fm join lists fl on fl.id = fm.list_id ' +
     'join user_changes u on u.user_id = fm.user_id where fm.list_id = $2 order by u.user_id for update of u), ' +
     'fan_s as (update user_changes u set seq = u.seq + cnt.n + 1, task_count = greatest(0, u.task_count - case when fan_m.owner then cnt.n else 0 end), ' +
     `purged_through = greatest(u.purged_through, u.seq + cnt.n + 1 - ${keep}) from fan_m, cnt where u.user_id = fan_m.user_id returning u.user_id, u.seq), ` +
-    'dt as (delete from tasks where id in (select id from doomed)), ' +
+    // Into the trash of the user who deleted the list (migration 0014), each under its top-level task;
+    // what was already in the trash from this list becomes theirs too.
+    'tree as (select id, id as root_id from tasks where list_id = $2 and parent_id is null ' +
+    'union all select t.id, tree.root_id from tasks t join tree on t.parent_id = tree.id where t.list_id = $2), ' +
+    'dt as (delete from tasks where id in (select id from doomed) returning *), ' +
+    'tt as (insert into trashed_tasks (id, root_id, list_id, deleted_by, list_deleted_by, data) ' +
+    'select dt.id, coalesce(tree.root_id, dt.id), $2, $1, $1, to_jsonb(dt) from dt left join tree on tree.id = dt.id), ' +
+    'ot as (update trashed_tasks set list_deleted_by = $1 where list_id = $2), ' +
     `ft as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${options.taskFeedKind}, doomed.id, fan_s.seq - cnt.n - 1 + doomed.n, true ` +
     'from fan_s, doomed, cnt on conflict (user_id, kind, entity_id) do update set seq = excluded.seq, deleted = true, changed_at = now()), ' +
     `fl as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${LIST_FEED.id}, $2::int, fan_s.seq, true from fan_s ` +

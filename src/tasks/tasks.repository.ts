@@ -155,11 +155,13 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       return (
         `with ${target(cond)}, ` +
         `${feedSql.fanOut('select list_id from target', 'true', `, task_count = u.task_count - fan_m.owner::int, purged_through = greatest(u.purged_through, u.seq + 1 - ${keep})`)}, ` +
-        `d as (delete from tasks where id = $2 and list_id = (select list_id from target)${cond} and exists (select 1 from fan_s) returning ${RETURNING}), ` +
+        `d as (delete from tasks where id = $2 and list_id = (select list_id from target)${cond} and exists (select 1 from fan_s) returning *), ` +
+        // Into the trash (migration 0014), whole. This delete takes no subtree: the routes use tasks.tree.ts's.
+        'tr as (insert into trashed_tasks (id, root_id, list_id, deleted_by, data) select d.id, d.id, d.list_id, $1, to_jsonb(d) from d), ' +
         `${feedSql.record(TASK_FEED, 'd', true)}, ` +
         `old as (delete from feed_entries e using fan_s where e.user_id = fan_s.user_id and e.deleted and e.seq <= fan_s.seq - ${keep}) ` +
         // Counted without d: another delete of the same task won the race after fan_s counted this one.
-        `select d.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join d on true`
+        `select ${COLUMNS.map((c) => `d.${c}`).join(', ')}, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join d on true`
       );
     });
   const pages = createPageQuery(COLUMNS);

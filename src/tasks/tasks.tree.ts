@@ -324,10 +324,12 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const text =
           `with recursive sub(id, depth) as (select id, 0 from tasks where id = $1 union all select t.id, sub.depth + 1 from tasks t ` +
           'join sub on t.parent_id = sub.id where t.list_id = $2::int and sub.depth < 10), ' +
-          `ch as (delete from tasks where id in (select id from sub) and list_id = $2::int returning ${RETURNING}), ` +
+          `ch as (delete from tasks where id in (select id from sub) and list_id = $2::int returning *), ` +
+          // The trash keeps each row whole (migration 0014), under the task whose delete took it.
+          'tr as (insert into trashed_tasks (id, root_id, list_id, deleted_by, data) select ch.id, $1, ch.list_id, $3, to_jsonb(ch) from ch), ' +
           `${fanOut('true', `, purged_through = greatest(u.purged_through, u.seq + cnt.n - ${keep})`, 'array[$2::int]', '(case when u.user_id = (select owner_id from lists where id = $2::int) then -cnt.n else 0 end)')}, ` +
           `old as (delete from feed_entries e using fan_s where e.user_id = fan_s.user_id and e.deleted and e.seq <= fan_s.seq - ${keep}) ${result}`;
-        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id]);
+        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, scope.userId]);
         if (row === undefined) throw new Error('the locked task was not deleted');
         return row;
       });

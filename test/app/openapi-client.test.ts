@@ -82,12 +82,13 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
     expect(operationIds).toEqual([
       'acceptInvitation', 'completeTask', 'createCalendarFeed', 'createEventTicket', 'createInvitation', 'createList', 'createPushSubscription',
       'createTask', 'createWebhook', 'deleteCalendarFeed', 'deleteInvitation', 'deleteList', 'deleteMember', 'deletePushSubscription', 'deleteTask',
-      'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health', 'listCalendarFeeds', 'listChanges', 'listInvitations',
-      'listLists', 'listMembers', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask', 'readCalendarFeed',
-      'ready', 'redeliverWebhookDelivery', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
+      'deleteWebhook', 'emptyTrash', 'getList', 'getPushPublicKey', 'getTask', 'getTrashedTask', 'getWebhook', 'health', 'listCalendarFeeds', 'listChanges',
+      'listInvitations', 'listLists', 'listMembers', 'listTags', 'listTasks', 'listTrash', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask',
+      'purgeTrashedTask', 'readCalendarFeed', 'ready', 'redeliverWebhookDelivery', 'restoreTask', 'streamEvents', 'updateList', 'updateMember', 'updateTask',
+      'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'Error', 'NotFoundError']),
+      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'TrashedTask', 'Error', 'NotFoundError']),
     );
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: '/' }]); // relative: the server the document came from (PUBLIC_URL sets another)

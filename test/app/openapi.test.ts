@@ -24,6 +24,8 @@ describe('OpenAPI and docs', () => {
       'DELETE /api/{user_id}/lists/{list_id}/members/{member_id}',
       'DELETE /api/{user_id}/push-subscriptions/{id}',
       'DELETE /api/{user_id}/tasks/{id}',
+      'DELETE /api/{user_id}/trash',
+      'DELETE /api/{user_id}/trash/{id}',
       'DELETE /api/{user_id}/webhooks/{id}',
       'GET /api/{user_id}/calendar-feeds',
       'GET /api/{user_id}/lists',
@@ -35,6 +37,8 @@ describe('OpenAPI and docs', () => {
       'GET /api/{user_id}/tasks/changes',
       'GET /api/{user_id}/tasks/events',
       'GET /api/{user_id}/tasks/{id}',
+      'GET /api/{user_id}/trash',
+      'GET /api/{user_id}/trash/{id}',
       'GET /api/{user_id}/webhooks',
       'GET /api/{user_id}/webhooks/{id}',
       'GET /api/{user_id}/webhooks/{id}/deliveries',
@@ -52,6 +56,7 @@ describe('OpenAPI and docs', () => {
       'POST /api/{user_id}/tasks',
       'POST /api/{user_id}/tasks/events/ticket',
       'POST /api/{user_id}/tasks/{id}/move',
+      'POST /api/{user_id}/trash/{id}/restore',
       'POST /api/{user_id}/webhooks',
       'POST /api/{user_id}/webhooks/{id}/deliveries/{delivery_id}/redeliver',
       'PUT /api/{user_id}/lists/{list_id}',
@@ -94,6 +99,9 @@ describe('OpenAPI and docs', () => {
       ['/api/{user_id}/invitations/{token}/accept', 'post', '200'],
       ['/api/{user_id}/lists/{list_id}/members/{member_id}', 'put', '200'],
       ['/api/{user_id}/lists/{list_id}/members/{member_id}', 'delete', '200'],
+      ['/api/{user_id}/trash/{id}/restore', 'post', '200'],
+      ['/api/{user_id}/trash/{id}', 'delete', '200'],
+      ['/api/{user_id}/trash', 'delete', '200'],
     ];
     for (const [path, method, status] of writes) {
       const op = doc.paths[path][method];

@@ -63,6 +63,7 @@ export const routes = {
   pushSubscription: (user: string, id: Id) => `${routes.pushSubscriptions(user)}/${id}`,
   pushPublicKey: '/push/public-key',
   calendarFeeds: (user: string) => `/api/${encodeURIComponent(user)}/calendar-feeds`,
+  trash: (user: string) => `/api/${encodeURIComponent(user)}/trash`,
   health: '/health',
   ready: '/ready',
   openapi: '/openapi.json',
@@ -222,6 +223,16 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
         reply(client.PUT('/api/{user_id}/lists/{list_id}/members/{member_id}', { params: { path: { ...path, list_id: listId as number, member_id: memberId } }, body: body as JsonBody<'updateMember'>, ...init(headers) })),
       remove: (listId: Id, memberId: string, headers?: Headers) =>
         reply(client.DELETE('/api/{user_id}/lists/{list_id}/members/{member_id}', { params: { path: { ...path, list_id: listId as number, member_id: memberId } }, ...init(headers) })),
+    },
+    trash: {
+      /** GET .../trash: a query object, or the exact query string. */
+      list: (q?: Query<'listTrash'> | string | Loose, headers?: Headers) =>
+        reply(client.GET('/api/{user_id}/trash', { params: { path, query: (typeof q === 'string' ? {} : q) as Query<'listTrash'> }, ...query(q), ...init(headers) })),
+      get: (id: Id, headers?: Headers) => reply(client.GET('/api/{user_id}/trash/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      restore: (id: Id, headers?: Headers) =>
+        reply(client.POST('/api/{user_id}/trash/{id}/restore', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      purge: (id: Id, headers?: Headers) => reply(client.DELETE('/api/{user_id}/trash/{id}', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+      empty: (headers?: Headers) => reply(client.DELETE('/api/{user_id}/trash', { params: { path }, ...init(headers) })),
     },
     calendarFeeds: {
       create: (body: JsonBody<'createCalendarFeed'> | Loose, headers?: Headers) =>

@@ -279,6 +279,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's trash: the tasks they may restore, newest first, in pages
+         * @description Tasks deleted from lists where the caller is owner or editor, and those of the lists the caller deleted (only they see those), each with `deleted_at`. A task deleted with its parent has no entry of its own: it comes back with it. `next_cursor` says where the next page starts.
+         */
+        get: operations["listTrash"];
+        put?: never;
+        post?: never;
+        /**
+         * Empty the trash: purges every task the caller may restore
+         * @description Each entry goes with its subtree, for good. Entries the caller may not restore stay.
+         */
+        delete: operations["emptyTrash"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One entry of the trash
+         * @description A task deleted with its parent, or one the caller may not restore, is 404.
+         */
+        get: operations["getTrashedTask"];
+        put?: never;
+        post?: never;
+        /** Purge one entry of the trash (with its subtree); answers it as it was */
+        delete: operations["purgeTrashedTask"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a task (with the subtree deleted with it); answers the task
+         * @description Back in its list at its old position (same id and uid, version + 1), at the top level if its parent is gone, in the caller's Inbox if its list is gone. Each restored task is an `upsert` in the feed. 403 TASK_LIMIT_REACHED beyond MAX_TASKS_PER_USER; 409 when its uid is in use meanwhile.
+         */
+        post: operations["restoreTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tags": {
         parameters: {
             query?: never;
@@ -1402,6 +1467,120 @@ export interface components {
              * @example 7
              */
             before_id?: number;
+        };
+        /**
+         * TrashedTask
+         * @description A task in the trash: an entry of its own, its subtree coming back with it
+         */
+        TrashedTask: {
+            /**
+             * @description Task id
+             * @example 42
+             */
+            id: number;
+            /**
+             * @description Who created the task (the token's `sub` of that request)
+             * @example u_8f2k
+             */
+            user_id: string;
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id: number | null;
+            /**
+             * @description The task's place among its siblings (same list, same parent), compared as bytes; equal keys order by id. A key of the fractional-indexing algorithm (base 62): mint one with generateKeyBetween(before, after) of the npm package fractional-indexing
+             * @example a0
+             * @example a0V
+             */
+            position: string;
+            /**
+             * @description null, or a member of the task's list (their user id)
+             * @example u_8f2k
+             * @example null
+             */
+            assignee_id: string | null;
+            /**
+             * @description The client's id of the task: 1 to 64 characters of [A-Za-z0-9_-] (a UUID fits), unique among all tasks, immutable. Generated (a UUID) when absent
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid: string;
+            /**
+             * @description 1 to 200 characters (Unicode code points) after trimming
+             * @example Buy milk
+             * @example Book the dentist
+             */
+            title: string;
+            /**
+             * @description Up to 1000 characters, or null
+             * @example Oat milk, two litres
+             * @example null
+             */
+            description: string | null;
+            /**
+             * @description none < low < medium < high
+             * @example high
+             * @example low
+             * @enum {string}
+             */
+            priority: "none" | "low" | "medium" | "high";
+            /**
+             * @description At most 20 tags, each trimmed, 1 to 50 characters; duplicates that differ only in case collapse to the first spelling; order as given
+             * @example [
+             *       "errands",
+             *       "home"
+             *     ]
+             * @example []
+             */
+            tags: string[];
+            /**
+             * Format: date-time
+             * @description When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+             * @example 2026-12-24T17:00:00.000Z
+             * @example null
+             */
+            due_at: string | null;
+            /**
+             * @description Whether the task is done
+             * @example true
+             */
+            completed: boolean;
+            /**
+             * Format: date-time
+             * @description Read-only: when the task last became completed (the same instant as that change's updated_at); null while pending
+             * @example 2026-01-12T10:05:00.456Z
+             * @example null
+             */
+            completed_at: string | null;
+            /**
+             * @description Read-only: 1 at creation, +1 on every change; the task's ETag
+             * @example 3
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @description When the task was created (UTC, ISO 8601 with a Z)
+             * @example 2026-01-12T10:00:00.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the task last changed (UTC); never goes backwards
+             * @example 2026-01-12T10:05:00.456Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When the task (with its subtree) was deleted (UTC); it is purged TRASH_RETENTION_DAYS later
+             * @example 2026-12-06T10:15:00.000Z
+             */
+            deleted_at: string;
         };
         /**
          * Invitation
@@ -4396,6 +4575,661 @@ export interface operations {
                         /**
                          * @description What was done, for people
                          * @example Calendar feed deleted successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    listTrash: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Entries per page (default 50)
+                 * @example 50
+                 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's trash, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TrashedTask"][];
+                        /**
+                         * @description What was done, for people
+                         * @example Trash retrieved successfully
+                         */
+                        message: string;
+                        /** @description The cursor of the next page, or null on the last one */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    emptyTrash: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description Entries purged (each with its subtree)
+                             * @example 3
+                             */
+                            purged: number;
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Trash emptied successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    getTrashedTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TrashedTask"];
+                        /**
+                         * @description What was done, for people
+                         * @example Trashed task retrieved successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    purgeTrashedTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TrashedTask"];
+                        /**
+                         * @description What was done, for people
+                         * @example Task purged successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    restoreTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, restored */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Task"];
+                        /**
+                         * @description What was done, for people
+                         * @example Task restored successfully
                          */
                         message: string;
                     };
