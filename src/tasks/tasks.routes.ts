@@ -17,6 +17,7 @@ import type { WritePipeline, Written } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
 import type { ReadLimits } from '../lib/keyed-limit.js';
 import type { PageCache } from './page-cache.js';
+import { checkRecurrenceFields, checkRecurrenceNeedsDue } from './recurrence.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
 import {
@@ -312,6 +313,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       checkPosition(request.body.position);
+      checkRecurrenceFields(request.body);
+      checkRecurrenceNeedsDue(request.body.recurrence, request.body.due_at);
       return answer(request, reply, async (exec) => {
         // A subtask: the list's writes are held first (tasks.tree.ts), so its parent cannot move or go meanwhile.
         const row =
@@ -368,10 +371,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
       checkPosition(request.body.position);
+      checkRecurrenceFields(request.body);
       const body = request.body;
+      // A rule set, or due_at cleared: checked against the task as it is, under its lock (a rule needs a due_at).
+      const recurrenceChecked = body.recurrence != null || body.due_at === null;
       return answer(request, reply, async (exec) => {
         // A change of completion or of the task's place: with what follows from it (tasks.tree.ts).
-        if (TREE_FIELDS.some((f) => body[f] !== undefined)) {
+        if (recurrenceChecked || TREE_FIELDS.some((f) => body[f] !== undefined)) {
           return written(200, await tree.update(request.scope, request.params.id, { changes: body }, match, exec), 'Task updated successfully');
         }
         // The validated body holds only writable fields (validation dropped the rest): it goes on as is.

@@ -22,6 +22,7 @@ import type { Database, Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { keyBetween } from './positions.js';
+import { checkRecurrenceNeedsDue } from './recurrence.js';
 import type { VersionMatch, WrittenRow } from './tasks.repository.js';
 import { CHANGEABLE, LEVELS_MAX, TaskSchema, type TaskMove, type TaskUpdate } from './tasks.schemas.js';
 
@@ -42,6 +43,8 @@ interface Head {
   completed: boolean;
   position: string;
   assignee_id: string | null;
+  due_at: string | null;
+  recurrence: string | null;
   role: Role | null;
   locked_list: number | null;
 }
@@ -77,7 +80,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
    */
   const LOCK = `with h as (select t.list_id from tasks t where t.id = $2),
       l as (select u.user_id from user_changes u where u.user_id in (select user_id from list_members where list_id in ((select list_id from h), $3::int)) order by u.user_id for update)
-    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, (select list_id from h) as locked_list,
+    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, (select list_id from h) as locked_list,
       (select role from list_members m where m.list_id = t.list_id and m.user_id = $1) as role
     from tasks t where t.id = $2 and (select count(*) from l) >= 0 for update of t`;
 
@@ -213,6 +216,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const head = await lock(tx, scope, id, changes.list_id);
         checkWrite(head, match);
         if (changes.uid !== undefined && changes.uid !== head.uid) throw field400('uid is immutable: it cannot be changed once the task exists');
+        checkRecurrenceNeedsDue(changes.recurrence !== undefined ? changes.recurrence : head.recurrence, changes.due_at !== undefined ? changes.due_at : head.due_at);
         const dst = changes.list_id ?? head.list_id;
         const moving = dst !== head.list_id;
         if (moving && head.parent_id !== null && changes.parent_id === undefined) {

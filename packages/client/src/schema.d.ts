@@ -1017,6 +1017,26 @@ export interface components {
              */
             due_at: string | null;
             /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone: string | null;
+            /**
              * @description Whether the task is done
              * @example true
              */
@@ -1057,6 +1077,13 @@ export interface components {
          *         "errands"
          *       ],
          *       "due_at": "2026-12-24T17:00:00Z"
+         *     }
+         * @example {
+         *       "title": "Water the plants",
+         *       "due_at": "2026-12-07T09:00:00+01:00",
+         *       "recurrence": "FREQ=WEEKLY;BYDAY=MO,TH",
+         *       "repeat_from": "due",
+         *       "time_zone": "Europe/Berlin"
          *     }
          * @example {
          *       "title": "Oat milk",
@@ -1103,6 +1130,26 @@ export interface components {
              * @example null
              */
             due_at?: string | null;
+            /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence). Default: null
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence?: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at. Default: "due"
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from?: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes. Default: null
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone?: string | null;
             /**
              * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
              * @example 7
@@ -1151,6 +1198,10 @@ export interface components {
          *       "parent_id": null,
          *       "assignee_id": null
          *     }
+         * @example {
+         *       "recurrence": "FREQ=DAILY;INTERVAL=3",
+         *       "repeat_from": "completion"
+         *     }
          */
         TaskUpdate: {
             /**
@@ -1188,6 +1239,26 @@ export interface components {
              * @example null
              */
             due_at?: string | null;
+            /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence?: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from?: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone?: string | null;
             /**
              * @description Whether the task is done
              * @example true
