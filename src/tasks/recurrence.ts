@@ -121,16 +121,35 @@ export function nextOccurrence(task: Recurring, now: Date, mode: 'complete' | 's
   const parts = parseRecurrence(task.recurrence);
   const count = parts.get('COUNT');
   if (count !== undefined && task.recurrence_done + 1 >= Number(count)) return null;
+  const until = parts.get('UNTIL');
   parts.delete('COUNT');
+  parts.delete('UNTIL');
   const zone = task.time_zone ?? 'UTC';
   const due = Temporal.Instant.from(new Date(task.due_at).toISOString()).toZonedDateTimeISO(zone);
   const at = Temporal.Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(zone);
   const restart = mode === 'complete' && task.repeat_from === 'completion';
   // The series' start: the old due, or (restarted) the day of completion at due's time of day.
   const start = restart ? at.with({ hour: due.hour, minute: due.minute, second: due.second, millisecond: due.millisecond, microsecond: 0, nanosecond: 0 }) : due;
-  const rule = new RRuleTemporal({ rruleString: [...parts].map(([k, v]) => `${k}=${v}`).join(';'), dtstart: start, tzid: zone, temporal: Temporal });
+  // The rule runs on local wall-clock times (as if in UTC), each then placed in the zone: 09:00 stays
+  // 09:00 across daylight-saving changes, and a time in a spring-forward gap moves forward (RFC 5545).
+  const wall = (z: Temporal.ZonedDateTime) => z.toPlainDateTime().toZonedDateTime('UTC');
+  const real = (w: Temporal.ZonedDateTime) => w.toPlainDateTime().toZonedDateTime(zone, { disambiguation: 'compatible' });
+  const rule = new RRuleTemporal({ rruleString: [...parts].map(([k, v]) => `${k}=${v}`).join(';'), dtstart: wall(start), tzid: 'UTC', temporal: Temporal });
   // A restart: the first after its start. Otherwise: the first after both the old due and now.
   const after = restart ? start : Temporal.Instant.compare(at.toInstant(), due.toInstant()) > 0 ? at : due;
-  const next = rule.next(after, false);
-  return next === null ? null : new Date(next.epochMilliseconds).toISOString();
+  const ended = (z: Temporal.ZonedDateTime) => {
+    if (until === undefined) return false;
+    if (until.length === 8) return z.toPlainDate().toString({ calendarName: 'never' }).replaceAll('-', '') > until;
+    const end = Date.UTC(+until.slice(0, 4), +until.slice(4, 6) - 1, +until.slice(6, 8), +until.slice(9, 11), +until.slice(11, 13), +until.slice(13, 15));
+    return z.epochMilliseconds > end;
+  };
+  // From a little before `after` (a wall-clock hour can repeat when clocks go back), the first later.
+  let candidate = rule.next(wall(after).subtract({ hours: 3 }), false);
+  for (let i = 0; candidate !== null && i < 1000; i++) {
+    const z = real(candidate);
+    if (ended(z)) return null;
+    if (z.epochMilliseconds > after.epochMilliseconds) return new Date(z.epochMilliseconds).toISOString();
+    candidate = rule.next(candidate, false);
+  }
+  return null;
 }

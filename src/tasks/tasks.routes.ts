@@ -36,7 +36,7 @@ import {
   TaskUpdateSchema,
 } from './tasks.schemas.js';
 import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.repository.js';
-import type { TaskTree } from './tasks.tree.js';
+import { recurred, type TaskTree } from './tasks.tree.js';
 import { isPositionKey } from './positions.js';
 import { allows, type Role } from '../access/roles.js';
 
@@ -179,7 +179,8 @@ function found(task: TaskRow | null): TaskRow {
   return task;
 }
 
-const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
+/** A recurring task completed stays pending at its next occurrence: still "completed" (tasks.tree.ts, recurred). */
+const completedMessage = (task: TaskRow) => (task.completed || recurred.has(task) ? 'Task marked as completed' : 'Task marked as pending');
 
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
 const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
