@@ -246,13 +246,29 @@ export const TaskMoveSchema = Type.Object(
 export type TaskMove = Static<typeof TaskMoveSchema>;
 
 /** No body (or an empty one, whatever its Content-Type) toggles; `{completed}` sets. */
-export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean } | null>({
+const Occurrence = Instant({
+  description: "A recurring task's due_at being completed: the completion happens only while due_at is still this instant (a retried completion never skips one)",
+  examples: ['2026-12-07T08:00:00.000Z'],
+});
+export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean; occurrence?: string } | null>({
   $id: 'TaskCompletion',
   title: 'TaskCompletion',
-  anyOf: [{ type: 'null' }, { type: 'object', properties: { completed: Completed } }],
-  description: 'Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry).',
-  examples: [{ completed: true }],
+  anyOf: [{ type: 'null' }, { type: 'object', properties: { completed: Completed, occurrence: Occurrence } }],
+  description:
+    'Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry). With "occurrence" (a recurring task\'s due_at): ' +
+    'completes only while due_at is still that instant, else answers the task unchanged.',
+  examples: [{ completed: true }, { completed: true, occurrence: '2026-12-07T08:00:00.000Z' }],
 });
+
+/** One completion of a recurring task (GET .../completions). */
+export const TaskCompletionRecordSchema = Type.Object(
+  {
+    occurrence_due_at: Timestamp('The due_at of the occurrence completed (UTC)', ['2026-12-07T08:00:00.000Z']),
+    completed_at: Timestamp('When it was completed (UTC)', ['2026-12-07T08:30:00.000Z']),
+    completed_by: Type.String({ description: 'Who completed it (their user id)', examples: ['u_8f2k'] }),
+  },
+  { $id: 'TaskCompletionRecord', title: 'TaskCompletionRecord', description: 'A completion of a recurring task' },
+);
 
 /** The words todo UIs send for the two states, and what each means. */
 export const STATUS_WORDS = {
@@ -355,5 +371,5 @@ export const TaskPageEnvelopeSchema = Type.Object(
 );
 
 /** The named schemas of this resource, for the document's components (plugins/validation.ts). */
-export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema];
+export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema, TaskCompletionRecordSchema];
 

@@ -69,6 +69,8 @@ export interface TreeChange {
   toggle?: boolean;
   /** POST .../move: the server places the task (after_id / before_id / first). */
   place?: Pick<TaskMove, 'after_id' | 'before_id'>;
+  /** PATCH .../complete with `occurrence`: only while due_at is still this instant. */
+  occurrence?: string;
 }
 
 /**
@@ -228,6 +230,12 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         checkWrite(head, match);
         if (changes.uid !== undefined && changes.uid !== head.uid) throw field400('uid is immutable: it cannot be changed once the task exists');
         checkRecurrenceNeedsDue(changes.recurrence !== undefined ? changes.recurrence : head.recurrence, changes.due_at !== undefined ? changes.due_at : head.due_at);
+        // An occurrence completed already (a retry, a duplicate): the task as it is, nothing written.
+        if (change.occurrence !== undefined && (head.due_at === null || Date.parse(iso(head.due_at)) !== Date.parse(change.occurrence))) {
+          const [row] = await tx.rows<WrittenRow>(`select ${RETURNING}, array[]::text[] as told_users, array[]::bigint[] as told_seqs from tasks where id = $1`, [id]);
+          if (changes.completed === true) recurred.add(row as WrittenRow);
+          return row as WrittenRow;
+        }
         const dst = changes.list_id ?? head.list_id;
         const moving = dst !== head.list_id;
         if (moving && head.parent_id !== null && changes.parent_id === undefined) {
@@ -361,6 +369,26 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const [row] = await tx.rows<WrittenRow>(text, params);
         if (row === undefined) throw new Error('the locked task was not written');
         if (next !== null) recurred.add(row);
+        return row;
+      });
+    },
+
+    /**
+     * POST .../skip: a recurring task moved to the first occurrence after both its due_at and now,
+     * no completion recorded (it counts for COUNT). 400 if it does not recur; 409 if its series has ended.
+     */
+    skip(scope: AccessScope, id: number, match: VersionMatch | undefined, exec: Executor): Promise<WrittenRow> {
+      return inTx(exec, async (tx) => {
+        const head = await lock(tx, scope, id, undefined);
+        checkWrite(head, match);
+        if (head.recurrence === null || head.due_at === null) throw field400('The task does not recur: only a task with a recurrence can skip an occurrence');
+        const next = nextOccurrence({ ...head, recurrence: head.recurrence, due_at: iso(head.due_at) }, new Date(), 'skip');
+        if (next === null) throw new ApiError('CONFLICT', 'The series has no next occurrence (COUNT or UNTIL): complete or delete the task instead');
+        const text =
+          `with ch as (update tasks set due_at = $3::timestamptz, recurrence_done = recurrence_done + 1, version = version + 1, updated_at = ${NOW} ` +
+          `where id = $1 returning ${RETURNING}), ${fanOut('not fan_s.sees', '', 'array[$2::int]', '0')} ${result}`;
+        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, next]);
+        if (row === undefined) throw new Error('the locked task was not written');
         return row;
       });
     },

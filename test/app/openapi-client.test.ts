@@ -83,8 +83,8 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       'acceptInvitation', 'completeTask', 'createCalendarFeed', 'createEventTicket', 'createInvitation', 'createList', 'createPushSubscription',
       'createTask', 'createWebhook', 'deleteCalendarFeed', 'deleteInvitation', 'deleteList', 'deleteMember', 'deletePushSubscription', 'deleteTask',
       'deleteWebhook', 'getList', 'getPushPublicKey', 'getTask', 'getWebhook', 'health', 'listCalendarFeeds', 'listChanges', 'listInvitations',
-      'listLists', 'listMembers', 'listTags', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask', 'readCalendarFeed',
-      'ready', 'redeliverWebhookDelivery', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
+      'listLists', 'listMembers', 'listTags', 'listTaskCompletions', 'listTasks', 'listWebhookDeliveries', 'listWebhooks', 'moveList', 'moveTask', 'readCalendarFeed',
+      'ready', 'redeliverWebhookDelivery', 'skipTask', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'Error', 'NotFoundError']),
