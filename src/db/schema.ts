@@ -103,6 +103,14 @@ export const tasks = pgTable(
       .notNull()
       .generatedAlwaysAs(sql`task_tags_key(tags)`),
     due_at: timestamp('due_at', { withTimezone: true, precision: 3, mode: 'string' }),
+    /** An RRULE value (API.md, version 3, Recurrence), or null; checked by the routes (tasks/recurrence.ts). */
+    recurrence: text('recurrence'),
+    /** 'due' or 'completion': where the next occurrence is counted from. */
+    repeat_from: text('repeat_from').notNull().default('due'),
+    /** An IANA zone the occurrences are computed in; null: UTC. */
+    time_zone: text('time_zone'),
+    /** Occurrences completed or skipped since the task became recurring (what COUNT counts); not an API field. */
+    recurrence_done: integer('recurrence_done').notNull().default(0),
     completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }),
     version: integer('version').notNull().default(1),
     created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
@@ -125,6 +133,7 @@ export const tasks = pgTable(
     index('tasks_tags_idx').using('gin', t.list_id, t.tags_key),
     // ?uid=, and a client's id unique among all tasks (a POST with one in use is a 409).
     uniqueIndex('tasks_uid_idx').on(t.uid),
+    check('tasks_repeat_from_check', sql`${t.repeat_from} in ('due', 'completion')`),
     // sort=position: each list's tasks by (position, id), read in order per list (a page across the
     // caller's lists is a lateral per list, as for every sort).
     index('tasks_list_position_idx').on(t.list_id, t.position, t.id),
@@ -145,6 +154,21 @@ export const tasks = pgTable(
  * user owns (MAX_TASKS_PER_USER); `purged_through`: the highest seq of a deletion record purged
  * (cursors before it have expired).
  */
+/** Each completion of a recurring task that moved it on to its next occurrence (migration 0015). */
+export const taskCompletions = pgTable(
+  'task_completions',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    task_id: integer('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    occurrence_due_at: timestamp('occurrence_due_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
+    completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
+    completed_by: text('completed_by').notNull(),
+  },
+  (t) => [index('task_completions_task_idx').on(t.task_id, sql`${t.id} desc`)],
+);
+
 export const userChanges = pgTable('user_changes', {
   user_id: text('user_id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull().default(0),

@@ -205,6 +205,22 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     get: async (scope: AccessScope, id: number) => (await run<TaskRow>(database, get, [scope.userId, id]))[0] ?? null,
 
     /**
+     * The completions of a task the caller can see, newest first, `limit` + 1 of them from before the
+     * completion `before` (a cursor); null when the caller cannot see the task.
+     */
+    async completions(scope: AccessScope, id: number, limit: number, before: number | null) {
+      const rows = await run<{ id: string | null; occurrence_due_at: string; completed_at: string; completed_by: string }>(
+        database,
+        `select c.id, c.occurrence_due_at, c.completed_at, c.completed_by from (select 1) one join tasks t on t.id = $2 and ${readable('t')} ` +
+          'left join lateral (select id, occurrence_due_at, completed_at, completed_by from task_completions where task_id = t.id and ($3::bigint is null or id < $3::bigint) ' +
+          'order by id desc limit $4) c on true',
+        [scope.userId, id, before, limit + 1],
+      );
+      if (rows.length === 0) return null;
+      return rows.filter((r) => r.id !== null).map((r) => ({ ...r, id: Number(r.id) }));
+    },
+
+    /**
      * After a write matched nothing: the task's version and whether the caller may write it, or null
      * when the caller cannot see it (a 404).
      */

@@ -7,7 +7,7 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ID_MAX, ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
-import type { Static } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
 import { leastRoleFor } from '../access/roles.js';
@@ -17,6 +17,7 @@ import type { WritePipeline, Written } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
 import type { ReadLimits } from '../lib/keyed-limit.js';
 import type { PageCache } from './page-cache.js';
+import { checkRecurrenceFields, checkRecurrenceNeedsDue } from './recurrence.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
 import {
@@ -28,6 +29,7 @@ import {
   type Priority,
   type SortField,
   TaskCompletionSchema,
+  TaskCompletionRecordSchema,
   TaskCreateSchema,
   TaskMoveSchema,
   TaskPageEnvelopeSchema,
@@ -35,7 +37,7 @@ import {
   TaskUpdateSchema,
 } from './tasks.schemas.js';
 import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.repository.js';
-import type { TaskTree } from './tasks.tree.js';
+import { recurred, type TaskTree } from './tasks.tree.js';
 import { isPositionKey } from './positions.js';
 import { allows, type Role } from '../access/roles.js';
 
@@ -69,6 +71,26 @@ function checkPosition(position: string | undefined): void {
   if (position !== undefined && !isPositionKey(position)) {
     throw new ApiError('VALIDATION_ERROR', 'position must be a fractional-indexing key (base 62), as generateKeyBetween of the npm package fractional-indexing makes them');
   }
+}
+
+const CompletionsQuerySchema = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `Page size, 1 to ${PAGE_MAX}`, examples: [50] })),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 40,
+      pattern: '^[A-Za-z0-9_-]+$',
+      'x-error-message': 'is not a cursor of this API (take next_cursor of the previous page)',
+      description: 'Opaque: next_cursor of the previous page',
+    }),
+  ),
+});
+
+/** The completion before which a page of completions starts. */
+function readCompletionCursor(cursor: string): number {
+  const m = /^c([1-9][0-9]{0,17})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (m === null) throw new ApiError('VALIDATION_ERROR', 'cursor is not a cursor of this API (take next_cursor of the previous page)');
+  return Number(m[1]);
 }
 
 /** The fields of a PUT that go through the tree's writes (tasks.tree.ts) rather than one UPDATE. */
@@ -178,7 +200,8 @@ function found(task: TaskRow | null): TaskRow {
   return task;
 }
 
-const completedMessage = (task: TaskRow) => (task.completed ? 'Task marked as completed' : 'Task marked as pending');
+/** A recurring task completed stays pending at its next occurrence: still "completed" (tasks.tree.ts, recurred). */
+const completedMessage = (task: TaskRow) => (task.completed || recurred.has(task) ? 'Task marked as completed' : 'Task marked as pending');
 
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
 const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
@@ -312,6 +335,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       checkPosition(request.body.position);
+      checkRecurrenceFields(request.body);
+      checkRecurrenceNeedsDue(request.body.recurrence, request.body.due_at);
       return answer(request, reply, async (exec) => {
         // A subtask: the list's writes are held first (tasks.tree.ts), so its parent cannot move or go meanwhile.
         const row =
@@ -368,10 +393,13 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
       checkPosition(request.body.position);
+      checkRecurrenceFields(request.body);
       const body = request.body;
+      // A rule set, or due_at cleared: checked against the task as it is, under its lock (a rule needs a due_at).
+      const recurrenceChecked = body.recurrence != null || body.due_at === null;
       return answer(request, reply, async (exec) => {
         // A change of completion or of the task's place: with what follows from it (tasks.tree.ts).
-        if (TREE_FIELDS.some((f) => body[f] !== undefined)) {
+        if (recurrenceChecked || TREE_FIELDS.some((f) => body[f] !== undefined)) {
           return written(200, await tree.update(request.scope, request.params.id, { changes: body }, match, exec), 'Task updated successfully');
         }
         // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
@@ -432,10 +460,12 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     async (request, reply) => {
       const id = request.params.id;
       const completed = request.body?.completed;
+      const occurrence = request.body?.occurrence;
       const match = versionsMatched(request.headers['if-match']);
       return answer(request, reply, async (exec) => {
         // Completing completes the pending descendants; reopening reopens the completed ancestors (tasks.tree.ts).
-        const row = await tree.update(request.scope, id, completed === undefined ? { changes: {}, toggle: true } : { changes: { completed } }, match, exec);
+        const change = completed === undefined ? { changes: {}, toggle: true } : { changes: { completed } };
+        const row = await tree.update(request.scope, id, occurrence === undefined ? change : { ...change, occurrence }, match, exec);
         return written(200, row, completedMessage(row));
       });
     },
@@ -467,6 +497,67 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       return answer(request, reply, async (exec) =>
         written(200, await tree.update(request.scope, request.params.id, { changes, place: { after_id, before_id } }, match, exec), 'Task moved successfully'),
       );
+    },
+  );
+
+  app.post(
+    '/:id/skip',
+    {
+      schema: {
+        operationId: 'skipTask',
+        tags,
+        security,
+        summary: "Skip a recurring task's occurrence",
+        description:
+          'Moves due_at to the first occurrence after both the old due_at and now, without recording a completion (it counts for COUNT). 400 if the task does not ' +
+          'recur; 409 CONFLICT when its series has no next occurrence. With If-Match: only at that version.',
+        params: ItemParamsSchema,
+        headers: IfMatchHeaders,
+        response: { 200: one('Task skipped successfully', 'The task at its next occurrence'), ...errorResponses(400, 404, 409, 412, 422, ...AUTHED) },
+      },
+    },
+    async (request, reply) => {
+      const match = versionsMatched(request.headers['if-match']);
+      return answer(request, reply, async (exec) => written(200, await tree.skip(request.scope, request.params.id, match, exec), 'Task skipped successfully'));
+    },
+  );
+
+  app.get(
+    '/:id/completions',
+    {
+      schema: {
+        operationId: 'listTaskCompletions',
+        tags,
+        security,
+        summary: "A recurring task's completions, newest first, in pages",
+        description: `limit: 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT}); next_cursor: the cursor of the next page, null on the last.`,
+        params: ItemParamsSchema,
+        querystring: CompletionsQuerySchema,
+        response: {
+          200: Type.Object({
+            data: Type.Array(ref(TaskCompletionRecordSchema)),
+            message: Type.String({ examples: ['Completions retrieved successfully'] }),
+            next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+          }),
+          ...errorResponses(400, 404, ...AUTHED),
+        },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? PAGE_DEFAULT;
+      const cursor = request.query.cursor;
+      const before = cursor === undefined ? null : readCompletionCursor(cursor);
+      const userId = request.userId as string;
+      const rows = await reads.run(userId, () => repository.completions(request.scope, request.params.id, limit, before));
+      if (rows === null) throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      const last = rows.at(-1);
+      return {
+        data: rows.map(({ occurrence_due_at, completed_at, completed_by }) => ({ occurrence_due_at, completed_at, completed_by })),
+        message: 'Completions retrieved successfully',
+        next_cursor: more && last ? Buffer.from(`c${last.id}`).toString('base64url') : null,
+      };
     },
   );
 };

@@ -3,6 +3,7 @@ import { Envelope } from '../http/envelope.js';
 import { ref } from '../http/refs.js';
 import { Instant, NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
 import { ID_MAX } from '../http/params.js';
+import { RECURRENCE_MAX, REPEAT_FROM, type RepeatFrom } from './recurrence.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
@@ -55,6 +56,32 @@ const DueAt = Instant<string | Date | null>({
   nullable: true,
   description: 'When the task is due: an RFC 3339 date-time with an offset (returned in UTC with milliseconds), or null',
   examples: ['2026-12-24T17:00:00.000Z', null],
+});
+/** Checked part by part by the routes (recurrence.ts): a 400 names the part. */
+const Recurrence = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  minLength: 1,
+  maxLength: RECURRENCE_MAX,
+  description:
+    'null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for ' +
+    'monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)',
+  examples: ['FREQ=WEEKLY;BYDAY=MO,TH', 'FREQ=MONTHLY;BYDAY=-1FR;COUNT=12', null],
+});
+const RepeatFromField = Type.Unsafe<RepeatFrom>({
+  type: 'string',
+  enum: [...REPEAT_FROM],
+  description: 'due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at',
+  examples: ['completion', 'due'],
+  'x-error-message': `must be one of ${REPEAT_FROM.join(', ')}`,
+});
+const TimeZone = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z][A-Za-z0-9_+/-]*$',
+  'x-error-message': { pattern: 'must be null or an IANA time zone name, e.g. Europe/Berlin' },
+  description: 'null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes',
+  examples: ['Europe/Berlin', null],
 });
 
 const IdOrNull = (description: string, examples: (number | null)[]) =>
@@ -117,8 +144,17 @@ const CLIENT_ID = { uid: Uid };
  * repository may write (it writes exactly the keys a validated body holds). A new field goes here,
  * into db/schema.ts and into a migration; no other list exists.
  */
-const EDITABLE = { title: Title, description: Description, priority: PriorityField, tags: Tags, due_at: DueAt };
-export const CREATE_DEFAULTS = { description: null, priority: 'none', tags: [], due_at: null } as const satisfies {
+const EDITABLE = {
+  title: Title,
+  description: Description,
+  priority: PriorityField,
+  tags: Tags,
+  due_at: DueAt,
+  recurrence: Recurrence,
+  repeat_from: RepeatFromField,
+  time_zone: TimeZone,
+};
+export const CREATE_DEFAULTS = { description: null, priority: 'none', tags: [], due_at: null, recurrence: null, repeat_from: 'due', time_zone: null } as const satisfies {
   [K in keyof typeof EDITABLE]?: unknown;
 };
 const SETTABLE = { completed: Completed };
@@ -170,6 +206,7 @@ export const TaskCreateSchema = Type.Object(
       'A new task. Fields not listed here (id, user_id, completed, version, timestamps) are ignored. Defaults: list_id the caller\'s Inbox, uid generated, parent_id null, position after the last sibling, assignee_id null.',
     examples: [
       { title: 'Buy milk', description: 'Oat milk, two litres', priority: 'high', tags: ['errands'], due_at: '2026-12-24T17:00:00Z' },
+      { title: 'Water the plants', due_at: '2026-12-07T09:00:00+01:00', recurrence: 'FREQ=WEEKLY;BYDAY=MO,TH', repeat_from: 'due', time_zone: 'Europe/Berlin' },
       { title: 'Oat milk', list_id: 7, uid: '0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10', parent_id: 12, position: 'a0V', assignee_id: 'u_8f2k' },
     ],
   },
@@ -182,7 +219,7 @@ export const TaskUpdateSchema = Type.Partial(Type.Object({ ...EDITABLE, ...SETTA
   description:
     'Any subset of the writable fields; `description: null`, `tags: []` and `due_at: null` clear. Other fields are ignored. ' +
     '`list_id` moves the task and its subtree (write access to both lists; a subtask moved must name `parent_id` too); `uid` is immutable: the same value is accepted, another is a 400.',
-  examples: [{ title: 'Buy oat milk', completed: true }, { priority: 'low', tags: ['home'], due_at: null }, { list_id: 8, parent_id: null, assignee_id: null }],
+  examples: [{ title: 'Buy oat milk', completed: true }, { priority: 'low', tags: ['home'], due_at: null }, { list_id: 8, parent_id: null, assignee_id: null }, { recurrence: 'FREQ=DAILY;INTERVAL=3', repeat_from: 'completion' }],
 });
 export type TaskUpdate = Static<typeof TaskUpdateSchema>;
 
@@ -209,13 +246,29 @@ export const TaskMoveSchema = Type.Object(
 export type TaskMove = Static<typeof TaskMoveSchema>;
 
 /** No body (or an empty one, whatever its Content-Type) toggles; `{completed}` sets. */
-export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean } | null>({
+const Occurrence = Instant({
+  description: "A recurring task's due_at being completed: the completion happens only while due_at is still this instant (a retried completion never skips one)",
+  examples: ['2026-12-07T08:00:00.000Z'],
+});
+export const TaskCompletionSchema = Type.Unsafe<{ completed?: boolean; occurrence?: string } | null>({
   $id: 'TaskCompletion',
   title: 'TaskCompletion',
-  anyOf: [{ type: 'null' }, { type: 'object', properties: { completed: Completed } }],
-  description: 'Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry).',
-  examples: [{ completed: true }],
+  anyOf: [{ type: 'null' }, { type: 'object', properties: { completed: Completed, occurrence: Occurrence } }],
+  description:
+    'Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry). With "occurrence" (a recurring task\'s due_at): ' +
+    'completes only while due_at is still that instant, else answers the task unchanged.',
+  examples: [{ completed: true }, { completed: true, occurrence: '2026-12-07T08:00:00.000Z' }],
 });
+
+/** One completion of a recurring task (GET .../completions). */
+export const TaskCompletionRecordSchema = Type.Object(
+  {
+    occurrence_due_at: Timestamp('The due_at of the occurrence completed (UTC)', ['2026-12-07T08:00:00.000Z']),
+    completed_at: Timestamp('When it was completed (UTC)', ['2026-12-07T08:30:00.000Z']),
+    completed_by: Type.String({ description: 'Who completed it (their user id)', examples: ['u_8f2k'] }),
+  },
+  { $id: 'TaskCompletionRecord', title: 'TaskCompletionRecord', description: 'A completion of a recurring task' },
+);
 
 /** The words todo UIs send for the two states, and what each means. */
 export const STATUS_WORDS = {
@@ -318,5 +371,5 @@ export const TaskPageEnvelopeSchema = Type.Object(
 );
 
 /** The named schemas of this resource, for the document's components (plugins/validation.ts). */
-export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema];
+export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema, TaskCompletionRecordSchema];
 

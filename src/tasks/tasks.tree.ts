@@ -22,6 +22,7 @@ import type { Database, Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { keyBetween } from './positions.js';
+import { checkRecurrenceNeedsDue, nextOccurrence, type RepeatFrom } from './recurrence.js';
 import type { VersionMatch, WrittenRow } from './tasks.repository.js';
 import { CHANGEABLE, LEVELS_MAX, TaskSchema, type TaskMove, type TaskUpdate } from './tasks.schemas.js';
 
@@ -42,6 +43,11 @@ interface Head {
   completed: boolean;
   position: string;
   assignee_id: string | null;
+  due_at: string | Date | null;
+  recurrence: string | null;
+  repeat_from: RepeatFrom;
+  time_zone: string | null;
+  recurrence_done: number;
   role: Role | null;
   locked_list: number | null;
 }
@@ -63,7 +69,17 @@ export interface TreeChange {
   toggle?: boolean;
   /** POST .../move: the server places the task (after_id / before_id / first). */
   place?: Pick<TaskMove, 'after_id' | 'before_id'>;
+  /** PATCH .../complete with `occurrence`: only while due_at is still this instant. */
+  occurrence?: string;
 }
+
+/**
+ * The rows of completions of a recurring task that moved it on to its next occurrence (it stays
+ * pending): the routes answer them with their own completion message.
+ */
+export const recurred = new WeakSet<object>();
+
+const iso = (v: string | Date) => (v instanceof Date ? v : new Date(v)).toISOString();
 
 const field400 = (message: string) => new ApiError('VALIDATION_ERROR', message);
 
@@ -77,7 +93,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
    */
   const LOCK = `with h as (select t.list_id from tasks t where t.id = $2),
       l as (select u.user_id from user_changes u where u.user_id in (select user_id from list_members where list_id in ((select list_id from h), $3::int)) order by u.user_id for update)
-    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, (select list_id from h) as locked_list,
+    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, t.repeat_from, t.time_zone, t.recurrence_done, (select list_id from h) as locked_list,
       (select role from list_members m where m.list_id = t.list_id and m.user_id = $1) as role
     from tasks t where t.id = $2 and (select count(*) from l) >= 0 for update of t`;
 
@@ -213,13 +229,39 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const head = await lock(tx, scope, id, changes.list_id);
         checkWrite(head, match);
         if (changes.uid !== undefined && changes.uid !== head.uid) throw field400('uid is immutable: it cannot be changed once the task exists');
+        checkRecurrenceNeedsDue(changes.recurrence !== undefined ? changes.recurrence : head.recurrence, changes.due_at !== undefined ? changes.due_at : head.due_at);
+        // An occurrence completed already (a retry, a duplicate): the task as it is, nothing written.
+        if (change.occurrence !== undefined && (head.due_at === null || Date.parse(iso(head.due_at)) !== Date.parse(change.occurrence))) {
+          const [row] = await tx.rows<WrittenRow>(`select ${RETURNING}, array[]::text[] as told_users, array[]::bigint[] as told_seqs from tasks where id = $1`, [id]);
+          if (changes.completed === true) recurred.add(row as WrittenRow);
+          return row as WrittenRow;
+        }
         const dst = changes.list_id ?? head.list_id;
         const moving = dst !== head.list_id;
         if (moving && head.parent_id !== null && changes.parent_id === undefined) {
           throw field400('parent_id is required when a subtask moves to another list: null, or a task of that list');
         }
         const parent = changes.parent_id !== undefined ? changes.parent_id : moving ? null : head.parent_id;
-        const completed = change.toggle ? !head.completed : changes.completed;
+        const asked = change.toggle ? !head.completed : changes.completed;
+        // Completing a recurring task while its series goes on: a completion recorded, the task moved
+        // on to its next occurrence and kept pending, its subtasks reopened (recurrence.ts).
+        const recurrence = changes.recurrence !== undefined ? changes.recurrence : head.recurrence;
+        const dueAt = changes.due_at !== undefined ? changes.due_at : head.due_at;
+        const next =
+          asked === true && !head.completed && recurrence != null && dueAt != null
+            ? nextOccurrence(
+                {
+                  recurrence,
+                  due_at: iso(dueAt),
+                  time_zone: changes.time_zone !== undefined ? changes.time_zone : head.time_zone,
+                  repeat_from: changes.repeat_from ?? head.repeat_from,
+                  recurrence_done: recurrence === head.recurrence ? head.recurrence_done : 0,
+                },
+                new Date(),
+                'complete',
+              )
+            : null;
+        const completed = next === null ? asked : undefined;
         // A change of completion alone (PATCH .../complete, a PUT of plain fields and completed): its
         // cascade is read by the write itself (the lock is held, so the tree is as the write sees it).
         const inline = !moving && changes.parent_id === undefined && change.place === undefined && changes.assignee_id == null;
@@ -274,13 +316,17 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         };
         const set: string[] = [];
         for (const f of CHANGEABLE) {
-          if (f === 'completed' || changes[f] === undefined) continue;
+          if (f === 'completed' || changes[f] === undefined || (f === 'due_at' && next !== null)) continue;
           set.push(`${f} = ${p(changes[f], f === 'tags' ? 'text[]' : f === 'priority' ? 'task_priority' : f === 'due_at' ? 'timestamptz' : 'text')}`);
         }
         if (completed !== undefined) {
           const c = p(completed, 'boolean');
           set.push(`completed = ${c}`, `completed_at = case when ${c} then (case when completed then completed_at else ${NOW} end) end`);
         }
+        // COUNT counts the occurrences done since the task became recurring (a new rule starts again).
+        const ruleChanged = changes.recurrence !== undefined ? `recurrence is distinct from ${p(changes.recurrence, 'text')}` : 'false';
+        if (next !== null) set.push(`due_at = ${p(next, 'timestamptz')}`, `recurrence_done = case when ${ruleChanged} then 1 else recurrence_done + 1 end`);
+        else if (changes.recurrence !== undefined) set.push(`recurrence_done = case when ${ruleChanged} then 0 else recurrence_done end`);
         if (moving) set.push('list_id = $2::int');
         if (parent !== head.parent_id) set.push(`parent_id = ${p(parent, 'int')}`);
         if (position !== undefined) set.push(`position = ${p(position, 'text')}`);
@@ -299,9 +345,20 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
             ? `anc(id, parent_id, completed, level) as (select id, parent_id, completed, 0 from tasks where id = $1 union all select t.id, t.parent_id, t.completed, anc.level + 1 ` +
               'from tasks t join anc on t.id = anc.parent_id where anc.level < 10), up as (select id from anc where level > 0 and completed)'
             : 'up as (select null::int as id where false)';
-        const [completing, reopening] = ['($3::int[] || array(select id from down))', '($4::int[] || array(select id from up))'];
+        // A recurring completion: the completed descendants reopen, and the completion is recorded.
+        const again =
+          next !== null
+            ? `rsub(id, completed, depth) as (select id, completed, 0 from tasks where id = $1 union all select t.id, t.completed, rsub.depth + 1 from tasks t ` +
+              `join rsub on t.parent_id = rsub.id where t.list_id = ${p(head.list_id, 'int')} and rsub.depth < 10), again as (select id from rsub where depth > 0 and completed)`
+            : 'again as (select null::int as id where false)';
+        const record =
+          next !== null
+            ? `, rec as (insert into task_completions (task_id, occurrence_due_at, completed_at, completed_by) ` +
+              `select id, ${p(iso(dueAt as string | Date), 'timestamptz')}, updated_at, ${p(scope.userId, 'text')} from t0)`
+            : '';
+        const [completing, reopening] = ['($3::int[] || array(select id from down))', '($4::int[] || array(select id from up) || array(select id from again))'];
         const text =
-          `with recursive ${down}, ${up}, t0 as (update tasks set ${set.join(', ')} where id = $1 returning ${RETURNING}), ` +
+          `with recursive ${down}, ${up}, ${again}, t0 as (update tasks set ${set.join(', ')} where id = $1 returning ${RETURNING})${record}, ` +
           `c0 as (update tasks set list_id = $2::int, ` +
           `completed = case when id = any(${completing}) then true when id = any(${reopening}) then false else completed end, ` +
           `completed_at = case when id = any(${completing}) then ${NOW} when id = any(${reopening}) then null else completed_at end, ` +
@@ -310,6 +367,27 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
           `ch as (select * from t0 union all select * from c0), ` +
           `${fanOut('not fan_s.sees', '', '$7', 'coalesce((select sum(d.delta)::int from unnest($8::text[], $9::int[]) as d(user_id, delta) where d.user_id = u.user_id), 0)')} ${result}`;
         const [row] = await tx.rows<WrittenRow>(text, params);
+        if (row === undefined) throw new Error('the locked task was not written');
+        if (next !== null) recurred.add(row);
+        return row;
+      });
+    },
+
+    /**
+     * POST .../skip: a recurring task moved to the first occurrence after both its due_at and now,
+     * no completion recorded (it counts for COUNT). 400 if it does not recur; 409 if its series has ended.
+     */
+    skip(scope: AccessScope, id: number, match: VersionMatch | undefined, exec: Executor): Promise<WrittenRow> {
+      return inTx(exec, async (tx) => {
+        const head = await lock(tx, scope, id, undefined);
+        checkWrite(head, match);
+        if (head.recurrence === null || head.due_at === null) throw field400('The task does not recur: only a task with a recurrence can skip an occurrence');
+        const next = nextOccurrence({ ...head, recurrence: head.recurrence, due_at: iso(head.due_at) }, new Date(), 'skip');
+        if (next === null) throw new ApiError('CONFLICT', 'The series has no next occurrence (COUNT or UNTIL): complete or delete the task instead');
+        const text =
+          `with ch as (update tasks set due_at = $3::timestamptz, recurrence_done = recurrence_done + 1, version = version + 1, updated_at = ${NOW} ` +
+          `where id = $1 returning ${RETURNING}), ${fanOut('not fan_s.sees', '', 'array[$2::int]', '0')} ${result}`;
+        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, next]);
         if (row === undefined) throw new Error('the locked task was not written');
         return row;
       });

@@ -174,6 +174,18 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     /** POST .../move: after_id / before_id / first, in another list or under another parent when named. */
     move: (id: Id, body: JsonBody<'moveTask'> | Loose, headers?: Headers) =>
       reply(client.POST('/api/{user_id}/tasks/{id}/move', { params: { path: { ...path, id: id as number } }, body: body as JsonBody<'moveTask'>, ...init(headers) })),
+    /** POST .../skip: a recurring task to its next occurrence. */
+    skip: (id: Id, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/tasks/{id}/skip', { params: { path: { ...path, id: id as number } }, ...init(headers) })),
+    /** GET .../completions: a recurring task's completions, newest first. */
+    completions: (id: Id, q?: Query<'listTaskCompletions'> | string | Loose, headers?: Headers) =>
+      reply(
+        client.GET('/api/{user_id}/tasks/{id}/completions', {
+          params: { path: { ...path, id: id as number }, query: (typeof q === 'string' ? {} : q) as Query<'listTaskCompletions'> },
+          ...query(q),
+          ...init(headers),
+        }),
+      ),
     tags: (headers?: Headers) => reply(client.GET('/api/{user_id}/tags', { params: { path }, ...init(headers) })),
     /** GET .../tasks/changes: a query object, or the exact query string. */
     changes: (q?: Query<'listChanges'> | string | Loose, headers?: Headers) =>

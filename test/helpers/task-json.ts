@@ -36,4 +36,7 @@ export const NEW_TASK_DEFAULTS = {
   parent_id: null,
   position: expect.stringMatching(/^[A-Za-z][0-9A-Za-z]*$/) as unknown as string,
   assignee_id: null,
+  recurrence: null,
+  repeat_from: 'due',
+  time_zone: null,
 } as const;

@@ -23,6 +23,9 @@ function examples(props: Props, field: string): unknown[] {
 /** A stored value as JSON would show it (timestamps as ISO strings). */
 const asJson = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
 
+/** What a field needs beside it to be accepted: a recurrence needs a due_at (API.md, Recurrence). */
+const NEEDS: Record<string, Record<string, unknown>> = { recurrence: { due_at: '2026-12-07T09:00:00.000Z' } };
+
 describe.each(drivers)('the field list reaches the database [%s]', (driver) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -47,7 +50,7 @@ describe.each(drivers)('the field list reaches the database [%s]', (driver) => {
     const user = uniqueUser();
     const as = await api(t.app, user);
     const value = examples(TaskCreateSchema.properties as Props, field)[0];
-    const body = { title: 'A task', [field]: value };
+    const body = { title: 'A task', ...NEEDS[field], [field]: value };
     const res = await as.create(loose(body));
     expect(res.statusCode, res.body).toBe(201);
     expect(asJson((await stored(res.json().data.id))[field])).toEqual(value);
@@ -62,7 +65,7 @@ describe.each(drivers)('the field list reaches the database [%s]', (driver) => {
   it.each(CHANGEABLE)('PUT writes %s and leaves the other fields as they were', async (field) => {
     const user = uniqueUser();
     const as = await api(t.app, user);
-    const created = await as.create({ title: 'Before' });
+    const created = await as.create(loose({ title: 'Before', ...NEEDS[field] }));
     const before = await stored(created.json().data.id);
     const value = examples(TaskUpdateSchema.properties as Props, field).find((v) => JSON.stringify(v) !== JSON.stringify(asJson(before[field])));
     expect(value, `${field} needs an example that differs from a new task's value`).toBeDefined();

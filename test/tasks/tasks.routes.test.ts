@@ -40,6 +40,10 @@ describe.each(drivers)('tasks routes [%s]', (driver) => {
       priority: 'none',
       tags: [],
       due_at: null,
+      // Version 3: no recurrence.
+      recurrence: null,
+      repeat_from: 'due',
+      time_zone: null,
       completed_at: null,
       version: 1,
       created_at: expect.stringMatching(ISO_Z),

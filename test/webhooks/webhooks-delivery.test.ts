@@ -92,6 +92,21 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     for (const d of list) expect(d).toEqual({ id: expect.stringMatching(/^msg_/), type: expect.any(String), attempts: 1, last_status: 200, next_attempt_at: null });
   });
 
+  it('completing a recurring task (it advances, stays pending) is task.completed, with the task as it now is', async () => {
+    const me = await user();
+    const hook = (await me.webhooks.create({ url: r.url('/rec'), events: ['task.completed', 'task.updated'] })).json().data;
+    const task = (await me.create({ title: 'Water plants', due_at: '2027-01-04T09:00:00.000Z', recurrence: 'FREQ=WEEKLY', time_zone: 'Europe/Berlin' })).json().data;
+    const advanced = (await me.complete(task.id, { completed: true })).json().data;
+    expect({ completed: advanced.completed, later: Date.parse(advanced.due_at) > Date.parse(task.due_at) }).toEqual({ completed: false, later: true });
+    const renamed = (await me.put(task.id, { title: 'Water the plants' })).json().data;
+    await until(() => (at('/rec')().length >= 2 ? true : undefined));
+    await sleep(300);
+    expect(events('/rec', hook.secret).map((g) => [g.event.type, g.event.data.task])).toEqual([
+      ['task.completed', advanced],
+      ['task.updated', renamed],
+    ]);
+  });
+
   it('only the events subscribed to; a member of a shared list gets the events of that list', async () => {
     const [owner, sam] = [await user(), await user()];
     const hook = (await sam.webhooks.create({ url: r.url('/b'), events: ['task.completed', 'member.added'] })).json().data;

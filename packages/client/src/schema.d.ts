@@ -167,6 +167,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/{id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip a recurring task's occurrence
+         * @description Moves due_at to the first occurrence after both the old due_at and now, without recording a completion (it counts for COUNT). 400 if the task does not recur; 409 CONFLICT when its series has no next occurrence. With If-Match: only at that version.
+         */
+        post: operations["skipTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{id}/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A recurring task's completions, newest first, in pages
+         * @description limit: 1 to 200 (default 50); next_cursor: the cursor of the next page, null on the last.
+         */
+        get: operations["listTaskCompletions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/webhooks": {
         parameters: {
             query?: never;
@@ -1082,6 +1122,26 @@ export interface components {
              */
             due_at: string | null;
             /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone: string | null;
+            /**
              * @description Whether the task is done
              * @example true
              */
@@ -1122,6 +1182,13 @@ export interface components {
          *         "errands"
          *       ],
          *       "due_at": "2026-12-24T17:00:00Z"
+         *     }
+         * @example {
+         *       "title": "Water the plants",
+         *       "due_at": "2026-12-07T09:00:00+01:00",
+         *       "recurrence": "FREQ=WEEKLY;BYDAY=MO,TH",
+         *       "repeat_from": "due",
+         *       "time_zone": "Europe/Berlin"
          *     }
          * @example {
          *       "title": "Oat milk",
@@ -1168,6 +1235,26 @@ export interface components {
              * @example null
              */
             due_at?: string | null;
+            /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence). Default: null
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence?: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at. Default: "due"
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from?: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes. Default: null
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone?: string | null;
             /**
              * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
              * @example 7
@@ -1216,6 +1303,10 @@ export interface components {
          *       "parent_id": null,
          *       "assignee_id": null
          *     }
+         * @example {
+         *       "recurrence": "FREQ=DAILY;INTERVAL=3",
+         *       "repeat_from": "completion"
+         *     }
          */
         TaskUpdate: {
             /**
@@ -1254,6 +1345,26 @@ export interface components {
              */
             due_at?: string | null;
             /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence?: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from?: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone?: string | null;
+            /**
              * @description Whether the task is done
              * @example true
              */
@@ -1289,9 +1400,13 @@ export interface components {
         };
         /**
          * TaskCompletion
-         * @description Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry).
+         * @description Optional. Without a body the task is toggled; with {"completed": bool} it is set (safe to retry). With "occurrence" (a recurring task's due_at): completes only while due_at is still that instant, else answers the task unchanged.
          * @example {
          *       "completed": true
+         *     }
+         * @example {
+         *       "completed": true,
+         *       "occurrence": "2026-12-07T08:00:00.000Z"
          *     }
          */
         TaskCompletion: null | {
@@ -1300,6 +1415,12 @@ export interface components {
              * @example true
              */
             completed?: boolean;
+            /**
+             * Format: date-time
+             * @description A recurring task's due_at being completed: the completion happens only while due_at is still this instant (a retried completion never skips one). Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            occurrence?: string;
         };
         /**
          * TaskMove
@@ -1335,6 +1456,29 @@ export interface components {
              * @example 43
              */
             before_id?: number | null;
+        };
+        /**
+         * TaskCompletionRecord
+         * @description A completion of a recurring task
+         */
+        TaskCompletionRecord: {
+            /**
+             * Format: date-time
+             * @description The due_at of the occurrence completed (UTC)
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            occurrence_due_at: string;
+            /**
+             * Format: date-time
+             * @description When it was completed (UTC)
+             * @example 2026-12-07T08:30:00.000Z
+             */
+            completed_at: string;
+            /**
+             * @description Who completed it (their user id)
+             * @example u_8f2k
+             */
+            completed_by: string;
         };
         /**
          * List
@@ -1546,6 +1690,26 @@ export interface components {
              * @example null
              */
             due_at: string | null;
+            /**
+             * @description null, or an RFC 5545 RRULE value without the RRULE: prefix. Parts: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as 1MO, -1FR for monthly and yearly rules), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, UNTIL, WKST; any other part is a 400. Needs a due_at (the first occurrence)
+             * @example FREQ=WEEKLY;BYDAY=MO,TH
+             * @example FREQ=MONTHLY;BYDAY=-1FR;COUNT=12
+             * @example null
+             */
+            recurrence: string | null;
+            /**
+             * @description due: the next occurrence follows the schedule; completion: the rule starts again on the day of completion (in time_zone) at the time of day of due_at
+             * @example completion
+             * @example due
+             * @enum {string}
+             */
+            repeat_from: "due" | "completion";
+            /**
+             * @description null (UTC) or an IANA time zone name: occurrences are computed in it, so 09:00 stays 09:00 local across daylight-saving changes
+             * @example Europe/Berlin
+             * @example null
+             */
+            time_zone: string | null;
             /**
              * @description Whether the task is done
              * @example true
@@ -3306,6 +3470,295 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    skipTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only if the task is still at this version (its ETag), or `*`: otherwise 412 and nothing changes
+                 * @example "3"
+                 */
+                "if-match"?: string;
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task at its next occurrence */
+            200: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Task"];
+                        /**
+                         * @description What was done, for people
+                         * @example Task skipped successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running (retry after `Retry-After`), a uid already in use, or the Inbox cannot be deleted */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description If-Match did not match the task's current version: nothing changed; `ETag` is the current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreconditionFailedError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
+                };
+            };
+        };
+    };
+    listTaskCompletions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 50
+                 */
+                limit?: number;
+                /** @description Opaque: next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+                /**
+                 * @description Task id, in canonical decimal
+                 * @example 42
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TaskCompletionRecord"][];
+                        /** @example Completions retrieved successfully */
+                        message: string;
+                        /** @description Pass as cursor for the next page; null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input: a body, field, path or query parameter outside the contract (the message names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user, or the caller's role in the list does not allow the write (FORBIDDEN, naming the role it needs); or the list's owner keeps the most tasks (TASK_LIMIT_REACHED) or owns the most lists (LIST_LIMIT_REACHED) allowed, or the list has the most members (MEMBER_LIMIT_REACHED), or keeps the most webhooks (WEBHOOK_LIMIT_REACHED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description No such task or list for this user (a list they are not a member of does not exist for them), or no such route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
                 };
             };
             /** @description Over the rate limit; `Retry-After` says when to try again */
