@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
-import { buildApp, serverUrl } from './app.js';
+import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, tokenModes, type Config } from './config.js';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './db/data-dir.js';
 import type { EmbeddedServer } from './db/embedded.js';
@@ -72,7 +72,10 @@ async function assertPortFree(host: string, port: number): Promise<void> {
 /** Builds the app and listens; SIGTERM/SIGINT stop accepting, finish in-flight requests, close the pool, exit 0. */
 async function serve(config: Config): Promise<void> {
   const lock = cluster.isWorker ? undefined : await claim(config);
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  // The app (every route, the job queue, the push and calendar libraries) is loaded once the
+  // DATA_DIR is ours: a second service on the same folder is refused before it pays for that.
+  const { buildApp, serverUrl } = await import('./app.js');
+  let app: FastifyInstance;
   try {
     app = await buildApp(config, lock ? { dataDirLock: lock } : {});
   } catch (err) {

@@ -495,7 +495,7 @@ describe.skipIf(!hasChromium)('browser end to end: Better Auth + API + Chromium'
       await op.locator('.opblock-summary').click();
       const param = (name: string) => op.locator(`tr[data-param-name="${name}"]`);
       // The page fills every parameter with its example: clear the filters this query does not use.
-      for (const name of ['q', 'due_before', 'due_after', 'cursor', 'if-none-match']) await param(name).locator('input').fill('');
+      for (const name of ['q', 'due_before', 'due_after', 'cursor', 'if-none-match', 'list_id', 'parent_id', 'uid', 'assignee_id']) await param(name).locator('input').fill('');
       for (const name of ['priority', 'tag']) {
         const remove = param(name).locator('button.json-schema-form-item-remove');
         while ((await remove.count()) > 0) await remove.first().click();

@@ -146,7 +146,9 @@ suite('database outage (private PostgreSQL cluster)', () => {
       const recoveryMs = await waitFor(
         '/ready to answer 200 again',
         async () => (await send(s.url, 'GET', routes.ready, { timeoutMs: 5000 })).status === 200,
-        15_000,
+        // /ready's query takes its turn in the pool like any request's: while 16 writers keep it full
+        // on a loaded 2-core machine it may wait out its 2 s bound until the load ends (25 s at most).
+        30_000,
         100,
       );
       const recoveredAt = performance.now();
@@ -194,7 +196,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
       expect.soft(leaky.status, describeExchange(leaky)).toBe(503);
 
       // Recovery: by itself, and then writes succeed.
-      expect(recoveryMs, 'time from restart to /ready 200').toBeLessThan(15_000);
+      expect(recoveryMs, 'time from restart to /ready 200').toBeLessThan(30_000);
       const afterRecovery = creates.filter((r) => r.ex.startedAt > recoveredAt + 500);
       expect(afterRecovery.length, 'creates after recovery').toBeGreaterThan(5);
       expect(afterRecovery.filter((r) => r.ex.status !== 201).map((r) => describeExchange(r.ex)), 'failed creates after recovery').toEqual([]);
