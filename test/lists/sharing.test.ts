@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api, loose, type Api } from '../helpers/api.js';
-import { buildTestApp, expectError, uniqueUser, type TestApp } from '../helpers/app.js';
+import { anotherInstance, authHeader, buildTestApp, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
+import { openSse } from '../helpers/sse.js';
+import { routes } from '../helpers/api.js';
 import { signToken } from '../helpers/tokens.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -170,6 +172,62 @@ describe.each(drivers)('sharing [%s]', (driver) => {
     const now = (await owner.get(task.id)).json().data;
     expect({ assignee_id: now.assignee_id, version: now.version }).toEqual({ assignee_id: null, version: task.version + 1 });
     expect((await owner.getList(id)).json().data.member_count).toBe(1);
+  });
+
+  it('a removal on one instance is seen at once on another: no stale 304, no cached page, 404 for the list and its tasks', async () => {
+    const other = await anotherInstance(t);
+    try {
+      const [owner, samId] = [await user(), uniqueUser()];
+      const samHere = await api(t.app, samId);
+      const id = await shared(owner, [samHere, 'editor']);
+      const task = (await owner.create({ title: 'Seen by both', list_id: id })).json().data;
+      const samThere = await api(other.app, samId);
+      // Sam's pages and lists on the other instance, cached there and with their ETags.
+      const page = await samThere.list({ list_id: id });
+      expect(page.json().data.map((x: { id: number }) => x.id)).toEqual([task.id]);
+      const all = await samThere.list();
+      const lists = await samThere.lists();
+      expect((await samThere.list(undefined, { 'if-none-match': all.headers.etag as string })).statusCode).toBe(304);
+
+      expect((await owner.sharing.remove(id, samId)).statusCode).toBe(200);
+
+      const allAfter = await samThere.list(undefined, { 'if-none-match': all.headers.etag as string });
+      expect(allAfter.statusCode).toBe(200);
+      expect(allAfter.json().data.map((x: { id: number }) => x.id)).not.toContain(task.id);
+      const listsAfter = await samThere.lists({ 'if-none-match': lists.headers.etag as string });
+      expect(listsAfter.statusCode).toBe(200);
+      expect(listsAfter.json().data.map((l: { id: number }) => l.id)).not.toContain(id);
+      expectError(await samThere.list({ list_id: id }), 404, 'NOT_FOUND', 'List not found');
+      expectError(await samThere.get(task.id), 404, 'NOT_FOUND');
+      expectError(await samThere.getList(id), 404, 'NOT_FOUND', 'List not found');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("a removed member's open event stream gets the task deletes and the list_delete at once, then nothing more of the list", async () => {
+    const url = await listen(t.app);
+    const [owner, samId] = [await user(), uniqueUser()];
+    const sam = await api(t.app, samId);
+    const id = await shared(owner, [sam, 'editor']);
+    const task = (await owner.create({ title: 'Watched', list_id: id })).json().data;
+    const stream = await openSse(`${url}${routes.events(samId)}?include=lists`, await authHeader(samId));
+    try {
+      expect(stream.status).toBe(200);
+      await stream.next((e) => e.event === 'ready');
+      expect((await owner.sharing.remove(id, samId)).statusCode).toBe(200);
+      const gone = await stream.next((e) => e.event === 'list_delete', 5000);
+      expect(JSON.parse(gone.data)).toEqual({ type: 'list_delete', id });
+      const deleted = stream.events.filter((e) => e.event === 'delete').map((e) => JSON.parse(e.data) as { id: number });
+      expect(deleted.map((d) => d.id)).toEqual([task.id]);
+      const seen = stream.events.length;
+      await owner.create({ title: 'After the removal', list_id: id });
+      await owner.put(task.id, { title: 'Renamed after' });
+      await new Promise((r) => setTimeout(r, 700));
+      expect(stream.events.slice(seen).filter((e) => e.event !== 'ready')).toEqual([]);
+    } finally {
+      stream.close();
+    }
   });
 
   it('leaving: any member removes themself; the owner cannot leave (409)', async () => {
