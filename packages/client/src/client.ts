@@ -9,11 +9,19 @@ import type {
   ApiPaths,
   ChangesPage,
   EventTicket,
+  Invitation,
+  InvitationCreated,
+  List,
+  ListCreate,
   ListQueryWire,
+  ListUpdate,
+  Member,
   Priority,
+  Role,
   TagCount,
   Task,
   TaskCreate,
+  TaskMove,
   TaskUpdate,
 } from './types.js';
 
@@ -89,6 +97,18 @@ export function newIdempotencyKey(): string {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A fresh task `uid` (a UUID): chosen by the client, so an offline or retried create is one task. */
+export function newUid(): string {
+  const c = globalThis.crypto as Crypto & { randomUUID?: () => string };
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** The version an ETag (`"3"`, `W/"3"`) stands for, or null. */
@@ -233,15 +253,21 @@ export class TaskClient {
       return data.data;
     },
 
-    /** POST. Safe to retry by default: one Idempotency-Key per call, reused by every retry. */
+    /**
+     * POST. Safe to retry by default: one Idempotency-Key per call, reused by every retry, and a
+     * `uid` chosen here unless the input has one (so an offline client knows the task by it at once).
+     * With an `idempotencyKey` of the caller's (a retry of its own, across calls), no uid is added:
+     * the repeated body must be the same, so the caller picks the uid, if any.
+     */
     create: async (input: TaskCreate, options: CreateOptions = {}): Promise<Task> => {
       const user_id = await this.userId();
       const key = options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey());
       const headers = this.headers({ 'idempotency-key': key });
+      const body = input.uid !== undefined || typeof options.idempotencyKey === 'string' ? input : { ...input, uid: newUid() };
       const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
         this.raw.POST('/api/{user_id}/tasks', {
           params: { path: { user_id } },
-          body: input,
+          body,
           headers,
           ...(options.signal ? { signal: options.signal } : {}),
         }),
@@ -290,6 +316,21 @@ export class TaskClient {
     toggle: async (id: number, options: WriteOptions = {}): Promise<Task> =>
       this.complete(id, undefined, { ...options, idempotencyKey: options.idempotencyKey ?? newIdempotencyKey() }),
 
+    /** POST .../move: after or before a sibling (first when neither), in another list or under another parent when named. */
+    move: async (id: number, to: NonNullable<TaskMove>, options: WriteOptions = {}): Promise<Task> => {
+      const user_id = await this.userId();
+      const headers = this.writeHeaders(options);
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/tasks/{id}/move', {
+          params: { path: { user_id, id } },
+          body: to,
+          headers,
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
+      return data.data;
+    },
+
     /** DELETE; answers the deleted task. */
     delete: async (id: number, options: WriteOptions = {}): Promise<Task> => {
       const user_id = await this.userId();
@@ -304,6 +345,130 @@ export class TaskClient {
       return data.data;
     },
   };
+
+  /** Lists (version 3): each user's own order, sharing with roles. */
+  readonly lists = {
+    /** Every list the user is a member of, in their order. */
+    list: async (options: CallOptions = {}): Promise<List[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () => this.raw.GET('/api/{user_id}/lists', { params: { path: { user_id } }, ...this.signal(options) }));
+      return data.data;
+    },
+    get: async (listId: number, options: CallOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () =>
+        this.raw.GET('/api/{user_id}/lists/{list_id}', { params: { path: { user_id, list_id: listId } }, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    create: async (input: ListCreate, options: CreateOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey()) });
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/lists', { params: { path: { user_id } }, body: input, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** Rename (owner) or place in the user's own order (any member). */
+    update: async (listId: number, patch: ListUpdate, options: WriteOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const headers = this.writeHeaders(options);
+      const { data } = await this.call('PUT', headers['idempotency-key'] ?? null, () =>
+        this.raw.PUT('/api/{user_id}/lists/{list_id}', { params: { path: { user_id, list_id: listId } }, body: patch, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** After or before another of the user's lists (first when neither). */
+    move: async (listId: number, to: { after_id?: number; before_id?: number } = {}, options: WriteOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const headers = this.writeHeaders(options);
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/lists/{list_id}/move', { params: { path: { user_id, list_id: listId } }, body: to, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    delete: async (listId: number, options: WriteOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const headers = this.writeHeaders(options);
+      const { data } = await this.call('DELETE', headers['idempotency-key'] ?? null, () =>
+        this.raw.DELETE('/api/{user_id}/lists/{list_id}', { params: { path: { user_id, list_id: listId } }, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The list's members, the owner first. */
+    members: async (listId: number, options: CallOptions = {}): Promise<Member[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () =>
+        this.raw.GET('/api/{user_id}/lists/{list_id}/members', { params: { path: { user_id, list_id: listId } }, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** A member's role (owner); `owner` gives the list away. */
+    setRole: async (listId: number, memberId: string, role: Role, options: CallOptions = {}): Promise<Member> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('PUT', null, () =>
+        this.raw.PUT('/api/{user_id}/lists/{list_id}/members/{member_id}', {
+          params: { path: { user_id, list_id: listId, member_id: memberId } },
+          body: { role },
+          ...this.signal(options),
+        }),
+      );
+      return data.data;
+    },
+    /** Removes a member (owner), or, with the user's own id, leaves the list. */
+    removeMember: async (listId: number, memberId: string, options: CallOptions = {}): Promise<Member> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('DELETE', null, () =>
+        this.raw.DELETE('/api/{user_id}/lists/{list_id}/members/{member_id}', {
+          params: { path: { user_id, list_id: listId, member_id: memberId } },
+          ...this.signal(options),
+        }),
+      );
+      return data.data;
+    },
+    /** Leaves a list shared with the user. */
+    leave: async (listId: number, options: CallOptions = {}): Promise<Member> => this.lists.removeMember(listId, await this.userId(), options),
+    /** An invitation link's token (shown only now), for `editor` or `viewer`, expiring after `expiresInHours` (default 168). */
+    invite: async (listId: number, role: 'editor' | 'viewer', options: CallOptions & { expiresInHours?: number } = {}): Promise<InvitationCreated> => {
+      const user_id = await this.userId();
+      const body = options.expiresInHours === undefined ? { role } : { role, expires_in_hours: options.expiresInHours };
+      const { data } = await this.call('POST', null, () =>
+        this.raw.POST('/api/{user_id}/lists/{list_id}/invitations', { params: { path: { user_id, list_id: listId } }, body, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The list's open invitations (owner), without tokens. */
+    invitations: async (listId: number, options: CallOptions = {}): Promise<Invitation[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () =>
+        this.raw.GET('/api/{user_id}/lists/{list_id}/invitations', { params: { path: { user_id, list_id: listId } }, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** Revokes an invitation (owner): its link stops working. */
+    revoke: async (listId: number, invitationId: number, options: CallOptions = {}): Promise<Invitation> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('DELETE', null, () =>
+        this.raw.DELETE('/api/{user_id}/lists/{list_id}/invitations/{id}', {
+          params: { path: { user_id, list_id: listId, id: invitationId } },
+          ...this.signal(options),
+        }),
+      );
+      return data.data;
+    },
+    /** Joins the list an invitation's token is for; answers the list. */
+    accept: async (token: string, options: CallOptions = {}): Promise<List> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('POST', null, () =>
+        this.raw.POST('/api/{user_id}/invitations/{token}/accept', { params: { path: { user_id, token } }, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+  };
+
+  private signal(options: CallOptions): { signal?: AbortSignal } {
+    return options.signal ? { signal: options.signal } : {};
+  }
 
   readonly tags = {
     /** Every tag the user's tasks carry, most used first. */

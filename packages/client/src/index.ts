@@ -2,6 +2,7 @@ export {
   TaskClient,
   createTaskClient,
   newIdempotencyKey,
+  newUid,
   versionFromEtag,
   type CallOptions,
   type ConditionalUpdate,
@@ -38,5 +39,14 @@ export type {
   Task,
   TaskCreate,
   TaskUpdate,
+  List,
+  ListCreate,
+  ListUpdate,
+  TaskMove,
+  Member,
+  Invitation,
+  InvitationCreated,
+  Role,
 } from './types.js';
+export { buildTree, type TaskNode } from './tree.js';
 export type { paths, components } from './schema.js';

@@ -43,6 +43,26 @@ export type ListChange = Exclude<FeedEntry, Change>;
 /** `data` of POST /api/{user_id}/tasks/events/ticket. */
 export type EventTicket = DataOf<ResponseJson<ApiPaths['/api/{user_id}/tasks/events/ticket']['post'], 201>>;
 
+type ListsPath = ApiPaths['/api/{user_id}/lists'];
+type ListPath = ApiPaths['/api/{user_id}/lists/{list_id}'];
+
+/** A list as the caller sees it (their role, their own position). */
+export type List = DataOf<ResponseJson<ListPath['get'], 200>>;
+/** POST /api/{user_id}/lists body. */
+export type ListCreate = RequestJson<ListsPath['post']>;
+/** PUT /api/{user_id}/lists/{list_id} body. */
+export type ListUpdate = RequestJson<ListPath['put']>;
+/** POST /api/{user_id}/tasks/{id}/move body. */
+export type TaskMove = RequestJson<ApiPaths['/api/{user_id}/tasks/{id}/move']['post']>;
+/** A member of a list (GET .../members). */
+export type Member = DataOf<ResponseJson<ApiPaths['/api/{user_id}/lists/{list_id}/members']['get'], 200>> extends (infer M)[] ? M : never;
+/** An open invitation, without its token. */
+export type Invitation = DataOf<ResponseJson<ApiPaths['/api/{user_id}/lists/{list_id}/invitations']['get'], 200>> extends (infer I)[] ? I : never;
+/** A new invitation, with its token (shown only once). */
+export type InvitationCreated = DataOf<ResponseJson<ApiPaths['/api/{user_id}/lists/{list_id}/invitations']['post'], 201>>;
+/** A member's role. */
+export type Role = Member['role'];
+
 /** `none` < `low` < `medium` < `high`. */
 export type Priority = Task['priority'];
 /** `status` (and `filter`) of the list: all, pending, completed and the UI words for them. */

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { ApiError, cachedToken, createTaskClient, isApiError, parseRetryAfter, versionFromEtag } from '../dist/index.js';
+import { ApiError, buildTree, cachedToken, createTaskClient, isApiError, parseRetryAfter, versionFromEtag } from '../dist/index.js';
 import { TestEventSource, sleep, startApi, until } from './support.mjs';
 
 const ORIGIN = 'http://localhost:3000'; // the API's default CORS_ORIGINS
@@ -55,6 +55,45 @@ describe('@task-api/client against the real API', () => {
     const deleted = await c.tasks.delete(second.id);
     assert.equal(deleted.id, second.id);
     assert.deepEqual((await c.tasks.list()).tasks.map((t) => t.id), [created.id]);
+  });
+
+  it('version 3: a uid by default, lists, moves, the tree, sharing with an invitation, leaving', async () => {
+    const { c, user } = client();
+    const { c: sam, user: samId } = client();
+    // Every create carries a uid chosen here; a given one is kept.
+    const a = await c.tasks.create({ title: 'A' });
+    assert.match(a.uid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal((await c.tasks.create({ title: 'B', uid: 'my-own-uid' })).uid, 'my-own-uid');
+    // Lists: create, rename, order.
+    const home = await c.lists.create({ name: 'Home' });
+    const work = await c.lists.create({ name: 'Work' });
+    assert.equal((await c.lists.update(home.id, { name: 'House' })).name, 'House');
+    await c.lists.move(work.id, {});
+    assert.deepEqual((await c.lists.list()).map((l) => l.name).slice(0, 1), ['Work']);
+    // Tasks in a list, a subtask, a move, the tree.
+    const parent = await c.tasks.create({ title: 'Parent', list_id: home.id });
+    const child2 = await c.tasks.create({ title: 'Second', list_id: home.id, parent_id: parent.id });
+    const child1 = await c.tasks.create({ title: 'First', list_id: home.id, parent_id: parent.id });
+    await c.tasks.move(child1.id, { before_id: child2.id });
+    const page = await c.tasks.list({ list_id: home.id });
+    const tree = buildTree(page.tasks);
+    assert.deepEqual(tree.map((n) => [n.task.title, n.children.map((k) => k.task.title)]), [['Parent', ['First', 'Second']]]);
+    // Sharing: an invitation, accepted; members; the viewer reads; leaving.
+    const inv = await c.lists.invite(home.id, 'viewer');
+    assert.match(inv.token, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual((await c.lists.invitations(home.id)).map((i) => i.id), [inv.id]);
+    const joined = await sam.lists.accept(inv.token);
+    assert.deepEqual([joined.id, joined.role, joined.member_count], [home.id, 'viewer', 2]);
+    assert.deepEqual((await c.lists.members(home.id)).map((m) => [m.user_id, m.role]), [[user, 'owner'], [samId, 'viewer']]);
+    assert.equal((await sam.tasks.get(parent.id)).title, 'Parent');
+    await assert.rejects(sam.tasks.create({ title: 'nope', list_id: home.id }), (err) => err.status === 403 && err.code === 'FORBIDDEN');
+    assert.equal((await c.lists.setRole(home.id, samId, 'editor')).role, 'editor');
+    await sam.lists.leave(home.id);
+    await assert.rejects(sam.lists.get(home.id), (err) => err.status === 404);
+    const inv2 = await c.lists.invite(home.id, 'editor', { expiresInHours: 1 });
+    assert.equal((await c.lists.revoke(home.id, inv2.id)).id, inv2.id);
+    await assert.rejects(sam.lists.accept(inv2.token), (err) => err.status === 404);
+    assert.equal((await c.lists.delete(work.id)).id, work.id);
   });
 
   it('throws ApiError with status, code and detail', async () => {
