@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readableListsSql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
-import type { Database, Executor } from '../db/client.js';
+import { inTransaction, type Database, type Executor } from '../db/client.js';
 import type { CalendarFeed, CalendarFormat } from './calendar.schemas.js';
 
 /** A feed's secret: 256 random bits, base64url (43 characters). */
@@ -50,7 +50,6 @@ export const ICS_MAX_TASKS = 10_000;
  */
 export function createCalendarRepository(database: Pick<Database, 'rows' | 'transaction'>, options: { maxFeedsPerUser: number }) {
   const COLUMNS = 'id, secret, list_id, format';
-  const inTransaction = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
   const member = (list: string, user: string) => `exists (select 1 from list_members m where m.list_id = ${list} and m.user_id = ${user})`;
   const CREATE =
     `insert into calendar_feeds (user_id, list_id, format, secret, secret_hash) select $1, $2, $3, $4, $5 ` +
@@ -62,7 +61,7 @@ export function createCalendarRepository(database: Pick<Database, 'rows' | 'tran
       const secret = randomBytes(SECRET_BYTES).toString('base64url');
       // Counted after the lock of the user's feed counter row, in a statement of its own (a fresh
       // snapshot): racing creates at the cap cannot pass it.
-      const [row] = await inTransaction(exec, async (tx) => {
+      const [row] = await inTransaction(database, exec, async (tx) => {
         await tx.rows('select 1 from user_changes where user_id = $1 for update', [scope.userId]);
         return tx.rows<FeedRow>(CREATE, [scope.userId, listId, format, secret, secretHash(secret), options.maxFeedsPerUser]);
       });

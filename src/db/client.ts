@@ -60,6 +60,14 @@ export interface Database extends Executor {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `fn` in a transaction: `exec`'s own when it already is one (a write under Idempotency-Key
+ * runs in the transaction that keeps its answer), else a new one of `database`.
+ */
+export function inTransaction<T>(database: Pick<Database, 'transaction'>, exec: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> {
+  return exec === (database as unknown) ? database.transaction(fn) : fn(exec);
+}
+
 export interface DatabaseOptions {
   url: string;
   kind: Database['kind'];

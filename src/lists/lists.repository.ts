@@ -1,5 +1,5 @@
 import type { AccessScope } from '../access/scope.js';
-import type { Database, Executor } from '../db/client.js';
+import { inTransaction, type Database, type Executor } from '../db/client.js';
 import { feedSql, type Told } from '../feed/feed.js';
 import { LIST_FEED, listViewSql } from './lists.feed.js';
 import { freshKeys, keyBetween } from './lists.position.js';
@@ -36,7 +36,7 @@ const BY_POSITION = 'position collate "C"';
  */
 export function createListsRepository(database: Database, options: ListsRepositoryOptions) {
   /** Runs `fn` in a transaction: `exec`'s own when it is one (Idempotency-Key), else a new one. */
-  const inTransaction = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> => (exec === database ? database.transaction(fn) : fn(exec));
+  const inTx = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> => inTransaction(database, exec, fn);
 
   const VIEW_ONE = `${listViewSql('$1')} where l.id = $2`;
   const VIEW_ALL =
@@ -135,7 +135,7 @@ export function createListsRepository(database: Database, options: ListsReposito
     },
 
     /** Runs `fn` in a transaction (see inTransaction). */
-    run: inTransaction,
+    run: inTx,
 
     /**
      * A new list owned by the caller, at `position` or after their last list; null when they own

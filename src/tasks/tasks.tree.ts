@@ -18,7 +18,7 @@
  */
 import { allows, leastRoleFor, type Role } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
-import type { Database, Executor } from '../db/client.js';
+import { inTransaction, type Database, type Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { keyBetween } from './positions.js';
@@ -85,7 +85,7 @@ const field400 = (message: string) => new ApiError('VALIDATION_ERROR', message);
 
 export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>, options: { maxTasksPerUser: number; maxDeletionsPerUser?: number }) {
   const keep = Math.trunc(options.maxDeletionsPerUser ?? 100_000);
-  const inTx = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
+  const inTx = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => inTransaction(database, exec, fn);
 
   /**
    * Step 1: the counters of the members of the task's list (and of `also`) locked in user_id

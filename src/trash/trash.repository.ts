@@ -1,6 +1,6 @@
 import { memberMaySql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
-import type { Database, Executor } from '../db/client.js';
+import { inTransaction, type Database, type Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { TASK_FEED } from '../tasks/tasks.feed.js';
 import type { WrittenRow } from '../tasks/tasks.repository.js';
@@ -30,7 +30,7 @@ const PURGE_BATCH = 1000;
  * trashed task is a 404 for them. `$1` is always the caller, `$2` the retention in days.
  */
 export function createTrashRepository(database: Pick<Database, 'rows' | 'transaction'>, options: TrashRepositoryOptions) {
-  const inTx = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
+  const inTx = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => inTransaction(database, exec, fn);
   const days = options.retentionDays;
   const fresh = (x: string) => `${x}.deleted_at > statement_timestamp() - $2::float8 * interval '1 day'`;
   const mine = (x: string) =>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccessScope } from '../access/scope.js';
-import type { Database, Executor } from '../db/client.js';
+import { inTransaction, type Database, type Executor } from '../db/client.js';
 import type { Webhook, WebhookUpdate } from './webhooks.schemas.js';
 
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
@@ -27,11 +27,10 @@ export function createWebhooksRepository(database: Pick<Database, 'rows' | 'tran
   const CREATE =
     'insert into webhooks (user_id, url, events, secret) select $1, $2, $3, $4 ' +
     'where (select count(*) from webhooks w where w.user_id = $1) < $5 returning id, url, events, secret';
-  const inTransaction = <T>(exec: Executor, fn: (tx: Executor) => Promise<T>) => (exec === database ? database.transaction(fn) : fn(exec));
   return {
     /** The new webhook with its secret, or null at the cap. */
     async create(scope: AccessScope, url: string, events: string[], exec: Executor = database) {
-      return inTransaction(exec, async (tx) => {
+      return inTransaction(database, exec, async (tx) => {
         await tx.rows(LOCK, [scope.userId]);
         const [row] = await tx.rows<{ id: number; url: string; events: string[]; secret: string }>(CREATE, [scope.userId, url, events, newSecret(), options.maxPerUser]);
         return row ?? null;

@@ -1,19 +1,14 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ApiError } from '../errors.js';
-import { isPublicAddress } from '../lib/public-address.js';
-
-/** Whether `address` (an IP) is one a webhook may not reach (src/lib/public-address.ts decides, for push endpoints too). */
-export function isBlockedAddress(address: string): boolean {
-  return !isPublicAddress(address);
-}
+import { isPublicAddress, resolveAll } from '../lib/public-address.js';
 
 const invalid = (why: string) => new ApiError('VALIDATION_ERROR', `url ${why}`);
 
 /**
  * Checks a target before it is stored and before every delivery: an absolute http(s) URL without
  * credentials; unless private targets are allowed, https only and every address its host resolves
- * to public (a name that resolves to 127.0.0.1 is refused like 127.0.0.1). Returns the URL.
+ * to public, as src/lib/public-address.ts decides for push endpoints too (a name that resolves to
+ * 127.0.0.1 is refused like 127.0.0.1). Returns the URL.
  */
 export async function checkTarget(text: string, options: { allowPrivate: boolean }): Promise<URL> {
   let url: URL;
@@ -31,11 +26,11 @@ export async function checkTarget(text: string, options: { allowPrivate: boolean
   if (isIP(host) !== 0) addresses = [host];
   else {
     try {
-      addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      addresses = (await resolveAll(host)).map((a) => a.address);
     } catch {
       throw invalid('host does not resolve');
     }
   }
-  if (addresses.length === 0 || addresses.some(isBlockedAddress)) throw invalid('must be on a public address (private, loopback and link-local addresses are refused)');
+  if (addresses.length === 0 || !addresses.every(isPublicAddress)) throw invalid('must be on a public address (private, loopback and link-local addresses are refused)');
   return url;
 }
