@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /**
  * Makes vendor/postgres-3.4.9-patched.tgz, the postgres.js that package.json installs: the registry's
- * postgres-3.4.9.tgz (checked against its published sha512) with patches/postgres-3.4.9-queue.patch
- * applied (porsager/postgres#747: the connection queue). The tarball is committed, so `npm ci`
+ * postgres-3.4.9.tgz (checked against its published sha512) with every patches/postgres-3.4.9-*.patch
+ * applied, in name order (the connection queue, porsager/postgres#747; a connection closed under a
+ * transaction, porsager/postgres#1155). The tarball is committed, so `npm ci`
  * installs the patched driver with or without `--ignore-scripts`, and nothing rewrites node_modules.
  *
  *   node scripts/vendor-postgres.mjs           write the tarball (then `npm install` records its hash)
  *   node scripts/vendor-postgres.mjs --check   make it in a temp folder; exit 1 unless the committed
  *                                              tarball holds the same files, byte for byte (CI)
- *   --patch FILE, --out FILE                   another patch, another destination
+ *   --patch FILE (repeatable), --out FILE      other patches, another destination
  *
  * It refuses to write anything when the patch does not apply exactly (no fuzz): after a postgres.js
- * update, look at the new queue.js (the fix may be upstream), then rewrite the patch or drop it.
+ * update, look at the new queue.js, connection.js and index.js (a fix may be upstream), then
+ * rewrite each patch or drop it.
  * Needs npm (the registry or its cache), tar and patch. Plain JavaScript, no dependency.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,7 +34,15 @@ const option = (name, fallback) => {
   return at === -1 ? fallback : resolve(args[at + 1] ?? fail(`${name} needs a value`));
 };
 const check = args.includes('--check');
-const patchFile = option('--patch', join(ROOT, `patches/postgres-${VERSION}-queue.patch`));
+const given = args.flatMap((a, i) => (a === '--patch' ? [resolve(args[i + 1] ?? fail('--patch needs a value'))] : []));
+const patchFiles =
+  given.length > 0
+    ? given
+    : readdirSync(join(ROOT, 'patches'))
+        .filter((f) => f.startsWith(`postgres-${VERSION}-`) && f.endsWith('.patch'))
+        .sort()
+        .map((f) => join(ROOT, 'patches', f));
+const patchNames = patchFiles.map((f) => relative(ROOT, f)).join(', ');
 const committed = join(ROOT, `vendor/postgres-${VERSION}-patched.tgz`);
 const out = option('--out', committed);
 
@@ -69,16 +79,19 @@ function contents(tarball, dir) {
 
 const work = mkdtempSync(join(tmpdir(), 'vendor-postgres-'));
 try {
-  if (!existsSync(patchFile)) fail(`no patch at ${patchFile}`);
+  if (patchFiles.length === 0) fail(`no patches/postgres-${VERSION}-*.patch`);
+  for (const f of patchFiles) if (!existsSync(f)) fail(`no patch at ${f}`);
   sh('npm', ['pack', `postgres@${VERSION}`, '--prefer-offline', '--silent', '--pack-destination', work], work, `npm pack postgres@${VERSION}`);
   const original = join(work, `postgres-${VERSION}.tgz`);
   if (integrity(original) !== REGISTRY_INTEGRITY) fail(`the registry's postgres-${VERSION}.tgz is not the one this patch was written for (${integrity(original)})`);
   const pkg = join(work, 'package');
   sh('tar', ['-xzf', original], work, 'unpacking');
   rmSync(original);
-  const patchArgs = ['-p1', '--fuzz=0', '--forward', '--batch', '--no-backup-if-mismatch', '--reject-file=-', '-i', patchFile];
-  sh('patch', ['--dry-run', ...patchArgs], pkg, `the patch ${relative(ROOT, patchFile)} does not apply to postgres@${VERSION}; nothing written. patch`);
-  sh('patch', ['--quiet', ...patchArgs], pkg, 'patch');
+  for (const patchFile of patchFiles) {
+    const patchArgs = ['-p1', '--fuzz=0', '--forward', '--batch', '--no-backup-if-mismatch', '--reject-file=-', '-i', patchFile];
+    sh('patch', ['--dry-run', ...patchArgs], pkg, `the patch ${relative(ROOT, patchFile)} does not apply to postgres@${VERSION}; nothing written. patch`);
+    sh('patch', ['--quiet', ...patchArgs], pkg, 'patch');
+  }
   // npm pack writes entries in a fixed order with fixed times: the same input makes the same bytes.
   sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], pkg, 'npm pack (patched)');
   const made = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')) ?? fail('npm pack wrote no tarball'));
@@ -86,9 +99,9 @@ try {
     if (!existsSync(committed)) fail(`${relative(ROOT, committed)} is missing: run node scripts/vendor-postgres.mjs`);
     // The files, not the gzip bytes: another npm may compress the same files differently.
     if (contents(made, join(work, 'made')) !== contents(committed, join(work, 'committed'))) {
-      fail(`${relative(ROOT, committed)} is not the registry's postgres@${VERSION} with ${relative(ROOT, patchFile)}: run node scripts/vendor-postgres.mjs, then npm install`);
+      fail(`${relative(ROOT, committed)} is not the registry's postgres@${VERSION} with ${patchNames}: run node scripts/vendor-postgres.mjs, then npm install`);
     }
-    process.stdout.write(`${relative(ROOT, committed)}: the registry's postgres@${VERSION} with ${relative(ROOT, patchFile)}\n`);
+    process.stdout.write(`${relative(ROOT, committed)}: the registry's postgres@${VERSION} with ${patchNames}\n`);
   } else {
     mkdirSync(dirname(out), { recursive: true });
     copyFileSync(made, out);

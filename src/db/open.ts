@@ -63,10 +63,10 @@ export async function startEmbeddedServer(config: DatabaseConfig, log: EmbeddedL
  * (started here, stopped when the database is closed; in a cluster worker, the primary's).
  */
 export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, lock?: DataDirLock): Promise<Database> {
-  if (!driverQueuePatched()) {
+  if (!driverPatched()) {
     log.warn(
       {},
-      "postgres.js's connection queue is not patched (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load; run npm ci",
+      "postgres.js is not the patched one (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load and can crash when the database restarts; run npm ci",
     );
   }
   let embedded: EmbeddedServer | undefined;
@@ -117,11 +117,17 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
   return connect();
 }
 
-/** Whether the driver is the vendored one, its queue patched (patches/postgres-3.4.9-queue.patch; src/ is what `import` loads). */
-function driverQueuePatched(): boolean {
+/**
+ * Whether the driver is the vendored one, patched (patches/postgres-3.4.9-*.patch: its queue, and a
+ * connection closed under a transaction; src/ is what `import` loads).
+ */
+function driverPatched(): boolean {
   try {
-    const queue = fileURLToPath(new URL('./queue.js', import.meta.resolve('postgres')));
-    return readFileSync(queue, 'utf8').includes('task-api patch: patches/postgres-3.4.9-queue.patch');
+    const file = (name: string) => readFileSync(fileURLToPath(new URL(`./${name}`, import.meta.resolve('postgres'))), 'utf8');
+    return (
+      file('queue.js').includes('task-api patch: patches/postgres-3.4.9-queue.patch') &&
+      file('connection.js').includes('task-api patch: patches/postgres-3.4.9-closed-connection.patch')
+    );
   } catch {
     return true; // not where we look: say nothing rather than something wrong
   }

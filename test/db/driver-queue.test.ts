@@ -42,7 +42,7 @@ describe("postgres.js's connection queue (a vendored, patched tarball)", () => {
     const check = await run(process.execPath, [SCRIPT, '--check'], { env: cleanEnv(), timeoutMs: 60_000 });
     expect({ code: check.code, stdout: check.stdout, stderr: check.stderr }).toEqual({
       code: 0,
-      stdout: "vendor/postgres-3.4.9-patched.tgz: the registry's postgres@3.4.9 with patches/postgres-3.4.9-queue.patch\n",
+      stdout: "vendor/postgres-3.4.9-patched.tgz: the registry's postgres@3.4.9 with patches/postgres-3.4.9-closed-connection.patch, patches/postgres-3.4.9-queue.patch\n",
       stderr: '',
     });
 
@@ -106,7 +106,7 @@ describe.each(drivers)('a server on an unpatched driver [%s]', (driver) => {
     });
     try {
       expect(server.logLines().filter((l) => l.level === 40).map((l) => l.msg)).toContain(
-        "postgres.js's connection queue is not patched (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load; run npm ci",
+        "postgres.js is not the patched one (node_modules/postgres is not vendor/postgres-3.4.9-patched.tgz, which package.json names): the server slows down under steady load and can crash when the database restarts; run npm ci",
       );
       expect((await fetch(`${server.url}/ready`)).status).toBe(200);
     } finally {

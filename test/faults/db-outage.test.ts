@@ -144,29 +144,12 @@ suite('database outage (private PostgreSQL cluster)', () => {
       const restartEnd = performance.now();
 
       const ready = async () => (await send(s.url, 'GET', routes.ready, { timeoutMs: 5000 })).status === 200;
-      let recoveryMs: number;
-      let recoveredAt: number;
-      try {
-        // /ready's query takes its turn in the pool like any request's: while 16 writers keep it full
-        // on a loaded 2-core machine it may wait out its 2 s bound again and again.
-        recoveryMs = await waitFor('/ready to answer 200 again under the load', ready, 30_000, 100);
-        recoveredAt = performance.now();
-      } catch {
-        // Not under the load (seen in CI with the whole suite running beside it): then at the
-        // latest once the load ends, by itself, without a restart; writes then succeed.
-        stop = true;
-        await load;
-        recoveryMs = (await waitFor('/ready to answer 200 again once the load ended', ready, 15_000, 100)) + 30_000;
-        recoveredAt = performance.now();
-        const api = await apiClient(s.url, `${runId}_w0`, agent, 5000);
-        await sleep(600);
-        for (let n = 0; n < 8; n++) {
-          const title = `${runId}_w0_after_${n}`;
-          const ex = await api.create({ title });
-          const rec: CreateRecord = { title, ex, ...(ex.status === 201 ? { id: (jsonOf(ex) as { data: { id: number } }).data.id } : {}) };
-          creates.push(rec);
-        }
-      }
+      const recoveryMs = await waitFor('/ready to answer 200 again under the load', ready, 30_000, 100).catch((err: unknown) => {
+        // A server that died says so (postgres.js 3.4.9 crashed it here: patches/postgres-3.4.9-closed-connection.patch).
+        const exit = s.child.exitCode ?? s.child.signalCode;
+        throw exit === null ? err : new Error(`the server exited (${exit}) during the outage: ${s.stderr().slice(-2000)}`);
+      });
+      const recoveredAt = performance.now();
       await sleep(1500);
       stop = true;
       await load;
@@ -211,7 +194,7 @@ suite('database outage (private PostgreSQL cluster)', () => {
       expect.soft(leaky.status, describeExchange(leaky)).toBe(503);
 
       // Recovery: by itself, and then writes succeed.
-      expect(recoveryMs, 'time from restart to /ready 200 (+30 s when only once the load ended)').toBeLessThan(45_000);
+      expect(recoveryMs, 'time from restart to /ready 200').toBeLessThan(30_000);
       const afterRecovery = creates.filter((r) => r.ex.startedAt > recoveredAt + 500);
       expect(afterRecovery.length, 'creates after recovery').toBeGreaterThan(5);
       expect(afterRecovery.filter((r) => r.ex.status !== 201).map((r) => describeExchange(r.ex)), 'failed creates after recovery').toEqual([]);
