@@ -12,6 +12,8 @@ const ROOMS = [
   ['cli', 'src/cli/**', ['config']],
   ['server', 'src/server.ts', ['below']],
   ['app', 'src/app.ts', ['below']],
+  // Reminders fire to the streams (sync), Web Push (push) and webhooks (recorded by the database).
+  ['reminders', 'src/reminders/**', ['push', 'sync', 'jobs', 'db', 'errors']],
   ['api', 'src/api.ts', ['trash', 'webhooks', 'calendar', 'tasks', 'lists', 'tags', 'push', 'sync', 'writes', 'access', 'auth', 'lib', 'db', 'errors', 'config (types)']],
   // The trash reads and writes tasks' rows (their schema, their feed kind): a room above tasks.
   ['trash', 'src/trash/**', ['tasks', 'writes', 'feed', 'access', 'http', 'lib', 'db', 'errors']],

@@ -26,7 +26,7 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installValidators } from './plugins/validation.js';
 import { tagSchemas } from './tags/tags.schemas.js';
-import { startLiveUpdates } from './sync/live.js';
+import { startLiveUpdates, type LiveUpdates } from './sync/live.js';
 import { syncSchemas } from './sync/sync.schemas.js';
 import { taskSchemas } from './tasks/tasks.schemas.js';
 import { TASK_FEED } from './tasks/tasks.feed.js';
@@ -39,6 +39,7 @@ import { createCalendarRepository } from './calendar/calendar.repository.js';
 import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
 import { webhookSchemas } from './webhooks/webhooks.schemas.js';
 import { webhookJobHandlers } from './webhooks/webhooks.deliver.js';
+import { reminderJobHandlers } from './reminders/reminders.jobs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -188,9 +189,13 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const jobQueue = jobQueueConnection(config, database);
   await installJobQueue(jobQueue, app.log);
   const push = createPushRepository(database);
+  // Set below, once live updates run (a reminder fired before that reaches push and webhooks).
+  // eslint-disable-next-line prefer-const -- assigned after the runner starts, read by its handler
+  let liveUpdates: LiveUpdates | undefined;
   const handlers: JobHandler<never>[] = [
     ...pushJobHandlers({ database, repository: push, vapid: config.vapid, allowPrivate: config.pushAllowPrivate, log: app.log }),
     ...webhookJobHandlers({ database, allowPrivate: config.webhooksAllowPrivate, log: app.log }),
+    ...reminderJobHandlers({ database, live: () => liveUpdates, log: app.log }),
     ...(deps.jobHandlers ?? []),
   ];
   if (config.jobsConcurrency > 0) {
@@ -204,6 +209,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   }
 
   const live = await startLiveUpdates(config, database, app.log, FEED_KINDS);
+  liveUpdates = live;
   // Before the server closes: open event streams must not hold the shutdown.
   app.addHook('preClose', async () => live.endStreams());
   app.addHook('onClose', async () => live.close());

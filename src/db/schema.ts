@@ -111,6 +111,8 @@ export const tasks = pgTable(
     time_zone: text('time_zone'),
     /** Occurrences completed or skipped since the task became recurring (what COUNT counts); not an API field. */
     recurrence_done: integer('recurrence_done').notNull().default(0),
+    /** Up to 5 of {minutes_before} or {at} (API.md, version 3, Reminders); checked by the routes (tasks/reminders.ts), planned by triggers (migration 0016). */
+    reminders: jsonb('reminders').$type<({ minutes_before: number } | { at: string })[]>().notNull().default(sql`'[]'::jsonb`),
     completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }),
     version: integer('version').notNull().default(1),
     created_at: timestamp('created_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
@@ -167,6 +169,19 @@ export const taskCompletions = pgTable(
     completed_by: text('completed_by').notNull(),
   },
   (t) => [index('task_completions_task_idx').on(t.task_id, sql`${t.id} desc`)],
+);
+
+/** Each reminder instant of a task that fired, once (migration 0016; reminders/reminders.jobs.ts). */
+export const reminderFirings = pgTable(
+  'reminder_firings',
+  {
+    task_id: integer('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    fire_at: timestamp('fire_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull(),
+    fired_at: timestamp('fired_at', { withTimezone: true, precision: 3, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.task_id, t.fire_at] })],
 );
 
 export const userChanges = pgTable('user_changes', {

@@ -149,6 +149,12 @@ export function createEventHub(repository: SyncRepository, options: HubOptions) 
 
   return {
     wake,
+    /** An event that is not a feed entry (no `id:`) to each of the user's open streams. */
+    send(userId: string, event: string, json: string): void {
+      const set = byUser.get(userId);
+      if (set === undefined) return;
+      for (const stream of set) write(stream, `event: ${event}\ndata: ${json}\n\n`);
+    },
     /** After the listener (re)connected: notifications may have been missed. */
     catchUp: () => void poll(),
 

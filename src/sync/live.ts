@@ -2,7 +2,8 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createEventHub, type EventHub } from './events.hub.js';
 import type { FeedKind } from '../feed/feed.js';
-import { CHANGES_CHANNEL as CHANNEL, pollingNotifier, postgresNotifier, redisNotifier, type Notifier, type NotifierLog } from './notifier.js';
+import { randomUUID } from 'node:crypto';
+import { CHANGES_CHANNEL as CHANNEL, MESSAGE_MAX_BYTES, pollingNotifier, postgresNotifier, redisNotifier, type Notifier, type NotifierLog } from './notifier.js';
 import { createSyncRepository, type SyncRepository } from './sync.repository.js';
 
 export interface LiveUpdates {
@@ -11,6 +12,12 @@ export interface LiveUpdates {
   notifier: Notifier;
   /** After a committed change of this instance: wake the local streams, tell the other instances. */
   changed(userId: string, seq: number): void;
+  /**
+   * An event that is not a feed entry (no `id:`, not replayed by /changes): to the open streams of
+   * these users on every instance (`smaller` where the message would not fit a NOTIFY). Without
+   * Redis or LISTEN (a pooler and no direct URL), to this instance's streams only.
+   */
+  message(userIds: readonly string[], event: string, data: unknown, smaller?: unknown): void;
   /** Ends the streams (before the server closes: they must not hold the shutdown). */
   endStreams(): void;
   close(): Promise<void>;
@@ -32,7 +39,7 @@ export async function startLiveUpdates(config: LiveConfig, database: Database, l
     config.redisUrl !== undefined
       ? await redisNotifier(config.redisUrl, log)
       : database.listenUrl !== undefined
-        ? postgresNotifier(database.listenUrl, (payloads) => database.rows('select pg_notify($1, p) from unnest($2::text[]) as p', [CHANNEL, payloads]), log)
+        ? postgresNotifier(database.listenUrl, (payloads, channel = CHANNEL) => database.rows('select pg_notify($1, p) from unnest($2::text[]) as p', [channel, payloads]), log)
         : pollingNotifier();
   if (notifier.kind === 'poll') {
     log.warn({}, 'live updates: no direct database URL (a transaction pooler cannot LISTEN) and no REDIS_URL: event streams poll every 0.5 s; set DATABASE_DIRECT_URL');
@@ -45,9 +52,25 @@ export async function startLiveUpdates(config: LiveConfig, database: Database, l
     maxBufferedBytes: 256 * 1024,
     log,
   });
+  // Messages that are not feed entries (reminders) reach every instance's streams; this instance
+  // sends its own at once, and skips them when its listener hears them back.
+  const origin = randomUUID();
+  const sendLocal = (userIds: readonly string[], event: string, data: unknown) => {
+    const text = JSON.stringify(data);
+    for (const userId of userIds) hub.send(userId, event, text);
+  };
   await notifier.start(
     (userId, seq) => hub.wake(userId, seq),
     () => hub.catchUp(),
+    (message) => {
+      try {
+        const m = JSON.parse(message) as { o?: unknown; u?: unknown; e?: unknown; d?: unknown };
+        if (m.o === origin || !Array.isArray(m.u) || typeof m.e !== 'string') return;
+        sendLocal(m.u.filter((u): u is string => typeof u === 'string'), m.e, m.d);
+      } catch {
+        // not ours
+      }
+    },
   );
   const retentionMs = config.syncRetentionDays * 86_400_000;
   const purge = () => void repository.purge(retentionMs).catch(() => {});
@@ -60,6 +83,13 @@ export async function startLiveUpdates(config: LiveConfig, database: Database, l
     changed(userId, seq) {
       hub.wake(userId, seq);
       notifier.published(userId, seq);
+    },
+    message(userIds, event, data, smaller) {
+      if (userIds.length === 0) return;
+      sendLocal(userIds, event, data);
+      let text = JSON.stringify({ o: origin, u: userIds, e: event, d: data });
+      if (Buffer.byteLength(text) > MESSAGE_MAX_BYTES && smaller !== undefined) text = JSON.stringify({ o: origin, u: userIds, e: event, d: smaller });
+      if (Buffer.byteLength(text) <= MESSAGE_MAX_BYTES) notifier.broadcast(text);
     },
     endStreams: () => hub.close(),
     async close() {

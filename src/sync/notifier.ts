@@ -3,6 +3,10 @@ import { driverArgs } from '../db/embedded.js';
 
 /** The channel of the change notifications (PostgreSQL NOTIFY, Redis PUBLISH): payload `<seq> <user id>`. */
 export const CHANGES_CHANNEL = 'task_api_changes';
+/** The channel of messages for open streams that are not feed entries (reminders): JSON `{o, u, d}` (live.ts). */
+export const MESSAGES_CHANNEL = 'task_api_messages';
+/** PostgreSQL's bound on a NOTIFY payload is 8,000 bytes: ours stay under this. */
+export const MESSAGE_MAX_BYTES = 7_900;
 
 /**
  * How a write on one instance wakes the event streams on every instance. Notifications only wake
@@ -22,8 +26,13 @@ export interface Notifier {
   readonly kind: 'postgres' | 'redis' | 'poll';
   /** After a committed write: tell the other instances. */
   published(userId: string, seq: number): void;
-  /** Listens; `onChange` for each notification, `onConnected` after each (re)connection (catch up). */
-  start(onChange: (userId: string, seq: number) => void, onConnected: () => void): Promise<void>;
+  /** A message for the open streams of every instance (at most MESSAGE_MAX_BYTES); this one's included when it listens. */
+  broadcast(message: string): void;
+  /**
+   * Listens; `onChange` for each notification, `onConnected` after each (re)connection (catch up),
+   * `onMessage` for each broadcast message.
+   */
+  start(onChange: (userId: string, seq: number) => void, onConnected: () => void, onMessage?: (message: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,8 +49,8 @@ function parse(payload: string): [string, number] | undefined {
   return [payload.slice(space + 1), seq];
 }
 
-/** Sends NOTIFY payloads on CHANGES_CHANNEL, in one statement (through the service's pool). */
-export type NotifySender = (payloads: string[]) => Promise<unknown>;
+/** Sends NOTIFY payloads on a channel (CHANGES_CHANNEL unless named), in one statement (through the service's pool). */
+export type NotifySender = (payloads: string[], channel?: string) => Promise<unknown>;
 
 /**
  * How long notifications wait to be sent together: one NOTIFY transaction (and its commit) for
@@ -92,7 +101,11 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
       if ((pending.get(userId) ?? 0) < seq) pending.set(userId, seq);
       if (timer === undefined && sending === undefined) timer = setTimeout(flushNow, BATCH_MS);
     },
-    async start(onChange, onConnected) {
+    broadcast(message) {
+      if (closed) return;
+      send([message], MESSAGES_CHANNEL).catch(() => {}); // lost: a reminder still goes to push and webhooks
+    },
+    async start(onChange, onConnected, onMessage) {
       listener = postgres(...driverArgs(directUrl, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 0, backoff: () => 1 }));
       try {
         await listener.listen(
@@ -103,6 +116,7 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
           },
           onConnected,
         );
+        if (onMessage) await listener.listen(MESSAGES_CHANNEL, onMessage);
       } catch (err) {
         // Not fatal: the hub's poll carries the streams until the listener connects (postgres.js retries).
         log.warn({ err: { code: (err as { code?: unknown }).code } }, 'live updates: LISTEN failed; the event streams poll until it works');
@@ -140,15 +154,22 @@ export async function redisNotifier(url: string, log: NotifierLog): Promise<Noti
       if (closed) return; // a write still draining at shutdown: the other instances' catch-up poll
       publisher.publish(CHANGES_CHANNEL, `${seq} ${userId}`).catch(warn);
     },
-    async start(onChange, onConnected) {
-      subscriber.on('message', (_channel: string, payload: string) => {
+    broadcast(message) {
+      if (!closed) publisher.publish(MESSAGES_CHANNEL, message).catch(warn);
+    },
+    async start(onChange, onConnected, onMessage) {
+      subscriber.on('message', (channel: string, payload: string) => {
+        if (channel === MESSAGES_CHANNEL) {
+          onMessage?.(payload);
+          return;
+        }
         const parsed = parse(payload);
         if (parsed) onChange(...parsed);
       });
       subscriber.on('ready', onConnected);
       await Promise.all([publisher.connect().catch(warn), subscriber.connect().catch(warn)]);
       // Queued until Redis answers (ioredis reconnects by itself); never holds the start.
-      void subscriber.subscribe(CHANGES_CHANNEL).catch(warn);
+      void subscriber.subscribe(CHANGES_CHANNEL, ...(onMessage ? [MESSAGES_CHANNEL] : [])).catch(warn);
     },
     async close() {
       closed = true;
@@ -159,5 +180,5 @@ export async function redisNotifier(url: string, log: NotifierLog): Promise<Noti
 }
 
 export function pollingNotifier(): Notifier {
-  return { kind: 'poll', published() {}, async start() {}, async close() {} };
+  return { kind: 'poll', published() {}, broadcast() {}, async start() {}, async close() {} };
 }

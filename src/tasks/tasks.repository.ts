@@ -38,6 +38,9 @@ export interface TasksRepositoryOptions {
   maxDeletionsPerUser?: number;
 }
 
+/** A field's value as a statement parameter: jsonb (reminders) goes as its JSON text, which PostgreSQL reads as the column's type. */
+export const columnValue = (field: string, value: unknown): unknown => (field === 'reminders' && value != null ? JSON.stringify(value) : value);
+
 /** What the task's version and the caller's role tell after a write matched nothing (a 412, a 403 or a 404). */
 export interface Unmatched {
   version: number;
@@ -236,7 +239,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
         await run<WrittenRow & { counted_owner: string | null }>(exec, insert, [
           scope.userId,
           options.maxTasksPerUser,
-          ...CREATABLE.map((f) => input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null),
+          ...CREATABLE.map((f) => columnValue(f, input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)),
           input.list_id ?? scope.inboxId,
           input.uid ?? null,
           input.parent_id ?? null,
@@ -265,7 +268,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     /** Sets the fields the body holds (and version, updated_at); fields it does not hold are not touched. */
     update(scope: AccessScope, id: number, changes: TaskUpdate, match?: VersionMatch, exec: Executor = database): Promise<WrittenRow | null> {
       const fields = CHANGEABLE.filter((f) => changes[f] !== undefined);
-      return one(exec, updateText(fields, match), [scope.userId, id, ...fields.map((f) => changes[f]), ...versionParams(match)]);
+      return one(exec, updateText(fields, match), [scope.userId, id, ...fields.map((f) => columnValue(f, changes[f])), ...versionParams(match)]);
     },
 
     /** Atomic: one UPDATE ... SET completed = NOT completed ... RETURNING. */

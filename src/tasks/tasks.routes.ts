@@ -18,6 +18,7 @@ import { instantIso } from '../lib/instant.js';
 import type { ReadLimits } from '../lib/keyed-limit.js';
 import type { PageCache } from './page-cache.js';
 import { checkRecurrenceFields, checkRecurrenceNeedsDue } from './recurrence.js';
+import { checkReminders, checkRemindersNeedDue, hasRelative } from './reminders.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
 import {
@@ -337,6 +338,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       checkPosition(request.body.position);
       checkRecurrenceFields(request.body);
       checkRecurrenceNeedsDue(request.body.recurrence, request.body.due_at);
+      checkReminders(request.body.reminders);
+      checkRemindersNeedDue(request.body.reminders, request.body.due_at);
       return answer(request, reply, async (exec) => {
         // A subtask: the list's writes are held first (tasks.tree.ts), so its parent cannot move or go meanwhile.
         const row =
@@ -395,8 +398,9 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       checkPosition(request.body.position);
       checkRecurrenceFields(request.body);
       const body = request.body;
-      // A rule set, or due_at cleared: checked against the task as it is, under its lock (a rule needs a due_at).
-      const recurrenceChecked = body.recurrence != null || body.due_at === null;
+      checkReminders(body.reminders);
+      // A rule or a relative reminder set, or due_at cleared: checked against the task as it is, under its lock (both need a due_at).
+      const recurrenceChecked = body.recurrence != null || body.due_at === null || hasRelative(body.reminders);
       return answer(request, reply, async (exec) => {
         // A change of completion or of the task's place: with what follows from it (tasks.tree.ts).
         if (recurrenceChecked || TREE_FIELDS.some((f) => body[f] !== undefined)) {

@@ -4,6 +4,7 @@ import { ref } from '../http/refs.js';
 import { Instant, NullableText, STORABLE_TEXT, Text, Timestamp } from '../http/text.js';
 import { ID_MAX } from '../http/params.js';
 import { RECURRENCE_MAX, REPEAT_FROM, type RepeatFrom } from './recurrence.js';
+import { Reminders } from './reminders.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 1000;
@@ -153,8 +154,9 @@ const EDITABLE = {
   recurrence: Recurrence,
   repeat_from: RepeatFromField,
   time_zone: TimeZone,
+  reminders: Reminders,
 };
-export const CREATE_DEFAULTS = { description: null, priority: 'none', tags: [], due_at: null, recurrence: null, repeat_from: 'due', time_zone: null } as const satisfies {
+export const CREATE_DEFAULTS = { description: null, priority: 'none', tags: [], due_at: null, recurrence: null, repeat_from: 'due', time_zone: null, reminders: [] } as const satisfies {
   [K in keyof typeof EDITABLE]?: unknown;
 };
 const SETTABLE = { completed: Completed };

@@ -23,6 +23,7 @@ import { ApiError } from '../errors.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { keyBetween } from './positions.js';
 import { checkRecurrenceNeedsDue, nextOccurrence, type RepeatFrom } from './recurrence.js';
+import { checkRemindersNeedDue, type Reminder } from './reminders.js';
 import type { VersionMatch, WrittenRow } from './tasks.repository.js';
 import { CHANGEABLE, LEVELS_MAX, TaskSchema, type TaskMove, type TaskUpdate } from './tasks.schemas.js';
 
@@ -48,6 +49,7 @@ interface Head {
   repeat_from: RepeatFrom;
   time_zone: string | null;
   recurrence_done: number;
+  reminders: Reminder[];
   role: Role | null;
   locked_list: number | null;
 }
@@ -93,7 +95,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
    */
   const LOCK = `with h as (select t.list_id from tasks t where t.id = $2),
       l as (select u.user_id from user_changes u where u.user_id in (select user_id from list_members where list_id in ((select list_id from h), $3::int)) order by u.user_id for update)
-    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, t.repeat_from, t.time_zone, t.recurrence_done, (select list_id from h) as locked_list,
+    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, t.repeat_from, t.time_zone, t.recurrence_done, t.reminders, (select list_id from h) as locked_list,
       (select role from list_members m where m.list_id = t.list_id and m.user_id = $1) as role
     from tasks t where t.id = $2 and (select count(*) from l) >= 0 for update of t`;
 
@@ -230,6 +232,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         checkWrite(head, match);
         if (changes.uid !== undefined && changes.uid !== head.uid) throw field400('uid is immutable: it cannot be changed once the task exists');
         checkRecurrenceNeedsDue(changes.recurrence !== undefined ? changes.recurrence : head.recurrence, changes.due_at !== undefined ? changes.due_at : head.due_at);
+        checkRemindersNeedDue(changes.reminders !== undefined ? changes.reminders : head.reminders, changes.due_at !== undefined ? changes.due_at : head.due_at);
         // An occurrence completed already (a retry, a duplicate): the task as it is, nothing written.
         if (change.occurrence !== undefined && (head.due_at === null || Date.parse(iso(head.due_at)) !== Date.parse(change.occurrence))) {
           const [row] = await tx.rows<WrittenRow>(`select ${RETURNING}, array[]::text[] as told_users, array[]::bigint[] as told_seqs from tasks where id = $1`, [id]);
@@ -317,7 +320,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const set: string[] = [];
         for (const f of CHANGEABLE) {
           if (f === 'completed' || changes[f] === undefined || (f === 'due_at' && next !== null)) continue;
-          set.push(`${f} = ${p(changes[f], f === 'tags' ? 'text[]' : f === 'priority' ? 'task_priority' : f === 'due_at' ? 'timestamptz' : 'text')}`);
+          set.push(`${f} = ${f === 'reminders' ? `${p(JSON.stringify(changes[f]), 'text')}::jsonb` : p(changes[f], f === 'tags' ? 'text[]' : f === 'priority' ? 'task_priority' : f === 'due_at' ? 'timestamptz' : 'text')}`);
         }
         if (completed !== undefined) {
           const c = p(completed, 'boolean');

@@ -23,7 +23,7 @@ type TaskCreate = components['schemas']['TaskCreate'];
 
 const task: Task = {
   id: 1, user_id: 'u_1', list_id: 7, uid: 'c-1', parent_id: null, position: 'a0', assignee_id: null,
-  title: 'Buy milk', description: null, completed: false, priority: 'high', tags: ['errands'], due_at: null, recurrence: null, repeat_from: 'due', time_zone: null, completed_at: null, version: 1,
+  title: 'Buy milk', description: null, completed: false, priority: 'high', tags: ['errands'], due_at: null, recurrence: null, repeat_from: 'due', time_zone: null, reminders: [], completed_at: null, version: 1,
   created_at: '2026-01-12T10:00:00.123Z', updated_at: '2026-01-12T10:00:00.123Z',
 };
 // @ts-expect-error priority is one of none, low, medium, high

@@ -24,7 +24,7 @@ function examples(props: Props, field: string): unknown[] {
 const asJson = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
 
 /** What a field needs beside it to be accepted: a recurrence needs a due_at (API.md, Recurrence). */
-const NEEDS: Record<string, Record<string, unknown>> = { recurrence: { due_at: '2026-12-07T09:00:00.000Z' } };
+const NEEDS: Record<string, Record<string, unknown>> = { recurrence: { due_at: '2026-12-07T09:00:00.000Z' }, reminders: { due_at: '2026-12-07T09:00:00.000Z' } };
 
 describe.each(drivers)('the field list reaches the database [%s]', (driver) => {
   let t: TestApp;

@@ -44,6 +44,8 @@ describe.each(drivers)('tasks routes [%s]', (driver) => {
       recurrence: null,
       repeat_from: 'due',
       time_zone: null,
+      // Version 3: no reminders.
+      reminders: [],
       completed_at: null,
       version: 1,
       created_at: expect.stringMatching(ISO_Z),

@@ -1142,6 +1142,31 @@ export interface components {
              */
             time_zone: string | null;
             /**
+             * @description Up to 5 reminders, each {"minutes_before": 0-40320} (before due_at; needs one) or {"at": "<RFC 3339>"}. Each fires once at its time (a recurring task's relative ones at each occurrence) to the assignee, or to every member of the list: an event `reminder` on their streams, their Web Push subscriptions, their webhooks subscribed to task.reminder. Answered with `at` in UTC
+             * @example [
+             *       {
+             *         "minutes_before": 30
+             *       },
+             *       {
+             *         "at": "2026-12-24T08:00:00.000Z"
+             *       }
+             *     ]
+             * @example []
+             */
+            reminders: {
+                /**
+                 * @description Minutes before due_at (the task needs one)
+                 * @example 30
+                 */
+                minutes_before?: number;
+                /**
+                 * Format: date-time
+                 * @description An instant of its own. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+                 * @example 2026-12-24T08:00:00Z
+                 */
+                at?: string;
+            }[];
+            /**
              * @description Whether the task is done
              * @example true
              */
@@ -1256,6 +1281,31 @@ export interface components {
              */
             time_zone?: string | null;
             /**
+             * @description Up to 5 reminders, each {"minutes_before": 0-40320} (before due_at; needs one) or {"at": "<RFC 3339>"}. Each fires once at its time (a recurring task's relative ones at each occurrence) to the assignee, or to every member of the list: an event `reminder` on their streams, their Web Push subscriptions, their webhooks subscribed to task.reminder. Answered with `at` in UTC. Default: []
+             * @example [
+             *       {
+             *         "minutes_before": 30
+             *       },
+             *       {
+             *         "at": "2026-12-24T08:00:00.000Z"
+             *       }
+             *     ]
+             * @example []
+             */
+            reminders?: {
+                /**
+                 * @description Minutes before due_at (the task needs one)
+                 * @example 30
+                 */
+                minutes_before?: number;
+                /**
+                 * Format: date-time
+                 * @description An instant of its own. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+                 * @example 2026-12-24T08:00:00Z
+                 */
+                at?: string;
+            }[];
+            /**
              * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
              * @example 7
              */
@@ -1364,6 +1414,31 @@ export interface components {
              * @example null
              */
             time_zone?: string | null;
+            /**
+             * @description Up to 5 reminders, each {"minutes_before": 0-40320} (before due_at; needs one) or {"at": "<RFC 3339>"}. Each fires once at its time (a recurring task's relative ones at each occurrence) to the assignee, or to every member of the list: an event `reminder` on their streams, their Web Push subscriptions, their webhooks subscribed to task.reminder. Answered with `at` in UTC
+             * @example [
+             *       {
+             *         "minutes_before": 30
+             *       },
+             *       {
+             *         "at": "2026-12-24T08:00:00.000Z"
+             *       }
+             *     ]
+             * @example []
+             */
+            reminders?: {
+                /**
+                 * @description Minutes before due_at (the task needs one)
+                 * @example 30
+                 */
+                minutes_before?: number;
+                /**
+                 * Format: date-time
+                 * @description An instant of its own. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+                 * @example 2026-12-24T08:00:00Z
+                 */
+                at?: string;
+            }[];
             /**
              * @description Whether the task is done
              * @example true
@@ -1710,6 +1785,31 @@ export interface components {
              * @example null
              */
             time_zone: string | null;
+            /**
+             * @description Up to 5 reminders, each {"minutes_before": 0-40320} (before due_at; needs one) or {"at": "<RFC 3339>"}. Each fires once at its time (a recurring task's relative ones at each occurrence) to the assignee, or to every member of the list: an event `reminder` on their streams, their Web Push subscriptions, their webhooks subscribed to task.reminder. Answered with `at` in UTC
+             * @example [
+             *       {
+             *         "minutes_before": 30
+             *       },
+             *       {
+             *         "at": "2026-12-24T08:00:00.000Z"
+             *       }
+             *     ]
+             * @example []
+             */
+            reminders: {
+                /**
+                 * @description Minutes before due_at (the task needs one)
+                 * @example 30
+                 */
+                minutes_before?: number;
+                /**
+                 * Format: date-time
+                 * @description An instant of its own. Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+                 * @example 2026-12-24T08:00:00Z
+                 */
+                at?: string;
+            }[];
             /**
              * @description Whether the task is done
              * @example true
