@@ -34,6 +34,8 @@ import {
 } from './tasks.schemas.js';
 import type { TasksRepository } from './tasks.repository.js';
 import type { TaskTree } from './tasks.tree.js';
+import type { Database } from '../db/client.js';
+import { batchRoutes } from './tasks.batch.js';
 import { createTaskWrites, normalizeTaskBody, LIST_NOT_FOUND, TASK_NOT_FOUND } from './tasks.writes.js';
 
 export interface TasksRoutesOptions {
@@ -51,6 +53,10 @@ export interface TasksRoutesOptions {
   pageCache: PageCache;
   /** A user's reads in flight at once (shared with the other read routes). */
   reads: ReadLimits;
+  /** For the one transaction of an atomic batch (tasks.batch.ts). */
+  database: Pick<Database, 'transaction'>;
+  /** The body limit of POST /tasks/batch. */
+  batchBodyLimit: number;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -170,9 +176,11 @@ function pageTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, tree, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads } = options;
+  const { repository, tree, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads, database, batchBodyLimit } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const writes = createTaskWrites({ repository, tree, maxTasksPerUser });
+  // POST /batch: each operation through the same writes (tasks.batch.ts).
+  await fastify.register(batchRoutes, { writes, repository, pipeline, database, bodyLimit: batchBodyLimit });
   const answer = pipeline.answer;
 
   app.get(
