@@ -234,6 +234,9 @@ describe.each(drivers)('POST /tasks/batch [%s]', (driver) => {
     expectError(await as.batch(loose({ atomic: 'yes', operations: [{ op: 'delete', id: 1 }] })), 400, 'VALIDATION_ERROR', 'atomic must be a boolean');
     expectError(await as.batch(loose({ operations: [{ op: 'skip', id: 1 }] })), 400, 'VALIDATION_ERROR', 'operations[0].op must be one of create, update, complete, move, delete');
     expectError(await as.batch(loose([])), 400, 'VALIDATION_ERROR', 'body must be a JSON object');
+    // Over its own limit (2 MiB): 413, as any body over the limit.
+    const huge = { operations: [{ op: 'create', task: { title: 'x', description: 'y'.repeat(2 * 1024 * 1024) } }] };
+    expectError(await as.batch(loose(huge)), 413, 'PAYLOAD_TOO_LARGE');
     expect((await tasks(as)).length).toBe(100);
   });
 
