@@ -364,3 +364,24 @@ describe.each(drivers)('POST /tasks/batch [%s]', (driver) => {
     expectError(res, 403, 'FORBIDDEN');
   });
 });
+
+describe.each(drivers)('POST /tasks/batch, one request [%s]', (driver) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp(driver, { rateLimitPerMinute: 2 });
+  });
+  afterAll(async () => t?.close());
+
+  it('a batch of 100 operations counts as one request of the rate limit; other methods on its path are 405', async () => {
+    const as = await api(t.app, uniqueUser());
+    const operations = Array.from({ length: 100 }, (_, i) => ({ op: 'create', task: { title: `t${i}` } }));
+    expect((await as.batch(loose({ operations }))).statusCode).toBe(200);
+    expect((await as.batch(loose({ operations }))).statusCode).toBe(200);
+    const third = await as.batch(loose({ operations }));
+    expectError(third, 429, 'RATE_LIMITED');
+    expect(third.headers['retry-after']).toBeDefined();
+    const get = await t.app.inject({ method: 'GET', url: `/api/${as.user}/tasks/batch`, headers: await authHeader(as.user) });
+    expectError(get, 405, 'METHOD_NOT_ALLOWED');
+    expect(get.headers.allow).toBe('POST');
+  });
+});
