@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DbLoopResult } from './ceilings.js';
 import { formatProfile, type ProfileSummary } from './profile.js';
-import type { ScenarioResult } from './scenarios.js';
+import { BATCH_SIZE, type ScenarioResult } from './scenarios.js';
 import type { StreamsResult } from './streams.js';
 
 export interface TargetReport {
@@ -83,6 +83,14 @@ export function computeRatios(targets: TargetReport[], db: BenchReport['dbCeilin
     for (const name of ['list-304', 'list-filtered', 'search', 'page-deep']) {
       const s = find(t, name);
       if (t && s && plain && plain.rps > 0) out.push({ what: `req/s ${t.label} ${name} / list-50`, scenario: name, ours: s.rps, other: plain.rps, ratio: s.rps / plain.rps });
+    }
+  }
+  // Tasks created per second: a batch of BATCH_SIZE creates per request against one create per request.
+  const single = find(ours, 'create');
+  for (const name of ['create-batch', 'create-batch-atomic']) {
+    const batched = find(ours, name);
+    if (batched && single && single.rps > 0) {
+      out.push({ what: `tasks/s ours ${name} (x${BATCH_SIZE}) / create`, scenario: name, ours: batched.rps * BATCH_SIZE, other: single.rps, ratio: (batched.rps * BATCH_SIZE) / single.rps });
     }
   }
   const nocache = targets.find((x) => x.label === 'ours-nocache');

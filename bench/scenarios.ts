@@ -17,12 +17,16 @@ export const SCENARIO_NAMES = [
   'list-filtered',
   'search',
   'page-deep',
+  'create-batch',
+  'create-batch-atomic',
   'streams',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Version-2 scenarios: ours only (the reference has no ETag, filters, pages or streams). */
-export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-304', 'list-filtered', 'search', 'page-deep', 'streams']);
+export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-304', 'list-filtered', 'search', 'page-deep', 'create-batch', 'create-batch-atomic', 'streams']);
+/** Tasks one request of the create-batch scenario creates (compare its req/s x this with create's req/s). */
+export const BATCH_SIZE = 100;
 /** Scenarios that need the big accounts (seedBig). */
 export const BIG_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-filtered', 'search', 'page-deep']);
 /** Run by the streams phase (bench/streams.ts), not by autocannon here. */
@@ -147,6 +151,14 @@ export function buildScenario(name: Exclude<ScenarioName, 'streams'> | 'warmup',
           },
         ],
       };
+    case 'create-batch':
+    case 'create-batch-atomic': {
+      // 100 creates in one POST /tasks/batch (each its own statement and commit; atomic: one
+      // transaction): the same tasks as 100 requests of `create`.
+      const operations = Array.from({ length: BATCH_SIZE }, () => ({ op: 'create', task: { title: 'Bench task', description: 'Created by the create-batch scenario' } }));
+      const body = JSON.stringify(name === 'create-batch' ? { operations } : { atomic: true, operations });
+      return { name, expect: is2xx, requests: [{ method: 'POST', path: `/api/${seed.createUser.id}/tasks/batch`, headers: auth(seed.createUser.token, true), body }] };
+    }
     case 'update':
       return {
         name,

@@ -49,6 +49,7 @@ export interface ApiOptions {
   push: PushRepository;
   limits: Pick<
     Config,
+    | 'bodyLimit'
     | 'maxTasksPerPage'
     | 'maxTasksPerUser'
     | 'maxListsPerUser'
@@ -69,6 +70,9 @@ export interface ApiOptions {
     | 'webhooksAllowPrivate'
   >;
 }
+
+/** The body limit of POST /tasks/batch (or BODY_LIMIT when that is larger). */
+const BATCH_BODY_LIMIT = 2 * 1024 * 1024;
 
 /** `{user_id}` must be the token's user; every query filters by the token's user besides. */
 async function pathUserIsTokenUser(request: FastifyRequest): Promise<void> {
@@ -125,6 +129,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { verifier,
     changes: { current: (userId) => live.repository.current(userId) },
     pageCache: new PageCache(limits.pageCacheBytes),
     reads,
+    database,
+    // A batch of 100 creates, every field at its longest, in UTF-8: about 1 MiB (test/tasks/batch.test.ts).
+    batchBodyLimit: Math.max(limits.bodyLimit, BATCH_BODY_LIMIT),
   });
   await api.register(webhooksRoutes, {
     prefix: '/webhooks',

@@ -207,6 +207,10 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
 
     get: async (scope: AccessScope, id: number) => (await run<TaskRow>(database, get, [scope.userId, id]))[0] ?? null,
 
+    /** The id of the task with this uid, if the caller can see it (a batch operation that names its task by uid). */
+    idOfUid: async (scope: AccessScope, uid: string, exec: Executor = database): Promise<number | null> =>
+      (await run<{ id: number }>(exec, `select id from tasks t where uid = $2 and ${readable('t')}`, [scope.userId, uid]))[0]?.id ?? null,
+
     /**
      * The completions of a task the caller can see, newest first, `limit` + 1 of them from before the
      * completion `before` (a cursor); null when the caller cannot see the task.

@@ -7,23 +7,18 @@ import { AUTHED, errorResponses } from '../http/errors.js';
 import { ID_MAX, ItemParamsSchema, UserParamsSchema } from '../http/params.js';
 import { ref } from '../http/refs.js';
 import { Envelope } from '../http/envelope.js';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { IdempotentReplayedHeader, LinkHeader } from '../http/headers.js';
 import { ETagHeader, IdempotencyHeaders, IfMatchHeaders, IfNoneMatchHeaders, noneMatch, versionsMatched, versionTag } from '../http/conditional.js';
-import { leastRoleFor } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
-import type { Executor } from '../db/client.js';
-import type { WritePipeline, Written } from '../writes/pipeline.js';
+import type { WritePipeline } from '../writes/pipeline.js';
 import { instantIso } from '../lib/instant.js';
 import type { ReadLimits } from '../lib/keyed-limit.js';
 import type { PageCache } from './page-cache.js';
-import { checkRecurrenceFields, checkRecurrenceNeedsDue } from './recurrence.js';
-import { checkReminders, checkRemindersNeedDue, hasRelative } from './reminders.js';
 import { decodeCursor, encodeCursor, queryHash } from './tasks.cursor.js';
 import type { PageSpec } from './tasks.query.js';
 import {
   PageQuerySchema,
-  LEVELS_MAX,
   PAGE_MAX,
   STATUS_WORDS,
   type PageQuery,
@@ -37,10 +32,11 @@ import {
   TaskSchema,
   TaskUpdateSchema,
 } from './tasks.schemas.js';
-import type { TasksRepository, VersionMatch, WrittenRow } from './tasks.repository.js';
-import { recurred, type TaskTree } from './tasks.tree.js';
-import { isPositionKey } from './positions.js';
-import { allows, type Role } from '../access/roles.js';
+import type { TasksRepository } from './tasks.repository.js';
+import type { TaskTree } from './tasks.tree.js';
+import type { Database } from '../db/client.js';
+import { batchRoutes } from './tasks.batch.js';
+import { createTaskWrites, normalizeTaskBody, LIST_NOT_FOUND, TASK_NOT_FOUND } from './tasks.writes.js';
 
 export interface TasksRoutesOptions {
   repository: TasksRepository;
@@ -57,6 +53,10 @@ export interface TasksRoutesOptions {
   pageCache: PageCache;
   /** A user's reads in flight at once (shared with the other read routes). */
   reads: ReadLimits;
+  /** For the one transaction of an atomic batch (tasks.batch.ts). */
+  database: Pick<Database, 'transaction'>;
+  /** The body limit of POST /tasks/batch. */
+  batchBodyLimit: number;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -64,15 +64,6 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** The page size of a request that sends a cursor but no limit. */
 const PAGE_DEFAULT = 50;
 
-export const TASK_NOT_FOUND = 'Task not found';
-export const LIST_NOT_FOUND = 'List not found';
-
-/** A position the package could not have made is a 400 naming it (before anything runs). */
-function checkPosition(position: string | undefined): void {
-  if (position !== undefined && !isPositionKey(position)) {
-    throw new ApiError('VALIDATION_ERROR', 'position must be a fractional-indexing key (base 62), as generateKeyBetween of the npm package fractional-indexing makes them');
-  }
-}
 
 const CompletionsQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, description: `Page size, 1 to ${PAGE_MAX}`, examples: [50] })),
@@ -94,40 +85,11 @@ function readCompletionCursor(cursor: string): number {
   return Number(m[1]);
 }
 
-/** The fields of a PUT that go through the tree's writes (tasks.tree.ts) rather than one UPDATE. */
-const TREE_FIELDS = ['completed', 'list_id', 'parent_id', 'position', 'assignee_id', 'uid'] as const;
-
 const tags = ['tasks'];
 const security = [{ bearerAuth: [] }];
 
-/** Tags as stored: trimmed, duplicates that differ only in case collapsed to the first spelling, order kept. */
-function normalizeTags(tags: unknown[]): unknown[] {
-  const seen = new Set<string>();
-  const out: unknown[] = [];
-  for (const tag of tags) {
-    if (typeof tag !== 'string') {
-      out.push(tag); // left for validation to refuse
-      continue;
-    }
-    const trimmed = tag.trim();
-    const key = trimmed.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(trimmed);
-  }
-  return out;
-}
-
-/**
- * Titles and tags count after trimming (and tags after collapsing duplicates): normalizing before
- * validation lets the schema's limits apply to what is stored.
- */
-const normalizeBody: preValidationHookHandler = async (request) => {
-  const body = request.body as { title?: unknown; tags?: unknown } | undefined;
-  if (body === null || typeof body !== 'object') return;
-  if (typeof body.title === 'string') body.title = body.title.trim();
-  if (Array.isArray(body.tags)) body.tags = normalizeTags(body.tags);
-};
+/** Titles and tags count after trimming (tasks.writes.ts, normalizeTaskBody). */
+const normalizeBody: preValidationHookHandler = async (request) => normalizeTaskBody(request.body);
 
 /** `q` taken literally: LIKE's own characters match themselves. */
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -201,20 +163,11 @@ function found(task: TaskRow | null): TaskRow {
   return task;
 }
 
-/** A recurring task completed stays pending at its next occurrence: still "completed" (tasks.tree.ts, recurred). */
-const completedMessage = (task: TaskRow) => (task.completed || recurred.has(task) ? 'Task marked as completed' : 'Task marked as pending');
-
 /** One task in the envelope, with the route's own message as the example, and its ETag. */
 const one = (message: string, description: string) => ({ ...Envelope(ref(TaskSchema), message), description, headers: WRITTEN_HEADERS });
 const WRITTEN_HEADERS = { ETag: ETagHeader, 'Idempotent-Replayed': IdempotentReplayedHeader };
 
 const NOT_MODIFIED = { 304: { description: 'Not modified: If-None-Match still matches; no body', type: 'null' } };
-
-/** A written task as an answer: status, envelope, ETag, and whom to tell (each member, at the change's number in their feed). */
-function written(status: number, row: WrittenRow, message: string): Written {
-  const { told_users: users, told_seqs: seqs, ...task } = row;
-  return { status, body: { data: task, message }, headers: { etag: versionTag(row.version) }, told: users.map((u, i) => [u, Number(seqs[i])]) };
-}
 
 /** A page's ETag: the user's change counter and the query, so it changes with any change and differs between queries. */
 function pageTag(seq: number, url: string): string {
@@ -223,39 +176,12 @@ function pageTag(seq: number, url: string): string {
 
 /** The six task routes, under /api/:user_id/tasks. Thin: the SQL is in the repository. */
 export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastify, options) => {
-  const { repository, tree, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads } = options;
+  const { repository, tree, maxTasksPerPage, maxTasksPerUser, pipeline, changes, pageCache, reads, database, batchBodyLimit } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  /**
-   * A write that matched nothing: a task the caller cannot see is a 404; one they may only read, a 403
-   * naming the role it needs; one at another version than If-Match's, a 412 with the current ETag.
-   */
-  async function unmatched(scope: AccessScope, id: number, match: VersionMatch | undefined, exec: Executor): Promise<never> {
-    const found = await repository.unmatched(scope, id, exec);
-    if (found === null) throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
-    if (!found.mayWrite) throw new ApiError('FORBIDDEN', `Changing this list's tasks needs the ${leastRoleFor('task.write')} role`);
-    if (match !== undefined) {
-      throw new ApiError('PRECONDITION_FAILED', `The task has changed since the version in If-Match (it is now at version ${found.version})`, {
-        etag: versionTag(found.version),
-      });
-    }
-    throw new ApiError('NOT_FOUND', TASK_NOT_FOUND);
-  }
-
+  const writes = createTaskWrites({ repository, tree, maxTasksPerUser });
+  // POST /batch: each operation through the same writes (tasks.batch.ts).
+  await fastify.register(batchRoutes, { writes, repository, pipeline, database, bodyLimit: batchBodyLimit });
   const answer = pipeline.answer;
-
-  /** Why a create wrote nothing, checked in the contract's order: the list, the role, the fields, the uid, the limit. */
-  async function createRefused(scope: AccessScope, body: Static<typeof TaskCreateSchema>, exec: Executor): Promise<never> {
-    const why = await repository.createRefusal(scope, body, exec);
-    if (why.role === null) throw new ApiError('NOT_FOUND', LIST_NOT_FOUND);
-    if (!allows(why.role as Role, 'task.write')) throw new ApiError('FORBIDDEN', `Adding tasks to this list needs the ${leastRoleFor('task.write')} role`);
-    if (body.parent_id != null && why.parent_level === 0) throw new ApiError('VALIDATION_ERROR', 'parent_id must be a task of the same list');
-    if (body.parent_id != null && why.parent_level >= LEVELS_MAX) {
-      throw new ApiError('VALIDATION_ERROR', `parent_id would make more than ${LEVELS_MAX} levels of subtasks`);
-    }
-    if (!why.assignee_ok) throw new ApiError('VALIDATION_ERROR', "assignee_id must be null or a member of the task's list");
-    if (why.uid_taken) throw new ApiError('CONFLICT', 'uid is already in use by another task: choose another (nothing was created)');
-    throw new ApiError('TASK_LIMIT_REACHED', `The list's owner keeps ${maxTasksPerUser} tasks, the most allowed: delete some to create more`);
-  }
 
   app.get(
     '/',
@@ -335,20 +261,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      checkPosition(request.body.position);
-      checkRecurrenceFields(request.body);
-      checkRecurrenceNeedsDue(request.body.recurrence, request.body.due_at);
-      checkReminders(request.body.reminders);
-      checkRemindersNeedDue(request.body.reminders, request.body.due_at);
-      return answer(request, reply, async (exec) => {
-        // A subtask: the list's writes are held first (tasks.tree.ts), so its parent cannot move or go meanwhile.
-        const row =
-          request.body.parent_id != null
-            ? await tree.locked(request.scope, request.body.list_id ?? request.scope.inboxId, exec, (tx) => repository.create(request.scope, request.body, tx))
-            : await repository.create(request.scope, request.body, exec);
-        if (row === null) return createRefused(request.scope, request.body, exec);
-        return written(201, row, 'Task created successfully');
-      });
+      writes.checkCreate(request.body);
+      return answer(request, reply, (exec) => writes.create(request.scope, request.body, exec));
     },
   );
 
@@ -395,28 +309,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
-      checkPosition(request.body.position);
-      checkRecurrenceFields(request.body);
-      const body = request.body;
-      checkReminders(body.reminders);
-      // A rule or a relative reminder set, or due_at cleared: checked against the task as it is, under its lock (both need a due_at).
-      const recurrenceChecked = body.recurrence != null || body.due_at === null || hasRelative(body.reminders);
-      return answer(request, reply, async (exec) => {
-        // A change of completion or of the task's place: with what follows from it (tasks.tree.ts).
-        if (recurrenceChecked || TREE_FIELDS.some((f) => body[f] !== undefined)) {
-          return written(200, await tree.update(request.scope, request.params.id, { changes: body }, match, exec), 'Task updated successfully');
-        }
-        // The validated body holds only writable fields (validation dropped the rest): it goes on as is.
-        for (let attempt = 0; ; attempt++) {
-          const row = await repository.update(request.scope, request.params.id, request.body, match, exec);
-          if (row !== null) return written(200, row, 'Task updated successfully');
-          // Moved to another list of the caller's while the statement ran (its list check failed under
-          // the row lock): still theirs to write, at a version If-Match accepts, so it runs again.
-          const now = attempt < 3 ? await repository.unmatched(request.scope, request.params.id, exec) : null;
-          const accepted = now !== null && now.mayWrite && (match === undefined || 'any' in match || match.versions.includes(now.version));
-          if (!accepted) return unmatched(request.scope, request.params.id, match, exec);
-        }
-      });
+      writes.checkUpdate(request.body);
+      return answer(request, reply, (exec) => writes.update(request.scope, request.params.id, request.body, match, exec));
     },
   );
 
@@ -437,7 +331,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
       // With its descendants (tasks.tree.ts).
-      return answer(request, reply, async (exec) => written(200, await tree.remove(request.scope, request.params.id, match, exec), 'Task deleted successfully'));
+      return answer(request, reply, (exec) => writes.remove(request.scope, request.params.id, match, exec));
     },
   );
 
@@ -462,16 +356,8 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const id = request.params.id;
-      const completed = request.body?.completed;
-      const occurrence = request.body?.occurrence;
       const match = versionsMatched(request.headers['if-match']);
-      return answer(request, reply, async (exec) => {
-        // Completing completes the pending descendants; reopening reopens the completed ancestors (tasks.tree.ts).
-        const change = completed === undefined ? { changes: {}, toggle: true } : { changes: { completed } };
-        const row = await tree.update(request.scope, id, occurrence === undefined ? change : { ...change, occurrence }, match, exec);
-        return written(200, row, completedMessage(row));
-      });
+      return answer(request, reply, (exec) => writes.complete(request.scope, request.params.id, request.body, match, exec));
     },
   );
 
@@ -496,11 +382,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
-      const { list_id, parent_id, after_id, before_id } = request.body;
-      const changes = { ...(list_id === undefined ? {} : { list_id }), ...(parent_id === undefined ? {} : { parent_id }) };
-      return answer(request, reply, async (exec) =>
-        written(200, await tree.update(request.scope, request.params.id, { changes, place: { after_id, before_id } }, match, exec), 'Task moved successfully'),
-      );
+      return answer(request, reply, (exec) => writes.move(request.scope, request.params.id, request.body, match, exec));
     },
   );
 
@@ -522,7 +404,7 @@ export const tasksRoutes: FastifyPluginAsync<TasksRoutesOptions> = async (fastif
     },
     async (request, reply) => {
       const match = versionsMatched(request.headers['if-match']);
-      return answer(request, reply, async (exec) => written(200, await tree.skip(request.scope, request.params.id, match, exec), 'Task skipped successfully'));
+      return answer(request, reply, (exec) => writes.skip(request.scope, request.params.id, match, exec));
     },
   );
 

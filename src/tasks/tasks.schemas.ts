@@ -372,6 +372,121 @@ export const TaskPageEnvelopeSchema = Type.Object(
   { description: "The user's tasks" },
 );
 
+/** Operations in one batch at most (API.md, "Batch"). */
+export const BATCH_MAX = 100;
+export const BATCH_OPS = ['create', 'update', 'complete', 'move', 'delete'] as const;
+export type BatchOpName = (typeof BATCH_OPS)[number];
+
+/** Which task an operation is on: its id, or its uid (a task created earlier in the same batch, or any the caller can see). */
+const BatchTarget = {
+  id: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: ID_MAX,
+      description: 'The task (or give uid)',
+      examples: [42],
+      'x-error-message': `must be a positive integer no larger than ${ID_MAX}`,
+    }),
+  ),
+  uid: Type.Optional({ ...Uid, description: "The task's uid, instead of id: also one created by an earlier create of the same batch" }),
+};
+const BatchIfMatch = Type.Optional(
+  Type.String({ maxLength: 1000, description: "As the single route's If-Match header: only at this version (the task's ETag, e.g. \"3\"), or *; else this operation is a 412", examples: ['"3"'] }),
+);
+const batchOp = <P extends TProperties>(op: BatchOpName, name: string, route: string, properties: P, example: object) =>
+  Type.Object(
+    { op: Type.Literal(op), ...properties },
+    { $id: name, title: name, description: `Runs as ${route} would, and answers as it would`, examples: [{ op, ...example }] },
+  );
+export const BatchCreateSchema = batchOp('create', 'BatchCreate', 'POST /tasks', { task: ref(TaskCreateSchema) }, { task: { title: 'Buy milk', uid: 'milk-1' } });
+export const BatchUpdateSchema = batchOp(
+  'update',
+  'BatchUpdate',
+  'PUT /tasks/{id}',
+  { ...BatchTarget, if_match: BatchIfMatch, task: ref(TaskUpdateSchema) },
+  { uid: 'milk-1', task: { priority: 'high' } },
+);
+export const BatchCompleteSchema = batchOp(
+  'complete',
+  'BatchComplete',
+  'PATCH /tasks/{id}/complete',
+  { ...BatchTarget, if_match: BatchIfMatch, completed: Type.Optional(Completed), occurrence: Type.Optional(Occurrence) },
+  { id: 42, completed: true },
+);
+export const BatchMoveSchema = batchOp(
+  'move',
+  'BatchMove',
+  'POST /tasks/{id}/move',
+  { ...BatchTarget, if_match: BatchIfMatch, ...TaskMoveSchema.properties },
+  { id: 42, list_id: 7, after_id: 41 },
+);
+export const BatchDeleteSchema = batchOp('delete', 'BatchDelete', 'DELETE /tasks/{id}', { ...BatchTarget, if_match: BatchIfMatch }, { id: 42, if_match: '"3"' });
+
+export const BatchRequestSchema = Type.Object(
+  {
+    atomic: Type.Optional(
+      Type.Boolean({ description: 'true: all or nothing, in one transaction; the first operation that fails is the answer (with its index). Default: false', examples: [true] }),
+    ),
+    operations: Type.Array(Type.Union([ref(BatchCreateSchema), ref(BatchUpdateSchema), ref(BatchCompleteSchema), ref(BatchMoveSchema), ref(BatchDeleteSchema)]), {
+      minItems: 1,
+      maxItems: BATCH_MAX,
+      description: `1 to ${BATCH_MAX} operations, run in order`,
+      'x-error-message': { minItems: `must hold 1 to ${BATCH_MAX} operations`, maxItems: `must hold 1 to ${BATCH_MAX} operations` },
+    }),
+  },
+  {
+    $id: 'BatchRequest',
+    title: 'BatchRequest',
+    description:
+      'Operations on tasks, each one answered as its own route would answer it. An operation names its task by id or by uid (a task created by an earlier operation of the batch too).',
+    examples: [
+      {
+        atomic: true,
+        operations: [
+          { op: 'create', task: { title: 'Pack', uid: 'trip-pack' } },
+          { op: 'create', task: { title: 'Passport', uid: 'trip-passport' } },
+          { op: 'move', uid: 'trip-passport', parent_id: null, after_id: 42 },
+          { op: 'complete', id: 41, completed: true },
+          { op: 'delete', id: 40 },
+        ],
+      },
+    ],
+  },
+);
+export type BatchRequest = Static<typeof BatchRequestSchema>;
+
+/** One operation's answer: its route's status and body (a task and the route's message, or its error). */
+export const BatchResultSchema = Type.Union(
+  [
+    Type.Object({
+      status: Type.Integer({ description: "The route's status", examples: [201] }),
+      data: ref(TaskSchema),
+      message: Type.String({ description: "The route's message", examples: ['Task created successfully'] }),
+    }),
+    Type.Object({
+      status: Type.Integer({ description: "The route's status", examples: [404] }),
+      error: Type.String({ description: 'What went wrong, for people' }),
+      code: Type.String({ description: 'What went wrong, for programs', examples: ['NOT_FOUND'] }),
+      detail: Type.String({ description: 'The same text as `error`' }),
+    }),
+  ],
+  { $id: 'BatchResult', title: 'BatchResult', description: 'One operation\'s answer, as its own route gives it: `{status, data, message}` or `{status, error, code, detail}`' },
+);
+
 /** The named schemas of this resource, for the document's components (plugins/validation.ts). */
-export const taskSchemas: TSchema[] = [TaskSchema, TaskCreateSchema, TaskUpdateSchema, TaskCompletionSchema, TaskMoveSchema, TaskCompletionRecordSchema];
+export const taskSchemas: TSchema[] = [
+  TaskSchema,
+  TaskCreateSchema,
+  TaskUpdateSchema,
+  TaskCompletionSchema,
+  TaskMoveSchema,
+  TaskCompletionRecordSchema,
+  BatchCreateSchema,
+  BatchUpdateSchema,
+  BatchCompleteSchema,
+  BatchMoveSchema,
+  BatchDeleteSchema,
+  BatchRequestSchema,
+  BatchResultSchema,
+];
 

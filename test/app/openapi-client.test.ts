@@ -80,7 +80,7 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       .flatMap((ops) => Object.values(ops).map((o) => o.operationId))
       .sort();
     expect(operationIds).toEqual([
-      'acceptInvitation', 'completeTask', 'createCalendarFeed', 'createEventTicket', 'createInvitation', 'createList', 'createPushSubscription',
+      'acceptInvitation', 'batchTasks', 'completeTask', 'createCalendarFeed', 'createEventTicket', 'createInvitation', 'createList', 'createPushSubscription',
       'createTask', 'createWebhook', 'deleteCalendarFeed', 'deleteInvitation', 'deleteList', 'deleteMember', 'deletePushSubscription', 'deleteTask',
       'deleteWebhook', 'emptyTrash', 'getList', 'getPushPublicKey', 'getTask', 'getTrashedTask', 'getWebhook', 'health', 'listCalendarFeeds',
       'listChanges', 'listInvitations', 'listLists', 'listMembers', 'listTags', 'listTaskCompletions', 'listTasks', 'listTrash',
@@ -88,7 +88,7 @@ describe('a client generated from /openapi.json with openapi-typescript', () => 
       'restoreTask', 'skipTask', 'streamEvents', 'updateList', 'updateMember', 'updateTask', 'updateWebhook',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['Task', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'TrashedTask', 'Error', 'NotFoundError']),
+      expect.arrayContaining(['Task', 'BatchRequest', 'BatchResult', 'TaskCreate', 'TaskUpdate', 'TaskMove', 'List', 'ListCreate', 'ListUpdate', 'ListMove', 'ListUpsert', 'ListDelete', 'CalendarFeed', 'Webhook', 'WebhookCreated', 'TrashedTask', 'Error', 'NotFoundError']),
     );
     expect(JSON.stringify(doc)).not.toMatch(/def-\d/);
     expect(doc.servers).toEqual([{ url: '/' }]); // relative: the server the document came from (PUBLIC_URL sets another)

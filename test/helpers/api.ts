@@ -174,6 +174,9 @@ export async function api<T extends Target>(target: T, user: string, options: Ap
     /** POST .../move: after_id / before_id / first, in another list or under another parent when named. */
     move: (id: Id, body: JsonBody<'moveTask'> | Loose, headers?: Headers) =>
       reply(client.POST('/api/{user_id}/tasks/{id}/move', { params: { path: { ...path, id: id as number } }, body: body as JsonBody<'moveTask'>, ...init(headers) })),
+    /** POST .../tasks/batch: operations, each answered as its own route. */
+    batch: (body: JsonBody<'batchTasks'> | Loose, headers?: Headers) =>
+      reply(client.POST('/api/{user_id}/tasks/batch', { params: { path }, body: body as JsonBody<'batchTasks'>, ...init(headers) })),
     /** POST .../skip: a recurring task to its next occurrence. */
     skip: (id: Id, headers?: Headers) =>
       reply(client.POST('/api/{user_id}/tasks/{id}/skip', { params: { path: { ...path, id: id as number } }, ...init(headers) })),

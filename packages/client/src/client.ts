@@ -7,6 +7,8 @@ import type { TokenProvider } from './token.js';
 import { createTransport, type RetryEvent, type RetryOptions } from './transport.js';
 import type {
   ApiPaths,
+  BatchOperation,
+  BatchResult,
   ChangesPage,
   EventTicket,
   Invitation,
@@ -85,6 +87,11 @@ export interface WriteOptions extends CallOptions {
 export interface CreateOptions extends CallOptions {
   /** Default: a fresh key per call, reused by every automatic retry of that call. `false`: none. */
   idempotencyKey?: string | false;
+}
+
+export interface BatchOptions extends CreateOptions {
+  /** All or nothing in one transaction: a refused operation throws its ApiError (its `body.index` says which); nothing is applied. */
+  atomic?: boolean;
 }
 
 export type ConditionalUpdate =
@@ -329,6 +336,33 @@ export class TaskClient {
         }),
       );
       return data.data;
+    },
+
+    /**
+     * POST .../tasks/batch: 1 to 100 operations in one request, each answered as its own route
+     * (`{status, data, message}` or `{status, error, code, detail}`, in order). Not atomic by
+     * default: every operation runs and has its result. `atomic: true`: all or nothing; a refused
+     * operation throws its ApiError (`body.index`: which one) and nothing is applied. Safe to retry:
+     * one Idempotency-Key per call (the caller's with `idempotencyKey`), and a `uid` on every create
+     * without one, unless the key is the caller's (its repeated body must be the same).
+     */
+    batch: async (operations: BatchOperation[], options: BatchOptions = {}): Promise<BatchResult[]> => {
+      const user_id = await this.userId();
+      const key = options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey());
+      const headers = this.headers({ 'idempotency-key': key });
+      const withUids =
+        typeof options.idempotencyKey === 'string'
+          ? operations
+          : operations.map((o) => (o.op === 'create' && o.task.uid === undefined ? { ...o, task: { ...o.task, uid: newUid() } } : o));
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/tasks/batch', {
+          params: { path: { user_id } },
+          body: { ...(options.atomic === undefined ? {} : { atomic: options.atomic }), operations: withUids },
+          headers,
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
+      return data.data.results;
     },
 
     /** DELETE; answers the deleted task. */

@@ -4,6 +4,7 @@ export {
   newIdempotencyKey,
   newUid,
   versionFromEtag,
+  type BatchOptions,
   type CallOptions,
   type ConditionalUpdate,
   type CreateOptions,
@@ -22,6 +23,9 @@ export { cachedToken, jwtExpiry, type CachedToken, type TokenProvider } from './
 export type { RetryEvent, RetryOptions } from './transport.js';
 export type {
   ApiPaths,
+  BatchOperation,
+  BatchRequest,
+  BatchResult,
   Change,
   ChangesPage,
   FeedEntry,

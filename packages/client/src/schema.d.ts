@@ -78,6 +78,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run 1 to 100 task operations (create, update, complete, move, delete) in one request
+         * @description Each operation runs as its own route (POST /tasks, PUT /tasks/{id}, PATCH /tasks/{id}/complete, POST /tasks/{id}/move, DELETE /tasks/{id}) and its result is what that route answers: `{status, data, message}` or `{status, error, code, detail}`. Not atomic (default): in order, each on its own; the answer is 200 whatever the operations answered. `atomic: true`: all or nothing in one transaction; when an operation fails, nothing is applied and the answer is that operation's status and error, with its `index`. An operation names its task by `id` or by `uid` (one created earlier in the batch too). One Idempotency-Key covers the batch; each applied operation is its own change in the feed.
+         */
+        post: operations["batchTasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks": {
         parameters: {
             query?: never;
@@ -1556,6 +1576,249 @@ export interface components {
             completed_by: string;
         };
         /**
+         * BatchCreate
+         * @description Runs as POST /tasks would, and answers as it would
+         * @example {
+         *       "op": "create",
+         *       "task": {
+         *         "title": "Buy milk",
+         *         "uid": "milk-1"
+         *       }
+         *     }
+         */
+        BatchCreate: {
+            /** @enum {string} */
+            op: "create";
+            task: components["schemas"]["TaskCreate"];
+        };
+        /**
+         * BatchUpdate
+         * @description Runs as PUT /tasks/{id} would, and answers as it would
+         * @example {
+         *       "op": "update",
+         *       "uid": "milk-1",
+         *       "task": {
+         *         "priority": "high"
+         *       }
+         *     }
+         */
+        BatchUpdate: {
+            /** @enum {string} */
+            op: "update";
+            /**
+             * @description The task (or give uid)
+             * @example 42
+             */
+            id?: number;
+            /**
+             * @description The task's uid, instead of id: also one created by an earlier create of the same batch
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
+            /**
+             * @description As the single route's If-Match header: only at this version (the task's ETag, e.g. "3"), or *; else this operation is a 412
+             * @example "3"
+             */
+            if_match?: string;
+            task: components["schemas"]["TaskUpdate"];
+        };
+        /**
+         * BatchComplete
+         * @description Runs as PATCH /tasks/{id}/complete would, and answers as it would
+         * @example {
+         *       "op": "complete",
+         *       "id": 42,
+         *       "completed": true
+         *     }
+         */
+        BatchComplete: {
+            /** @enum {string} */
+            op: "complete";
+            /**
+             * @description The task (or give uid)
+             * @example 42
+             */
+            id?: number;
+            /**
+             * @description The task's uid, instead of id: also one created by an earlier create of the same batch
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
+            /**
+             * @description As the single route's If-Match header: only at this version (the task's ETag, e.g. "3"), or *; else this operation is a 412
+             * @example "3"
+             */
+            if_match?: string;
+            /**
+             * @description Whether the task is done
+             * @example true
+             */
+            completed?: boolean;
+            /**
+             * Format: date-time
+             * @description A recurring task's due_at being completed: the completion happens only while due_at is still this instant (a retried completion never skips one). Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, offset at most ±15:59, no leap second
+             * @example 2026-12-07T08:00:00.000Z
+             */
+            occurrence?: string;
+        };
+        /**
+         * BatchMove
+         * @description Runs as POST /tasks/{id}/move would, and answers as it would
+         * @example {
+         *       "op": "move",
+         *       "id": 42,
+         *       "list_id": 7,
+         *       "after_id": 41
+         *     }
+         */
+        BatchMove: {
+            /** @enum {string} */
+            op: "move";
+            /**
+             * @description The task (or give uid)
+             * @example 42
+             */
+            id?: number;
+            /**
+             * @description The task's uid, instead of id: also one created by an earlier create of the same batch
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
+            /**
+             * @description As the single route's If-Match header: only at this version (the task's ETag, e.g. "3"), or *; else this operation is a 412
+             * @example "3"
+             */
+            if_match?: string;
+            /**
+             * @description The task's list. A list the caller is not a member of is a 404; one they may only read, a 403
+             * @example 7
+             */
+            list_id?: number;
+            /**
+             * @description null, or the id of a task in the same list: a subtask. At most 5 levels; no cycles
+             * @example 12
+             * @example null
+             */
+            parent_id?: number | null;
+            /**
+             * @description Place the task right after this sibling
+             * @example 41
+             */
+            after_id?: number | null;
+            /**
+             * @description Place the task right before this sibling
+             * @example 43
+             */
+            before_id?: number | null;
+        };
+        /**
+         * BatchDelete
+         * @description Runs as DELETE /tasks/{id} would, and answers as it would
+         * @example {
+         *       "op": "delete",
+         *       "id": 42,
+         *       "if_match": "\"3\""
+         *     }
+         */
+        BatchDelete: {
+            /** @enum {string} */
+            op: "delete";
+            /**
+             * @description The task (or give uid)
+             * @example 42
+             */
+            id?: number;
+            /**
+             * @description The task's uid, instead of id: also one created by an earlier create of the same batch
+             * @example 0b5f7c1e-4a8d-4a43-9d7e-2f6b1c9e8a10
+             */
+            uid?: string;
+            /**
+             * @description As the single route's If-Match header: only at this version (the task's ETag, e.g. "3"), or *; else this operation is a 412
+             * @example "3"
+             */
+            if_match?: string;
+        };
+        /**
+         * BatchRequest
+         * @description Operations on tasks, each one answered as its own route would answer it. An operation names its task by id or by uid (a task created by an earlier operation of the batch too).
+         * @example {
+         *       "atomic": true,
+         *       "operations": [
+         *         {
+         *           "op": "create",
+         *           "task": {
+         *             "title": "Pack",
+         *             "uid": "trip-pack"
+         *           }
+         *         },
+         *         {
+         *           "op": "create",
+         *           "task": {
+         *             "title": "Passport",
+         *             "uid": "trip-passport"
+         *           }
+         *         },
+         *         {
+         *           "op": "move",
+         *           "uid": "trip-passport",
+         *           "parent_id": null,
+         *           "after_id": 42
+         *         },
+         *         {
+         *           "op": "complete",
+         *           "id": 41,
+         *           "completed": true
+         *         },
+         *         {
+         *           "op": "delete",
+         *           "id": 40
+         *         }
+         *       ]
+         *     }
+         */
+        BatchRequest: {
+            /**
+             * @description true: all or nothing, in one transaction; the first operation that fails is the answer (with its index). Default: false
+             * @example true
+             */
+            atomic?: boolean;
+            /** @description 1 to 100 operations, run in order */
+            operations: (components["schemas"]["BatchCreate"] | components["schemas"]["BatchUpdate"] | components["schemas"]["BatchComplete"] | components["schemas"]["BatchMove"] | components["schemas"]["BatchDelete"])[];
+        };
+        /**
+         * BatchResult
+         * @description One operation's answer, as its own route gives it: `{status, data, message}` or `{status, error, code, detail}`
+         */
+        BatchResult: {
+            /**
+             * @description The route's status
+             * @example 201
+             */
+            status: number;
+            data: components["schemas"]["Task"];
+            /**
+             * @description The route's message
+             * @example Task created successfully
+             */
+            message: string;
+        } | {
+            /**
+             * @description The route's status
+             * @example 404
+             */
+            status: number;
+            /** @description What went wrong, for people */
+            error: string;
+            /**
+             * @description What went wrong, for programs
+             * @example NOT_FOUND
+             */
+            code: string;
+            /** @description The same text as `error` */
+            detail: string;
+        };
+        /**
          * List
          * @description A list, as the caller sees it (their role, their position)
          */
@@ -2381,6 +2644,258 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+        };
+    };
+    batchTasks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A retry with the same key, method, path and body replays the first answer (kept 24 hours)
+                 * @example create-7f3a2c
+                 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The signed-in user's id; must equal the token's `sub`
+                 * @example u_8f2k
+                 */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Every operation run (not atomic), or every one applied (atomic) */
+            200: {
+                headers: {
+                    /** @description Only on an answer replayed for a repeated Idempotency-Key (the first answer, kept): the request ran nothing this time */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description One result per operation, in order */
+                            results: components["schemas"]["BatchResult"][];
+                        };
+                        /**
+                         * @description What was done, for people
+                         * @example Batch processed successfully
+                         */
+                        message: string;
+                    };
+                };
+            };
+            /** @description The batch is not one (the message names the field); atomic: an operation refused as its route would (with its index) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for people */
+                        error: string;
+                        /**
+                         * @description What went wrong, for programs
+                         * @example NOT_FOUND
+                         */
+                        code: string;
+                        /** @description The same text as `error` */
+                        detail: string;
+                        /**
+                         * @description Atomic batches: the place (from 0) of the operation that failed; nothing was applied
+                         * @example 3
+                         */
+                        index?: number;
+                    };
+                };
+            };
+            /** @description No usable token: missing or malformed Authorization header (UNAUTHORIZED), or a bad, expired or unverifiable token (INVALID_TOKEN) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme (RFC 6750): `Bearer`, or `Bearer error="invalid_token"` for a bad token */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description The path's user is not the token's user; atomic: an operation beyond the caller's role or a limit (with its index) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for people */
+                        error: string;
+                        /**
+                         * @description What went wrong, for programs
+                         * @example NOT_FOUND
+                         */
+                        code: string;
+                        /** @description The same text as `error` */
+                        detail: string;
+                        /**
+                         * @description Atomic batches: the place (from 0) of the operation that failed; nothing was applied
+                         * @example 3
+                         */
+                        index?: number;
+                    };
+                };
+            };
+            /** @description Atomic: an operation on a task or list the caller cannot see (with its index) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for people */
+                        error: string;
+                        /**
+                         * @description What went wrong, for programs
+                         * @example NOT_FOUND
+                         */
+                        code: string;
+                        /** @description The same text as `error` */
+                        detail: string;
+                        /**
+                         * @description Atomic batches: the place (from 0) of the operation that failed; nothing was applied
+                         * @example 3
+                         */
+                        index?: number;
+                    };
+                };
+            };
+            /** @description This path does not answer that method; `Allow` lists the ones it does */
+            405: {
+                headers: {
+                    /** @description The methods this path answers */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still running; atomic: a uid in use (with its index) */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for people */
+                        error: string;
+                        /**
+                         * @description What went wrong, for programs
+                         * @example NOT_FOUND
+                         */
+                        code: string;
+                        /** @description The same text as `error` */
+                        detail: string;
+                        /**
+                         * @description Atomic batches: the place (from 0) of the operation that failed; nothing was applied
+                         * @example 3
+                         */
+                        index?: number;
+                    };
+                };
+            };
+            /** @description Atomic: an operation's if_match did not match (with its index); ETag is the task's current one */
+            412: {
+                headers: {
+                    /** @description The entity tag: a task's version (`"3"`), or a list's state */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for people */
+                        error: string;
+                        /**
+                         * @description What went wrong, for programs
+                         * @example NOT_FOUND
+                         */
+                        code: string;
+                        /** @description The same text as `error` */
+                        detail: string;
+                        /**
+                         * @description Atomic batches: the place (from 0) of the operation that failed; nothing was applied
+                         * @example 3
+                         */
+                        index?: number;
+                    };
+                };
+            };
+            /** @description The body is over the limit (default 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description A body that is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description This Idempotency-Key came with another method, path or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyReusedError"];
+                };
+            };
+            /** @description Over the rate limit; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description Something unexpected; nothing about it is in the body */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The database (or the auth server, for a token that cannot be checked) is unreachable; nothing was written; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceUnavailableError"];
                 };
             };
         };

@@ -52,6 +52,13 @@ export type List = DataOf<ResponseJson<ListPath['get'], 200>>;
 export type ListCreate = RequestJson<ListsPath['post']>;
 /** PUT /api/{user_id}/lists/{list_id} body. */
 export type ListUpdate = RequestJson<ListPath['put']>;
+type BatchPost = ApiPaths['/api/{user_id}/tasks/batch']['post'];
+/** POST /api/{user_id}/tasks/batch body: `{atomic?, operations}`. */
+export type BatchRequest = RequestJson<BatchPost>;
+/** One operation of a batch: `{op: 'create', task}`, `{op: 'update', id | uid, if_match?, task}`, `complete`, `move`, `delete`. */
+export type BatchOperation = BatchRequest extends { operations: (infer O)[] } ? O : never;
+/** One operation's answer, as its own route gives it: `{status, data, message}` or `{status, error, code, detail}`. */
+export type BatchResult = DataOf<ResponseJson<BatchPost, 200>> extends { results: (infer R)[] } ? R : never;
 /** POST /api/{user_id}/tasks/{id}/move body. */
 export type TaskMove = RequestJson<ApiPaths['/api/{user_id}/tasks/{id}/move']['post']>;
 /** A member of a list (GET .../members). */

@@ -96,6 +96,34 @@ describe('@task-api/client against the real API', () => {
     assert.equal((await c.lists.delete(work.id)).id, work.id);
   });
 
+  it('tasks.batch: operations answered as their routes, by uid too; atomic all or nothing; a retry with the same key replays', async () => {
+    const { c } = client();
+    const kept = await c.tasks.create({ title: 'kept' });
+    const results = await c.tasks.batch([
+      { op: 'create', task: { title: 'Pack', uid: `pack-${kept.id}` } },
+      { op: 'create', task: { title: 'Passport' } },
+      { op: 'update', uid: `pack-${kept.id}`, task: { priority: 'high' } },
+      { op: 'complete', id: kept.id, completed: true },
+      { op: 'delete', id: 987654321 },
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [201, 201, 200, 200, 404]);
+    assert.equal(results[0].message, 'Task created successfully');
+    assert.match(results[1].data.uid, /^[0-9a-f-]{36}$/); // a uid chosen by the client
+    assert.deepEqual([results[2].data.title, results[2].data.priority], ['Pack', 'high']);
+    assert.deepEqual(results[4], { status: 404, error: 'Task not found', code: 'NOT_FOUND', detail: 'Task not found' });
+    // Atomic: a refused operation throws, with its index; nothing was applied.
+    await assert.rejects(
+      c.tasks.batch([{ op: 'create', task: { title: 'not kept' } }, { op: 'update', id: kept.id, if_match: '"1"', task: { title: 'stale' } }], { atomic: true }),
+      (err) => isApiError(err, 'PRECONDITION_FAILED') && err.status === 412 && err.body.index === 1,
+    );
+    assert.deepEqual((await c.tasks.list()).tasks.map((t) => t.title).sort(), ['Pack', 'Passport', 'kept']);
+    // The caller's own key: the repeat replays the first answer and creates nothing more.
+    const ops = [{ op: 'create', task: { title: 'once', uid: `once-${kept.id}` } }];
+    const first = await c.tasks.batch(ops, { idempotencyKey: `batch-${kept.id}` });
+    assert.deepEqual(await c.tasks.batch(ops, { idempotencyKey: `batch-${kept.id}` }), first);
+    assert.equal((await c.tasks.list()).tasks.filter((t) => t.title === 'once').length, 1);
+  });
+
   it('throws ApiError with status, code and detail', async () => {
     const { c } = client();
     await assert.rejects(c.tasks.get(987654321), (err) => {
