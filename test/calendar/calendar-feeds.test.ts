@@ -130,6 +130,23 @@ describe.each(drivers)('calendar feeds [%s]', (driver) => {
     });
   });
 
+  it('todos: a VALARM per reminder (a relative TRIGGER before DUE, or an absolute one in UTC)', async () => {
+    const me = await user();
+    const task = (
+      await me.create({ title: 'Dentist', due_at: '2027-03-04T09:00:00Z', reminders: [{ minutes_before: 90 }, { at: '2027-03-03T18:00:00+01:00' }] })
+    ).json().data;
+    const feed = (await me.calendarFeeds.create({ format: 'todos' })).json().data;
+    const [todo] = parse((await ics(feed.url)).body, 'vtodo').filter((c) => prop(c, 'uid') === task.uid);
+    const alarms = todo!.getAllSubcomponents('valarm').map((a) => {
+      const trigger = a.getFirstPropertyValue('trigger') as ICAL.Duration | ICAL.Time;
+      return [a.getFirstPropertyValue('action'), a.getFirstPropertyValue('description'), trigger instanceof ICAL.Duration ? trigger.toSeconds() : trigger.toJSDate().toISOString()];
+    });
+    expect(alarms).toEqual([
+      ['DISPLAY', 'Dentist', -5400],
+      ['DISPLAY', 'Dentist', '2027-03-03T17:00:00.000Z'],
+    ]);
+  });
+
   it('ETag and If-None-Match: an unchanged feed is a 304; any change of the user\'s tasks gives a new one', async () => {
     const me = await user();
     const feed = (await me.calendarFeeds.create({})).json().data;

@@ -39,4 +39,5 @@ export const NEW_TASK_DEFAULTS = {
   recurrence: null,
   repeat_from: 'due',
   time_zone: null,
+  reminders: [],
 } as const;

@@ -78,7 +78,7 @@ describe.each(drivers)('the Inbox [%s]', (driver) => {
     const created = await (await api(t.app, a)).create({ title: 'mine' });
     await (await api(t.app, b)).create({ title: 'theirs' });
     expect(Object.keys(created.json().data).sort()).toEqual(
-      ['assignee_id', 'completed', 'completed_at', 'created_at', 'description', 'due_at', 'id', 'list_id', 'parent_id', 'position', 'priority', 'recurrence', 'repeat_from', 'tags', 'time_zone', 'title', 'uid', 'updated_at', 'user_id', 'version'],
+      ['assignee_id', 'completed', 'completed_at', 'created_at', 'description', 'due_at', 'id', 'list_id', 'parent_id', 'position', 'priority', 'recurrence', 'reminders', 'repeat_from', 'tags', 'time_zone', 'title', 'uid', 'updated_at', 'user_id', 'version'],
     );
     const [row] = await t.database.rows<{ owner_id: string }>('select l.owner_id from tasks t join lists l on l.id = t.list_id where t.id = $1', [created.json().data.id]);
     expect(row).toEqual({ owner_id: a });

@@ -158,6 +158,41 @@ describe.each(drivers)('reminders [%s]', (driver) => {
     }
   }, 30_000);
 
+  it('a restore from the trash plans it again; a member who left, or whose list the task left, gets nothing', async () => {
+    const owner = uniqueUser();
+    const member = uniqueUser();
+    const o = await api(t.app, owner);
+    const m = await api(t.app, member);
+    expect((await m.lists()).statusCode).toBe(200);
+    const shared = (await o.createList({ name: 'Shared' })).json().data as { id: number };
+    const mine = (await o.createList({ name: 'Mine' })).json().data as { id: number };
+    const invite = (await o.sharing.invite(shared.id, { role: 'editor' })).json().data as { token: string };
+    expect((await m.sharing.accept(invite.token)).statusCode).toBe(200);
+    const so = await openSse(`${url1}${routes.events(owner)}`, await authHeader(owner));
+    const sm = await openSse(`${url2}${routes.events(member)}`, await authHeader(member));
+    try {
+      const restored = (await o.create({ title: 'restored', list_id: shared.id, reminders: [{ at: inMs(2500) }] })).json().data as { id: number };
+      const moved = (await o.create({ title: 'moved away', list_id: shared.id, reminders: [{ at: inMs(2500) }] })).json().data as { id: number };
+      expect((await o.del(restored.id)).statusCode).toBe(200);
+      expect((await o.trash.restore(restored.id)).statusCode).toBe(200);
+      expect((await o.move(moved.id, { list_id: mine.id })).statusCode).toBe(200);
+      await sleep(4500);
+      const titles = (s: SseStream) => reminderEvents(s).map((e) => (JSON.parse(e.data) as { task: { title: string } }).task.title).sort();
+      expect(titles(so)).toEqual(['moved away', 'restored']);
+      expect(titles(sm)).toEqual(['restored']);
+
+      // The member leaves before the next one: only the owner is reminded.
+      await o.create({ title: 'after leaving', list_id: shared.id, reminders: [{ at: inMs(2000) }] });
+      expect((await m.sharing.remove(shared.id, member)).statusCode).toBe(200);
+      await sleep(4000);
+      expect(titles(so)).toEqual(['after leaving', 'moved away', 'restored']);
+      expect(titles(sm)).toEqual(['restored']);
+    } finally {
+      so.close();
+      sm.close();
+    }
+  }, 40_000);
+
   it('completing, deleting and moving the due date re-plan it; a recurring task plans the next occurrence', async () => {
     const alice = uniqueUser();
     const me = await api(t.app, alice);
