@@ -212,6 +212,39 @@ function baseVersionOf(op: QueuedOp): number | null {
   return op.op === 'update' || op.op === 'delete' ? op.baseVersion : null;
 }
 
+/** A task as the user should see it: the server's (`saving: false`), or with queued writes on top (`saving: true`); `id: null` while created only in the queue. */
+export type OptimisticTask = (Task & { saving: boolean }) | (TaskCreate & { id: null; uid: string; completed: boolean; saving: true });
+
+/**
+ * Optimistic state: the tasks (a replica's, `replica.tasks.values()`) with the queued operations
+ * (`await outbox.pending()`) applied on top, in order. Creates appear (`id: null`), updates and moves
+ * change fields, completes set (or toggle) `completed`, deletes remove. Operations naming a task that
+ * is in neither are skipped. A recurring task's completion is shown as the server will answer it
+ * only after the flush (the replica then has its next `due_at`).
+ */
+export function optimistic(tasks: Iterable<Task>, ops: readonly QueuedOp[]): OptimisticTask[] {
+  const byUid = new Map<string, OptimisticTask>();
+  const uidOfId = new Map<number, string>();
+  for (const task of tasks) {
+    byUid.set(task.uid, { ...task, saving: false });
+    uidOfId.set(task.id, task.uid);
+  }
+  for (const op of ops) {
+    if (op.op === 'create') {
+      byUid.set(op.uid, { ...op.task, id: null, uid: op.uid, completed: false, saving: true });
+      continue;
+    }
+    const uid = typeof op.ref === 'number' ? uidOfId.get(op.ref) : op.ref;
+    const task = uid === undefined ? undefined : byUid.get(uid);
+    if (uid === undefined || task === undefined) continue;
+    if (op.op === 'delete') byUid.delete(uid);
+    else if (op.op === 'update') byUid.set(uid, { ...task, ...op.task, saving: true } as OptimisticTask);
+    else if (op.op === 'complete') byUid.set(uid, { ...task, completed: op.completed ?? !task.completed, saving: true });
+    else byUid.set(uid, { ...task, ...op.to, saving: true } as OptimisticTask);
+  }
+  return [...byUid.values()];
+}
+
 export class Outbox {
   private readonly storage: OutboxStorage;
   private readonly replica: TaskReplica | null;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Outbox, backoffDelay, createTaskClient, memoryStorage } from '../dist/index.js';
+import { Outbox, backoffDelay, createTaskClient, memoryStorage, optimistic } from '../dist/index.js';
 import { startApi, until } from './support.mjs';
 
 let api;
@@ -272,6 +272,43 @@ describe('Outbox against the real API', () => {
     assert.equal(conflict.op.task.title, 'stale edit');
     await third.resolve(conflict, 'theirs');
     assert.deepEqual(await new Outbox(c, { storage }).conflicts(), []);
+  });
+
+  it('optimistic(): the replica with the queued writes on top, then, after the flush, the replica reconciled', async () => {
+    const { c, net } = client();
+    const list = await c.lists.create({ name: 'Later' });
+    const a = await c.tasks.create({ title: 'a' });
+    const b = await c.tasks.create({ title: 'b' });
+    const d = await c.tasks.create({ title: 'd' });
+    const replica = c.replica();
+    await replica.sync();
+    const outbox = new Outbox(c, { replica });
+    net.online = false;
+    const n = await outbox.create({ title: 'new', priority: 'high' });
+    await outbox.update(n.uid, { description: 'offline' });
+    await outbox.update(a.id, { title: 'a2' }, a.version);
+    await outbox.complete(b.uid, { completed: true });
+    await outbox.move(b.id, { list_id: list.id });
+    await outbox.delete(d.id, d.version);
+    await outbox.update(987654321, { title: 'unknown here' });
+    const shown = (tasks) => tasks.map((t) => [t.title, t.id === null ? null : 'id', t.saving, t.completed, t.list_id ?? null]).sort();
+    assert.deepEqual(shown(optimistic(replica.tasks.values(), await outbox.pending())), [
+      ['a2', 'id', true, false, a.list_id],
+      ['b', 'id', true, true, list.id],
+      ['new', null, true, false, null],
+    ]);
+    assert.equal(optimistic([], await outbox.pending()).find((t) => t.uid === n.uid).description, 'offline');
+
+    net.online = true;
+    const report = await outbox.flush();
+    assert.deepEqual([report.applied, report.rejected.length, report.syncError], [6, 1, null]);
+    const after = optimistic(replica.tasks.values(), await outbox.pending());
+    assert.deepEqual(shown(after), [
+      ['a2', 'id', false, false, a.list_id],
+      ['b', 'id', false, true, list.id],
+      ['new', 'id', false, false, a.list_id],
+    ]);
+    assert.equal(after.find((t) => t.uid === n.uid).description, 'offline');
   });
 
   it('start(): flushes when something is queued and again with backoff after a failure', async () => {
