@@ -436,7 +436,11 @@ export class Outbox {
         results = pending.opIds.map(() => error as BatchResult);
       }
       report.batches++;
-      await this.settle(state, pending.opIds, results, report);
+      if ((await this.settle(state, pending.opIds, results, report)) === 0) {
+        // Every operation answered 5xx or 429 (kept): sending them again at once would loop.
+        report.error = new Error('The batch was answered but none of its operations was taken (5xx or 429): try again later');
+        break;
+      }
     }
     report.remaining = state.queue.length;
     if (this.replica && report.batches > 0) {
@@ -467,9 +471,10 @@ export class Outbox {
     return out;
   }
 
-  /** Applies a batch's answer: done, conflicts, rejections; removes what was answered; clears the key. */
-  private async settle(state: OutboxState, opIds: string[], results: BatchResult[], report: FlushReport): Promise<void> {
+  /** Applies a batch's answer: done, conflicts, rejections; removes what was answered; clears the key. Answers how many were answered. */
+  private async settle(state: OutboxState, opIds: string[], results: BatchResult[], report: FlushReport): Promise<number> {
     const byId = new Map(state.queue.map((o) => [o.opId, o]));
+    const sent = new Set(opIds);
     const answered = new Set<string>();
     const applied: { op: QueuedOp; result: BatchResult }[] = [];
     const conflicts: Conflict[] = [];
@@ -483,7 +488,7 @@ export class Outbox {
       answered.add(opId);
       if (status >= 200 && status < 300) {
         applied.push({ op, result });
-        this.rebase(state, op, result, answered);
+        this.rebase(state, op, result, sent);
       } else if (status === 412 && (op.op === 'update' || op.op === 'delete')) {
         const error = result as OpError;
         const version = /version (\d+)/.exec(error.detail ?? '')?.[1];
@@ -512,6 +517,7 @@ export class Outbox {
     for (const a of applied) this.emit('applied', a);
     for (const c of conflicts) this.emit('conflict', c);
     for (const r of rejected) this.emit('rejected', r);
+    return answered.size;
   }
 
   /**
@@ -519,7 +525,7 @@ export class Outbox {
    * one was based on (or, unchecked, the version just before its answer) is moved to the answer's
    * version. Also learns uid → id from the task answered.
    */
-  private rebase(state: OutboxState, op: QueuedOp, result: BatchResult, answered: Set<string>): void {
+  private rebase(state: OutboxState, op: QueuedOp, result: BatchResult, sent: Set<string>): void {
     const task = (result as { data?: Partial<Task> }).data;
     if (!task || typeof task.id !== 'number') return;
     if (typeof task.uid === 'string') state.known[task.uid] = task.id;
@@ -527,7 +533,7 @@ export class Outbox {
     const from = baseVersionOf(op) ?? task.version - 1;
     const key = `id:${task.id}`;
     for (const later of state.queue) {
-      if (answered.has(later.opId) || (later.op !== 'update' && later.op !== 'delete')) continue;
+      if (sent.has(later.opId) || (later.op !== 'update' && later.op !== 'delete')) continue;
       if (later.baseVersion === from && this.keyOf(later.ref) === key) later.baseVersion = task.version;
     }
   }
@@ -551,8 +557,12 @@ export class Outbox {
       const report = await this.flush();
       options.onReport?.(report);
       if (stopped) return;
-      if (report.error !== null) schedule(backoffDelay(++attempt, options));
-      else attempt = 0;
+      if (report.error !== null) {
+        schedule(backoffDelay(++attempt, options));
+      } else {
+        attempt = 0;
+        if ((this.state?.queue.length ?? 0) > 0) schedule(0); // queued while the flush was ending
+      }
     };
     const onOnline = (): void => {
       if (timer !== null) clearTimeout(timer);
