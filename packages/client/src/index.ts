@@ -18,6 +18,29 @@ export {
 } from './client.js';
 export { ApiError, isApiError, parseRetryAfter } from './errors.js';
 export type { ConnectionState, EventHandlers, EventSourceConstructor, EventSourceLike, SubscribeOptions, Unsubscribe } from './events.js';
+export {
+  Outbox,
+  backoffDelay,
+  indexedDbStorage,
+  memoryStorage,
+  optimistic,
+  type Conflict,
+  type FlushReport,
+  type OpError,
+  type OptimisticTask,
+  type OutboxEvents,
+  type OutboxOptions,
+  type OutboxState,
+  type OutboxStorage,
+  type QueuedComplete,
+  type QueuedCreate,
+  type QueuedDelete,
+  type QueuedMove,
+  type QueuedOp,
+  type QueuedUpdate,
+  type Rejection,
+  type TaskRef,
+} from './outbox.js';
 export { TaskReplica, type ReplicaListener, type ReplicaOptions } from './replica.js';
 export { cachedToken, jwtExpiry, type CachedToken, type TokenProvider } from './token.js';
 export type { RetryEvent, RetryOptions } from './transport.js';

@@ -18,7 +18,8 @@ const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', st
 
 const USAGE = `
 import {
-  ApiError, cachedToken, createTaskClient, isApiError,
+  ApiError, Outbox, cachedToken, createTaskClient, isApiError, memoryStorage, optimistic,
+  type Conflict, type FlushReport, type OptimisticTask, type QueuedCreate,
   type Change, type ErrorCode, type ListQuery, type Task, type TaskCreate, type TaskPage, type Unsubscribe,
 } from '@task-api/client';
 import type { paths } from '@task-api/client/schema';
@@ -58,6 +59,20 @@ export async function use(): Promise<void> {
   const unsubscribe: Unsubscribe = client.events.subscribe({
     onChange: (change: Change) => { if (change.type === 'delete') void change.id; else void change.task.title; },
   });
+  const outbox = new Outbox(client, { storage: memoryStorage(), replica });
+  outbox.on('conflict', (c: Conflict) => void outbox.resolve(c, c.theirs ? 'theirs' : 'mine'));
+  outbox.on('rejected', (r) => void r.error.detail);
+  const queued: QueuedCreate = await outbox.create({ title: 'offline', priority: 'high' });
+  await outbox.update(queued.uid, { description: 'by uid' });
+  await outbox.update(id, { title: 'based on a version' }, version);
+  await outbox.complete(id, { completed: true, occurrence: '2026-12-24T17:00:00Z' });
+  await outbox.move(id, { list_id: 7, after_id: null });
+  await outbox.delete(queued.uid);
+  const optimisticView: OptimisticTask[] = optimistic(replica.tasks.values(), await outbox.pending());
+  const report: FlushReport = await outbox.flush();
+  const stopOutbox: () => void = outbox.start({ baseMs: 500 });
+  // @ts-expect-error a conflict is resolved 'mine' or 'theirs'
+  await outbox.resolve('conflict-id', 'both');
   const { data } = await client.raw.GET('/api/{user_id}/tasks/{id}', { params: { path: { user_id: 'user-1', id } } });
   void data?.data.title;
   type Generated = keyof paths;
@@ -72,7 +87,7 @@ export async function use(): Promise<void> {
   await client.tasks.create({ description: 'no title' });
   // @ts-expect-error sort takes the documented keys only
   await client.tasks.list({ sort: 'colour' });
-  void [next, polled, notNull, errorCode, shown, copy, stopLive, unsubscribe, health];
+  void [next, polled, notNull, errorCode, shown, copy, stopLive, unsubscribe, health, optimisticView, report.applied, stopOutbox];
 }
 `;
 
@@ -138,7 +153,7 @@ it('packs, installs into a scratch project, type-checks a usage file and imports
     ['--input-type=module', '-e', "const m = await import('@task-api/client'); console.log(Object.keys(m).sort().join(','))"],
     { cwd: scratch, encoding: 'utf8' },
   );
-  for (const name of ['ApiError', 'TaskClient', 'TaskReplica', 'cachedToken', 'createTaskClient', 'isApiError', 'newIdempotencyKey']) {
+  for (const name of ['ApiError', 'Outbox', 'TaskClient', 'TaskReplica', 'cachedToken', 'createTaskClient', 'indexedDbStorage', 'isApiError', 'memoryStorage', 'newIdempotencyKey', 'optimistic']) {
     assert.ok(runtime.trim().split(',').includes(name), `${name} exported`);
   }
   assert.ok(readdirSync(join(scratch, 'node_modules/@task-api/client/dist')).includes('index.js'));
