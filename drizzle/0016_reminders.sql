@@ -60,3 +60,9 @@ CREATE OR REPLACE FUNCTION "task_api_json"(t "tasks") RETURNS jsonb LANGUAGE sql
     'time_zone', t.time_zone, 'reminders', t.reminders, 'completed', t.completed, 'completed_at', api_instant(t.completed_at),
     'version', t.version, 'created_at', api_instant(t.created_at), 'updated_at', api_instant(t.updated_at))
 $$;
+--> statement-breakpoint
+-- The webhook events' insert is planned for rows it never has (a join over webhooks and members
+-- estimated at ~380,000): above jit_above_cost, so PostgreSQL (with LLVM, as Debian's) compiled it
+-- at every call, 11-19 ms for nothing, on every write of a deployment with a webhook and in every
+-- reminder fired (npm run bench:reminders). It runs interpreted.
+ALTER FUNCTION "webhook_record"(jsonb) SET jit = off;

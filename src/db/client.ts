@@ -146,7 +146,10 @@ export function createDatabase(options: DatabaseOptions): Database {
       // Transaction poolers (PgBouncer, Neon pooled URLs) refuse startup parameters such as
       // statement_timeout. DATABASE_PREPARE=false is how a pooler is declared (it defaults to false
       // for URLs that look pooled; docs/DEPLOYMENT.md), so it also means "send no startup parameters".
-      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api' } } : {}),
+      // jit off: short statements whose estimates (of rows they never have) pass jit_above_cost were
+      // compiled by LLVM at every run, 10-20 ms each (migration 0016 turns it off where it mattered,
+      // the webhook events' function, also behind a pooler).
+      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api', jit: 'off' } } : {}),
     }),
   );
   const db = drizzle({ client }) as unknown as Db;

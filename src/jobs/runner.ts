@@ -117,7 +117,10 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
         // Through the batcher (0 ms: at once), so that stopping waits for the completion of the jobs
         // that finished: by default it is sent without being awaited, and a pool closed right after
         // lost it, the job staying locked (run again hours later, when its lock expires).
-        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+        // A local queue: the pool fetches (and locks) up to concurrency + 1 due jobs at once, each
+        // worker served from it, instead of one query per job: a burst of due jobs (reminders due in
+        // the same minute) is run with a third fewer queries (npm run bench:reminders).
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0, localQueue: { size: options.concurrency + 1 } } },
       },
       taskList,
       p,

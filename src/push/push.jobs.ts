@@ -51,6 +51,24 @@ export async function notifyUsers(exec: Executor, userIds: readonly string[], pa
   await jobs.addMany(exec, PUSH_SEND, [...new Set(userIds)].map((user_id) => ({ payload: { ...message, user_id } })));
 }
 
+/**
+ * SQL that adds a `push.send` job (PUSH_SEND's payload) per user of `usersSql` (an expression of
+ * their ids, text[]) who has a subscription, carrying `payloadSql` (an expression of the JSON text):
+ * for a statement of one's own (a write that plans it in its own statement, atomically), as
+ * notifyUsers does in a transaction. Yields the number of jobs added.
+ */
+export function pushSendSql(usersSql: string, payloadSql: string, options: PushOptions = {}): string {
+  const ttl = Math.max(0, Math.min(options.ttlSeconds ?? DAY, 28 * DAY));
+  const urgency = options.urgency ?? 'normal';
+  if (!/^[a-z-]+$/.test(urgency)) throw new RangeError('bad urgency');
+  return (
+    `(select count(*) from graphile_worker.add_jobs(array(` +
+    `select row('${PUSH_SEND.name}', json_build_object('payload', ${payloadSql}, 'ttl', ${ttl}, 'urgency', '${urgency}', 'topic', null, 'user_id', u.user_id), ` +
+    `null, null, null, null, null, null)::graphile_worker.job_spec ` +
+    `from (select distinct s.user_id from push_subscriptions s where s.user_id = any(${usersSql})) u)))`
+  );
+}
+
 export interface PushJobsOptions {
   database: Database;
   repository: PushRepository;

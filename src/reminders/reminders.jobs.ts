@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
-import { handler, jobs, jobType, type JobHandler } from '../jobs/jobs.js';
+import { handler, jobType, type JobHandler } from '../jobs/jobs.js';
 import { PUSH_PAYLOAD_MAX_BYTES } from '../push/push.delivery.js';
-import { notifyUsers } from '../push/push.jobs.js';
+import { pushSendSql } from '../push/push.jobs.js';
 import type { LiveUpdates } from '../sync/live.js';
 
 /**
@@ -38,11 +38,17 @@ function smaller(fired: Fired): ReturnType<typeof reminderPayload> {
 }
 
 /**
- * One statement: the task locked; the instants due now, recorded (a retry finds them recorded and
- * fires nothing); for each, the webhook deliveries of its recipients (the assignee's, or every
- * member's of the list); the recipients, the task as the API sends it, and the next instant to come.
+ * One statement, so one transaction without a BEGIN: the task locked; the instants due now, recorded
+ * (a retry finds them recorded and fires nothing); for each, the webhook deliveries of its recipients
+ * (the assignee's, or every member's of the list) and a Web Push message to each recipient with a
+ * subscription (above 3,000 bytes with the small task); the next instant planned (this job is running:
+ * the queue adds a new one under the key); the recipients and the task as the API sends it.
  */
-const FIRE = `
+export const FIRE_SQL = (() => {
+  const payload = (task: string) => `jsonb_build_object('type', 'reminder', 'task', ${task}, 'fire_at', api_instant(f.fire_at))`;
+  const smallTask = `jsonb_build_object(${SMALL_TASK.map((k) => `'${k}', ${k === 'due_at' ? 'api_instant(t.due_at)' : `t.${k}`}`).join(', ')})`;
+  const pushText = `(select case when octet_length(p.full::text) <= ${PUSH_PAYLOAD_MAX_BYTES} then p.full::text else p.small::text end from (select ${payload('task_api_json(t)')} as full, ${payload(smallTask)} as small) p)`;
+  return `
   with t as (select * from tasks where id = $1 for update),
   due as (
     select distinct x as fire_at from t cross join lateral task_reminder_times(t) x
@@ -50,18 +56,27 @@ const FIRE = `
   fired as (
     insert into reminder_firings (task_id, fire_at) select $1, fire_at from due
     on conflict do nothing returning fire_at),
+  who as (
+    select case when t.assignee_id is not null then array[t.assignee_id]
+                else array(select user_id from list_members m where m.list_id = t.list_id order by user_id) end as users
+    from t),
   hooks as (
     select webhook_record(coalesce(jsonb_agg(jsonb_build_object('type', 'task.reminder', 'list_id', t.list_id, 'only_user', t.assignee_id,
       'data', jsonb_build_object('task', task_api_json(t), 'fire_at', api_instant(f.fire_at))) order by f.fire_at), '[]'))
-    from t cross join fired f)
+    from t cross join fired f),
+  pushed as (
+    select ${pushSendSql('who.users', pushText, { urgency: 'high', ttlSeconds: 86_400 })} as n
+    from t cross join fired f cross join who),
+  next as (
+    select graphile_worker.add_job('${REMINDER_FIRE.name}', json_build_object('task_id', t.id, 'after', api_instant(now())),
+      run_at => n.at, job_key => 'reminder:' || t.id, job_key_mode => 'replace', max_attempts => 10)
+    from t cross join (select min(x) as at from t cross join lateral task_reminder_times(t) x where x > now()) n
+    where n.at is not null)
   select array(select api_instant(fire_at) from fired order by fire_at) as fired,
-    (select count(*) from hooks) as recorded,
-    task_api_json(t) as task,
-    case when t.assignee_id is not null then array[t.assignee_id]
-         else array(select user_id from list_members m where m.list_id = t.list_id order by user_id) end as users,
-    (select api_instant(min(x)) from task_reminder_times(t) x where x > now()) as next_at,
-    api_instant(now()) as now
-  from t`;
+    (select count(*) from hooks) + (select count(*) from pushed) + (select count(*) from next) as planned,
+    task_api_json(t) as task, who.users
+  from t cross join who`;
+})();
 
 export interface ReminderJobsOptions {
   database: Database;
@@ -74,20 +89,10 @@ export interface ReminderJobsOptions {
 export function reminderJobHandlers(options: ReminderJobsOptions): JobHandler<never>[] {
   const { database, log } = options;
   const fire = handler(REMINDER_FIRE, async ({ task_id, after }) => {
-    const firedNow: Fired[] = await database.transaction(async (tx) => {
-      const [row] = await tx.rows<{ fired: string[]; task: Record<string, unknown>; users: string[]; next_at: string | null; now: string }>(FIRE, [task_id, after]);
-      if (row === undefined) return []; // deleted meanwhile (its job goes with it)
-      const all = row.fired.map((fire_at) => ({ fire_at, task: row.task, users: row.users }));
-      for (const fired of all) {
-        const payload = reminderPayload(fired);
-        const fits = Buffer.byteLength(JSON.stringify(payload)) <= PUSH_PAYLOAD_MAX_BYTES;
-        await notifyUsers(tx, fired.users, fits ? payload : smaller(fired), { urgency: 'high', ttlSeconds: 86_400 });
-      }
-      // The next one (this job is running: the queue adds a new job under the key).
-      if (row.next_at !== null) await jobs.add(tx, REMINDER_FIRE, { task_id, after: row.now }, { runAt: row.next_at, key: `reminder:${task_id}`, maxAttempts: 10 });
-      return all;
-    });
-    for (const fired of firedNow) {
+    const [row] = await database.rows<{ fired: string[]; task: Record<string, unknown>; users: string[] }>(FIRE_SQL, [task_id, after]);
+    if (row === undefined) return; // deleted meanwhile (its job goes with it)
+    for (const fire_at of row.fired) {
+      const fired = { fire_at, task: row.task, users: row.users };
       log.debug({ task: task_id, users: fired.users.length }, 'reminder fired');
       options.live()?.message(fired.users, 'reminder', reminderPayload(fired), smaller(fired));
     }

@@ -67,6 +67,9 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
   let closed = false;
   let warned = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Broadcast messages not yet sent, and their timer. */
+  let messages: string[] = [];
+  let messageTimer: NodeJS.Timeout | undefined;
   const flushNow = () => {
     timer = undefined;
     void flush();
@@ -103,7 +106,14 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
     },
     broadcast(message) {
       if (closed) return;
-      send([message], MESSAGES_CHANNEL).catch(() => {}); // lost: a reminder still goes to push and webhooks
+      // Sent together, as the change notifications are; lost, a reminder still goes to push and webhooks.
+      messages.push(message);
+      messageTimer ??= setTimeout(() => {
+        messageTimer = undefined;
+        const batch = messages;
+        messages = [];
+        send(batch, MESSAGES_CHANNEL).catch(() => {});
+      }, BATCH_MS);
     },
     async start(onChange, onConnected, onMessage) {
       listener = postgres(...driverArgs(directUrl, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 0, backoff: () => 1 }));
@@ -127,6 +137,7 @@ export function postgresNotifier(directUrl: string, send: NotifySender, log: Not
       closed = true;
       clearTimeout(timer);
       timer = undefined;
+      clearTimeout(messageTimer);
       while (sending !== undefined) await sending;
       await flush();
       await listener?.end({ timeout: 2 }).catch(() => {});
