@@ -134,6 +134,30 @@ describe.each(drivers)('reminders [%s]', (driver) => {
     }
   }, 60_000);
 
+  it('a push message above 3,000 bytes carries the small task (id, uid, list_id, title, due_at); the stream gets it whole', async () => {
+    const alice = uniqueUser();
+    const me = await api(t.app, alice);
+    expect((await me.lists()).statusCode).toBe(200);
+    const browser = push.subscribe();
+    expect((await me.subscribePush(browser.json)).statusCode).toBe(201);
+    const s = await openSse(`${url2}${routes.events(alice)}`, await authHeader(alice));
+    try {
+      push.received.length = 0;
+      const fireAt = inMs(1500);
+      const task = (await me.create({ title: 'Big', description: '\u{1F600}'.repeat(1000), reminders: [{ at: fireAt }] })).json().data;
+      const e = await s.next((x) => x.event === 'reminder', 20_000);
+      expect(JSON.parse(e.data)).toEqual({ type: 'reminder', task, fire_at: fireAt });
+      const [pushed] = await push.waitFor(1);
+      expect(JSON.parse(pushed?.text ?? 'null')).toEqual({
+        type: 'reminder',
+        task: { id: task.id, uid: task.uid, list_id: task.list_id, title: 'Big', due_at: null },
+        fire_at: fireAt,
+      });
+    } finally {
+      s.close();
+    }
+  }, 30_000);
+
   it('to the assignee, or to every member of the list when it has none', async () => {
     const owner = uniqueUser();
     const member = uniqueUser();
