@@ -1,6 +1,9 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Webhook as Signer } from 'standardwebhooks';
 import type { Database } from '../db/client.js';
 import { handler, jobType, type JobHandler } from '../jobs/jobs.js';
+import { guardedLookup } from '../lib/public-address.js';
 import { checkTarget } from './webhooks.targets.js';
 
 /** One delivery (webhook_deliveries.id: the event's `webhook-id`), added by the triggers of migration 0013. */
@@ -19,6 +22,24 @@ interface DeliveryRow {
   url: string;
   secret: string;
   enabled: boolean;
+}
+
+/**
+ * One POST, its status (the body read and dropped), redirects not followed. It connects through
+ * `guardedLookup`: the addresses are checked inside the resolution the connection itself uses, so a
+ * name that answered public addresses to checkTarget cannot answer a private one now (DNS rebinding).
+ */
+function post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, allowPrivate: boolean): Promise<number> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: guardedLookup(allowPrivate), signal }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export interface WebhookJobsOptions {
@@ -70,9 +91,7 @@ export function webhookJobHandlers(options: WebhookJobsOptions): JobHandler<neve
     let status: number;
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), job.signal]);
-      const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
-      status = res.status;
-      await res.body?.cancel().catch(() => {});
+      status = await post(url, headers, body, signal, options.allowPrivate);
     } catch {
       return failed(null, 'no answer');
     }
