@@ -34,6 +34,12 @@ async function receiver(): Promise<{ server: Server; url: string; got: { body: s
 }
 
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+/** Waits (bounded) until `done` holds, then a little longer: what would come twice has had the time to. */
+async function settle(done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!done() && Date.now() < end) await sleep(100);
+  await sleep(1500);
+}
 const reminderEvents = (s: SseStream) => s.events.filter((e) => e.event === 'reminder');
 
 describe.each(drivers)('reminders [%s]', (driver) => {
@@ -172,7 +178,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
     try {
       await o.create({ title: 'everyone', list_id: list.id, reminders: [{ at: inMs(1500) }] });
       await o.create({ title: 'only the member', list_id: list.id, assignee_id: member, reminders: [{ at: inMs(1500) }] });
-      await sleep(5000);
+      await settle(() => reminderEvents(so).length >= 1 && reminderEvents(sm).length >= 2);
       const titles = (s: SseStream) => reminderEvents(s).map((e) => (JSON.parse(e.data) as { task: { title: string } }).task.title).sort();
       expect(titles(so)).toEqual(['everyone']);
       expect(titles(sm)).toEqual(['everyone', 'only the member']);
@@ -200,7 +206,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
       expect((await o.del(restored.id)).statusCode).toBe(200);
       expect((await o.trash.restore(restored.id)).statusCode).toBe(200);
       expect((await o.move(moved.id, { list_id: mine.id })).statusCode).toBe(200);
-      await sleep(4500);
+      await settle(() => reminderEvents(so).length >= 2 && reminderEvents(sm).length >= 1);
       const titles = (s: SseStream) => reminderEvents(s).map((e) => (JSON.parse(e.data) as { task: { title: string } }).task.title).sort();
       expect(titles(so)).toEqual(['moved away', 'restored']);
       expect(titles(sm)).toEqual(['restored']);
@@ -208,7 +214,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
       // The member leaves before the next one: only the owner is reminded.
       await o.create({ title: 'after leaving', list_id: shared.id, reminders: [{ at: inMs(2000) }] });
       expect((await m.sharing.remove(shared.id, member)).statusCode).toBe(200);
-      await sleep(4000);
+      await settle(() => reminderEvents(so).length >= 3);
       expect(titles(so)).toEqual(['after leaving', 'moved away', 'restored']);
       expect(titles(sm)).toEqual(['restored']);
     } finally {
