@@ -29,7 +29,7 @@ interface Fired {
 /** The task a push message carries when the whole one does not fit (push services refuse large payloads). */
 const SMALL_TASK = ['id', 'uid', 'list_id', 'title', 'due_at'] as const;
 
-export function reminderPayload(fired: Fired): { type: 'reminder'; task: Record<string, unknown>; fire_at: string } {
+function reminderPayload(fired: Fired): { type: 'reminder'; task: Record<string, unknown>; fire_at: string } {
   return { type: 'reminder', task: fired.task, fire_at: fired.fire_at };
 }
 
@@ -44,7 +44,7 @@ function smaller(fired: Fired): ReturnType<typeof reminderPayload> {
  * subscription (above 3,000 bytes with the small task); the next instant planned (this job is running:
  * the queue adds a new one under the key); the recipients and the task as the API sends it.
  */
-export const FIRE_SQL = (() => {
+const FIRE = (() => {
   const payload = (task: string) => `jsonb_build_object('type', 'reminder', 'task', ${task}, 'fire_at', api_instant(f.fire_at))`;
   const smallTask = `jsonb_build_object(${SMALL_TASK.map((k) => `'${k}', ${k === 'due_at' ? 'api_instant(t.due_at)' : `t.${k}`}`).join(', ')})`;
   const pushText = `(select case when octet_length(p.full::text) <= ${PUSH_PAYLOAD_MAX_BYTES} then p.full::text else p.small::text end from (select ${payload('task_api_json(t)')} as full, ${payload(smallTask)} as small) p)`;
@@ -89,7 +89,7 @@ export interface ReminderJobsOptions {
 export function reminderJobHandlers(options: ReminderJobsOptions): JobHandler<never>[] {
   const { database, log } = options;
   const fire = handler(REMINDER_FIRE, async ({ task_id, after }) => {
-    const [row] = await database.rows<{ fired: string[]; task: Record<string, unknown>; users: string[] }>(FIRE_SQL, [task_id, after]);
+    const [row] = await database.rows<{ fired: string[]; task: Record<string, unknown>; users: string[] }>(FIRE, [task_id, after]);
     if (row === undefined) return; // deleted meanwhile (its job goes with it)
     for (const fire_at of row.fired) {
       const fired = { fire_at, task: row.task, users: row.users };
