@@ -10,17 +10,22 @@
  * Environment: TASK_API_DIR (the API checkout, default the repository root), SKIP_BUILD=1 (reuse
  * .next), SKIP_API_BUILD=1 (reuse the API's dist/), CHROMIUM (default /usr/bin/chromium),
  * TEST_ARTIFACTS (screenshots and logs, default <repository>/test-artifacts/example-nextjs),
- * E2E_DEBUG=1 (print every API request and browser console line with a timestamp).
+ * E2E_DEBUG=1 (print every API request and browser console line with a timestamp),
+ * E2E_FEATURES=a,b (run only these feature suites of test/features/, and none of the core steps).
+ *
+ * Feature suites: every test/features/<name>.mjs exports `async function run(kit)`; they run in name
+ * order after the core steps, in the same browser against the same API and app. Each makes its own
+ * users (`kit.signUp`) so that it depends on no other suite; `kit` is built in main() below.
  *
  * Every step is run and reported, pass or fail, with its time; the exit code is 1 if any failed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
 import { chromium } from 'playwright-core';
@@ -31,6 +36,12 @@ const API_DIR = resolve(process.env.TASK_API_DIR ?? REPO);
 const ARTIFACTS = resolve(process.env.TEST_ARTIFACTS ?? join(REPO, 'test-artifacts', 'example-nextjs'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const LIVE_MS = 1000; // a second tab must see each change within this
+const FEATURES_DIR = join(EXAMPLE, 'test', 'features');
+const ONLY = (process.env.E2E_FEATURES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const FEATURES = (existsSync(FEATURES_DIR) ? readdirSync(FEATURES_DIR) : [])
+  .filter((f) => f.endsWith('.mjs'))
+  .sort()
+  .filter((f) => !ONLY.length || ONLY.includes(f.replace(/\.mjs$/, '')));
 
 /** A datetime-local value (the browser runs in UTC) `days` from now at `hh:mm`, and how the list shows it. */
 function dueIn(days, hhmm) {
@@ -112,6 +123,12 @@ async function screenshot(page, name) {
   } catch {
     // a closed page: nothing to keep
   }
+}
+
+/** The core steps: skipped, all of them, when E2E_FEATURES names the suites to run alone. */
+async function coreStep(name, fn) {
+  if (ONLY.length) return;
+  await step(name, fn);
 }
 
 async function step(name, fn) {
@@ -271,13 +288,13 @@ async function main() {
   const ids = {};
 
   try {
-    await step('signed out, /tasks sends to /sign-in', async () => {
+    await coreStep('signed out, /tasks sends to /sign-in', async () => {
       await tab1.goto(`${origin}/tasks`);
       assertEqual(new URL(tab1.url()).pathname, '/sign-in', 'path');
       assertEqual((await tab1.locator('h2').textContent())?.trim(), 'Sign in', 'heading');
     });
 
-    await step('sign up (email and password) lands on the task list', async () => {
+    await coreStep('sign up (email and password) lands on the task list', async () => {
       await tab1.getByRole('link', { name: 'Sign up' }).click();
       await tab1.waitForURL(`${origin}/sign-up`);
       await tab1.getByLabel('Name').fill('Alice');
@@ -301,7 +318,7 @@ async function main() {
       await screenshot(tab1, 'signed-up-empty');
     });
 
-    await step('sign-up with a taken email shows Better Auth\'s message', async () => {
+    await coreStep('sign-up with a taken email shows Better Auth\'s message', async () => {
       const ctx = await browser.newContext(contextOptions);
       const p = await ctx.newPage();
       await p.goto(`${origin}/sign-up`);
@@ -313,7 +330,7 @@ async function main() {
       await ctx.close();
     });
 
-    await step('a second tab of the same user opens the list', async () => {
+    await coreStep('a second tab of the same user opens the list', async () => {
       tab2 = await ctxA.newPage();
       api2 = recordApi(tab2, apiUrl);
       pagesToShoot.push(['tab2', tab2]);
@@ -321,13 +338,13 @@ async function main() {
       await eventually(() => text(tab2, 'count'), 'No tasks yet', 'tab 2 empty list');
     });
 
-    await step('tab 1 in front, tab 2 in the background (as a real second tab)', async () => {
+    await coreStep('tab 1 in front, tab 2 in the background (as a real second tab)', async () => {
       await tab1.bringToFront();
       const states = [await tab1.evaluate(() => document.visibilityState), await tab2.evaluate(() => document.visibilityState)];
       console.log(`        (visibilityState: tab 1 ${states[0]}, tab 2 ${states[1]})`);
     });
 
-    await step('both tabs are connected to the event stream', async () => {
+    await coreStep('both tabs are connected to the event stream', async () => {
       await eventually(() => text(tab1, 'live'), 'Live updates: on', 'tab 1 live state');
       await eventually(() => text(tab2, 'live'), 'Live updates: on', 'tab 2 live state');
       const tickets = api1.filter((r) => r.method === 'POST' && r.path.endsWith('/tasks/events/ticket'));
@@ -355,7 +372,7 @@ async function main() {
     }
 
     let milkAt = 0;
-    await step('create "Buy milk" (description, priority High, tags, due date)', async () => {
+    await coreStep('create "Buy milk" (description, priority High, tags, due date)', async () => {
       const r = await createTask({ title: 'Buy milk', description: 'Two litres', priority: 'high', tags: 'errands, home', due: MILK_DUE.input });
       ids.milk = r.body.data.id;
       milkAt = r.at;
@@ -364,12 +381,12 @@ async function main() {
       assertEqual(await text(tab1, 'count'), '1 task', 'count');
     });
 
-    await step('tab 2 sees the new task within 1 s', async () => {
+    await coreStep('tab 2 sees the new task within 1 s', async () => {
       const ms = await seenWithin(tab2, milkAt, () => titles(tab2), ['Buy milk'], 'Buy milk');
       console.log(`        (after ${ms} ms)`);
     });
 
-    await step('the task shows priority, tags and due date', async () => {
+    await coreStep('the task shows priority, tags and due date', async () => {
       const item = taskItem(tab1, ids.milk);
       assertEqual((await item.locator('[data-testid=task-priority]').allTextContents()), ['High'], 'priority badge');
       assertEqual(await item.locator('[data-testid=task-tag]').allTextContents(), ['#errands', '#home'], 'tags');
@@ -378,7 +395,7 @@ async function main() {
       if (!created) throw new Error('no create seen');
     });
 
-    await step('create "Walk the dog" (Low, home) and "File taxes" (Medium, admin, due)', async () => {
+    await coreStep('create "Walk the dog" (Low, home) and "File taxes" (Medium, admin, due)', async () => {
       ids.dog = (await createTask({ title: 'Walk the dog', priority: 'low', tags: 'home' })).body.data.id;
       ids.taxes = (await createTask({ title: 'File taxes', priority: 'medium', tags: 'admin', due: TAXES_DUE.input })).body.data.id;
       await eventually(() => titles(tab1), ['File taxes', 'Walk the dog', 'Buy milk'], 'newest first');
@@ -388,7 +405,7 @@ async function main() {
 
     const filters = tab1.locator('[data-testid=filters]');
     const all3 = ['File taxes', 'Walk the dog', 'Buy milk'];
-    await step('search "milk"', async () => {
+    await coreStep('search "milk"', async () => {
       try {
         await filters.getByLabel('Search').fill('milk');
         await eventually(() => titles(tab1), ['Buy milk'], 'search results');
@@ -400,7 +417,7 @@ async function main() {
       }
     });
 
-    await step('filter by priority High', async () => {
+    await coreStep('filter by priority High', async () => {
       try {
         await filters.getByLabel('Priority filter').selectOption('high');
         await eventually(() => titles(tab1), ['Buy milk'], 'priority high');
@@ -410,7 +427,7 @@ async function main() {
       }
     });
 
-    await step('filter by tag "home"', async () => {
+    await coreStep('filter by tag "home"', async () => {
       try {
         await filters.getByLabel('Tag filter').fill('home');
         await eventually(() => titles(tab1), ['Walk the dog', 'Buy milk'], 'tag home');
@@ -420,14 +437,14 @@ async function main() {
       }
     });
 
-    await step('the tag list counts tags', async () => {
+    await coreStep('the tag list counts tags', async () => {
       const tagCalls = api1.filter((r) => r.method === 'GET' && r.path.endsWith('/tags'));
       assertEqual(tagCalls.at(-1)?.status, 200, 'GET tags status');
       const options = await tab1.locator('#tag-options option').evaluateAll((os) => os.map((o) => o.textContent));
       assertEqual(options, ['home (2)', 'admin (1)', 'errands (1)'], 'tag options');
     });
 
-    await step('filter by due date: overdue, due in 7 days', async () => {
+    await coreStep('filter by due date: overdue, due in 7 days', async () => {
       try {
         await filters.getByLabel('Due filter').selectOption('overdue');
         await eventually(() => titles(tab1), ['File taxes'], 'overdue');
@@ -441,7 +458,7 @@ async function main() {
       }
     });
 
-    await step('sort by title, by due date, by priority', async () => {
+    await coreStep('sort by title, by due date, by priority', async () => {
       try {
         await filters.getByLabel('Sort').selectOption('title');
         await eventually(() => titles(tab1), ['Buy milk', 'File taxes', 'Walk the dog'], 'by title');
@@ -455,7 +472,7 @@ async function main() {
       }
     });
 
-    await step('pages of 2: next and previous', async () => {
+    await coreStep('pages of 2: next and previous', async () => {
       try {
         await filters.getByLabel('Per page').selectOption('2');
         await eventually(() => titles(tab1), ['File taxes', 'Walk the dog'], 'page 1');
@@ -475,7 +492,7 @@ async function main() {
     });
 
     let toggledAt = 0;
-    await step('toggle "Buy milk" completed', async () => {
+    await coreStep('toggle "Buy milk" completed', async () => {
       const box = tab1.getByRole('checkbox', { name: 'Completed: Buy milk' });
       mark('toggle: click');
       const r = await apiCall(tab1, apiUrl, 'PATCH', new RegExp(`/tasks/${ids.milk}/complete$`), 200, async () => {
@@ -489,11 +506,11 @@ async function main() {
       assertEqual(await box.isChecked(), true, 'checkbox');
     });
 
-    await step('tab 2 sees the toggle within 1 s', async () => {
+    await coreStep('tab 2 sees the toggle within 1 s', async () => {
       await seenWithin(tab2, toggledAt, () => completedOf(tab2, ids.milk), 'true', 'completed');
     });
 
-    await step('filter by status: Completed, Pending, All', async () => {
+    await coreStep('filter by status: Completed, Pending, All', async () => {
       await filters.getByLabel('Status').selectOption('completed');
       await eventually(() => titles(tab1), ['Buy milk'], 'completed');
       await filters.getByLabel('Status').selectOption('pending');
@@ -505,7 +522,7 @@ async function main() {
     });
 
     let editedAt = 0;
-    await step('edit "Walk the dog"', async () => {
+    await coreStep('edit "Walk the dog"', async () => {
       await taskItem(tab1, ids.dog).getByRole('button', { name: 'Edit' }).click();
       const edit = tab1.getByRole('form', { name: 'Edit Walk the dog' });
       await edit.getByLabel('Title').fill('Walk the dog twice');
@@ -517,11 +534,11 @@ async function main() {
       assertEqual(await taskItem(tab1, ids.dog).locator('[data-testid=task-description]').textContent(), 'Morning and evening', 'edited description');
     });
 
-    await step('tab 2 sees the edit within 1 s', async () => {
+    await coreStep('tab 2 sees the edit within 1 s', async () => {
       await seenWithin(tab2, editedAt, () => titles(tab2), ['File taxes', 'Walk the dog twice', 'Buy milk'], 'edited title');
     });
 
-    await step('a stale edit (412) shows the newer task instead of overwriting it', async () => {
+    await coreStep('a stale edit (412) shows the newer task instead of overwriting it', async () => {
       // Tab 2 opens the editor on "File taxes", tab 1 changes it, then tab 2 saves its stale copy.
       // (Tab 2 is reloaded first, so this step does not depend on the event stream.)
       await tab2.bringToFront();
@@ -550,7 +567,7 @@ async function main() {
     });
 
     let deletedAt = 0;
-    await step('delete "File taxes"', async () => {
+    await coreStep('delete "File taxes"', async () => {
       const r = await apiCall(tab1, apiUrl, 'DELETE', new RegExp(`/tasks/${ids.taxes}$`), 200, () =>
         taskItem(tab1, ids.taxes).getByRole('button', { name: 'Delete' }).click(),
       );
@@ -560,12 +577,12 @@ async function main() {
       assertEqual(await text(tab1, 'count'), '2 tasks', 'count');
     });
 
-    await step('tab 2 sees the delete within 1 s', async () => {
+    await coreStep('tab 2 sees the delete within 1 s', async () => {
       await seenWithin(tab2, deletedAt, () => titles(tab2), ['Walk the dog twice', 'Buy milk'], 'after delete');
       await screenshot(tab2, 'tab2-live');
     });
 
-    await step('503 with Retry-After while the database restarts: the list retries and loads', async () => {
+    await coreStep('503 with Retry-After while the database restarts: the list retries and loads', async () => {
       const pid = Number(readFileSync(join(apiData, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
       const before = api1.length;
       let sawNotice = false;
@@ -590,7 +607,7 @@ async function main() {
       await eventually(() => titles(tab1), ['Walk the dog twice', 'Buy milk'], 'all again');
     });
 
-    await step('a second user sees none of the first user\'s tasks (and the API refuses their path: 403)', async () => {
+    await coreStep('a second user sees none of the first user\'s tasks (and the API refuses their path: 403)', async () => {
       const ctxB = await browser.newContext(contextOptions);
       const tabB = await ctxB.newPage();
       const apiB = recordApi(tabB, apiUrl);
@@ -623,7 +640,7 @@ async function main() {
       }
     });
 
-    await step('sign out: tab 1 goes to sign-in; tab 2\'s next API call is a 401 and sends it to sign-in', async () => {
+    await coreStep('sign out: tab 1 goes to sign-in; tab 2\'s next API call is a 401 and sends it to sign-in', async () => {
       await tab1.getByRole('button', { name: 'Sign out' }).click();
       await tab1.waitForURL(`${origin}/sign-in?reason=signed-out`);
       await eventually(() => text(tab1, 'auth-reason'), 'You are signed out.', 'tab 1 notice');
@@ -636,7 +653,7 @@ async function main() {
       await screenshot(tab2, 'tab2-sent-to-sign-in');
     });
 
-    await step('sign in: a wrong password is refused, the right one shows the tasks again', async () => {
+    await coreStep('sign in: a wrong password is refused, the right one shows the tasks again', async () => {
       await tab1.getByLabel('Email').fill(emailA);
       await tab1.getByLabel('Password').fill('wrong password!');
       await tab1.getByRole('button', { name: 'Sign in' }).click();
@@ -648,18 +665,46 @@ async function main() {
       await screenshot(tab1, 'signed-in-again');
     });
 
-    await step('"Clear completed" (a server action calling the API with the user\'s JWT) deletes "Buy milk"', async () => {
+    await coreStep('"Clear completed" (a server action calling the API with the user\'s JWT) deletes "Buy milk"', async () => {
       await tab1.getByRole('button', { name: 'Clear completed' }).click();
       await eventually(() => text(tab1, 'notice'), 'Cleared 1 completed task.', 'notice');
       assertEqual(await titles(tab1), ['Walk the dog twice'], 'titles');
     });
 
-    await step('sign out', async () => {
+    await coreStep('sign out', async () => {
       await tab1.getByRole('button', { name: 'Sign out' }).click();
       await tab1.waitForURL(`${origin}/sign-in?reason=signed-out`);
       await eventually(() => text(tab1, 'auth-reason'), 'You are signed out.', 'notice');
       await screenshot(tab1, 'signed-out');
     });
+
+    // ------------------------------------------------------------ feature suites (test/features/)
+    let signUps = 0;
+    /** A new user in a new browser context, signed up through the page, on /tasks. */
+    async function signUp(name = 'User', options = {}) {
+      const context = await browser.newContext({ ...contextOptions, ...options });
+      const page = await context.newPage();
+      const email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${Date.now()}-${++signUps}@example.com`;
+      await page.goto(`${origin}/sign-up`);
+      await page.getByLabel('Name').fill(name);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      await page.waitForURL(`${origin}/tasks`);
+      const session = await page.evaluate(async () => (await fetch('/api/auth/get-session')).json());
+      pagesToShoot.push([`${name}-${signUps}`, page]);
+      return { context, page, user: session.user, email, password, api: recordApi(page, apiUrl) };
+    }
+    const kit = {
+      browser, contextOptions, origin, apiUrl, apiDataDir: apiData, password, signUp,
+      step, eventually, assertEqual, apiCall, seenWithin, screenshot, text, titles, taskItem, recordApi, mark, sleep,
+      LIVE_MS,
+    };
+    for (const file of FEATURES) {
+      console.log(`feature suite: ${file}`);
+      const mod = await import(pathToFileURL(join(FEATURES_DIR, file)).href);
+      await mod.run(kit);
+    }
   } finally {
     await browser.close().catch(() => {});
     await stopAll();

@@ -1,0 +1,1 @@
+// Offline: the app shell's cache (fetch handler). Loaded by sw.js.
