@@ -46,7 +46,7 @@ interface OpenStream {
 }
 
 /** Parses an event stream, calling `onEvent(type, data)` for each complete event. */
-function sseParser(onEvent: (type: string, data: string) => void): (chunk: string) => void {
+export function sseParser(onEvent: (type: string, data: string) => void): (chunk: string) => void {
   let buffer = '';
   return (chunk) => {
     buffer += chunk;
