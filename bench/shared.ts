@@ -42,6 +42,15 @@ const SECONDS = Number(values.seconds);
 const COST = Number(values.cost);
 const MEMBERS = 5;
 
+/** What the bench reads of an answer's body. */
+interface Body {
+  data: { id: number; token: string; results: { data: { id: number } }[] };
+}
+interface Answer {
+  status: number;
+  json: Body | null;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,19 +63,19 @@ interface User {
   token: string;
 }
 
-async function call(base: string, user: User, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function call(base: string, user: User, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${base}/api/${user.id}${path}`, {
     method,
     headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, json: await res.json().catch(() => null) };
+  return { status: res.status, json: (await res.json().catch(() => null)) as Body | null };
 }
 
-async function expect(what: string, p: Promise<{ status: number; json: any }>, status: number): Promise<any> {
+async function expect(what: string, p: Promise<Answer>, status: number): Promise<Body> {
   const r = await p;
   if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
+  return r.json as Body;
 }
 
 /** One event stream; `onUpsert(title, at)` for each task upsert. Resolves once the stream said `ready`. */

@@ -40,6 +40,15 @@ const PER_ENDPOINT = Number(values['per-endpoint']);
 const EVENTS = ENDPOINTS * PER_ENDPOINT;
 const MIXED_USERS = 20;
 
+/** What the bench reads of an answer's body. */
+interface Body {
+  data: { id: number; token: string; results: { data: { id: number } }[] };
+}
+interface Answer {
+  status: number;
+  json: Body | null;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,13 +83,13 @@ const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port
 
 // ---------------------------------------------------------------- helpers
 
-async function call(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function call(base: string, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, json: await res.json().catch(() => null) };
+  return { status: res.status, json: (await res.json().catch(() => null)) as Body | null };
 }
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -128,7 +137,7 @@ try {
       operations: Array.from({ length: 50 }, (_, k) => ({ op: 'create', task: { title: `read ${k}` } })),
     });
     if (status !== 200) throw new Error(`seeding ${u.id}: ${status}`);
-    if ('ids' in u) (u.ids as number[]).push(...(json.data.results as { data: { id: number } }[]).map((r) => r.data.id));
+    if ('ids' in u) (u.ids as number[]).push(...(json as Body).data.results.map((r) => r.data.id));
   }
 
   // The endpoints' users: their tasks first, then the webhook (so that seeding sends nothing).
@@ -142,7 +151,7 @@ try {
         operations: Array.from({ length: n }, (_, k) => ({ op: 'create', task: { title: `task ${made + k}` } })),
       });
       if (status !== 200) throw new Error(`seeding ${u.id}: ${status}`);
-      u.ids.push(...(json.data.results as { data: { id: number } }[]).map((r) => r.data.id));
+      u.ids.push(...(json as Body).data.results.map((r) => r.data.id));
     }
     const hook = await call(base, u.token, 'POST', `/api/${u.id}/webhooks`, { url: receiverUrl, events: ['*'] });
     if (hook.status !== 201) throw new Error(`webhook of ${u.id}: ${hook.status} ${JSON.stringify(hook.json)}`);
