@@ -19,6 +19,8 @@ import type {
   ListUpdate,
   Member,
   Priority,
+  PushSubscriptionInput,
+  PushSubscriptionRef,
   Role,
   TagCount,
   Task,
@@ -61,6 +63,24 @@ export interface TaskPage {
   /** The list's ETag: pass as `ifNoneMatch` to poll cheaply. */
   etag: string | null;
   message: string;
+}
+
+/**
+ * What `push.subscribe` takes: the browser's `PushSubscription` itself, its `toJSON()`, or the body
+ * as the API documents it.
+ */
+export type PushSubscriptionLike = PushSubscriptionInput | PushSubscriptionJSON | { toJSON(): PushSubscriptionJSON };
+
+function pushSubscriptionBody(subscription: PushSubscriptionLike): PushSubscriptionInput {
+  const json: PushSubscriptionJSON | PushSubscriptionInput =
+    'toJSON' in subscription && typeof subscription.toJSON === 'function' ? subscription.toJSON() : (subscription as PushSubscriptionJSON);
+  const { endpoint, keys } = json;
+  const p256dh = keys?.['p256dh'];
+  const auth = keys?.['auth'];
+  if (typeof endpoint !== 'string' || typeof p256dh !== 'string' || typeof auth !== 'string') {
+    throw new TypeError('push.subscribe needs a subscription with endpoint, keys.p256dh and keys.auth (PushSubscription.toJSON())');
+  }
+  return { endpoint, expirationTime: json.expirationTime ?? null, keys: { p256dh, auth } };
 }
 
 /** `If-Match`: a task (its version), a version number, an ETag as sent, or `'*'`. */
@@ -568,6 +588,41 @@ export class TaskClient {
         handlers,
         options,
       );
+    },
+  };
+
+  /** Web Push (version 3): the browser subscriptions that reminders are pushed to. */
+  readonly push = {
+    /**
+     * GET /push/public-key (no token): the server's VAPID public key, base64url, for
+     * `pushManager.subscribe({ userVisibleOnly: true, applicationServerKey })`. A server without
+     * keys (Web Push off) answers 503 SERVICE_UNAVAILABLE.
+     */
+    publicKey: async (options: CallOptions = {}): Promise<string> => {
+      const { data } = await this.call('GET', null, () => this.raw.GET('/push/public-key', { ...this.signal(options) }));
+      return data.data.public_key;
+    },
+    /**
+     * POST .../push-subscriptions with the browser's subscription (the `PushSubscription`, or its
+     * `toJSON()`): the user's reminders are pushed to it. The same endpoint again updates its keys and
+     * answers the same id. Safe to retry: one Idempotency-Key per call (yours with `idempotencyKey`).
+     */
+    subscribe: async (subscription: PushSubscriptionLike, options: CreateOptions = {}): Promise<PushSubscriptionRef> => {
+      const user_id = await this.userId();
+      const body = pushSubscriptionBody(subscription);
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey()) });
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/push-subscriptions', { params: { path: { user_id } }, body, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** DELETE .../push-subscriptions/{id}: nothing is pushed to it any more (404 NOT_FOUND when it is not the user's). */
+    unsubscribe: async (id: number, options: CallOptions = {}): Promise<PushSubscriptionRef> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('DELETE', null, () =>
+        this.raw.DELETE('/api/{user_id}/push-subscriptions/{id}', { params: { path: { user_id, id } }, ...this.signal(options) }),
+      );
+      return data.data;
     },
   };
 

@@ -5,7 +5,7 @@
  * is closed and a new ticket is fetched, resuming from the last cursor seen.
  */
 import { ApiError } from './errors.js';
-import type { Change } from './types.js';
+import type { Change, ReminderEvent } from './types.js';
 
 /** The part of the WHATWG EventSource this needs (browsers; `eventsource` on Node). */
 export interface EventSourceLike {
@@ -26,6 +26,11 @@ export interface EventHandlers {
    * as one event with its latest state, as /changes gives them.
    */
   onReady?(cursor: string | null): void;
+  /**
+   * A reminder fired for this user (`event: reminder`): not a change, so it moves no cursor and is
+   * never replayed; a stream that was not open when it fired does not get it (Web Push does).
+   */
+  onReminder?(reminder: ReminderEvent): void;
   /** The cursor was too old (`event: reset`): reload everything (the stream restarts from now). */
   onReset?(): void;
   /** A failed ticket or connection; the subscription retries unless the state is 'unavailable'. */
@@ -123,6 +128,17 @@ export function subscribeEvents(source: Source, handlers: EventHandlers, options
     };
     current.addEventListener('upsert', onChange);
     current.addEventListener('delete', onChange);
+    current.addEventListener('reminder', (event) => {
+      if (!live()) return;
+      let reminder: ReminderEvent;
+      try {
+        reminder = JSON.parse(String(event.data)) as ReminderEvent;
+      } catch (err) {
+        handlers.onError?.(err);
+        return;
+      }
+      handlers.onReminder?.(reminder);
+    });
     current.addEventListener('reset', () => {
       if (!live()) return;
       current.close();

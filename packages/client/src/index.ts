@@ -12,6 +12,7 @@ export {
   type ListOptions,
   type ListQuery,
   type ListTasks,
+  type PushSubscriptionLike,
   type TaskClientOptions,
   type TaskPage,
   type WriteOptions,
@@ -74,6 +75,11 @@ export type {
   Invitation,
   InvitationCreated,
   Role,
+  Reminder,
+  ReminderEvent,
+  ReminderTask,
+  PushSubscriptionInput,
+  PushSubscriptionRef,
 } from './types.js';
 export { buildTree, type TaskNode } from './tree.js';
 export type { paths, components } from './schema.js';

@@ -70,6 +70,29 @@ export type InvitationCreated = DataOf<ResponseJson<ApiPaths['/api/{user_id}/lis
 /** A member's role. */
 export type Role = Member['role'];
 
+/** One reminder of a task: `{minutes_before}` (before `due_at`; the task needs one) or `{at}` (an instant). */
+export type Reminder = Task['reminders'] extends (infer R)[] ? R : never;
+/** POST /api/{user_id}/push-subscriptions body: what a browser's `PushSubscription.toJSON()` gives. */
+export type PushSubscriptionInput = RequestJson<ApiPaths['/api/{user_id}/push-subscriptions']['post']>;
+/** `data` of POST /api/{user_id}/push-subscriptions (201) and of its DELETE: the subscription's id. */
+export type PushSubscriptionRef = DataOf<ResponseJson<ApiPaths['/api/{user_id}/push-subscriptions']['post'], 201>>;
+/**
+ * The task a reminder carries: the whole task, or, when the whole one is too large for a push
+ * message (above 3,000 bytes), only these fields.
+ */
+export type ReminderTask = Task | Pick<Task, 'id' | 'uid' | 'list_id' | 'title' | 'due_at'>;
+/**
+ * A reminder that fired (API.md, Reminders): the `data` of an `event: reminder` on the event stream,
+ * and the JSON of a Web Push message. Not in the OpenAPI document (neither an event stream's events
+ * nor a push payload are), so written here from the contract, with the task's fields from it.
+ */
+export interface ReminderEvent {
+  type: 'reminder';
+  task: ReminderTask;
+  /** The instant the reminder was for (UTC, milliseconds): the due date minus `minutes_before`, or its `at`. */
+  fire_at: string;
+}
+
 /** `none` < `low` < `medium` < `high`. */
 export type Priority = Task['priority'];
 /** `status` (and `filter`) of the list: all, pending, completed and the UI words for them. */

@@ -2,6 +2,8 @@
 // PostgreSQL), over loopback: every helper, every version-2 feature, the event stream through a
 // minimal EventSource (Node 20 has none), and last a crash of the database (503, retried).
 import assert from 'node:assert/strict';
+import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import { ApiError, buildTree, cachedToken, createTaskClient, isApiError, parseRetryAfter, versionFromEtag } from '../dist/index.js';
@@ -11,11 +13,31 @@ const ORIGIN = 'http://localhost:3000'; // the API's default CORS_ORIGINS
 let api;
 
 before(async () => {
-  api = await startApi({ DATABASE_TIMEOUT_MS: '2000', CORS_ORIGINS: ORIGIN });
+  // PUSH_ALLOW_PRIVATE: the push test's push service is on loopback, over http.
+  api = await startApi({ DATABASE_TIMEOUT_MS: '2000', CORS_ORIGINS: ORIGIN, PUSH_ALLOW_PRIVATE: 'true' });
 });
 after(async () => {
   await api?.stop();
 });
+
+/**
+ * A Web Push message as the browser decrypts it (RFC 8291, aes128gcm of RFC 8188, one record):
+ * `browser` is the subscription's P-256 key pair (createECDH), `authSecret` its 16 bytes.
+ */
+function decryptPush(body, browser, authSecret) {
+  const salt = body.subarray(0, 16);
+  const idlen = body[20];
+  const serverKey = body.subarray(21, 21 + idlen);
+  const record = body.subarray(21 + idlen);
+  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), browser.getPublicKey(), serverKey]);
+  const ikm = Buffer.from(hkdfSync('sha256', browser.computeSecret(serverKey), authSecret, keyInfo, 32));
+  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
+  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
+  const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
+  decipher.setAuthTag(record.subarray(-16));
+  const plain = Buffer.concat([decipher.update(record.subarray(0, -16)), decipher.final()]);
+  return plain.subarray(0, plain.lastIndexOf(2)).toString('utf8'); // the last record's delimiter (2), then zero padding
+}
 
 let userSeq = 0;
 function client(extra = {}) {
@@ -419,6 +441,67 @@ describe('@task-api/client against the real API', () => {
   it('a changes cursor that is not ours is a 400 naming since', async () => {
     const { c } = client();
     await assert.rejects(c.changes({ since: 'not-a-cursor' }), (err) => err.status === 400 && /since/.test(err.detail));
+  });
+
+  it('push and reminders: the VAPID key; subscribe (the same endpoint again: the same id); a reminder on the stream (onReminder) and pushed, encrypted, to the subscription; unsubscribe', async () => {
+    const { c, user } = client();
+    const publicKey = await c.push.publicKey();
+    assert.equal(Buffer.from(publicKey, 'base64url').length, 65, 'an uncompressed P-256 key');
+    await assert.rejects(c.push.subscribe({ endpoint: 'https://push.example/x' }), TypeError);
+
+    // A push service of our own on loopback, and the browser's side of the subscription (RFC 8291).
+    const browser = createECDH('prime256v1');
+    browser.generateKeys();
+    const authSecret = randomBytes(16);
+    const pushed = [];
+    const service = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (chunk) => chunks.push(chunk));
+      req.on('end', () => {
+        pushed.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+        res.statusCode = 201;
+        res.end();
+      });
+    });
+    await new Promise((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const subscription = {
+      endpoint: `http://127.0.0.1:${service.address().port}/push/${user}`,
+      expirationTime: null,
+      keys: { p256dh: browser.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') },
+    };
+    const reminders = [];
+    let ready = false;
+    const stop = c.events.subscribe({ onReady: () => (ready = true), onReminder: (r) => reminders.push(r) });
+    try {
+      const first = await c.push.subscribe({ toJSON: () => subscription }); // a PushSubscription
+      assert.equal(typeof first.id, 'number');
+      assert.deepEqual(await c.push.subscribe(subscription), first, 'the same endpoint again: the same id');
+      await until(() => ready, 'the stream');
+
+      const at = new Date(Date.now() + 1500).toISOString();
+      const task = await c.tasks.create({ title: 'Call the dentist', reminders: [{ at }] });
+      assert.deepEqual(task.reminders, [{ at }]);
+      await until(() => reminders.length === 1 && pushed.length === 1, 'the reminder on the stream and at the push service', 15_000);
+      const expected = { type: 'reminder', task, fire_at: at };
+      assert.deepEqual(reminders[0], expected);
+      assert.ok(Date.now() >= Date.parse(at), 'not before its time');
+
+      const [message] = pushed;
+      assert.equal(message.method, 'POST');
+      assert.equal(message.path, `/push/${user}`);
+      assert.equal(message.headers['content-encoding'], 'aes128gcm');
+      assert.equal(message.headers.urgency, 'high');
+      assert.equal(message.headers.ttl, '86400');
+      assert.match(message.headers.authorization, /^vapid t=[\w-]+\.[\w-]+\.[\w-]+, k=/);
+      assert.ok(message.headers.authorization.endsWith(`k=${publicKey}`), 'signed with the key GET /push/public-key gives');
+      assert.deepEqual(JSON.parse(decryptPush(message.body, browser, authSecret)), expected);
+
+      assert.deepEqual(await c.push.unsubscribe(first.id), first);
+      await assert.rejects(c.push.unsubscribe(first.id), (err) => err.status === 404 && err.code === 'NOT_FOUND');
+    } finally {
+      stop();
+      service.close();
+    }
   });
 
   it(

@@ -26,8 +26,11 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
 import { authClient } from '@/lib/auth-client';
+import { forgetPushSubscription } from '@/lib/push';
 
 import { clearCompleted } from './actions';
+import { announceReminder, ReminderCenter } from './reminder-toast';
+import { readReminders, RemindersField } from './reminders-field';
 
 /** One token cache per tab; cleared on sign-out (here or in another tab). */
 const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
@@ -135,6 +138,7 @@ function readTaskForm(form: FormData): TaskCreate {
     priority: String(form.get('priority') ?? 'none') as Priority,
     tags: parseTags(String(form.get('tags') ?? '')),
     due_at: due === '' ? null : new Date(due).toISOString(),
+    reminders: readReminders(form),
   };
 }
 
@@ -174,6 +178,7 @@ function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
         </label>
         {children}
       </div>
+      <RemindersField task={task} />
     </>
   );
 }
@@ -296,6 +301,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       // Ready (also after a reconnect): reload once, for what changed before the stream was open.
       onReady: () => scheduleReload(),
       onStateChange: setLive,
+      onReminder: announceReminder,
     });
     stopLive.current = unsubscribe;
     return unsubscribe;
@@ -319,6 +325,15 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   const change = (patch: Partial<Filters>) => {
     setFilters((f) => ({ ...f, ...patch }));
     setCursors([undefined]);
+  };
+
+  // A reminder's toast or notification opens its task: its edit form, when the list shows it.
+  const openTask = (id: number): boolean => {
+    const task = tasks?.find((t) => t.id === id);
+    if (!task) return false;
+    setConflict(null);
+    setEditing(task);
+    return true;
   };
 
   // One Idempotency-Key per logical create: a resubmit of the same form after a failure reuses it.
@@ -385,6 +400,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   async function signOut() {
     leaving.current = true;
     stopLive.current();
+    await forgetPushSubscription(client);
     await authClient.signOut();
     apiToken.clear();
     if (typeof BroadcastChannel !== 'undefined') {
@@ -425,6 +441,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
             {error.text}
           </p>
         ) : null}
+        <ReminderCenter client={client} onOpenTask={openTask} />
 
         <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form">
           <fieldset>
