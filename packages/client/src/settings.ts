@@ -28,8 +28,8 @@ void allListed;
 /**
  * The `webcal://` form of a feed's `http(s)://` address: the link that opens "subscribe" in
  * calendar apps (Apple Calendar, Outlook; Google Calendar takes the https address). Only the scheme
- * changes; the app fetches it over HTTPS (most try HTTPS first, some plain HTTP: serve the feed over
- * HTTPS). Any other string is returned as it is.
+ * changes (a webcal:// address does not say whether to fetch it over https or http, and apps
+ * differ: serve the feed over https). Any other string is returned as it is.
  */
 export function webcalUrl(url: string): string {
   return url.replace(/^https?:\/\//i, 'webcal://');
