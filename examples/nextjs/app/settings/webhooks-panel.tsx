@@ -21,6 +21,7 @@ function deliveryState(d: WebhookDelivery): { state: DeliveryState; text: string
     if (d.attempts === 0) return { state: 'queued', text: 'Queued' };
     return ok ? { state: 'queued', text: `Queued again (last: ${last})` } : { state: 'retrying', text: `Retrying (last: ${last})` };
   }
+  if (d.attempts === 0) return { state: 'failed', text: 'Not sent (the webhook was off)' };
   if (ok) return { state: 'delivered', text: `Delivered (${last})` };
   if (d.last_status === 410) return { state: 'gone', text: 'Gone (410): webhook turned off' };
   return { state: 'failed', text: `Failed (${last})` };
