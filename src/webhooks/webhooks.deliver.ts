@@ -66,7 +66,13 @@ export function webhookJobHandlers(options: WebhookJobsOptions): JobHandler<neve
       'select d.id, d.payload, d.webhook_id, w.url, w.secret, w.enabled from webhook_deliveries d join webhooks w on w.id = d.webhook_id where d.id = $1',
       [id],
     );
-    if (row === undefined || !row.enabled) return; // the webhook was deleted or turned off meanwhile
+    if (row === undefined) return; // the webhook was deleted meanwhile (its deliveries with it)
+    if (!row.enabled) {
+      // Turned off (a 410, or PUT enabled: false) meanwhile, or a redelivery asked while off: not
+      // sent, and no attempt is due any more (the list would otherwise show one due forever).
+      await database.rows('update webhook_deliveries set next_attempt_at = null where id = $1', [id]);
+      return;
+    }
     const body = JSON.stringify(row.payload);
     const failed = async (status: number | null, why: string): Promise<never> => {
       const last = job.attempt >= job.maxAttempts;

@@ -149,6 +149,18 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     await me.create({ title: 'Not sent' });
     await sleep(800);
     expect(at('/s/410')()).toHaveLength(1);
+    // A redelivery asked while the webhook is off: accepted, not sent, and no attempt left due.
+    const [goneDelivery] = (await me.webhooks.deliveries(gone.id)).json().data;
+    expect(goneDelivery).toEqual({ id: at('/s/410')()[0]?.headers['webhook-id'], type: 'task.created', attempts: 1, last_status: 410, next_attempt_at: null });
+    const again = await t.app.inject({ method: 'POST', url: `/api/${me.user}/webhooks/${gone.id}/deliveries/${goneDelivery.id}/redeliver`, headers: { authorization: `Bearer ${await signToken(me.user)}` } });
+    expect(again.statusCode).toBe(202);
+    let settled = (await me.webhooks.deliveries(gone.id)).json().data[0];
+    for (let i = 0; i < 50 && settled.next_attempt_at !== null; i++) {
+      await sleep(100);
+      settled = (await me.webhooks.deliveries(gone.id)).json().data[0];
+    }
+    expect(settled).toEqual(goneDelivery);
+    expect(at('/s/410')()).toHaveLength(1);
 
     const ok = (await me.webhooks.create({ url: r.url('/d'), events: ['task.created'] })).json().data;
     await me.create({ title: 'Send twice' });

@@ -247,6 +247,7 @@ async function main() {
     CORS_ORIGINS: origin,
     LOG_LEVEL: 'warn',
     NODE_ENV: 'development',
+    WEBHOOKS_ALLOW_PRIVATE: 'true', // webhooks to a receiver on loopback (test/features/settings.mjs)
   };
   const api = start('API', process.execPath, [join(API_DIR, 'dist/src/server.js')], API_DIR, apiEnv);
   const app = start('Next.js', process.execPath, [join(EXAMPLE, 'node_modules/next/dist/bin/next'), 'start', '-p', String(appPort), '-H', '127.0.0.1'], EXAMPLE, {

@@ -9,6 +9,8 @@ import type {
   ApiPaths,
   BatchOperation,
   BatchResult,
+  CalendarFeed,
+  CalendarFeedCreate,
   ChangesPage,
   EventTicket,
   Invitation,
@@ -27,7 +29,13 @@ import type {
   TaskCreate,
   TaskMove,
   TaskUpdate,
+  Webhook,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookUpdate,
 } from './types.js';
+import { webcalUrl } from './settings.js';
 
 export interface TaskClientOptions {
   /** Where the API is, e.g. `http://127.0.0.1:8000` (no trailing slash needed). */
@@ -536,6 +544,108 @@ export class TaskClient {
       );
       return data.data;
     },
+  };
+
+  /**
+   * Webhooks (version 3): the events of every list the user is a member of, POSTed to a URL and
+   * signed as Standard Webhooks says (verify them with the `standardwebhooks` package and the secret).
+   */
+  readonly webhooks = {
+    /**
+     * Subscribes `url` to `events` (or `['*']`). The answer carries the signing `secret` (`whsec_...`):
+     * shown only now, keep it. One Idempotency-Key per call by default, as `tasks.create`.
+     */
+    create: async (input: WebhookCreate, options: CreateOptions = {}): Promise<WebhookCreated> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey()) });
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/webhooks', { params: { path: { user_id } }, body: input, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The user's webhooks, oldest first, without their secrets. */
+    list: async (options: CallOptions = {}): Promise<Webhook[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () => this.raw.GET('/api/{user_id}/webhooks', { params: { path: { user_id } }, ...this.signal(options) }));
+      return data.data;
+    },
+    get: async (id: number, options: CallOptions = {}): Promise<Webhook> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () => this.raw.GET('/api/{user_id}/webhooks/{id}', { params: { path: { user_id, id } }, ...this.signal(options) }));
+      return data.data;
+    },
+    /** Changes `url`, `events`, or `enabled` (`true` turns on again an endpoint a 410 turned off). */
+    update: async (id: number, patch: WebhookUpdate, options: CreateOptions = {}): Promise<Webhook> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey || null });
+      const { data } = await this.call('PUT', headers['idempotency-key'] ?? null, () =>
+        this.raw.PUT('/api/{user_id}/webhooks/{id}', { params: { path: { user_id, id } }, body: patch, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** Deletes a webhook: nothing more is delivered to it. Answers it as it was. */
+    delete: async (id: number, options: CreateOptions = {}): Promise<Webhook> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey || null });
+      const { data } = await this.call('DELETE', headers['idempotency-key'] ?? null, () =>
+        this.raw.DELETE('/api/{user_id}/webhooks/{id}', { params: { path: { user_id, id } }, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The webhook's latest 100 deliveries, newest first: `{id (the webhook-id), type, attempts, last_status, next_attempt_at}`. */
+    deliveries: async (id: number, options: CallOptions = {}): Promise<WebhookDelivery[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () =>
+        this.raw.GET('/api/{user_id}/webhooks/{id}/deliveries', { params: { path: { user_id, id } }, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** One more counted attempt of a delivery (the same event, the same `webhook-id`), scheduled now (202). */
+    redeliver: async (id: number, deliveryId: string, options: CallOptions = {}): Promise<void> => {
+      const user_id = await this.userId();
+      await this.call('POST', null, () =>
+        this.raw.POST('/api/{user_id}/webhooks/{id}/deliveries/{delivery_id}/redeliver', {
+          params: { path: { user_id, id, delivery_id: deliveryId } },
+          ...this.signal(options),
+        }),
+      );
+    },
+  };
+
+  /**
+   * Calendar feeds (version 3): iCalendar addresses a calendar app subscribes to, read without a
+   * token (the secret in the address is the key). `url(feed)` is the address to copy,
+   * `webcalUrl(feed)` its `webcal://` form.
+   */
+  readonly calendarFeeds = {
+    /** A feed of one list (`list_id`) or of all the user's lists (default), as `events` (default) or `todos`. */
+    create: async (input: CalendarFeedCreate = {}, options: CreateOptions = {}): Promise<CalendarFeed> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey === false ? null : (options.idempotencyKey ?? newIdempotencyKey()) });
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/calendar-feeds', { params: { path: { user_id } }, body: input, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The user's feeds, oldest first, each with its `url`. */
+    list: async (options: CallOptions = {}): Promise<CalendarFeed[]> => {
+      const user_id = await this.userId();
+      const { data } = await this.call('GET', null, () => this.raw.GET('/api/{user_id}/calendar-feeds', { params: { path: { user_id } }, ...this.signal(options) }));
+      return data.data;
+    },
+    /** Revokes a feed (DELETE): its address answers 404 from now on. Answers the feed as it was. */
+    revoke: async (id: number, options: CreateOptions = {}): Promise<CalendarFeed> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'idempotency-key': options.idempotencyKey || null });
+      const { data } = await this.call('DELETE', headers['idempotency-key'] ?? null, () =>
+        this.raw.DELETE('/api/{user_id}/calendar-feeds/{id}', { params: { path: { user_id, id } }, headers, ...this.signal(options) }),
+      );
+      return data.data;
+    },
+    /** The feed's absolute address: `baseUrl` + its `url` (`/ical/<secret>.ics`), or `url` when already absolute. */
+    url: (feed: Pick<CalendarFeed, 'url'>): string => (/^[a-z][a-z0-9+.-]*:/i.test(feed.url) ? feed.url : `${this.baseUrl}${feed.url}`),
+    /** The `webcal://` form of that address (only the scheme changes): the "subscribe" link calendar apps open. */
+    webcalUrl: (feed: Pick<CalendarFeed, 'url'>): string => webcalUrl(this.calendarFeeds.url(feed)),
   };
 
   /** GET .../tasks/changes: without `since` a snapshot, with it what changed after it. 410 CURSOR_EXPIRED: start again. */

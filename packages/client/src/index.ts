@@ -82,4 +82,16 @@ export type {
   PushSubscriptionRef,
 } from './types.js';
 export { buildTree, type TaskNode } from './tree.js';
+export { WEBHOOK_EVENTS, webcalUrl } from './settings.js';
+export type {
+  CalendarFeed,
+  CalendarFeedCreate,
+  CalendarFormat,
+  Webhook,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookEvent,
+  WebhookUpdate,
+} from './types.js';
 export type { paths, components } from './schema.js';

@@ -105,3 +105,26 @@ export type SortKey = Exclude<Sort, `-${string}`>;
 export type ErrorBody = components['schemas']['Error'];
 /** The API's error codes (`ApiError.code` is one of them, or NETWORK_ERROR, or HTTP_<status>). */
 export type ErrorCode = ErrorBody['code'];
+
+type WebhooksPath = ApiPaths['/api/{user_id}/webhooks'];
+type WebhookPath = ApiPaths['/api/{user_id}/webhooks/{id}'];
+/** A webhook as listed (`{id, url, events, enabled, created_at}`: never its secret). */
+export type Webhook = DataOf<ResponseJson<WebhookPath['get'], 200>>;
+/** POST /api/{user_id}/webhooks body: `{url, events}`. */
+export type WebhookCreate = RequestJson<WebhooksPath['post']>;
+/** A new webhook, with its signing `secret` (`whsec_...`, shown only once). */
+export type WebhookCreated = DataOf<ResponseJson<WebhooksPath['post'], 201>>;
+/** PUT /api/{user_id}/webhooks/{id} body: any of `url`, `events`, `enabled`. */
+export type WebhookUpdate = RequestJson<WebhookPath['put']>;
+/** An event type a webhook subscribes to (`task.created`, ...), or `*`. */
+export type WebhookEvent = WebhookCreate['events'][number];
+/** One delivery of a webhook: `{id (its webhook-id), type, attempts, last_status, next_attempt_at}`. */
+export type WebhookDelivery = DataOf<ResponseJson<ApiPaths['/api/{user_id}/webhooks/{id}/deliveries']['get'], 200>> extends (infer D)[] ? D : never;
+
+type CalendarFeedsPath = ApiPaths['/api/{user_id}/calendar-feeds'];
+/** A calendar feed: `{id, url, list_id, format}`, `url` the API's path `/ical/<secret>.ics`. */
+export type CalendarFeed = DataOf<ResponseJson<CalendarFeedsPath['post'], 201>>;
+/** POST /api/{user_id}/calendar-feeds body: `{list_id?, format?}`. */
+export type CalendarFeedCreate = NonNullable<RequestJson<CalendarFeedsPath['post']>>;
+/** `events` (a VEVENT per pending task with a due date) or `todos` (a VTODO per task). */
+export type CalendarFormat = CalendarFeed['format'];

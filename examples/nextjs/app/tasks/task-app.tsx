@@ -421,6 +421,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       <header className="top">
         <h1>Tasks</h1>
         <div className="row">
+          <a href="/settings">Settings</a>
           <span data-testid="user-email">{email}</span>
           <button type="button" onClick={() => void signOut()}>
             Sign out
