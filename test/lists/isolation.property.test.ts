@@ -1,12 +1,12 @@
 /**
  * Isolation as a property (API.md, Version 3, "Sharing" and "Feeds with lists and sharing"): fast-check
  * runs random sequences of list creations, invitations, accepts, role changes and transfers, removals
- * and leaving, list deletions, task creates, edits, completions, deletes and moves between shared and
- * private lists, by three users, each request through one of two instances on one database (each run
+ * and leaving, list deletions, task creates, edits, completions, deletes, restores from the trash and
+ * moves between shared and private lists, by three users, each request through one of two instances on one database (each run
  * starts with A's list shared with B as editor and C as viewer, then goes on at random). A plain
  * model (lists, memberships, roles, invitations, tasks) says what each request must answer, and after
  * every step each user's view must equal the model's:
- *   - GET /lists, GET /tasks, GET /tasks?list_id= of every list that ever existed (404 for the others),
+ *   - GET /lists, GET /tasks, GET /trash, GET /tasks?list_id= of every list that ever existed (404 for the others),
  *     GET /tasks/{id} of every task that ever existed (404 for those they cannot read);
  *   - the replica they build from /changes?include=lists (pulled on from their last cursor);
  *   - the replica their open event stream builds (include=lists; each user's stream on an instance of
@@ -54,6 +54,8 @@ interface MTask {
   title: string;
   completed: boolean;
   deleted: boolean;
+  /** Its entry in the trash while deleted: the list it was deleted from, and who deleted that list (if the list went). */
+  trash: { list: number; by: U | undefined } | undefined;
 }
 interface MInvitation {
   token: string;
@@ -121,6 +123,13 @@ function memberFor(list: MList, u: U, t: { n: number; other: boolean }): U {
   const others = [...list.members.keys()].filter((x) => x !== u);
   return t.other && others.length > 0 ? (pick(others, t.n) as U) : (USERS[t.n % 3] as U);
 }
+/** Whether `u` sees (and may restore) the trashed task: deleted from a list where they may write, or with a list they deleted. */
+function mayRestore(m: Model, t: MTask, u: U): boolean {
+  if (t.trash === undefined) return false;
+  if (t.trash.by !== undefined) return t.trash.by === u;
+  const r = role(m, listOf(m, t.trash.list), u);
+  return r === 'owner' || r === 'editor';
+}
 /** The task a command names: likewise, among those `u` can read, or among all that ever existed. */
 function taskFor(m: Model, u: U, i: { n: number; mine: boolean }): MTask {
   const theirs = m.tasks.filter((t) => !t.deleted && role(m, listOf(m, t.list), u) !== undefined);
@@ -152,6 +161,12 @@ async function checkAll(m: Model, real: Real): Promise<void> {
       const tasks = await me.list();
       expect(tasks.statusCode, tasks.body).toBe(200);
       expect((tasks.json().data as TaskJson[]).map(taskView).sort((a, b) => a.id - b.id), `${who}: GET /tasks`).toEqual(want.tasks);
+      // GET /trash: the trashed tasks they may restore.
+      const trash = await me.trash.list({ limit: 200 });
+      expect(trash.statusCode, trash.body).toBe(200);
+      expect((trash.json().data as { id: number }[]).map((x) => x.id).sort((a, b) => a - b), `${who}: GET /trash`).toEqual(
+        m.tasks.filter((t) => mayRestore(m, t, u)).map((t) => t.id).sort((a, b) => a - b),
+      );
       // Every list that ever existed, by list_id; every task that ever existed, by id.
       await Promise.all(
         m.lists.map(async (l) => {
@@ -348,7 +363,10 @@ const [createList, invite, accept, setRole, remove, deleteList, createTask, writ
         if (list.inboxOf !== undefined) return answer(res, [409, 'CONFLICT', 'The Inbox cannot be deleted'], 'delete list');
         answer(res, 200, 'delete list');
         list.deleted = true;
-        for (const t of m.tasks) if (t.list === list.id) t.deleted = true;
+        for (const t of m.tasks) {
+          if (!t.deleted && t.list === list.id) Object.assign(t, { deleted: true, trash: { list: list.id, by: u } });
+          else if (t.trash?.list === list.id) t.trash.by = u;
+        }
       },
     );
   }),
@@ -365,7 +383,7 @@ const [createList, invite, accept, setRole, remove, deleteList, createTask, writ
         if (mine === undefined) return answer(res, [404, ...LIST_404], 'create task');
         if (mine === 'viewer') return answer(res, [403, 'FORBIDDEN', 'Adding tasks to this list needs the editor role'], 'create task');
         answer(res, 201, 'create task');
-        m.tasks.push({ id: res.json().data.id, list: list.id, title, completed: false, deleted: false });
+        m.tasks.push({ id: res.json().data.id, list: list.id, title, completed: false, deleted: false, trash: undefined });
       },
     );
   }),
@@ -385,7 +403,7 @@ const [createList, invite, accept, setRole, remove, deleteList, createTask, writ
         answer(res, 200, op);
         if (op === 'edits') task.title = title;
         else if (op === 'completes') task.completed = !task.completed;
-        else task.deleted = true;
+        else Object.assign(task, { deleted: true, trash: { list: task.list, by: undefined } });
       },
       (m) => m.tasks.length > 0,
     );
@@ -414,6 +432,27 @@ const [createList, invite, accept, setRole, remove, deleteList, createTask, writ
     );
   }),
 ];
+/** A restore from the trash: into its list, or into the restorer's Inbox when they deleted the list. */
+const restore = fc.record({ u: who, t: target, v: via }).map(({ u, t, v }) => {
+  let shown = `trashed task #${t.n}`;
+  return command(
+    () => `${NAMES[u]} restores ${shown} (via ${v + 1})`,
+    async (m, r) => {
+      const trashed = m.tasks.filter((x) => x.trash !== undefined);
+      const theirs = trashed.filter((x) => mayRestore(m, x, u));
+      const task = (t.mine && theirs.length > 0 ? pick(theirs, t.n) : pick(trashed, t.n)) as MTask;
+      const entry = task.trash as NonNullable<MTask['trash']>;
+      shown = `task ${task.id} (deleted from list ${entry.list}${entry.by === undefined ? '' : ` that ${NAMES[entry.by]} deleted`})`;
+      const res = await r.on(u, v).trash.restore(task.id);
+      if (!mayRestore(m, task, u)) return answer(res, [404, 'NOT_FOUND', 'Task not found in the trash'], 'restore');
+      answer(res, 200, 'restore');
+      const into = entry.by === undefined ? entry.list : (m.lists.find((x) => x.inboxOf === u) as MList).id;
+      Object.assign(task, { deleted: false, trash: undefined, list: into });
+    },
+    (m) => m.tasks.some((x) => x.trash !== undefined),
+  );
+});
+
 /** An invitation made and accepted in one step (by a user who is not a member, when there is one): lists get shared often. */
 const share = fc.record({ u: who, l: target, t: fc.nat(5), role: fc.constantFrom('editor' as const, 'viewer' as const), v: via }).map(({ u, l, t, role: as, v }) => {
   let text = `${NAMES[u]} shares list #${l.n} as ${as} (via ${v + 1})`;
@@ -440,7 +479,7 @@ const share = fc.record({ u: who, l: target, t: fc.nat(5), role: fc.constantFrom
 });
 
 /** Sharing weighs more than the rest: invitations must be made and accepted for anything to be shared. */
-const commands = [createList, createList, share, share, invite, accept, accept, setRole, setRole, setRole, remove, deleteList, createTask, createTask, writeTask, writeTask, moveTask, moveTask] as const;
+const commands = [createList, createList, share, share, invite, accept, accept, setRole, setRole, setRole, remove, deleteList, createTask, createTask, writeTask, writeTask, moveTask, moveTask, restore, restore] as const;
 
 describe.each(drivers)('isolation as a property: three users, two instances [%s]', (driver) => {
   let one: TestApp;
