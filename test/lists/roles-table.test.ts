@@ -15,9 +15,10 @@
  * list) comes after the denials.
  *
  * Beside the table, what a non-member must not learn otherwise: ids guessed in sequence answer as
- * ids that never existed, pages and cursors, /tags, /changes and the event stream show nothing.
+ * ids that never existed, pages and cursors, /tags, /changes and the event stream show nothing; and a
+ * removed member's calendar feeds (read by a secret, without a token) stop carrying the list.
  */
-import type { LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api, routes, type Api } from '../helpers/api.js';
@@ -37,7 +38,6 @@ const NOT_LIST_SCOPED: Record<string, string> = {
   'GET /health': 'public liveness',
   'GET /ready': 'public readiness',
   'GET /push/public-key': 'public VAPID key',
-  'GET /ical/{file}': "read by a secret, no user: the feed's list membership is checked at each read (test/calendar/calendar-feeds.test.ts)",
   'POST /api/{user_id}/lists': "makes a list the caller owns; names none of another's",
   'GET /api/{user_id}/calendar-feeds': "the caller's own feeds",
   'DELETE /api/{user_id}/calendar-feeds/{id}': "the caller's own feed",
@@ -78,6 +78,8 @@ interface Ctx {
   f: Fixture;
   /** The HTTP address of the instance this caller goes through (streams). */
   url: string;
+  /** That instance (requests no client method makes: a calendar feed's address). */
+  app: FastifyInstance;
 }
 
 /** What a caller gets: a success (status, message, and checks), or an error (status, code, exact message). */
@@ -425,6 +427,22 @@ const ROWS: Row[] = [
   },
   // Calendar feeds.
   {
+    route: 'GET /ical/{file}',
+    label: "a calendar feed (todos) read by its secret: the list's, made by a member, or all of a non-member's lists, without the list's tasks",
+    call: async (c) => {
+      const made = await c.me.calendarFeeds.create({ list_id: isMember(c) ? c.f.list : null, format: 'todos' });
+      expect(made.statusCode, made.body).toBe(201);
+      return c.app.inject(made.json().data.url as string);
+    },
+    expect: members(
+      ok(200, 'ical', (res, c) => expect(res.body).toContain(`SUMMARY:task of ${c.who}`)),
+      ok(200, 'ical', (res) => {
+        expect(res.body).toContain('SUMMARY:own of stranger');
+        expect(res.body).not.toMatch(/SUMMARY:(task|recurring|trashed) of/);
+      }),
+    ),
+  },
+  {
     route: 'POST /api/{user_id}/calendar-feeds',
     label: 'a calendar feed of the list',
     call: (c) => c.me.calendarFeeds.create({ list_id: c.f.list }),
@@ -557,7 +575,7 @@ describe.each(drivers)('roles × routes, through two instances [%s]', (driver) =
     await row.prepare?.(await as('owner', i), f);
     for (const [k, who] of WHO.entries()) {
       const n = i + k;
-      const c: Ctx = { who, me: await as(who, n), f, url: urls[n % 2] as string };
+      const c: Ctx = { who, me: await as(who, n), f, url: urls[n % 2] as string, app: instance(n) };
       const res = await row.call(c);
       const want = row.expect[who];
       const where = `${who} through instance ${(n % 2) + 1}: ${res.body}`;
@@ -568,7 +586,7 @@ describe.each(drivers)('roles × routes, through two instances [%s]', (driver) =
         expect(index, where).toBe((want as { index?: number }).index);
       } else {
         expect(res.statusCode, where).toBe(want.status);
-        if (want.message !== 'stream') expect(res.json().message, where).toBe(want.message);
+        if (want.message !== 'stream' && want.message !== 'ical') expect(res.json().message, where).toBe(want.message);
         want.check?.(res, c);
       }
     }
@@ -609,6 +627,25 @@ describe.each(drivers)('roles × routes, through two instances [%s]', (driver) =
       cursor = res.json().next_cursor ?? undefined;
     } while (cursor !== undefined);
     expect(seen).toEqual([f.own.stranger.id]);
+  });
+
+  it("a member's calendar feeds stop at their removal: the list's feed is 404, their all-lists feed no longer carries its tasks", async () => {
+    const { f, as } = await fixture(0);
+    const viewer = await as('viewer', 1);
+    const ofList = (await viewer.calendarFeeds.create({ list_id: f.list, format: 'todos' })).json().data as { url: string };
+    const ofAll = (await viewer.calendarFeeds.create({ format: 'todos' })).json().data as { url: string };
+    const read = (url: string, k: number) => instance(k).inject(url);
+    expect((await read(ofList.url, 0)).body).toContain('SUMMARY:task of owner');
+    expect((await read(ofAll.url, 1)).body).toContain('SUMMARY:task of owner');
+    const removed = await (await as('owner', 0)).sharing.remove(f.list, f.users.viewer);
+    expect(removed.statusCode, removed.body).toBe(200);
+    for (const k of [0, 1]) {
+      expectError(await read(ofList.url, k), 404, 'NOT_FOUND', 'Calendar feed not found');
+      const all = await read(ofAll.url, k);
+      expect(all.statusCode).toBe(200);
+      expect(all.body).toContain('SUMMARY:own of viewer');
+      expect(all.body).not.toMatch(/SUMMARY:(task|recurring|trashed) of/);
+    }
   });
 
   it("a change in the list reaches the live streams of its members on both instances, and never a non-member's", async () => {
