@@ -2,12 +2,13 @@
  * Isolation as a property (API.md, Version 3, "Sharing" and "Feeds with lists and sharing"): fast-check
  * runs random sequences of list creations, invitations, accepts, role changes and transfers, removals
  * and leaving, list deletions, task creates, edits, completions, deletes, restores from the trash and
- * moves between shared and private lists, by three users, each request through one of two instances on one database (each run
- * starts with A's list shared with B as editor and C as viewer, then goes on at random). A plain
- * model (lists, memberships, roles, invitations, tasks) says what each request must answer, and after
- * every step each user's view must equal the model's:
- *   - GET /lists, GET /tasks, GET /trash, GET /tasks?list_id= of every list that ever existed (404 for the others),
- *     GET /tasks/{id} of every task that ever existed (404 for those they cannot read);
+ * moves between shared and private lists, by three users, each request through one of two instances
+ * on one database (each run starts with A's list, holding three tasks, shared with B as editor and C
+ * as viewer, then goes on at random). A plain model (lists, memberships, roles, invitations, tasks,
+ * the trash) says what each request must answer, and after every step each user's view must equal
+ * the model's:
+ *   - GET /lists, GET /tasks, GET /trash, GET /tasks?list_id= of every list that ever existed (404 for
+ *     the others), GET /tasks/{id} of every task that ever existed (404 for those they cannot read);
  *   - the replica they build from /changes?include=lists (pulled on from their last cursor);
  *   - the replica their open event stream builds (include=lists; each user's stream on an instance of
  *     its own), once it has caught up with the feed: it is waited for until its last event id reaches
@@ -528,6 +529,13 @@ describe.each(drivers)('isolation as a property: three users, two instances [%s]
       model.invitations.push({ token, list, role: as, used: true });
     }
     model.lists.push({ id: list, owner: 0, members: new Map<U, Role>([[0, 'owner'], [1, 'editor'], [2, 'viewer']]), inboxOf: undefined, deleted: false });
+    // And tasks in it, by its owner and its editor: what a removal, a move or a deletion must take away.
+    for (const u of [0, 0, 1] as const) {
+      const title = `task ${model.tasks.length} by ${NAMES[u]}`;
+      const made = await on(u, model.tasks.length).create({ title, list_id: list });
+      expect(made.statusCode, made.body).toBe(201);
+      model.tasks.push({ id: made.json().data.id, list, title, completed: false, deleted: false, trash: undefined });
+    }
     const real: Real = { ids, on, feed, streams, step: 0 };
     return { model, real, close: () => streams.forEach((s) => s.stream.close()) };
   }
