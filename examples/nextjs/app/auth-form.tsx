@@ -8,11 +8,19 @@ import { authClient } from '@/lib/auth-client';
 const REASONS: Record<string, string> = {
   'session-expired': 'Your session has ended. Sign in again.',
   'signed-out': 'You are signed out.',
+  invite: 'Sign in, or sign up, to accept the invitation to a shared list.',
 };
+
+/** Where to go after signing in: `?next=` when it is a path of this app (an invitation, say), else the tasks. */
+function nextPath(next: string | null): string | null {
+  return next !== null && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : null;
+}
 
 export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
   const router = useRouter();
-  const reason = useSearchParams().get('reason');
+  const params = useSearchParams();
+  const reason = params.get('reason');
+  const next = nextPath(params.get('next'));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -32,7 +40,7 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       setError(failed.message ?? `Failed (${failed.status})`);
       return;
     }
-    router.replace('/tasks');
+    router.replace(next ?? '/tasks');
     router.refresh();
   }
 
@@ -71,11 +79,11 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       <p>
         {mode === 'sign-up' ? (
           <>
-            Already have an account? <Link href="/sign-in">Sign in</Link>
+            Already have an account? <Link href={next ? `/sign-in?reason=invite&next=${encodeURIComponent(next)}` : '/sign-in'}>Sign in</Link>
           </>
         ) : (
           <>
-            No account yet? <Link href="/sign-up">Sign up</Link>
+            No account yet? <Link href={next ? `/sign-up?reason=invite&next=${encodeURIComponent(next)}` : '/sign-up'}>Sign up</Link>
           </>
         )}
       </p>

@@ -676,25 +676,26 @@ export class TaskClient {
       return data.data;
     },
 
-    /** The URL of the event stream for a ticket, resuming after `since`. */
-    url: async (ticket: string, since?: string | null): Promise<string> => {
+    /** The URL of the event stream for a ticket, resuming after `since`; `include: ['lists']` adds the list entries. */
+    url: async (ticket: string, since?: string | null, include?: readonly 'lists'[]): Promise<string> => {
       const user_id = await this.userId();
       const url = new URL(`${this.baseUrl}/api/${encodeURIComponent(user_id)}/tasks/events`);
       url.searchParams.set('ticket', ticket);
       if (since) url.searchParams.set('since', since);
+      if (include?.length) url.searchParams.set('include', include.join(','));
       return url.toString();
     },
 
     /**
      * Live changes as a subscription: ticket, then EventSource; on a dropped connection a fresh
      * ticket and `?since=<last cursor>` (a ticket is good once, so the browser's own reconnect
-     * cannot be used). Returns the function that ends it.
+     * cannot be used). With `include: ['lists']`, list entries go to `onListChange`. Returns the function that ends it.
      */
     subscribe: (handlers: EventHandlers, options: SubscribeOptions = {}): Unsubscribe => {
       const EventSourceCtor = this.options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
       if (!EventSourceCtor) throw new Error('No EventSource here: pass one as the EventSource option');
       return subscribeEvents(
-        { ticket: () => this.events.ticket(), url: (ticket, since) => this.events.url(ticket, since), EventSource: EventSourceCtor },
+        { ticket: () => this.events.ticket(), url: (ticket, since, include) => this.events.url(ticket, since, include), EventSource: EventSourceCtor },
         handlers,
         options,
       );

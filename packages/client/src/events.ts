@@ -5,7 +5,7 @@
  * is closed and a new ticket is fetched, resuming from the last cursor seen.
  */
 import { ApiError } from './errors.js';
-import type { Change, ReminderEvent } from './types.js';
+import type { Change, ListChange, ReminderEvent } from './types.js';
 
 /** The part of the WHATWG EventSource this needs (browsers; `eventsource` on Node). */
 export interface EventSourceLike {
@@ -20,6 +20,8 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'unavaila
 export interface EventHandlers {
   /** One change, as `/tasks/changes` returns it; `cursor` is the event's id. */
   onChange?(change: Change, cursor: string | null): void;
+  /** With `include: ['lists']`: one change of a list (`list_upsert` or `list_delete`), in the same order as the task changes. */
+  onListChange?(change: ListChange, cursor: string | null): void;
   /**
    * The stream is open, from `cursor` on (the `ready` event's id): every change after it follows,
    * the missed ones first when resuming. Changes of one task faster than the stream is woken come
@@ -44,13 +46,15 @@ export interface SubscribeOptions {
   /** First reconnect delay, doubled up to `maxReconnectMs`. Default 1000. */
   reconnectMs?: number;
   maxReconnectMs?: number;
+  /** `['lists']`: the stream carries the list entries too (`include=lists`), given to `onListChange`. */
+  include?: readonly 'lists'[];
 }
 
 export type Unsubscribe = () => void;
 
 interface Source {
   ticket(): Promise<{ ticket: string }>;
-  url(ticket: string, since: string | null): Promise<string>;
+  url(ticket: string, since: string | null, include?: readonly 'lists'[]): Promise<string>;
   EventSource: EventSourceConstructor;
 }
 
@@ -91,7 +95,7 @@ export function subscribeEvents(source: Source, handlers: EventHandlers, options
     let url: string;
     try {
       const { ticket } = await source.ticket();
-      url = await source.url(ticket, cursor);
+      url = await source.url(ticket, cursor, options.include);
     } catch (err) {
       if (closed || gen !== generation) return;
       handlers.onError?.(err);
@@ -139,6 +143,22 @@ export function subscribeEvents(source: Source, handlers: EventHandlers, options
       }
       handlers.onReminder?.(reminder);
     });
+    const onListChange = (event: MessageEvent): void => {
+      if (!live()) return;
+      let change: ListChange;
+      try {
+        change = JSON.parse(String(event.data)) as ListChange;
+      } catch (err) {
+        handlers.onError?.(err);
+        return;
+      }
+      if (event.lastEventId) cursor = event.lastEventId;
+      handlers.onListChange?.(change, cursor);
+    };
+    if (options.include?.includes('lists')) {
+      current.addEventListener('list_upsert', onListChange);
+      current.addEventListener('list_delete', onListChange);
+    }
     current.addEventListener('reset', () => {
       if (!live()) return;
       current.close();

@@ -409,6 +409,31 @@ describe('@task-api/client against the real API', () => {
     }
   });
 
+  it('with include: [\'lists\'], the stream gives list entries to onListChange, in the order of the task entries', async () => {
+    const { c } = client();
+    const seen = [];
+    let ready = false;
+    const stop = c.events.subscribe(
+      {
+        onReady: () => (ready = true),
+        onChange: (change) => seen.push(change.type),
+        onListChange: (change) => seen.push(change.type === 'list_upsert' ? `list_upsert ${change.list.name}` : `list_delete ${change.id}`),
+      },
+      { include: ['lists'] },
+    );
+    try {
+      await until(() => ready, 'ready');
+      const list = await c.lists.create({ name: 'Groceries' });
+      await c.tasks.create({ title: 'milk', list_id: list.id });
+      await c.lists.delete(list.id);
+      await until(() => seen.length === 4, 'four entries');
+      assert.deepEqual(seen, ['list_upsert Groceries', 'upsert', 'delete', `list_delete ${list.id}`]);
+    } finally {
+      stop();
+    }
+    assert.equal(new URL(TestEventSource.opened.at(-1).url).searchParams.get('include'), 'lists', 'include=lists asked for');
+  });
+
   it('a ticket is good once: a second stream on it is refused (the subscription always takes a fresh one)', async () => {
     const { c } = client();
     const { ticket } = await c.events.ticket();

@@ -29,6 +29,7 @@ import { authClient } from '@/lib/auth-client';
 import { forgetPushSubscription } from '@/lib/push';
 
 import { clearCompleted } from './actions';
+import type { ListView } from './list-view';
 import { announceReminder, ReminderCenter } from './reminder-toast';
 import { readReminders, RemindersField } from './reminders-field';
 
@@ -183,7 +184,12 @@ function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
   );
 }
 
-export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: string; email: string }) {
+export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userId: string; email: string; list?: ListView }) {
+  // One list (shared-lists.tsx): its tasks only, new tasks go there, a viewer only reads.
+  const listId = list?.id;
+  const readOnly = list?.readOnly === true;
+  const listRef = useRef(list);
+  listRef.current = list;
   const router = useRouter();
   const routerRef = useRef(router);
   routerRef.current = router;
@@ -236,7 +242,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   const load = useCallback(async () => {
     const mine = ++seq.current;
     try {
-      const page = await client.tasks.list(toQuery(filters, cursor));
+      const page = await client.tasks.list({ ...toQuery(filters, cursor), ...(listId !== undefined ? { list_id: listId } : {}) });
       if (mine !== seq.current) return;
       setTasks(page.tasks);
       setNextCursor(page.nextCursor);
@@ -254,7 +260,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
     } catch {
       // the tag suggestions are a nicety: the list above says what went wrong
     }
-  }, [client, filters, cursor]);
+  }, [client, filters, cursor, listId]);
 
   const loadRef = useRef(load);
   loadRef.current = load;
@@ -299,10 +305,14 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
         scheduleReload();
       },
       // Ready (also after a reconnect): reload once, for what changed before the stream was open.
-      onReady: () => scheduleReload(),
+      onReady: () => {
+        scheduleReload();
+        listRef.current?.onReady?.();
+      },
       onStateChange: setLive,
       onReminder: announceReminder,
-    });
+      onListChange: (change) => listRef.current?.onListChange?.(change),
+    }, listRef.current ? { include: ['lists'] } : {});
     stopLive.current = unsubscribe;
     return unsubscribe;
   }, [client, scheduleReload]);
@@ -341,7 +351,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   async function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formEl = event.currentTarget;
-    const input = readTaskForm(new FormData(formEl));
+    const input = { ...readTaskForm(new FormData(formEl)), ...(listId !== undefined ? { list_id: listId } : {}) };
     const body = JSON.stringify(input);
     if (pendingCreate.current?.body !== body) pendingCreate.current = { body, key: newIdempotencyKey() };
     setBusy(true);
@@ -429,6 +439,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
         </div>
       </header>
       <main>
+        {list?.bar}
         <p className={`live ${live}`} data-testid="live" data-state={live}>
           {LIVE_TEXT[live]}
         </p>
@@ -444,7 +455,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
         ) : null}
         <ReminderCenter client={client} onOpenTask={openTask} />
 
-        <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form">
+        <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form" hidden={readOnly}>
           <fieldset>
             <legend>New task</legend>
             <TaskFields>
@@ -550,6 +561,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                   <input
                     type="checkbox"
                     checked={task.completed}
+                    disabled={readOnly}
                     aria-label={`Completed: ${task.title}`}
                     onChange={(e) => {
                       const completed = e.target.checked;
@@ -561,7 +573,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                   <span className="title" data-testid="task-title">
                     {task.title}
                   </span>
-                  <span className="actions">
+                  <span className="actions" hidden={readOnly}>
                     <button
                       type="button"
                       onClick={() => {
@@ -597,6 +609,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                       Due {formatDue(task.due_at)}
                     </span>
                   ) : null}
+                  {list?.taskExtra?.(task)}
                 </div>
                 {conflict?.id === task.id ? (
                   <p className="notice" role="alert" data-testid="conflict">
@@ -608,13 +621,13 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
           )}
         </ul>
 
-        <div className="row">
+        <div className="row" hidden={readOnly}>
           <button
             type="button"
             onClick={() =>
               void (async () => {
                 // A server action: the Next.js server calls the API with the user's JWT.
-                const result = await clearCompleted();
+                const result = await clearCompleted(listId);
                 await load();
                 if ('error' in result) setError({ kind: 'action', text: result.error });
                 else setNotice({ kind: 'info', text: `Cleared ${result.deleted} completed ${result.deleted === 1 ? 'task' : 'tasks'}.` });
