@@ -350,6 +350,21 @@ export class Outbox {
   }
 
   /**
+   * Drops a queued operation that has not been sent (an undo before the flush): true if it was
+   * dropped; false if it is unknown, already answered, or part of the pending flush (that one is
+   * sent as it is, with its key; undo it with a new operation once it is answered).
+   */
+  async discard(opId: string): Promise<boolean> {
+    const state = await this.ready();
+    if (state.pending?.opIds.includes(opId)) return false;
+    const before = state.queue.length;
+    state.queue = state.queue.filter((o) => o.opId !== opId);
+    if (state.queue.length === before) return false;
+    await this.save();
+    return true;
+  }
+
+  /**
    * Resolves a conflict. `'theirs'`: the change is dropped (the server's task stands). `'mine'`: the
    * change is queued again, based on the server's current version (fetched when the conflict does not
    * know it), so it overwrites exactly the version the user has now seen; if the task changes again
@@ -540,9 +555,24 @@ export class Outbox {
 
   /**
    * Flushes now, again after each failure with backoff (`backoffDelay`), at once when the browser
-   * says it is `online` again, and soon after each queued operation. Returns the function that stops it.
+   * says it is `online` again, and soon after each queued operation; never while the browser says it
+   * is offline (see `isOnline`). Returns the function that stops it.
    */
-  start(options: { baseMs?: number; maxMs?: number; onReport?: (report: FlushReport) => void } = {}): () => void {
+  start(
+    options: {
+      baseMs?: number;
+      maxMs?: number;
+      onReport?: (report: FlushReport) => void;
+      /**
+       * Whether to try at all: default, unless the browser says it is offline (`navigator.onLine`
+       * false). Offline, nothing is flushed (so no pending flush is formed and queued operations can
+       * still be discarded); it looks again every `offlinePollMs` (default 5000) and at once on `online`.
+       */
+      isOnline?: () => boolean;
+      offlinePollMs?: number;
+    } = {},
+  ): () => void {
+    const isOnline = options.isOnline ?? (() => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false);
     let stopped = false;
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -554,6 +584,10 @@ export class Outbox {
       }, ms);
     };
     const run = async (): Promise<void> => {
+      if (!isOnline()) {
+        schedule(options.offlinePollMs ?? 5000);
+        return;
+      }
       const report = await this.flush();
       options.onReport?.(report);
       if (stopped) return;
