@@ -26,8 +26,10 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
 import { authClient } from '@/lib/auth-client';
+import { useOffline } from '@/lib/offline';
 
 import { clearCompleted } from './actions';
+import { OfflinePanel, SelectBox } from './offline-panel';
 
 /** One token cache per tab; cleared on sign-out (here or in another tab). */
 const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
@@ -187,7 +189,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   /** Set while signing out: a 401 of a request still in flight must not redirect elsewhere. */
   const leaving = useRef(false);
 
-  const client: TaskClient = useMemo(
+  const onlineClient: TaskClient = useMemo(
     () =>
       createTaskClient({
         baseUrl: apiUrl,
@@ -212,6 +214,9 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
       }),
     [apiUrl, userId],
   );
+  // Offline mode (lib/offline.ts): the same client, writes queued in an outbox while offline.
+  const offline = useOffline(onlineClient, apiUrl, userId, apiToken);
+  const client = offline.client;
 
   const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
   const [search, setSearch] = useState('');
@@ -274,6 +279,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
   useEffect(() => {
     void load();
   }, [load]);
+  useEffect(() => offline.onSynced(scheduleReload), [offline, scheduleReload]);
 
   // The search box applies itself 250 ms after the last keystroke.
   useEffect(() => {
@@ -425,6 +431,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
             {error.text}
           </p>
         ) : null}
+        <OfflinePanel mode={offline} />
 
         <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form">
           <fieldset>
@@ -526,9 +533,11 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                 data-testid="task"
                 data-id={task.id}
                 data-completed={String(task.completed)}
+                data-pending={offline.isPending(task) ? 'true' : undefined}
                 className={task.completed ? 'completed' : undefined}
               >
                 <div className="task-head">
+                  <SelectBox mode={offline} task={task} />
                   <input
                     type="checkbox"
                     checked={task.completed}
