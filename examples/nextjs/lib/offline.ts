@@ -60,6 +60,8 @@ export interface OfflineSnapshot {
   selected: number[];
   /** What the last bulk action or flush had to say (rejections, failures). */
   message: string | null;
+  /** This tab holds the outbox (false while another tab of the same browser and user does). */
+  owner: boolean;
 }
 
 /** A task the page shows: the server's, possibly with queued changes on top (`pending`). */
@@ -84,8 +86,12 @@ function queryKey(query: ListQuery | undefined): string {
   return JSON.stringify({ ...rest, due: q?.due_after ? 'week' : q?.due_before ? 'overdue' : '' });
 }
 
+/** Thrown by a write this tab cannot queue: another tab of the same browser holds the outbox. */
+export const OTHER_TAB = 'You are offline, and another open tab of this app keeps the offline changes: make them there (or close it, and this tab takes over).';
+
 export class OfflineMode {
-  readonly outbox: Outbox;
+  /** The outbox, once this tab holds it (one tab per browser and user: see `start`). */
+  private outbox: Outbox | null = null;
   /** The page's client, wrapped: see the module's comment. */
   readonly client: TaskClient;
   private readonly listeners = new Set<Listener>();
@@ -100,25 +106,17 @@ export class OfflineMode {
   private nextTemp = -1;
   /** opId → task id of the queued deletes the API has applied (for undo). */
   private readonly deletedIds = new Map<string, number>();
-  private stopOutbox: () => void = () => {};
   private readonly pagesKey: string;
   private readonly listsKey: string;
 
   constructor(
     private readonly online: TaskClient,
     private readonly userId: string,
-    outboxClient: TaskClient,
+    private readonly outboxClient: TaskClient,
   ) {
     this.pagesKey = `task-example-pages-${userId}`;
     this.listsKey = `task-example-lists-${userId}`;
-    let storage;
-    try {
-      storage = indexedDbStorage(`task-outbox-${userId}`);
-    } catch {
-      storage = memoryStorage(); // no IndexedDB (a private window of some browsers): offline until reload only
-    }
-    this.outbox = new Outbox(outboxClient, { storage });
-    this.snapshot = { online: isOnline(), queued: 0, conflicts: [], shellReady: false, selected: [], message: null };
+    this.snapshot = { online: isOnline(), queued: 0, conflicts: [], shellReady: false, selected: [], message: null, owner: false };
     this.client = this.wrap(online);
   }
 
@@ -148,39 +146,93 @@ export class OfflineMode {
   }
 
   private async refreshQueue(): Promise<void> {
+    if (!this.outbox) return;
     this.ops = await this.outbox.pending();
     const conflicts = await this.outbox.conflicts();
     this.set({ queued: this.ops.length, conflicts });
   }
 
-  /** Starts the outbox and the online/offline listeners; returns the function that stops them. */
-  start(): () => void {
+  /** The outbox, or the error a write gets in a tab that does not hold it. */
+  private box(): Outbox {
+    if (!this.outbox) throw new Error(OTHER_TAB);
+    return this.outbox;
+  }
+
+  /** This tab takes the outbox: loads the queue kept in IndexedDB, listens to it, starts flushing. */
+  private own(): () => void {
+    let storage;
+    try {
+      storage = indexedDbStorage(`task-outbox-${this.userId}`);
+    } catch {
+      storage = memoryStorage(); // no IndexedDB (some private windows): queued changes last until a reload
+    }
+    const outbox = new Outbox(this.outboxClient, { storage });
+    this.outbox = outbox;
     const offs: (() => void)[] = [];
     const notifySynced = () => {
       void this.refreshQueue().then(() => {
         for (const l of this.synced) l();
       });
     };
-    offs.push(this.outbox.on('queued', () => void this.refreshQueue()));
+    offs.push(outbox.on('queued', () => void this.refreshQueue()));
     offs.push(
-      this.outbox.on('applied', ({ op, result }) => {
+      outbox.on('applied', ({ op, result }) => {
         const id = (result as { data?: { id?: number } }).data?.id;
         if (op.op === 'delete' && typeof id === 'number') this.deletedIds.set(op.opId, id);
         notifySynced();
       }),
     );
-    offs.push(this.outbox.on('conflict', notifySynced));
+    offs.push(outbox.on('conflict', notifySynced));
     offs.push(
-      this.outbox.on('rejected', (r) => {
+      outbox.on('rejected', (r) => {
         this.set({ message: `A change was not saved: ${r.error.detail ?? r.error.error ?? r.error.status}` });
         notifySynced();
       }),
     );
+    this.set({ owner: true });
     void this.refreshQueue().then(() => {
       if (this.ops.length > 0) for (const l of this.synced) l(); // a queue from before a reload: show it
     });
-    // The outbox flushes now, when something is queued, on `online`, and with backoff after failures.
-    this.stopOutbox = this.outbox.start({ baseMs: 1000, maxMs: 15_000, onReport: () => void this.refreshQueue() });
+    // The outbox flushes now, when something is queued, on `online`, and with backoff after failures;
+    // never while the browser says it is offline.
+    const stop = outbox.start({ baseMs: 1000, maxMs: 15_000, onReport: () => void this.refreshQueue() });
+    return () => {
+      stop();
+      for (const off of offs) off();
+      this.outbox = null;
+    };
+  }
+
+  /**
+   * Starts offline mode; returns the function that stops it. One tab per browser and user holds the
+   * outbox (a Web Lock named after the database): two Outbox objects on one IndexedDB record would
+   * overwrite each other's queue. The other tabs write straight to the API while online; offline,
+   * their writes are refused with OTHER_TAB until the holder closes and they take over its queue.
+   */
+  start(): () => void {
+    const offs: (() => void)[] = [];
+    const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+    if (locks) {
+      const abort = new AbortController();
+      let release: () => void = () => {};
+      locks
+        .request(`task-outbox-${this.userId}`, { signal: abort.signal }, () => {
+          const stopOwning = this.own();
+          return new Promise<void>((resolve) => {
+            release = () => {
+              stopOwning();
+              resolve();
+            };
+          });
+        })
+        .catch(() => {}); // aborted: this page went away before it got the lock
+      offs.push(() => {
+        abort.abort();
+        release();
+      });
+    } else {
+      offs.push(this.own());
+    }
     const onLine = () => {
       this.set({ online: isOnline() });
       for (const l of this.synced) l();
@@ -201,7 +253,6 @@ export class OfflineMode {
     }
     void this.warmShell();
     return () => {
-      this.stopOutbox();
       for (const off of offs) off();
     };
   }
@@ -349,7 +400,7 @@ export class OfflineMode {
     while (Date.now() < deadline) {
       const id = this.deletedIds.get(opId);
       if (id !== undefined) return id;
-      if (!(await this.outbox.pending()).some((o) => o.opId === opId)) return null;
+      if (!this.outbox || !(await this.outbox.pending()).some((o) => o.opId === opId)) return null;
       await new Promise((r) => setTimeout(r, 200));
     }
     return null;
@@ -366,7 +417,7 @@ export class OfflineMode {
             if (task.id > 0) restore.push(task); // deleted by the API already
             continue;
           }
-          if (await this.outbox.discard(opId)) continue; // still queued: dropped, nothing to restore
+          if (await this.box().discard(opId)) continue; // still queued: dropped, nothing to restore
           const id = await this.deletedBy(opId); // in flight: restore it once the API has done it
           if (id !== null) restore.push({ id, title: task.title });
         }
@@ -410,13 +461,13 @@ export class OfflineMode {
       list: list as TaskClient['tasks']['list'],
       create: async (input: TaskCreate, options?: Parameters<TaskClient['tasks']['create']>[1]): Promise<Task> => {
         if (!self.queueing()) return client.tasks.create(input, options);
-        const op = await self.outbox.create(input);
+        const op = await self.box().create(input);
         await self.refreshQueue();
         return { ...(input as Task), id: self.tempId(op.uid), uid: op.uid } as Task;
       },
       updateIfUnchanged: async (base: Task, patch: TaskUpdate, options?: Parameters<TaskClient['tasks']['updateIfUnchanged']>[2]): Promise<ConditionalUpdate> => {
         if (!self.queueing() && base.id > 0) return client.tasks.updateIfUnchanged(base, patch, options);
-        await self.outbox.update(self.ref(base.id), patch, base.id > 0 ? base.version : null);
+        await self.box().update(self.ref(base.id), patch, base.id > 0 ? base.version : null);
         await self.refreshQueue();
         return { ok: true, task: { ...base, ...patch } as Task };
       },
@@ -424,7 +475,7 @@ export class OfflineMode {
         if (!self.queueing() && id > 0) return client.tasks.setCompleted(id, completed, options);
         const task = self.known.get(id);
         const occurrence = task?.recurrence && task.due_at ? task.due_at : undefined;
-        await self.outbox.complete(self.ref(id), { completed, ...(occurrence ? { occurrence } : {}) });
+        await self.box().complete(self.ref(id), { completed, ...(occurrence ? { occurrence } : {}) });
         await self.refreshQueue();
         return { ...(task as Task), completed };
       },
@@ -435,7 +486,7 @@ export class OfflineMode {
           self.announceDeleted([deleted], ['']);
           return deleted;
         }
-        const op = await self.outbox.delete(self.ref(id), id > 0 ? task.version : null);
+        const op = await self.box().delete(self.ref(id), id > 0 ? task.version : null);
         await self.refreshQueue();
         self.announceDeleted([task], [op.opId]);
         return task;
@@ -494,9 +545,9 @@ export class OfflineMode {
       const opIds: string[] = [];
       for (const task of tasks) {
         const ref = this.ref(task.id);
-        if (action.op === 'complete') await this.outbox.complete(ref, { completed: true });
-        else if (action.op === 'move') await this.outbox.move(ref, { list_id: action.listId });
-        else opIds.push((await this.outbox.delete(ref, task.id > 0 ? task.version : null)).opId);
+        if (action.op === 'complete') await this.box().complete(ref, { completed: true });
+        else if (action.op === 'move') await this.box().move(ref, { list_id: action.listId });
+        else opIds.push((await this.box().delete(ref, task.id > 0 ? task.version : null)).opId);
       }
       await this.refreshQueue();
       this.set({ selected: [], message: null });
@@ -506,7 +557,7 @@ export class OfflineMode {
   }
 
   async resolve(conflict: Conflict, choice: 'mine' | 'theirs'): Promise<void> {
-    await this.outbox.resolve(conflict, choice);
+    await this.box().resolve(conflict, choice);
     await this.refreshQueue();
     for (const l of this.synced) l();
   }

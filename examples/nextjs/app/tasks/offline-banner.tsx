@@ -3,12 +3,12 @@
 import type { Conflict } from '@task-api/client';
 import { useState } from 'react';
 
-import { useOfflineState, type OfflineMode } from '@/lib/offline';
+import { OTHER_TAB, useOfflineState, type OfflineMode } from '@/lib/offline';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 export function OfflineBanner({ mode }: { mode: OfflineMode }) {
-  const { online, queued, shellReady, message } = useOfflineState(mode);
+  const { online, queued, shellReady, message, owner } = useOfflineState(mode);
   return (
     <>
       {!online || queued > 0 ? (
@@ -18,10 +18,13 @@ export function OfflineBanner({ mode }: { mode: OfflineMode }) {
           data-testid="offline-banner"
           data-online={String(online)}
           data-queued={queued}
+          data-owner={String(owner)}
         >
           {online
             ? `Back online: sending ${plural(queued, 'queued change', 'queued changes')}…`
-            : `You are offline. ${queued === 0 ? 'Changes you make are kept here' : `${plural(queued, 'change', 'changes')} queued`} and sent when you are back online.`}
+            : !owner
+              ? OTHER_TAB
+              : `You are offline. ${queued === 0 ? 'Changes you make are kept here' : `${plural(queued, 'change', 'changes')} queued`} and sent when you are back online.`}
         </p>
       ) : null}
       {message ? (
