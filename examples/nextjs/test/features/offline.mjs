@@ -46,6 +46,8 @@ export async function run(kit) {
   const byTitle = (page, title) => page.locator('li[data-testid=task]', { has: page.locator('[data-testid=task-title]', { hasText: new RegExp(`^${title.replace(/[()]/g, '\\$&')}$`) }) });
   const sorted = async (p) => (await titles(p)).slice().sort();
   const toastShown = () => page.locator('[data-testid=undo-toast]').count();
+  /** How many elements with this test id (kit.text waits on an element that may just have gone). */
+  const shown = (p, testid) => p.locator(`[data-testid=${testid}]`).count();
   const batches = () => a.api.filter((r) => r.method === 'POST' && r.path.endsWith('/tasks/batch'));
 
   await step('offline suite: six tasks and a second list (through the API); a second tab signed in as the same user', async () => {
@@ -106,8 +108,8 @@ export async function run(kit) {
     );
     await eventually(() => page.locator('[data-testid=undo-toast] span').first().textContent(), 'Deleted “Charlie”.', 'toast');
     const goneAt = await eventually(toastShown, 0, 'toast gone', 9000);
-    const shown = goneAt - r.at;
-    if (shown < 5000 || shown > 8000) throw new Error(`the toast stayed ${shown} ms (expected 5-8 s)`);
+    const lasted = goneAt - r.at;
+    if (lasted < 5000 || lasted > 8000) throw new Error(`the toast stayed ${lasted} ms (expected 5-8 s)`);
   });
 
   await step('trash view: the deleted task is listed and restored from /trash', async () => {
@@ -138,7 +140,7 @@ export async function run(kit) {
     const r = await apiCall(page, apiUrl, 'POST', /\/tasks\/batch$/, 200, action);
     await sleep(300);
     assertEqual(batches().length - before, 1, 'POST /tasks/batch requests');
-    assertEqual(await text(page, 'selection-bar'), null, 'selection cleared');
+    assertEqual(await shown(page, 'selection-bar'), 0, 'selection cleared');
     // (Chromium does not show a fetch's streamed body to the test: the results say what each operation was.)
     return { results: r.body.data.results };
   }
@@ -290,7 +292,7 @@ export async function run(kit) {
       'the batch\'s five results, in the order queued',
     );
     assertEqual(results[4].data.uid, uid, 'the update named the created task by its uid');
-    await eventually(() => text(page, 'offline-banner'), null, 'banner gone', 5000);
+    await eventually(() => shown(page, 'offline-banner'), 0, 'banner gone', 5000);
     await eventually(() => titles(page), OFFLINE_TITLES, 'tab 1 after the flush');
     await eventually(() => page.locator('li[data-testid=task][data-pending=true]').count(), 0, 'nothing pending');
     // Tab 2, online all along, saw every change live.
@@ -339,12 +341,44 @@ export async function run(kit) {
     await screenshot(page, 'offline-conflict');
     assertEqual((await api('GET', `/tasks/${ids.Delta}`)).body.data.title, 'Delta (theirs)', 'not overwritten');
     await page.locator('[data-testid=sync-conflict]').getByRole('button', { name: 'Keep mine' }).click();
-    await eventually(() => text(page, 'conflicts'), null, 'conflict gone', 10_000);
+    await eventually(() => shown(page, 'conflicts'), 0, 'conflict gone', 10_000);
     await eventually(async () => (await api('GET', `/tasks/${ids.Delta}`)).body.data.title, 'Delta (mine)', 'mine on the server', 10_000);
     const final = await api('GET', `/tasks/${ids.Delta}`);
     assertEqual(final.body.data.version, delta.version + 2, 'theirs, then mine: two writes');
     await eventually(() => taskItem(page, ids.Delta).locator('[data-testid=task-title]').textContent(), 'Delta (mine)', 'tab 1');
     await eventually(() => taskItem(b.page, ids.Delta).locator('[data-testid=task-title]').textContent(), 'Delta (mine)', 'tab 2', 3000);
+  });
+
+  await step('two tabs of one browser: one holds the outbox; offline, the other refuses writes, then takes the queue over when the first closes', async () => {
+    await a.context.setOffline(true);
+    const other = await a.context.newPage();
+    const res = await other.goto(`${origin}/tasks`);
+    assertEqual(res?.headers()['x-task-shell'], 'cache', 'the second tab opened from the shell cache');
+    await eventually(() => other.locator('[data-testid=offline-banner]').getAttribute('data-owner'), 'false', 'the second tab does not hold the outbox');
+    assertEqual(await page.locator('[data-testid=offline-banner]').getAttribute('data-owner'), 'true', 'the first tab holds it');
+    const form = page.getByRole('form', { name: 'New task' });
+    await form.getByLabel('Title').fill('Juliet');
+    await form.getByRole('button', { name: 'Add task' }).click();
+    await eventually(() => page.locator('[data-testid=offline-banner]').getAttribute('data-queued'), '1', 'queued in the first tab');
+    const form2 = other.getByRole('form', { name: 'New task' });
+    await form2.getByLabel('Title').fill('Kilo');
+    await form2.getByRole('button', { name: 'Add task' }).click();
+    await eventually(
+      () => text(other, 'error'),
+      'You are offline, and another open tab of this app keeps the offline changes: make them there (or close it, and this tab takes over).',
+      'the second tab refuses the write',
+    );
+    await page.close();
+    await eventually(() => other.locator('[data-testid=offline-banner]').getAttribute('data-owner'), 'true', 'the second tab took the outbox over', 5000);
+    await eventually(() => other.locator('[data-testid=offline-banner]').getAttribute('data-queued'), '1', 'with the first tab\'s queue');
+    await eventually(() => other.locator('li[data-testid=task][data-pending=true] [data-testid=task-title]').allTextContents(), ['Juliet'], 'Juliet pending in the second tab');
+    const answered = other.waitForResponse((r) => r.url().startsWith(apiUrl) && r.request().method() === 'POST' && r.url().endsWith('/tasks/batch'), { timeout: 20_000 });
+    await a.context.setOffline(false);
+    assertEqual((await (await answered).json()).data.results.map((r) => [r.status, r.data.title]), [[201, 'Juliet']], 'the batch');
+    await eventually(() => shown(other, 'offline-banner'), 0, 'banner gone', 5000);
+    const all = (await serverTasks()).map((t) => t.title);
+    assertEqual([all.filter((t) => t === 'Juliet').length, all.includes('Kilo')], [1, false], 'Juliet once, no Kilo');
+    await eventually(async () => (await titles(b.page)).includes('Juliet'), true, 'tab 2 sees Juliet', 3000);
   });
 
   await b?.context.close();
