@@ -93,8 +93,13 @@ export function memoryStorage(): OutboxStorage {
 
 /**
  * The state in IndexedDB (browsers): database `name` (default `task-api-outbox`; give one per user,
- * e.g. `outbox-${userId}`), one object store, one record. Not tested in Node (there is no
- * `indexedDB` there): it is kept to the plain API on purpose.
+ * e.g. `outbox-${userId}`), one object store, one record. Kept to the plain API.
+ *
+ * The connection is let go when another page deletes or upgrades the database (`versionchange`: a
+ * new version of the app, "clear site data") or when the browser closes it, and opened again (the
+ * database created anew if it is gone) by the next `get` or `set`. Held open, it would block that
+ * deletion until the page closes, and the deletion would then run, taking the queue written since.
+ * A failed open is tried again by the next call.
  */
 export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
   const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
@@ -102,13 +107,26 @@ export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
   const STORE = 'outbox';
   let opened: Promise<IDBDatabase> | null = null;
   const open = (): Promise<IDBDatabase> =>
-    (opened ??= new Promise((resolve, reject) => {
+    (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
       const request = idb.open(name, 1);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error(`indexedDB.open(${name}) failed`));
+      request.onsuccess = () => {
+        const db = request.result;
+        db.onversionchange = () => {
+          db.close();
+          opened = null;
+        };
+        db.onclose = () => {
+          opened = null;
+        };
+        resolve(db);
+      };
+      request.onerror = () => {
+        opened = null;
+        reject(request.error ?? new Error(`indexedDB.open(${name}) failed`));
+      };
     }));
-  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+  const attempt = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
     const db = await open();
     return new Promise<T>((resolve, reject) => {
       const tx = db.transaction(STORE, mode);
@@ -117,6 +135,16 @@ export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
       tx.onerror = () => reject(tx.error ?? new Error('indexedDB transaction failed'));
       tx.onabort = () => reject(tx.error ?? new Error('indexedDB transaction aborted'));
     });
+  };
+  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    try {
+      return await attempt(mode, act);
+    } catch (err) {
+      // A connection closed under us (between versionchange and our next call): open it again, once.
+      if ((err as { name?: string } | null)?.name !== 'InvalidStateError') throw err;
+      opened = null;
+      return attempt(mode, act);
+    }
   };
   return {
     get: async () => ((await run<unknown>('readonly', (s) => s.get('state'))) as OutboxState | undefined) ?? null,
