@@ -40,8 +40,12 @@ export function OfflineBanner({ mode }: { mode: OfflineMode }) {
 function describeConflict(c: Conflict): string {
   const title = c.theirs?.title ?? ('task' in c.op ? c.op.task.title : undefined) ?? 'A task';
   if (c.op.op === 'delete') return `“${title}” was changed elsewhere before your delete was sent.`;
-  const fields = Object.keys(c.op.task).join(', ');
-  return `“${title}” was changed elsewhere before your edit (${fields}) was sent.`;
+  // The fields the edit would change on the server's version (an edit form sends them all).
+  const theirs = (c.theirs ?? {}) as Record<string, unknown>;
+  const fields = Object.entries(c.op.task)
+    .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(theirs[k]))
+    .map(([k]) => k.replace('_at', ''));
+  return `“${title}” was changed elsewhere before your edit${fields.length ? ` (${fields.join(', ')})` : ''} was sent.`;
 }
 
 export function Conflicts({ mode }: { mode: OfflineMode }) {
