@@ -8,7 +8,7 @@
  *     writes go to an `Outbox` kept in IndexedDB (`indexedDbStorage('task-outbox-<user id>')`), sent
  *     as one `POST /tasks/batch` with one stored Idempotency-Key when the browser is back online, with
  *     a fresh token (the token endpoint is unreachable offline: the queue just waits);
- *   - reads: each page the API answers is kept (localStorage, per user); offline, the page asked for
+ *   - reads: each page the API answers is kept (Cache Storage, per user); offline, the page asked for
  *     is that copy. Every list has the queued changes applied on top (`optimistic`): a queued task has
  *     `pending: true`, a task created offline has a temporary negative id until the server has it;
  *   - conflicts (412 on a queued edit or delete) wait for "keep mine" / "take theirs";
@@ -46,6 +46,9 @@ import { registerServiceWorker } from './service-worker';
 
 /** The Cache Storage name shared with public/sw-offline.js. */
 export const SHELL_CACHE = 'task-example-shell-v1';
+/** The pages and lists kept for offline (Cache Storage, keys under /offline-data/<user id>/): sw-offline.js deletes it on sign-out. */
+export const DATA_CACHE = 'task-example-data-v1';
+type Pages = Record<string, { tasks: Task[]; nextCursor: string | null; at: number }>;
 const AUTH_CHANNEL = 'task-example-auth';
 const MAX_PAGES = 20;
 
@@ -114,8 +117,8 @@ export class OfflineMode {
     private readonly userId: string,
     private readonly outboxClient: TaskClient,
   ) {
-    this.pagesKey = `task-example-pages-${userId}`;
-    this.listsKey = `task-example-lists-${userId}`;
+    this.pagesKey = `/offline-data/${encodeURIComponent(userId)}/pages.json`;
+    this.listsKey = `/offline-data/${encodeURIComponent(userId)}/lists.json`;
     this.snapshot = { online: isOnline(), queued: 0, conflicts: [], shellReady: false, selected: [], message: null, owner: false };
     this.client = this.wrap(online);
   }
@@ -259,9 +262,9 @@ export class OfflineMode {
 
   private async forgetCache(): Promise<void> {
     try {
-      localStorage.removeItem(this.pagesKey);
-      localStorage.removeItem(this.listsKey);
-      if (typeof caches !== 'undefined') await caches.delete(SHELL_CACHE);
+      this.pages = Promise.resolve({});
+      await caches.delete(SHELL_CACHE);
+      await caches.delete(DATA_CACHE);
     } catch {
       // nothing to forget
     }
@@ -302,24 +305,36 @@ export class OfflineMode {
 
   // ------------------------------------------------------------ pages kept for offline
 
-  private readPages(): Record<string, { tasks: Task[]; nextCursor: string | null; at: number }> {
+  /** The kept pages, loaded once from the data cache; written back in order. */
+  private pages: Promise<Pages> | null = null;
+  private writing: Promise<unknown> = Promise.resolve();
+
+  private async readJson<T>(key: string, fallback: T): Promise<T> {
     try {
-      return JSON.parse(localStorage.getItem(this.pagesKey) ?? '{}') as Record<string, { tasks: Task[]; nextCursor: string | null; at: number }>;
+      const res = await (await caches.open(DATA_CACHE)).match(key);
+      return res ? ((await res.json()) as T) : fallback;
     } catch {
-      return {};
+      return fallback;
     }
   }
 
-  private keepPage(query: ListQuery | undefined, page: TaskPage): void {
-    try {
-      const pages = this.readPages();
-      pages[queryKey(query)] = { tasks: page.tasks, nextCursor: page.nextCursor, at: Date.now() };
-      const keys = Object.keys(pages).sort((a, b) => (pages[b]?.at ?? 0) - (pages[a]?.at ?? 0));
-      for (const k of keys.slice(MAX_PAGES)) delete pages[k];
-      localStorage.setItem(this.pagesKey, JSON.stringify(pages));
-    } catch {
-      // storage full or unavailable: offline shows less
-    }
+  private writeJson(key: string, value: unknown): void {
+    this.writing = this.writing
+      .then(async () => (await caches.open(DATA_CACHE)).put(key, new Response(JSON.stringify(value), { headers: { 'content-type': 'application/json' } })))
+      .catch(() => {}); // storage full or unavailable: offline shows less
+  }
+
+  private readPages(): Promise<Pages> {
+    this.pages ??= this.readJson<Pages>(this.pagesKey, {});
+    return this.pages;
+  }
+
+  private async keepPage(query: ListQuery | undefined, page: TaskPage): Promise<void> {
+    const pages = await this.readPages();
+    pages[queryKey(query)] = { tasks: page.tasks, nextCursor: page.nextCursor, at: Date.now() };
+    const keys = Object.keys(pages).sort((a, b) => (pages[b]?.at ?? 0) - (pages[a]?.at ?? 0));
+    for (const k of keys.slice(MAX_PAGES)) delete pages[k];
+    this.writeJson(this.pagesKey, pages);
   }
 
   /** The user's lists (the API's answer, kept for offline). */
@@ -327,17 +342,13 @@ export class OfflineMode {
     if (isOnline()) {
       try {
         const lists = await this.online.lists.list();
-        localStorage.setItem(this.listsKey, JSON.stringify(lists));
+        this.writeJson(this.listsKey, lists);
         return lists;
       } catch {
         // fall back to the copy
       }
     }
-    try {
-      return JSON.parse(localStorage.getItem(this.listsKey) ?? '[]') as List[];
-    } catch {
-      return [];
-    }
+    return this.readJson<List[]>(this.listsKey, []);
   }
 
   // ------------------------------------------------------------ refs and optimistic state
@@ -446,13 +457,13 @@ export class OfflineMode {
     const self = this;
     const list = async (query?: ListQuery, options?: Parameters<TaskClient['tasks']['list']>[1]): Promise<TaskPage | null> => {
       if (!isOnline()) {
-        const kept = self.readPages()[queryKey(query)];
+        const kept = (await self.readPages())[queryKey(query)];
         self.remember(kept?.tasks ?? []);
         return { tasks: self.overlay(kept?.tasks ?? []), nextCursor: kept?.nextCursor ?? null, etag: null, message: 'Offline: the last copy of this page' };
       }
       const page = await client.tasks.list(query, options);
       if (!page) return page;
-      self.keepPage(query, page);
+      void self.keepPage(query, page);
       self.remember(page.tasks);
       return { ...page, tasks: self.overlay(page.tasks) };
     };

@@ -8,8 +8,10 @@
 //   origin; answers carry the user's data and the requests their token) are never cached here.
 //
 // The page (lib/offline.ts) warms the same cache once the worker is registered, since the first
-// load of a page happens before the worker controls it. The cache is deleted on sign-out.
+// load of a page happens before the worker controls it. On sign-out (a request for
+// /sign-in?reason=...) this cache and the page's data cache are deleted.
 const SHELL_CACHE = 'task-example-shell-v1';
+const DATA_CACHE = 'task-example-data-v1'; // the pages and lists lib/offline.ts keeps for offline
 const SHELL_PAGES = new Set(['/tasks', '/trash']);
 
 self.addEventListener('install', () => {
@@ -71,6 +73,10 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return; // the Task API and anything else: the network only
   if (url.pathname.startsWith('/api/')) return; // Better Auth: never cached
+  if (url.pathname === '/sign-in' && url.searchParams.has('reason')) {
+    // Signed out (or the session ended): nothing of the user's is kept on this device.
+    event.waitUntil(Promise.all([caches.delete(SHELL_CACHE), caches.delete(DATA_CACHE)]));
+  }
   if (request.mode === 'navigate') {
     event.respondWith(navigation(request, url));
     return;
