@@ -393,9 +393,10 @@ export async function run(kit) {
     assertEqual((await serverTasks()).filter((t) => t.title === 'Lima').length, 1, 'Lima once on the server');
   });
 
+  let other = null;
   await step('two tabs of one browser: one holds the outbox; offline, the other refuses writes, then takes the queue over when the first closes', async () => {
     await a.context.setOffline(true);
-    const other = await a.context.newPage();
+    other = await a.context.newPage();
     const res = await other.goto(`${origin}/tasks`);
     assertEqual(res?.headers()['x-task-shell'], 'cache', 'the second tab opened from the shell cache');
     await eventually(() => other.locator('[data-testid=offline-banner]').getAttribute('data-owner'), 'false', 'the second tab does not hold the outbox');
@@ -423,6 +424,25 @@ export async function run(kit) {
     const all = (await serverTasks()).map((t) => t.title);
     assertEqual([all.filter((t) => t === 'Juliet').length, all.includes('Kilo')], [1, false], 'Juliet once, no Kilo');
     await eventually(async () => (await titles(b.page)).includes('Juliet'), true, 'tab 2 sees Juliet', 3000);
+  });
+
+  await step('sign out: the kept pages and lists and the cached HTML of /tasks and /trash are deleted from the device', async () => {
+    // What is kept of the user: the data cache, and the pages in the shell cache (static files are no one's).
+    const kept = () =>
+      other.evaluate(async () => {
+        const names = (await caches.keys()).filter((n) => n.startsWith('task-example-data-'));
+        const shell = (await caches.has('task-example-shell-v1')) ? await caches.open('task-example-shell-v1') : null;
+        const pages = shell ? (await shell.keys()).map((r) => new URL(r.url).pathname).filter((p) => !p.startsWith('/_next/static/')) : [];
+        return [...names, ...pages].sort();
+      });
+    await eventually(kept, ['/tasks', '/trash', 'task-example-data-v1'], 'kept while signed in');
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.waitForURL(`${origin}/sign-in?reason=signed-out`);
+    await eventually(kept, [], 'kept after sign-out');
+    await a.context.setOffline(true);
+    const res = await other.goto(`${origin}/tasks`).catch((err) => err);
+    assertEqual(res?.headers?.()['x-task-shell'], 'offline', 'offline after sign-out: no copy of the page');
+    await a.context.setOffline(false);
   });
 
   await b?.context.close();
