@@ -25,15 +25,17 @@ export function SelectionBar({ mode }: { mode: OfflineMode }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const count = selected.length;
+  const open = count > 0;
 
+  // The user's lists, fetched each time the bar opens (kept for offline by lib/offline.ts).
   useEffect(() => {
-    if (count === 0) return;
+    if (!open) return;
     let live = true;
     void mode.lists().then((l) => live && setLists(l));
     return () => {
       live = false;
     };
-  }, [mode, count > 0]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [mode, open]);
 
   if (count === 0) return null;
   const act = async (action: Parameters<OfflineMode['bulk']>[0]) => {
