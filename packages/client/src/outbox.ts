@@ -93,8 +93,13 @@ export function memoryStorage(): OutboxStorage {
 
 /**
  * The state in IndexedDB (browsers): database `name` (default `task-api-outbox`; give one per user,
- * e.g. `outbox-${userId}`), one object store, one record. Not tested in Node (there is no
- * `indexedDB` there): it is kept to the plain API on purpose.
+ * e.g. `outbox-${userId}`), one object store, one record. Kept to the plain API.
+ *
+ * The connection is let go when another page deletes or upgrades the database (`versionchange`: a
+ * new version of the app, "clear site data") or when the browser closes it, and opened again (the
+ * database created anew if it is gone) by the next `get` or `set`. Held open, it would block that
+ * deletion until the page closes, and the deletion would then run, taking the queue written since.
+ * A failed open is tried again by the next call.
  */
 export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
   const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
@@ -102,13 +107,26 @@ export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
   const STORE = 'outbox';
   let opened: Promise<IDBDatabase> | null = null;
   const open = (): Promise<IDBDatabase> =>
-    (opened ??= new Promise((resolve, reject) => {
+    (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
       const request = idb.open(name, 1);
       request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error(`indexedDB.open(${name}) failed`));
+      request.onsuccess = () => {
+        const db = request.result;
+        db.onversionchange = () => {
+          db.close();
+          opened = null;
+        };
+        db.onclose = () => {
+          opened = null;
+        };
+        resolve(db);
+      };
+      request.onerror = () => {
+        opened = null;
+        reject(request.error ?? new Error(`indexedDB.open(${name}) failed`));
+      };
     }));
-  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+  const attempt = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
     const db = await open();
     return new Promise<T>((resolve, reject) => {
       const tx = db.transaction(STORE, mode);
@@ -117,6 +135,16 @@ export function indexedDbStorage(name = 'task-api-outbox'): OutboxStorage {
       tx.onerror = () => reject(tx.error ?? new Error('indexedDB transaction failed'));
       tx.onabort = () => reject(tx.error ?? new Error('indexedDB transaction aborted'));
     });
+  };
+  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    try {
+      return await attempt(mode, act);
+    } catch (err) {
+      // A connection closed under us (between versionchange and our next call): open it again, once.
+      if ((err as { name?: string } | null)?.name !== 'InvalidStateError') throw err;
+      opened = null;
+      return attempt(mode, act);
+    }
   };
   return {
     get: async () => ((await run<unknown>('readonly', (s) => s.get('state'))) as OutboxState | undefined) ?? null,
@@ -350,6 +378,21 @@ export class Outbox {
   }
 
   /**
+   * Drops a queued operation that has not been sent (an undo before the flush): true if it was
+   * dropped; false if it is unknown, already answered, or part of the pending flush (that one is
+   * sent as it is, with its key; undo it with a new operation once it is answered).
+   */
+  async discard(opId: string): Promise<boolean> {
+    const state = await this.ready();
+    if (state.pending?.opIds.includes(opId)) return false;
+    const before = state.queue.length;
+    state.queue = state.queue.filter((o) => o.opId !== opId);
+    if (state.queue.length === before) return false;
+    await this.save();
+    return true;
+  }
+
+  /**
    * Resolves a conflict. `'theirs'`: the change is dropped (the server's task stands). `'mine'`: the
    * change is queued again, based on the server's current version (fetched when the conflict does not
    * know it), so it overwrites exactly the version the user has now seen; if the task changes again
@@ -540,9 +583,24 @@ export class Outbox {
 
   /**
    * Flushes now, again after each failure with backoff (`backoffDelay`), at once when the browser
-   * says it is `online` again, and soon after each queued operation. Returns the function that stops it.
+   * says it is `online` again, and soon after each queued operation; never while the browser says it
+   * is offline (see `isOnline`). Returns the function that stops it.
    */
-  start(options: { baseMs?: number; maxMs?: number; onReport?: (report: FlushReport) => void } = {}): () => void {
+  start(
+    options: {
+      baseMs?: number;
+      maxMs?: number;
+      onReport?: (report: FlushReport) => void;
+      /**
+       * Whether to try at all: default, unless the browser says it is offline (`navigator.onLine`
+       * false). Offline, nothing is flushed (so no pending flush is formed and queued operations can
+       * still be discarded); it looks again every `offlinePollMs` (default 5000) and at once on `online`.
+       */
+      isOnline?: () => boolean;
+      offlinePollMs?: number;
+    } = {},
+  ): () => void {
+    const isOnline = options.isOnline ?? (() => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false);
     let stopped = false;
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -554,6 +612,10 @@ export class Outbox {
       }, ms);
     };
     const run = async (): Promise<void> => {
+      if (!isOnline()) {
+        schedule(options.offlinePollMs ?? 5000);
+        return;
+      }
       const report = await this.flush();
       options.onReport?.(report);
       if (stopped) return;

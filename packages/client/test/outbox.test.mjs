@@ -328,6 +328,39 @@ describe('Outbox against the real API', () => {
     assert.deepEqual((await serverTasks(c)).map((t) => t.title), ['auto']);
     for (let n = 1; n < 10; n++) assert.ok(backoffDelay(n, { baseMs: 100, maxMs: 1000 }) <= Math.min(1000, 100 * 2 ** (n - 1)));
   });
+
+  it('start() does not flush while the browser says it is offline (isOnline); discard() drops a queued operation not yet sent', async () => {
+    const { c, batches } = client();
+    const outbox = new Outbox(c);
+    let online = false;
+    const reports = [];
+    const stop = outbox.start({ baseMs: 20, maxMs: 50, offlinePollMs: 20, isOnline: () => online, onReport: (r) => reports.push(r) });
+    try {
+      await outbox.create({ title: 'kept' });
+      const dropped = await outbox.create({ title: 'undone' });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(reports.length, 0, 'no flush tried offline');
+      assert.equal((await outbox.ready()).pending, null, 'no pending flush formed offline');
+      assert.equal(await outbox.discard(dropped.opId), true);
+      assert.equal(await outbox.discard(dropped.opId), false, 'already gone');
+      assert.deepEqual((await outbox.pending()).map((o) => o.task.title), ['kept']);
+      online = true;
+      await until(() => reports.at(-1)?.error === null && reports.at(-1)?.remaining === 0, 'the flush once online', 5000);
+    } finally {
+      stop();
+    }
+    assert.equal(batches().length, 1, 'one POST /tasks/batch');
+    assert.deepEqual((await serverTasks(c)).map((t) => t.title), ['kept']);
+
+    // An operation in the pending flush is sent as it is: not discarded.
+    const { c: c2, net: net2 } = client();
+    const second = new Outbox(c2);
+    net2.online = false;
+    const op = await second.create({ title: 'in flight' });
+    assert.equal((await second.flush()).error.code, 'NETWORK_ERROR');
+    assert.equal(await second.discard(op.opId), false);
+    assert.equal((await second.pending()).length, 1);
+  });
 });
 
 /** Another device of the same user: its own client, always online. */

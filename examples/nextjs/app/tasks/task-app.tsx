@@ -26,10 +26,12 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
 import { authClient } from '@/lib/auth-client';
+import { useOffline } from '@/lib/offline';
 import { forgetPushSubscription } from '@/lib/push';
 
 import { clearCompleted } from './actions';
 import type { ListView } from './list-view';
+import { OfflinePanel, SelectBox } from './offline-panel';
 import { announceReminder, ReminderCenter } from './reminder-toast';
 import { readReminders, RemindersField } from './reminders-field';
 
@@ -198,7 +200,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
   /** Set while signing out: a 401 of a request still in flight must not redirect elsewhere. */
   const leaving = useRef(false);
 
-  const client: TaskClient = useMemo(
+  const onlineClient: TaskClient = useMemo(
     () =>
       createTaskClient({
         baseUrl: apiUrl,
@@ -223,6 +225,9 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
       }),
     [apiUrl, userId],
   );
+  // Offline mode (lib/offline.ts): the same client, writes queued in an outbox while offline.
+  const offline = useOffline(onlineClient, apiUrl, userId, apiToken);
+  const client = offline.client;
 
   const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
   const [search, setSearch] = useState('');
@@ -285,6 +290,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
   useEffect(() => {
     void load();
   }, [load]);
+  useEffect(() => offline.onSynced(scheduleReload), [offline, scheduleReload]);
 
   // The search box applies itself 250 ms after the last keystroke.
   useEffect(() => {
@@ -454,6 +460,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
           </p>
         ) : null}
         <ReminderCenter client={client} onOpenTask={openTask} />
+        <OfflinePanel mode={offline} />
 
         <form onSubmit={(e) => void create(e)} aria-label="New task" data-testid="create-form" hidden={readOnly}>
           <fieldset>
@@ -555,9 +562,11 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
                 data-testid="task"
                 data-id={task.id}
                 data-completed={String(task.completed)}
+                data-pending={offline.isPending(task) ? 'true' : undefined}
                 className={task.completed ? 'completed' : undefined}
               >
                 <div className="task-head">
+                  <SelectBox mode={offline} task={task} />
                   <input
                     type="checkbox"
                     checked={task.completed}
