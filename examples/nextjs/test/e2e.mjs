@@ -681,6 +681,18 @@ async function main() {
 
     // ------------------------------------------------------------ feature suites (test/features/)
     let signUps = 0;
+    // Better Auth allows 3 sign-ins/sign-ups per 10 s from one address (its production rate limit,
+    // which `next start` keeps). `authTurn()` before each sign-in or sign-up click keeps the suites
+    // under it: at most 2 in any 10.5 s (the core steps' last sign-ins count as just made).
+    const authClicks = [Date.now(), Date.now()];
+    async function authTurn() {
+      for (;;) {
+        const recent = authClicks.filter((t) => Date.now() - t < 10_500);
+        if (recent.length < 2) break;
+        await sleep(Math.min(...recent) + 10_500 - Date.now());
+      }
+      authClicks.push(Date.now());
+    }
     /** A new user in a new browser context, signed up through the page, on /tasks. */
     async function signUp(name = 'User', options = {}) {
       const context = await browser.newContext({ ...contextOptions, ...options });
@@ -690,14 +702,24 @@ async function main() {
       await page.getByLabel('Name').fill(name);
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(password);
-      await page.getByRole('button', { name: 'Sign up' }).click();
-      await page.waitForURL(`${origin}/tasks`);
+      // authTurn() keeps under Better Auth's rate limit; a refusal all the same waits and tries again.
+      for (let attempt = 1; ; attempt++) {
+        await authTurn();
+        await page.getByRole('button', { name: 'Sign up' }).click();
+        const outcome = await Promise.race([
+          page.waitForURL(`${origin}/tasks`, { timeout: 20_000 }).then(() => 'in'),
+          page.locator('[data-testid=auth-error]').filter({ hasText: /too many/i }).waitFor({ timeout: 20_000 }).then(() => 'limited'),
+        ]);
+        if (outcome === 'in') break;
+        if (attempt === 4) throw new Error(`sign-up of ${name}: still rate-limited after ${attempt} tries`);
+        await sleep(11_000);
+      }
       const session = await page.evaluate(async () => (await fetch('/api/auth/get-session')).json());
       pagesToShoot.push([`${name}-${signUps}`, page]);
       return { context, page, user: session.user, email, password, api: recordApi(page, apiUrl) };
     }
     const kit = {
-      browser, contextOptions, origin, apiUrl, apiDataDir: apiData, password, signUp,
+      browser, contextOptions, origin, apiUrl, apiDataDir: apiData, password, signUp, authTurn,
       step, eventually, assertEqual, apiCall, seenWithin, screenshot, text, titles, taskItem, recordApi, mark, sleep,
       LIVE_MS,
     };

@@ -234,6 +234,7 @@ export async function run(kit) {
         assertEqual(await text(page, 'auth-reason'), 'Sign in, or sign up, to accept the invitation to a shared list.', 'why');
         await page.getByLabel('Email').fill(B.email);
         await page.getByLabel('Password').fill(kit.password);
+        await kit.authTurn();
         const answer = await apiCall(page, apiUrl, 'POST', /\/accept$/, 404, () => page.getByRole('button', { name: 'Sign in' }).click());
         assertEqual(answer.body.code, 'NOT_FOUND', 'code');
         assertEqual(new URL(page.url()).pathname.startsWith('/invite/'), true, 'back on the invitation');
