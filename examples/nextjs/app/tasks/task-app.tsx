@@ -28,6 +28,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type
 import { authClient } from '@/lib/auth-client';
 
 import { clearCompleted } from './actions';
+import { RecurrencePicker, readRecurrenceForm } from './recurrence-picker';
+import { TaskRecurrence, completeTask } from './task-recurrence';
 
 /** One token cache per tab; cleared on sign-out (here or in another tab). */
 const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
@@ -135,6 +137,7 @@ function readTaskForm(form: FormData): TaskCreate {
     priority: String(form.get('priority') ?? 'none') as Priority,
     tags: parseTags(String(form.get('tags') ?? '')),
     due_at: due === '' ? null : new Date(due).toISOString(),
+    ...readRecurrenceForm(form),
   };
 }
 
@@ -174,6 +177,7 @@ function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
         </label>
         {children}
       </div>
+      <RecurrencePicker task={task} />
     </>
   );
 }
@@ -537,7 +541,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                       const completed = e.target.checked;
                       // Optimistic: show it at once; the reload after the call shows the truth.
                       setTasks((current) => current && current.map((t) => (t.id === task.id ? { ...t, completed } : t)));
-                      void run(() => client.tasks.setCompleted(task.id, completed));
+                      void run(() => completeTask(client, task, completed));
                     }}
                   />
                   <span className="title" data-testid="task-title">
@@ -580,6 +584,7 @@ export function TaskApp({ apiUrl, userId, email }: { apiUrl: string; userId: str
                     </span>
                   ) : null}
                 </div>
+                <TaskRecurrence client={client} task={task} onChanged={load} />
                 {conflict?.id === task.id ? (
                   <p className="notice" role="alert" data-testid="conflict">
                     {conflict.text}
