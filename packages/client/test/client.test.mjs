@@ -440,6 +440,10 @@ describe('@task-api/client against the real API', () => {
     const iterated = [];
     for await (const x of c.tasks.allCompletions(task.id, { limit: 1 })) iterated.push(x);
     assert.deepEqual(iterated, all.completions);
+    // A rule removed: the task no longer recurs, its history stays.
+    const stopped = await c.tasks.update(task.id, { recurrence: null });
+    assert.deepEqual([stopped.recurrence, stopped.due_at], [null, '2030-04-02T07:00:00.000Z']);
+    assert.deepEqual((await c.tasks.completions(task.id)).completions, all.completions);
     // A task that does not recur cannot skip; a series that has ended neither.
     const plain = await c.tasks.create({ title: 'Once', due_at: '2030-03-30T08:00:00.000Z' });
     await assert.rejects(c.tasks.skip(plain.id), (err) => isApiError(err, 'VALIDATION_ERROR') && err.status === 400);
