@@ -490,6 +490,14 @@ export class OfflineMode {
         await self.refreshQueue();
         return { ...(task as Task), completed };
       },
+      // A recurring task's occurrence (app/tasks/task-recurrence.tsx): queued with its occurrence, as setCompleted queues one.
+      completeOccurrence: async (id: number, occurrence: string, options?: Parameters<TaskClient['tasks']['completeOccurrence']>[2]): Promise<Task> => {
+        if (!self.queueing() && id > 0) return client.tasks.completeOccurrence(id, occurrence, options);
+        const task = self.known.get(id);
+        await self.box().complete(self.ref(id), { completed: true, occurrence });
+        await self.refreshQueue();
+        return { ...(task as Task), completed: true };
+      },
       delete: async (id: number, options?: Parameters<TaskClient['tasks']['delete']>[1]): Promise<Task> => {
         const task = self.known.get(id) ?? ({ id, title: 'the task' } as Task);
         if (!self.queueing() && id > 0) {

@@ -12,6 +12,7 @@ import type {
   CalendarFeed,
   CalendarFeedCreate,
   ChangesPage,
+  CompletionsQuery,
   EventTicket,
   Invitation,
   InvitationCreated,
@@ -26,6 +27,7 @@ import type {
   Role,
   TagCount,
   Task,
+  TaskCompletion,
   TaskCreate,
   TaskMove,
   TaskUpdate,
@@ -89,6 +91,14 @@ function pushSubscriptionBody(subscription: PushSubscriptionLike): PushSubscript
     throw new TypeError('push.subscribe needs a subscription with endpoint, keys.p256dh and keys.auth (PushSubscription.toJSON())');
   }
   return { endpoint, expirationTime: json.expirationTime ?? null, keys: { p256dh, auth } };
+}
+
+/** A page of a recurring task's completions, newest first. */
+export interface CompletionPage {
+  completions: TaskCompletion[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+  message: string;
 }
 
 /** `If-Match`: a task (its version), a version number, an ETag as sent, or `'*'`. */
@@ -346,6 +356,63 @@ export class TaskClient {
     /** PATCH .../complete with a body: sets it (idempotent, safe to retry). */
     setCompleted: async (id: number, completed: boolean, options: WriteOptions = {}): Promise<Task> =>
       this.complete(id, { completed }, options),
+
+    /**
+     * A recurring task: PATCH .../complete `{completed: true, occurrence}`, completing that occurrence
+     * only (`occurrence`: the `due_at` the user saw). While `due_at` is still that instant the
+     * completion is recorded and the task comes back pending at its next occurrence (or completed,
+     * when the series has ended); otherwise it comes back unchanged. So it is safe to retry and a
+     * duplicated click never skips an occurrence.
+     */
+    completeOccurrence: async (id: number, occurrence: string, options: WriteOptions = {}): Promise<Task> =>
+      this.complete(id, { completed: true, occurrence }, options),
+
+    /**
+     * POST .../skip: a recurring task moves to its next occurrence without a completion (it counts
+     * for `COUNT`). Not idempotent by nature, so a fresh Idempotency-Key by default: a retry skips once.
+     * 400 VALIDATION_ERROR when the task does not recur, 409 CONFLICT when its series has ended.
+     */
+    skip: async (id: number, options: WriteOptions = {}): Promise<Task> => {
+      const user_id = await this.userId();
+      const headers = this.writeHeaders({ ...options, idempotencyKey: options.idempotencyKey ?? newIdempotencyKey() });
+      const { data } = await this.call('POST', headers['idempotency-key'] ?? null, () =>
+        this.raw.POST('/api/{user_id}/tasks/{id}/skip', {
+          params: { path: { user_id, id } },
+          headers,
+          ...this.signal(options),
+        }),
+      );
+      return data.data;
+    },
+
+    /** GET .../completions: one page of a recurring task's completions, newest first (`limit` 1–200, default 50). */
+    completions: async (id: number, query: CompletionsQuery = {}, options: CallOptions = {}): Promise<CompletionPage> => {
+      const user_id = await this.userId();
+      const wire: CompletionsQuery = {};
+      if (query.limit !== undefined) wire.limit = query.limit;
+      if (query.cursor !== undefined && query.cursor !== '') wire.cursor = query.cursor;
+      const { data } = await this.call('GET', null, () =>
+        this.raw.GET('/api/{user_id}/tasks/{id}/completions', {
+          params: { path: { user_id, id }, query: wire },
+          ...this.signal(options),
+        }),
+      );
+      return { completions: data.data, nextCursor: data.next_cursor ?? null, message: data.message };
+    },
+
+    /** Every completion of a recurring task, newest first, page after page (page size `limit`, default 50). */
+    allCompletions: (id: number, query: CompletionsQuery = {}, options: CallOptions = {}): AsyncIterableIterator<TaskCompletion> => {
+      const completions = this.tasks.completions;
+      return (async function* all() {
+        let cursor = query.cursor;
+        for (;;) {
+          const page = await completions(id, { ...query, ...(cursor !== undefined ? { cursor } : {}) }, options);
+          yield* page.completions;
+          if (page.nextCursor === null) return;
+          cursor = page.nextCursor;
+        }
+      })();
+    },
 
     /** PATCH .../complete without a body: toggles atomically. A fresh Idempotency-Key by default, so a retry toggles once. */
     toggle: async (id: number, options: WriteOptions = {}): Promise<Task> =>
@@ -749,7 +816,7 @@ export class TaskClient {
     });
   }
 
-  private async complete(id: number, body: { completed: boolean } | undefined, options: WriteOptions): Promise<Task> {
+  private async complete(id: number, body: { completed: boolean; occurrence?: string } | undefined, options: WriteOptions): Promise<Task> {
     const user_id = await this.userId();
     const headers = this.writeHeaders(options);
     const { data } = await this.call('PATCH', headers['idempotency-key'] ?? null, () =>

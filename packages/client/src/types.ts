@@ -59,6 +59,11 @@ export type BatchRequest = RequestJson<BatchPost>;
 export type BatchOperation = BatchRequest extends { operations: (infer O)[] } ? O : never;
 /** One operation's answer, as its own route gives it: `{status, data, message}` or `{status, error, code, detail}`. */
 export type BatchResult = DataOf<ResponseJson<BatchPost, 200>> extends { results: (infer R)[] } ? R : never;
+type CompletionsGet = ApiPaths['/api/{user_id}/tasks/{id}/completions']['get'];
+/** One completion of a recurring task: `{occurrence_due_at, completed_at, completed_by}`. */
+export type TaskCompletion = DataOf<ResponseJson<CompletionsGet, 200>> extends (infer C)[] ? C : never;
+/** The query of GET .../tasks/{id}/completions: `limit` (1–200, default 50), `cursor`. */
+export type CompletionsQuery = NonNullable<CompletionsGet['parameters']['query']>;
 /** POST /api/{user_id}/tasks/{id}/move body. */
 export type TaskMove = RequestJson<ApiPaths['/api/{user_id}/tasks/{id}/move']['post']>;
 /** A member of a list (GET .../members). */

@@ -6,7 +6,7 @@ import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
-import { ApiError, buildTree, cachedToken, createTaskClient, isApiError, parseRetryAfter, versionFromEtag } from '../dist/index.js';
+import { ApiError, buildTree, cachedToken, createTaskClient, isApiError, newIdempotencyKey, parseRetryAfter, versionFromEtag } from '../dist/index.js';
 import { TestEventSource, sleep, startApi, until } from './support.mjs';
 
 const ORIGIN = 'http://localhost:3000'; // the API's default CORS_ORIGINS
@@ -443,6 +443,65 @@ describe('@task-api/client against the real API', () => {
     const second = await fetch(await c.events.url(ticket));
     assert.equal(second.status, 401);
     await second.body.cancel();
+  });
+
+  it('recurrence: completeOccurrence advances once (a repeat is a no-op), skip, completions in pages, the errors', async () => {
+    const { c, user } = client();
+    // 09:00 in Berlin the day before summer time starts (2030-03-31): the next one is 09:00 CEST.
+    const task = await c.tasks.create({
+      title: 'Water the plants',
+      due_at: '2030-03-30T08:00:00.000Z',
+      recurrence: 'FREQ=DAILY',
+      time_zone: 'Europe/Berlin',
+    });
+    assert.deepEqual([task.recurrence, task.repeat_from, task.time_zone], ['FREQ=DAILY', 'due', 'Europe/Berlin']);
+    const done = await c.tasks.completeOccurrence(task.id, task.due_at);
+    assert.deepEqual([done.completed, done.due_at, done.version], [false, '2030-03-31T07:00:00.000Z', task.version + 1]);
+    // The same occurrence again (a double click, a retry): the task as it is, nothing skipped.
+    const again = await c.tasks.completeOccurrence(task.id, task.due_at);
+    assert.deepEqual([again.completed, again.due_at, again.version], [false, '2030-03-31T07:00:00.000Z', done.version]);
+    // Skip: the next occurrence, no completion; one key, one skip.
+    const key = newIdempotencyKey();
+    const skipped = await c.tasks.skip(task.id, { idempotencyKey: key });
+    assert.deepEqual([skipped.due_at, skipped.version], ['2030-04-01T07:00:00.000Z', done.version + 1]);
+    assert.deepEqual((await c.tasks.skip(task.id, { idempotencyKey: key })).due_at, '2030-04-01T07:00:00.000Z');
+    const third = await c.tasks.completeOccurrence(task.id, skipped.due_at, { ifMatch: skipped });
+    assert.equal(third.due_at, '2030-04-02T07:00:00.000Z');
+    // The completions, newest first: one page, then pages of one.
+    const all = await c.tasks.completions(task.id);
+    assert.equal(all.message, 'Completions retrieved successfully');
+    assert.equal(all.nextCursor, null);
+    assert.deepEqual(
+      all.completions.map((x) => [x.occurrence_due_at, x.completed_by]),
+      [
+        ['2030-04-01T07:00:00.000Z', user],
+        ['2030-03-30T08:00:00.000Z', user],
+      ],
+    );
+    assert.ok(all.completions[0].completed_at >= all.completions[1].completed_at);
+    const first = await c.tasks.completions(task.id, { limit: 1 });
+    assert.deepEqual(first.completions, all.completions.slice(0, 1));
+    assert.equal(typeof first.nextCursor, 'string');
+    const second = await c.tasks.completions(task.id, { limit: 1, cursor: first.nextCursor });
+    assert.deepEqual([second.completions, second.nextCursor], [all.completions.slice(1), null]);
+    const iterated = [];
+    for await (const x of c.tasks.allCompletions(task.id, { limit: 1 })) iterated.push(x);
+    assert.deepEqual(iterated, all.completions);
+    // A rule removed: the task no longer recurs, its history stays.
+    const stopped = await c.tasks.update(task.id, { recurrence: null });
+    assert.deepEqual([stopped.recurrence, stopped.due_at], [null, '2030-04-02T07:00:00.000Z']);
+    assert.deepEqual((await c.tasks.completions(task.id)).completions, all.completions);
+    // A task that does not recur cannot skip; a series that has ended neither.
+    const plain = await c.tasks.create({ title: 'Once', due_at: '2030-03-30T08:00:00.000Z' });
+    await assert.rejects(c.tasks.skip(plain.id), (err) => isApiError(err, 'VALIDATION_ERROR') && err.status === 400);
+    assert.deepEqual((await c.tasks.completions(plain.id)).completions, []);
+    const twice = await c.tasks.create({ title: 'Twice', due_at: '2030-03-30T08:00:00.000Z', recurrence: 'FREQ=WEEKLY;COUNT=2' });
+    assert.equal((await c.tasks.skip(twice.id)).due_at, '2030-04-06T08:00:00.000Z');
+    await assert.rejects(c.tasks.skip(twice.id), (err) => isApiError(err, 'CONFLICT') && err.status === 409);
+    // The last occurrence completed: the task completes as any other.
+    const last = await c.tasks.completeOccurrence(twice.id, '2030-04-06T08:00:00.000Z');
+    assert.deepEqual([last.completed, last.due_at], [true, '2030-04-06T08:00:00.000Z']);
+    await assert.rejects(c.tasks.completions(987654321), (err) => err.status === 404);
   });
 
   it('replica.live(): a snapshot, then every change through the stream', async () => {

@@ -32,8 +32,10 @@ import { forgetPushSubscription } from '@/lib/push';
 import { clearCompleted } from './actions';
 import type { ListView } from './list-view';
 import { OfflinePanel, SelectBox } from './offline-panel';
+import { RecurrencePicker, readRecurrenceForm } from './recurrence-picker';
 import { announceReminder, ReminderCenter } from './reminder-toast';
 import { readReminders, RemindersField } from './reminders-field';
+import { TaskRecurrence, completeTask } from './task-recurrence';
 
 /** One token cache per tab; cleared on sign-out (here or in another tab). */
 const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
@@ -142,6 +144,7 @@ function readTaskForm(form: FormData): TaskCreate {
     tags: parseTags(String(form.get('tags') ?? '')),
     due_at: due === '' ? null : new Date(due).toISOString(),
     reminders: readReminders(form),
+    ...readRecurrenceForm(form),
   };
 }
 
@@ -181,6 +184,7 @@ function TaskFields({ task, children }: { task?: Task; children: ReactNode }) {
         </label>
         {children}
       </div>
+      <RecurrencePicker task={task} />
       <RemindersField task={task} />
     </>
   );
@@ -576,7 +580,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
                       const completed = e.target.checked;
                       // Optimistic: show it at once; the reload after the call shows the truth.
                       setTasks((current) => current && current.map((t) => (t.id === task.id ? { ...t, completed } : t)));
-                      void run(() => client.tasks.setCompleted(task.id, completed));
+                      void run(() => completeTask(client, task, completed));
                     }}
                   />
                   <span className="title" data-testid="task-title">
@@ -620,6 +624,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
                   ) : null}
                   {list?.taskExtra?.(task)}
                 </div>
+                <TaskRecurrence client={client} task={task} onChanged={load} />
                 {conflict?.id === task.id ? (
                   <p className="notice" role="alert" data-testid="conflict">
                     {conflict.text}
