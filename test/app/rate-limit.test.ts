@@ -31,6 +31,28 @@ describe('rate limit', () => {
   });
 });
 
+describe('rate limit: failed invitation accepts (issue 23: tokens cannot be probed)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp('embedded', { rateLimitPerMinute: 25 });
+  });
+  afterAll(async () => t?.close());
+
+  it('a failed accept counts ten requests: after two guesses, five more requests, then 429; a user who guesses nothing keeps all 25', async () => {
+    const guesser = await api(t.app, 'rl-guesser');
+    // A token of the right shape (32 random bytes, base64url) that no invitation has, and one of the wrong shape.
+    for (const token of ['A'.repeat(43), 'not-a-token']) {
+      expectError(await guesser.sharing.accept(token), 404, 'NOT_FOUND', 'Invitation not found');
+    }
+    for (let i = 0; i < 5; i++) expect((await guesser.list()).statusCode).toBe(200);
+    expectError(await guesser.list(), 429, 'RATE_LIMITED');
+
+    const honest = await api(t.app, 'rl-honest');
+    for (let i = 0; i < 25; i++) expect((await honest.list()).statusCode).toBe(200);
+    expectError(await honest.list(), 429, 'RATE_LIMITED');
+  });
+});
+
 describe('rate limit per IP behind a proxy (TRUST_PROXY)', () => {
   /** A client at `client` behind our load balancer at 10.0.0.2, which appends the client to X-Forwarded-For. */
   const viaProxy = (app: FastifyInstance, spoofed: string, client: string) => badTokenList(app, '10.0.0.2', { 'x-forwarded-for': `${spoofed}, ${client}` });
