@@ -89,6 +89,42 @@ function queryKey(query: ListQuery | undefined): string {
   return JSON.stringify({ ...rest, due: q?.due_after ? 'week' : q?.due_before ? 'overdue' : '' });
 }
 
+/**
+ * The user's lists for a page that must also render offline (app/tasks/shared-lists.tsx): online,
+ * `fetch()` (the API's answer), kept in the same place OfflineMode keeps them; offline, or when the
+ * API cannot be reached, the kept copy (an empty array if there is none).
+ */
+export async function listsForOffline(userId: string, fetch: () => Promise<List[]>): Promise<List[]> {
+  const key = `/offline-data/${encodeURIComponent(userId)}/lists.json`;
+  const kept = async (): Promise<List[] | null> => {
+    try {
+      const res = await (await caches.open(DATA_CACHE)).match(key);
+      return res ? ((await res.json()) as List[]) : null;
+    } catch {
+      return null;
+    }
+  };
+  if (isOnline()) {
+    try {
+      const lists = await fetch();
+      if (typeof caches !== 'undefined') {
+        void caches
+          .open(DATA_CACHE)
+          .then((c) => c.put(key, new Response(JSON.stringify(lists), { headers: { 'content-type': 'application/json' } })))
+          .catch(() => {});
+      }
+      return lists;
+    } catch (err) {
+      const copy = await kept();
+      if (copy === null) throw err;
+      return copy;
+    }
+  }
+  const copy = await kept();
+  if (copy === null) throw new Error('You are offline, and this device has no copy of your lists yet.');
+  return copy;
+}
+
 /** Thrown by a write this tab cannot queue: another tab of the same browser holds the outbox. */
 export const OTHER_TAB = 'You are offline, and another open tab of this app keeps the offline changes: make them there (or close it, and this tab takes over).';
 

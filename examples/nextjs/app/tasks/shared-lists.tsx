@@ -25,6 +25,7 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 
 import { authClient } from '@/lib/auth-client';
+import { listsForOffline } from '@/lib/offline';
 
 import type { ListView } from './list-view';
 import { ShareDialog } from './share-dialog';
@@ -88,13 +89,14 @@ export function SharedLists({ apiUrl, userId, email, initialListId }: { apiUrl: 
 
   const loadLists = useCallback(async () => {
     try {
-      setLists(ordered(await client.lists.list()));
+      // Offline (lib/offline.ts), the copy kept at the last load: the page renders from it.
+      setLists(ordered(await listsForOffline(userId, () => client.lists.list())));
       setLoadError(null);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return;
       setLoadError(describe(err));
     }
-  }, [client]);
+  }, [client, userId]);
 
   useEffect(() => {
     void loadLists();

@@ -570,7 +570,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
                 className={task.completed ? 'completed' : undefined}
               >
                 <div className="task-head">
-                  <SelectBox mode={offline} task={task} />
+                  {readOnly ? null : <SelectBox mode={offline} task={task} />}
                   <input
                     type="checkbox"
                     checked={task.completed}

@@ -23,6 +23,7 @@ export async function run(kit) {
   let b = null; // the second tab: { context, page }
   const ids = {};
   let errandsId = null;
+  let inboxId = null;
 
   /** The API, as the user, from Node, with a token the second (online) context fetched. */
   async function api(method, path, body) {
@@ -159,6 +160,15 @@ export async function run(kit) {
     assertEqual(results.map((r) => [r.status, r.data.id, r.data.list_id]), [[200, ids.Golf, errandsId], [200, ids.Hotel, errandsId]], 'results');
     const tasks = await serverTasks();
     assertEqual(tasks.filter((t) => t.list_id === errandsId).map((t) => t.title), ['Golf', 'Hotel'], 'in Errands on the server');
+    // The page shows one list (the Inbox here: app/tasks/shared-lists.tsx): the two left it, in both tabs.
+    await eventually(() => titles(page), ['Delta', 'Charlie', 'Bravo', 'Alpha'], 'tab 1: moved out of the Inbox');
+    await eventually(() => titles(b.page), ['Delta', 'Charlie', 'Bravo', 'Alpha'], 'tab 2: moved out of the Inbox', 3000);
+    // Back to the Inbox (one batch through the API) for the steps that follow: both tabs show them again, live.
+    inboxId = tasks.find((t) => t.title === 'Alpha').list_id;
+    const back = await api('POST', '/tasks/batch', { operations: [ids.Golf, ids.Hotel].map((id) => ({ op: 'move', id, list_id: inboxId })) });
+    assertEqual(back.body.data.results.map((r) => [r.status, r.data.list_id]), [[200, inboxId], [200, inboxId]], 'moved back');
+    await eventually(() => titles(page), ['Hotel', 'Golf', 'Delta', 'Charlie', 'Bravo', 'Alpha'], 'tab 1: back in the Inbox');
+    await eventually(() => titles(b.page), ['Hotel', 'Golf', 'Delta', 'Charlie', 'Bravo', 'Alpha'], 'tab 2: back in the Inbox', 3000);
   });
 
   await step('multi-select: "Delete selected" deletes two tasks through one batch; Undo restores both', async () => {
@@ -174,7 +184,7 @@ export async function run(kit) {
     await eventually(() => titles(b.page), ['Hotel', 'Golf', 'Delta', 'Charlie', 'Bravo', 'Alpha'], 'tab 2 after undo', 3000);
     assertEqual(await trashTitles(), [], 'trash after undo');
     const restored = (await serverTasks()).filter((t) => t.title === 'Golf' || t.title === 'Hotel');
-    assertEqual(restored.map((t) => [t.title, t.list_id, t.completed]), [['Golf', errandsId, true], ['Hotel', errandsId, true]], 'restored in Errands');
+    assertEqual(restored.map((t) => [t.title, t.list_id, t.completed]), [['Golf', inboxId, true], ['Hotel', inboxId, true]], 'restored in the Inbox');
   });
 
   // ---------------------------------------------------------------- offline
@@ -253,12 +263,14 @@ export async function run(kit) {
       a.user.id,
     );
     const uid = stored.ops[0]?.uid;
-    const form = (title) => ({ title, description: null, priority: 'none', tags: [], due_at: null });
+    // The form's fields as the page sends them (reminders and recurrence from their own fields, empty here).
+    const form = (title) => ({ title, description: null, priority: 'none', tags: [], due_at: null, reminders: [], recurrence: null });
     assertEqual(
       stored,
       {
         ops: [
-          { op: 'create', uid, task: { ...form('India'), uid } },
+          // A create names the list the page shows (the Inbox: app/tasks/shared-lists.tsx).
+          { op: 'create', uid, task: { ...form('India'), list_id: inboxId, uid } },
           { op: 'update', ref: ids.Alpha, task: form('Alpha (edited offline)'), baseVersion: before.Alpha.version },
           { op: 'complete', ref: ids.Bravo, completed: true, occurrence: null },
           { op: 'delete', ref: ids.Charlie, baseVersion: before.Charlie.version },
