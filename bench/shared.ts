@@ -244,8 +244,8 @@ try {
   const ours = await cost(owner, shared);
   const us = (s: number) => `${Math.round(s * 1e6)} µs`;
   console.log(`PostgreSQL CPU per write (${COST} of each, one after another, all backends of the database, no stream open):`);
-  console.log(`  create: private ${us(mine.create)}, ${MEMBERS} members ${us(ours.create)} (${(ours.create / mine.create).toFixed(2)}x; ${us(ours.create / MEMBERS)} per member)`);
-  console.log(`  toggle: private ${us(mine.toggle)}, ${MEMBERS} members ${us(ours.toggle)} (${(ours.toggle / mine.toggle).toFixed(2)}x; ${us(ours.toggle / MEMBERS)} per member)`);
+  console.log(`  create: private ${us(mine.create)}, ${MEMBERS} members ${us(ours.create)} (${(ours.create / mine.create).toFixed(2)}x; ${us((ours.create - mine.create) / (MEMBERS - 1))} per member beyond the first)`);
+  console.log(`  toggle: private ${us(mine.toggle)}, ${MEMBERS} members ${us(ours.toggle)} (${(ours.toggle / mine.toggle).toFixed(2)}x; ${us((ours.toggle - mine.toggle) / (MEMBERS - 1))} per member beyond the first)`);
 } finally {
   for (const req of opened) req.destroy();
   await sql.end({ timeout: 5 });
