@@ -111,6 +111,8 @@ export const tasks = pgTable(
     time_zone: text('time_zone'),
     /** Occurrences completed or skipped since the task became recurring (what COUNT counts); not an API field. */
     recurrence_done: integer('recurrence_done').notNull().default(0),
+    /** A recurring task's wall-clock time of day while due_at is an occurrence moved by a daylight-saving gap (migration 0017). */
+    recurrence_wall_time: text('recurrence_wall_time'),
     /** Up to 5 of {minutes_before} or {at} (API.md, version 3, Reminders); checked by the routes (tasks/reminders.ts), planned by triggers (migration 0016). */
     reminders: jsonb('reminders').$type<({ minutes_before: number } | { at: string })[]>().notNull().default(sql`'[]'::jsonb`),
     completed_at: timestamp('completed_at', { withTimezone: true, precision: 3, mode: 'string' }),

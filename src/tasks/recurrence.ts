@@ -108,6 +108,17 @@ export interface Recurring {
   repeat_from: RepeatFrom;
   /** Occurrences completed or skipped since the task became recurring (COUNT counts them). */
   recurrence_done: number;
+  /**
+   * The series' wall-clock time of day ("HH:MM:SS.sss") while due_at is an occurrence a daylight-saving
+   * gap moved (migration 0017); null or absent: due_at's own local time is the series'.
+   */
+  recurrence_wall_time?: string | null;
+}
+
+/** An advance: the next due, and the series' time of day when that due is an occurrence a gap moved. */
+export interface Advance {
+  due_at: string;
+  wall_time: string | null;
 }
 
 /**
@@ -118,6 +129,15 @@ export interface Recurring {
  * of day; that start counts as the occurrence done, and the next is the rule's first after it.
  */
 export function nextOccurrence(task: Recurring, now: Date, mode: 'complete' | 'skip'): string | null {
+  return advance(task, now, mode)?.due_at ?? null;
+}
+
+/**
+ * nextOccurrence, with the series' wall-clock time when the next due is an occurrence moved by a
+ * spring-forward gap (RFC 5545: 02:30 on the night clocks go from 02:00 to 03:00 is due at 03:30), to
+ * be kept with it so that the occurrences after it are at 02:30 again, not 03:30.
+ */
+export function advance(task: Recurring, now: Date, mode: 'complete' | 'skip'): Advance | null {
   const parts = parseRecurrence(task.recurrence);
   const count = parts.get('COUNT');
   if (count !== undefined && task.recurrence_done + 1 >= Number(count)) return null;
@@ -128,15 +148,17 @@ export function nextOccurrence(task: Recurring, now: Date, mode: 'complete' | 's
   const due = Temporal.Instant.from(new Date(task.due_at).toISOString()).toZonedDateTimeISO(zone);
   const at = Temporal.Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(zone);
   const restart = mode === 'complete' && task.repeat_from === 'completion';
-  // The series' start: the old due, or (restarted) the day of completion at due's time of day.
-  const start = restart ? at.with({ hour: due.hour, minute: due.minute, second: due.second, millisecond: due.millisecond, microsecond: 0, nanosecond: 0 }) : due;
+  // The series' time of day: kept apart while due_at is an occurrence a gap moved, else due_at's own.
+  const time = task.recurrence_wall_time ? Temporal.PlainTime.from(task.recurrence_wall_time) : due.toPlainTime();
   // The rule runs on local wall-clock times (as if in UTC), each then placed in the zone: 09:00 stays
   // 09:00 across daylight-saving changes, and a time in a spring-forward gap moves forward (RFC 5545).
-  const wall = (z: Temporal.ZonedDateTime) => z.toPlainDateTime().toZonedDateTime('UTC');
   const real = (w: Temporal.ZonedDateTime) => w.toPlainDateTime().toZonedDateTime(zone, { disambiguation: 'compatible' });
-  const rule = new RRuleTemporal({ rruleString: [...parts].map(([k, v]) => `${k}=${v}`).join(';'), dtstart: wall(start), tzid: 'UTC', temporal: Temporal });
+  const wall = (z: Temporal.ZonedDateTime) => z.toPlainDateTime().toZonedDateTime('UTC');
+  // The series' start: the old due's day at the series' time, or (restarted) the day of completion.
+  const start = (restart ? at : due).toPlainDate().toPlainDateTime(time).toZonedDateTime('UTC');
+  const rule = new RRuleTemporal({ rruleString: [...parts].map(([k, v]) => `${k}=${v}`).join(';'), dtstart: start, tzid: 'UTC', temporal: Temporal });
   // A restart: the first after its start. Otherwise: the first after both the old due and now.
-  const after = restart ? start : Temporal.Instant.compare(at.toInstant(), due.toInstant()) > 0 ? at : due;
+  const after = restart ? real(start) : Temporal.Instant.compare(at.toInstant(), due.toInstant()) > 0 ? at : due;
   const ended = (z: Temporal.ZonedDateTime) => {
     if (until === undefined) return false;
     if (until.length === 8) return z.toPlainDate().toString({ calendarName: 'never' }).replaceAll('-', '') > until;
@@ -148,7 +170,10 @@ export function nextOccurrence(task: Recurring, now: Date, mode: 'complete' | 's
   for (let i = 0; candidate !== null && i < 1000; i++) {
     const z = real(candidate);
     if (ended(z)) return null;
-    if (z.epochMilliseconds > after.epochMilliseconds) return new Date(z.epochMilliseconds).toISOString();
+    if (z.epochMilliseconds > after.epochMilliseconds) {
+      const moved = !z.toPlainTime().equals(candidate.toPlainTime());
+      return { due_at: new Date(z.epochMilliseconds).toISOString(), wall_time: moved ? candidate.toPlainTime().toString() : null };
+    }
     candidate = rule.next(candidate, false);
   }
   return null;

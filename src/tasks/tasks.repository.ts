@@ -131,7 +131,14 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       if (fields === 'toggle') {
         set.push('completed = not completed', `completed_at = case when completed then null else ${NOW} end`);
       } else {
-        for (const f of fields) set.push(`${f} = $${n++}`);
+        // due_at, the zone or the rule changed (not only sent again): due_at's own local time is the
+        // series' again (recurrence_wall_time, migration 0017). SET's right-hand sides read the old row.
+        const series: string[] = [];
+        for (const f of fields) {
+          if (f === 'due_at' || f === 'time_zone' || f === 'recurrence') series.push(`${f} is not distinct from $${n}`);
+          set.push(`${f} = $${n++}`);
+        }
+        if (series.length > 0) set.push(`recurrence_wall_time = case when ${series.join(' and ')} then recurrence_wall_time end`);
         const completed = fields.indexOf('completed');
         // Becoming completed stamps completed_at; staying completed keeps it; pending clears it.
         if (completed >= 0) set.push(`completed_at = case when $${completed + 3}::boolean then (case when completed then completed_at else ${NOW} end) end`);

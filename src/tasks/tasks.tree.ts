@@ -22,7 +22,7 @@ import { inTransaction, type Database, type Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { keyBetween } from './positions.js';
-import { checkRecurrenceNeedsDue, nextOccurrence, type RepeatFrom } from './recurrence.js';
+import { advance, checkRecurrenceNeedsDue, type RepeatFrom } from './recurrence.js';
 import { checkRemindersNeedDue, type Reminder } from './reminders.js';
 import type { VersionMatch, WrittenRow } from './tasks.repository.js';
 import { CHANGEABLE, LEVELS_MAX, TaskSchema, type TaskMove, type TaskUpdate } from './tasks.schemas.js';
@@ -49,6 +49,7 @@ interface Head {
   repeat_from: RepeatFrom;
   time_zone: string | null;
   recurrence_done: number;
+  recurrence_wall_time: string | null;
   reminders: Reminder[];
   role: Role | null;
   locked_list: number | null;
@@ -95,7 +96,7 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
    */
   const LOCK = `with h as (select t.list_id from tasks t where t.id = $2),
       l as (select u.user_id from user_changes u where u.user_id in (select user_id from list_members where list_id in ((select list_id from h), $3::int)) order by u.user_id for update)
-    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, t.repeat_from, t.time_zone, t.recurrence_done, t.reminders, (select list_id from h) as locked_list,
+    select t.id, t.list_id, t.parent_id, t.version, t.uid, t.completed, t.position, t.assignee_id, t.due_at, t.recurrence, t.repeat_from, t.time_zone, t.recurrence_done, t.recurrence_wall_time, t.reminders, (select list_id from h) as locked_list,
       (select role from list_members m where m.list_id = t.list_id and m.user_id = $1) as role
     from tasks t where t.id = $2 and (select count(*) from l) >= 0 for update of t`;
 
@@ -246,19 +247,27 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         }
         const parent = changes.parent_id !== undefined ? changes.parent_id : moving ? null : head.parent_id;
         const asked = change.toggle ? !head.completed : changes.completed;
+        // The caller changes the due, the zone or the rule (not only sends them again): due_at's own local
+        // time is the series' from now on (recurrence_wall_time, migration 0017).
+        const seriesChanged =
+          (changes.due_at !== undefined && (changes.due_at === null || head.due_at === null || Date.parse(iso(changes.due_at)) !== Date.parse(iso(head.due_at)))) ||
+          (changes.time_zone !== undefined && changes.time_zone !== head.time_zone) ||
+          (changes.recurrence !== undefined && changes.recurrence !== head.recurrence);
         // Completing a recurring task while its series goes on: a completion recorded, the task moved
         // on to its next occurrence and kept pending, its subtasks reopened (recurrence.ts).
         const recurrence = changes.recurrence !== undefined ? changes.recurrence : head.recurrence;
         const dueAt = changes.due_at !== undefined ? changes.due_at : head.due_at;
         const next =
           asked === true && !head.completed && recurrence != null && dueAt != null
-            ? nextOccurrence(
+            ? advance(
                 {
                   recurrence,
                   due_at: iso(dueAt),
                   time_zone: changes.time_zone !== undefined ? changes.time_zone : head.time_zone,
                   repeat_from: changes.repeat_from ?? head.repeat_from,
                   recurrence_done: recurrence === head.recurrence ? head.recurrence_done : 0,
+                  // A change of the rule, the zone or the due starts the series' time again from due_at.
+                  recurrence_wall_time: seriesChanged ? null : head.recurrence_wall_time,
                 },
                 new Date(),
                 'complete',
@@ -328,8 +337,11 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         }
         // COUNT counts the occurrences done since the task became recurring (a new rule starts again).
         const ruleChanged = changes.recurrence !== undefined ? `recurrence is distinct from ${p(changes.recurrence, 'text')}` : 'false';
-        if (next !== null) set.push(`due_at = ${p(next, 'timestamptz')}`, `recurrence_done = case when ${ruleChanged} then 1 else recurrence_done + 1 end`);
-        else if (changes.recurrence !== undefined) set.push(`recurrence_done = case when ${ruleChanged} then 0 else recurrence_done end`);
+        if (next !== null) {
+          set.push(`due_at = ${p(next.due_at, 'timestamptz')}`, `recurrence_done = case when ${ruleChanged} then 1 else recurrence_done + 1 end`);
+          set.push(`recurrence_wall_time = ${p(next.wall_time, 'text')}`);
+        } else if (changes.recurrence !== undefined) set.push(`recurrence_done = case when ${ruleChanged} then 0 else recurrence_done end`);
+        if (next === null && seriesChanged) set.push('recurrence_wall_time = null');
         if (moving) set.push('list_id = $2::int');
         if (parent !== head.parent_id) set.push(`parent_id = ${p(parent, 'int')}`);
         if (position !== undefined) set.push(`position = ${p(position, 'text')}`);
@@ -385,12 +397,12 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
         const head = await lock(tx, scope, id, undefined);
         checkWrite(head, match);
         if (head.recurrence === null || head.due_at === null) throw field400('The task does not recur: only a task with a recurrence can skip an occurrence');
-        const next = nextOccurrence({ ...head, recurrence: head.recurrence, due_at: iso(head.due_at) }, new Date(), 'skip');
+        const next = advance({ ...head, recurrence: head.recurrence, due_at: iso(head.due_at) }, new Date(), 'skip');
         if (next === null) throw new ApiError('CONFLICT', 'The series has no next occurrence (COUNT or UNTIL): complete or delete the task instead');
         const text =
-          `with ch as (update tasks set due_at = $3::timestamptz, recurrence_done = recurrence_done + 1, version = version + 1, updated_at = ${NOW} ` +
+          `with ch as (update tasks set due_at = $3::timestamptz, recurrence_wall_time = $4::text, recurrence_done = recurrence_done + 1, version = version + 1, updated_at = ${NOW} ` +
           `where id = $1 returning ${RETURNING}), ${fanOut('not fan_s.sees', '', 'array[$2::int]', '0')} ${result}`;
-        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, next]);
+        const [row] = await tx.rows<WrittenRow>(text, [id, head.list_id, next.due_at, next.wall_time]);
         if (row === undefined) throw new Error('the locked task was not written');
         return row;
       });

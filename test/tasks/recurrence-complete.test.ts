@@ -28,6 +28,11 @@ describe.each(drivers)('completing a recurring task [%s]', (driver) => {
     ['Europe/Berlin', 'autumn', '2027-10-25T07:00:00.000Z', '2027-11-01T08:00:00.000Z'],
     ['America/New_York', 'spring', '2027-03-08T14:00:00.000Z', '2027-03-15T13:00:00.000Z'],
     ['America/New_York', 'autumn', '2027-11-01T13:00:00.000Z', '2027-11-08T14:00:00.000Z'],
+    // The southern hemisphere: summer time ends on 4 April and starts on 3 October 2027.
+    ['Australia/Sydney', 'autumn (April)', '2027-03-28T22:00:00.000Z', '2027-04-04T23:00:00.000Z'],
+    ['Australia/Sydney', 'spring (October)', '2027-09-26T23:00:00.000Z', '2027-10-03T22:00:00.000Z'],
+    // No summer time at all, and an offset of half an hour.
+    ['Asia/Kolkata', 'March (no)', '2027-03-22T03:30:00.000Z', '2027-03-29T03:30:00.000Z'],
   ])('every Monday 09:00 in %s stays 09:00 across the %s change', async (zone, _season, due, next) => {
     const user = uniqueUser();
     const as = await api(t.app, user);
@@ -37,6 +42,53 @@ describe.each(drivers)('completing a recurring task [%s]', (driver) => {
     expect(res.json().message).toBe('Task marked as completed');
     expect(res.json().data).toMatchObject({ completed: false, completed_at: null, due_at: next, version: 2 });
     expect(await completions(task.id)).toEqual([[due, user]]);
+  });
+
+  it.each([
+    ['Europe/Berlin', 'FREQ=MONTHLY;BYMONTHDAY=15', 'spring', '2027-03-15T08:00:00.000Z', '2027-04-15T07:00:00.000Z'],
+    ['Europe/Berlin', 'FREQ=MONTHLY;BYMONTHDAY=15', 'autumn', '2027-10-15T07:00:00.000Z', '2027-11-15T08:00:00.000Z'],
+    ['America/New_York', 'FREQ=MONTHLY;BYDAY=-1FR', 'spring', '2027-02-26T14:00:00.000Z', '2027-03-26T13:00:00.000Z'],
+    ['America/New_York', 'FREQ=MONTHLY;BYDAY=-1FR', 'autumn', '2027-10-29T13:00:00.000Z', '2027-11-26T14:00:00.000Z'],
+    ['Australia/Sydney', 'FREQ=MONTHLY;BYMONTHDAY=15', 'autumn (April)', '2027-03-14T22:00:00.000Z', '2027-04-14T23:00:00.000Z'],
+    ['Australia/Sydney', 'FREQ=MONTHLY;BYMONTHDAY=15', 'spring (October)', '2027-09-14T23:00:00.000Z', '2027-10-14T22:00:00.000Z'],
+  ])('monthly at 09:00 in %s (%s) stays 09:00 across the %s change', async (zone, rule, _season, due, next) => {
+    const as = await api(t.app, uniqueUser());
+    const task = (await as.create({ title: 'rent', due_at: due, recurrence: rule, time_zone: zone })).json().data;
+    const res = await as.complete(task.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().data).toMatchObject({ completed: false, due_at: next, version: 2 });
+  });
+
+  it('a daily 02:30 in Europe/Berlin on the spring change (02:00 -> 03:00): 03:30 that day, the gap moved forward (RFC 5545); 02:30 the day after', async () => {
+    const as = await api(t.app, uniqueUser());
+    // Saturday 27 March 2027, 02:30 CET (01:30Z); on Sunday 02:30 does not exist.
+    const task = (await as.create({ title: 'backup', due_at: '2027-03-27T01:30:00.000Z', recurrence: 'FREQ=DAILY', time_zone: 'Europe/Berlin' })).json().data;
+    const sunday = await as.complete(task.id);
+    expect(sunday.statusCode, sunday.body).toBe(200);
+    // 02:30 CET read with the offset before the gap: 01:30Z, which is 03:30 CEST.
+    expect(sunday.json().data).toMatchObject({ completed: false, due_at: '2027-03-28T01:30:00.000Z', version: 2 });
+    // An edit that sends the due again unchanged (as an edit form does) keeps the series at 02:30.
+    const same = await as.put(task.id, { title: 'nightly backup', due_at: '2027-03-28T01:30:00.000Z', recurrence: 'FREQ=DAILY', time_zone: 'Europe/Berlin' });
+    expect(same.statusCode, same.body).toBe(200);
+    const monday = await as.complete(task.id);
+    // Monday 02:30 CEST: 00:30Z.
+    expect(monday.json().data).toMatchObject({ completed: false, due_at: '2027-03-29T00:30:00.000Z', version: 4 });
+  });
+
+  it('skipping into the gap moves the same way; the due sent again unchanged keeps the series at 02:30, a due changed by the caller makes its own time the series\' time', async () => {
+    const as = await api(t.app, uniqueUser());
+    const task = (await as.create({ title: 'backup', due_at: '2027-03-27T01:30:00.000Z', recurrence: 'FREQ=DAILY', time_zone: 'Europe/Berlin' })).json().data;
+    const skipped = await as.skip(task.id);
+    expect(skipped.statusCode, skipped.body).toBe(200);
+    expect(skipped.json().data).toMatchObject({ due_at: '2027-03-28T01:30:00.000Z', version: 2 });
+    // The due sent again unchanged (the simple PUT path, no rule in the body) keeps the series at 02:30 ...
+    const same = await as.put(task.id, { title: 'nightly backup', due_at: '2027-03-28T01:30:00.000Z' });
+    expect(same.statusCode, same.body).toBe(200);
+    // ... and a due set by the caller (Sunday 04:30 CEST) makes 04:30 the series' time: Monday 04:30 CEST.
+    const moved = await as.put(task.id, { title: 'nightly backup', due_at: '2027-03-28T02:30:00.000Z' });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const monday = await as.complete(task.id);
+    expect(monday.json().data).toMatchObject({ completed: false, due_at: '2027-03-29T02:30:00.000Z', version: 5 });
   });
 
   it('missed occurrences collapse: the next due is the first after now', async () => {
