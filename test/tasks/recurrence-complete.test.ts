@@ -59,6 +59,20 @@ describe.each(drivers)('completing a recurring task [%s]', (driver) => {
     expect(res.json().data).toMatchObject({ completed: false, due_at: next, version: 2 });
   });
 
+  it('through POST /tasks/batch: a complete with its occurrence advances once; the same again in the batch changes nothing; each answered as the route', async () => {
+    const user = uniqueUser();
+    const as = await api(t.app, user);
+    const due = '2027-03-22T08:00:00.000Z';
+    const task = (await as.create({ title: 'standup', due_at: due, recurrence: 'FREQ=WEEKLY;BYDAY=MO', time_zone: 'Europe/Berlin' })).json().data;
+    const op = { op: 'complete', id: task.id, completed: true, occurrence: due };
+    const res = await as.batch({ operations: [op, op] });
+    expect(res.statusCode, res.body).toBe(200);
+    const [first, second] = res.json().data.results;
+    expect(first).toMatchObject({ status: 200, message: 'Task marked as completed', data: { completed: false, due_at: '2027-03-29T07:00:00.000Z', version: 2 } });
+    expect(second).toMatchObject({ status: 200, message: 'Task marked as completed', data: { completed: false, due_at: '2027-03-29T07:00:00.000Z', version: 2 } });
+    expect(await completions(task.id)).toEqual([[due, user]]);
+  });
+
   it('a daily 02:30 in Europe/Berlin on the spring change (02:00 -> 03:00): 03:30 that day, the gap moved forward (RFC 5545); 02:30 the day after', async () => {
     const as = await api(t.app, uniqueUser());
     // Saturday 27 March 2027, 02:30 CET (01:30Z); on Sunday 02:30 does not exist.
