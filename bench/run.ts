@@ -1,5 +1,6 @@
 // `npm run bench` entry point: parse flags, run the bench, print the table, write the JSON.
 // Run `node dist/bench/run.js --help` for the flags.
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -40,6 +41,10 @@ Prints a table and writes bench/results/<timestamp>.json.
   --profile               CPU profile of our server (node --cpu-prof), summarised at the end; its
                           warm-up is the first scenario (run one scenario per profile)
   --compare <file.json>   compare this run with an earlier one (bench/results/*.json)
+  --shared                then the shared-list phase (npm run bench:shared: a list of 5 members with
+                          their streams open on two instances beside 1,000 others; the latency from a
+                          write to the last member's event, PostgreSQL CPU per write shared against
+                          private), on BENCH_DATABASE_URL's server (default the local one)
   --env <NAME=value>      an environment variable for our server (repeatable), e.g. --env LIST_CACHE_MB=0
   --server-cmd "<cmd>"    how to start our server (default "node dist/src/server.js"; split on spaces)
   --pool-max <n>          postgres.js pool size of the ceilings (default 10)
@@ -51,7 +56,7 @@ Environment: BENCH_DATABASE_URL (PostgreSQL server for our server; a scratch dat
 on it and dropped afterwards; unset: the embedded PostgreSQL in a temp dir), WORKERS (passed through).
 The reference always needs PostgreSQL: BENCH_DATABASE_URL's server, else postgresql://postgres@127.0.0.1:5432.`;
 
-export function parseCli(argv: string[]): (BenchOptions & { compare?: string }) | 'help' {
+export function parseCli(argv: string[]): (BenchOptions & { compare?: string; shared?: boolean }) | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -75,6 +80,7 @@ export function parseCli(argv: string[]): (BenchOptions & { compare?: string }) 
       streams: { type: 'string' },
       profile: { type: 'boolean' },
       compare: { type: 'string' },
+      shared: { type: 'boolean' },
       env: { type: 'string', multiple: true },
       'server-cmd': { type: 'string' },
       'pool-max': { type: 'string' },
@@ -133,7 +139,7 @@ export function parseCli(argv: string[]): (BenchOptions & { compare?: string }) 
   const dbUrl = process.env.BENCH_DATABASE_URL;
   if (dbUrl) o.databaseUrl = dbUrl;
   if (process.env.WORKERS) o.workers = process.env.WORKERS;
-  return { ...o, ...compare };
+  return { ...o, ...compare, shared: values.shared ?? false };
 }
 
 async function main(): Promise<number> {
@@ -174,6 +180,14 @@ async function main(): Promise<number> {
       process.stdout.write(formatComparison(before, report, opts.compare));
     }
     process.stdout.write(`\nJSON: ${file}\n`);
+    if (opts.shared) {
+      // bench/shared.ts, as `npm run bench:shared` runs it: its own servers and scratch database.
+      const server = process.env.BENCH_DATABASE_URL;
+      const args = [resolve(repoRoot(), 'dist/bench/shared.js'), ...(server ? ['--database-url', server] : [])];
+      process.stdout.write('\nshared lists (bench/shared.ts):\n');
+      const code = await new Promise<number>((done) => spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (c) => done(c ?? 1)));
+      if (code !== 0) return code;
+    }
     const errors = report.targets.filter((t) => t.label.startsWith('ours')).flatMap((t) => t.scenarios).reduce((a, s) => a + s.errors, 0);
     return errors > 0 ? 1 : 0;
   } catch (err) {

@@ -64,7 +64,7 @@ describe.each(drivers)('completing a recurring task [%s]', (driver) => {
     const as = await api(t.app, user);
     const due = '2027-03-22T08:00:00.000Z';
     const task = (await as.create({ title: 'standup', due_at: due, recurrence: 'FREQ=WEEKLY;BYDAY=MO', time_zone: 'Europe/Berlin' })).json().data;
-    const op = { op: 'complete', id: task.id, completed: true, occurrence: due };
+    const op = { op: 'complete' as const, id: task.id, completed: true, occurrence: due };
     const res = await as.batch({ operations: [op, op] });
     expect(res.statusCode, res.body).toBe(200);
     const [first, second] = res.json().data.results;
