@@ -8,14 +8,12 @@
 // 2.5 minutes.
 //
 //   npm run bench:reminders [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--users 1000] [--per-user 10] [--no-read]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { startServer, type Server } from '../test/helpers/process.js';
-import { BENCH_SECRET, signToken } from './seed.js';
+import type { Server } from '../test/helpers/process.js';
+import { pct, startBenchServers } from './burst.js';
+import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 
 const { values } = parseArgs({
@@ -33,10 +31,6 @@ const TOTAL = USERS * PER_USER;
 const WINDOW_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function list50(url: string, user: string, token: string): Promise<{ rps: number; p99: number }> {
   const result = await autocannon({
@@ -50,29 +44,12 @@ async function list50(url: string, user: string, token: string): Promise<{ rps: 
 
 const scratch = await createScratchDatabase(values['database-url'] ?? DEFAULT_PG_SERVER, 'task_api_reminders_');
 if (scratch === null) throw new Error('cannot create a database on the external PostgreSQL');
-const dirs: string[] = [];
-const servers: Server[] = [];
+const bench = await startBenchServers(scratch.url, 2, { MAX_TASKS_PER_USER: '100000' }).catch(async (err: unknown) => {
+  await scratch.drop();
+  throw err;
+});
 try {
-  for (let i = 0; i < 2; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'task-api-bench-reminders-'));
-    dirs.push(dir);
-    servers.push(
-      await startServer(dir, {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        DATABASE_URL: scratch.url,
-        DATA_DIR: dir,
-        BETTER_AUTH_SECRET: BENCH_SECRET,
-        BETTER_AUTH_URL: 'http://127.0.0.1:9',
-        RATE_LIMIT_PER_MINUTE: '0',
-        MAX_TASKS_PER_USER: '100000',
-      }, 60_000),
-    );
-  }
-  const [a, b] = servers as [Server, Server];
+  const [a, b] = bench.servers as [Server, Server];
 
   // The reader of list-50: a user of their own with 50 tasks and no reminders.
   const reader = 'reader';
@@ -126,7 +103,6 @@ try {
     await sql.end({ timeout: 5 });
   }
 } finally {
-  for (const s of servers) await s.stop('SIGTERM');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await bench.stop();
   await scratch.drop();
 }

@@ -16,14 +16,12 @@
 // About 1.5 minutes with the defaults.
 //
 //   npm run bench:shared [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--others 1000] [--writes 300] [--seconds 15] [--cost 500]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { startServer, type Server } from '../test/helpers/process.js';
-import { BENCH_SECRET, signToken } from './seed.js';
+import { pct, startBenchServers } from './burst.js';
+import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 import { sseParser } from './streams.js';
 
@@ -52,10 +50,6 @@ interface Answer {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const ms = (x: number) => x.toFixed(1);
 
 interface User {
@@ -131,32 +125,15 @@ async function backendsCpu(sql: postgres.Sql, db: string): Promise<number> {
 
 const scratch = await createScratchDatabase(values['database-url'] ?? DEFAULT_PG_SERVER, 'task_api_shared_');
 if (scratch === null) throw new Error('cannot create a database on the external PostgreSQL');
-const dirs: string[] = [];
-const servers: Server[] = [];
+// Every stream of this bench comes from 127.0.0.1.
+const bench = await startBenchServers(scratch.url, 2, { MAX_CONNECTIONS_PER_IP: '0' }).catch(async (err: unknown) => {
+  await scratch.drop();
+  throw err;
+});
 const opened: ClientRequest[] = [];
 const sql = postgres(scratch.url, { max: 1, onnotice: () => {} });
 try {
-  for (let i = 0; i < 2; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'task-api-bench-shared-'));
-    dirs.push(dir);
-    servers.push(
-      await startServer(dir, {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        DATABASE_URL: scratch.url,
-        DATA_DIR: dir,
-        BETTER_AUTH_SECRET: BENCH_SECRET,
-        BETTER_AUTH_URL: 'http://127.0.0.1:9',
-        RATE_LIMIT_PER_MINUTE: '0',
-        // Every stream of this bench comes from 127.0.0.1.
-        MAX_CONNECTIONS_PER_IP: '0',
-      }, 180_000),
-    );
-  }
-  const bases = servers.map((s) => s.url) as [string, string];
+  const bases = bench.servers.map((s) => s.url) as [string, string];
 
   // The shared list: the owner's, four editors invited and accepted through the API.
   const members: User[] = await Promise.all(Array.from({ length: MEMBERS }, async (_, i) => ({ id: `member${i}`, token: await signToken(`member${i}`) })));
@@ -249,7 +226,6 @@ try {
 } finally {
   for (const req of opened) req.destroy();
   await sql.end({ timeout: 5 });
-  for (const s of servers) await s.stop('SIGTERM');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await bench.stop();
   await scratch.drop();
 }

@@ -16,15 +16,13 @@
 // 2 minutes with the defaults.
 //
 //   npm run bench:webhooks [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--endpoints 100] [--per-endpoint 100] [--concurrency 4]
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request } from 'autocannon';
-import { startServer, type Server } from '../test/helpers/process.js';
-import { BENCH_SECRET, signToken } from './seed.js';
+import type { Server } from '../test/helpers/process.js';
+import { pct, startBenchServers } from './burst.js';
+import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 
 const { values } = parseArgs({
@@ -50,10 +48,6 @@ interface Answer {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 // ---------------------------------------------------------------- the receiver
 
@@ -108,25 +102,17 @@ async function load(requests: Request[], url: string): Promise<{ rps: number; p9
 
 const scratch = await createScratchDatabase(values['database-url'] ?? DEFAULT_PG_SERVER, 'task_api_webhooks_');
 if (scratch === null) throw new Error('cannot create a database on the external PostgreSQL');
-const dir = mkdtempSync(join(tmpdir(), 'task-api-bench-webhooks-'));
-let server: Server | undefined;
+const bench = await startBenchServers(scratch.url, 1, {
+  MAX_TASKS_PER_USER: '100000',
+  WEBHOOKS_ALLOW_PRIVATE: 'true',
+  JOBS_CONCURRENCY: values.concurrency as string,
+}).catch(async (err: unknown) => {
+  receiver.close();
+  await scratch.drop();
+  throw err;
+});
 try {
-  server = await startServer(dir, {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: scratch.url,
-    DATA_DIR: dir,
-    BETTER_AUTH_SECRET: BENCH_SECRET,
-    BETTER_AUTH_URL: 'http://127.0.0.1:9',
-    RATE_LIMIT_PER_MINUTE: '0',
-    MAX_TASKS_PER_USER: '100000',
-    WEBHOOKS_ALLOW_PRIVATE: 'true',
-    JOBS_CONCURRENCY: values.concurrency,
-  }, 180_000);
-  const base = server.url;
+  const base = (bench.servers[0] as Server).url;
 
   // The readers: list-50's user and mixed's users, 50 tasks each, no webhooks.
   const reader = { id: 'reader', token: await signToken('reader') };
@@ -224,8 +210,7 @@ try {
     );
   }
 } finally {
-  await server?.stop('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
   receiver.close();
   await scratch.drop();
 }

@@ -1,0 +1,60 @@
+// What the one-off benches of version 3 (reminders.ts, shared.ts, webhooks.ts) share: production
+// server processes of ours on one scratch database of the external PostgreSQL, each in a temporary
+// folder of its own, with the bench's token secret and the rate limit off; a percentile.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type Server } from '../test/helpers/process.js';
+import { BENCH_SECRET } from './seed.js';
+
+export interface BenchServers {
+  servers: Server[];
+  /** Stops every server (SIGTERM) and removes their folders. */
+  stop(): Promise<void>;
+}
+
+/** `count` production servers of ours on `databaseUrl`, `env` added to each one's environment. */
+export async function startBenchServers(databaseUrl: string, count: number, env: Record<string, string> = {}): Promise<BenchServers> {
+  const dirs: string[] = [];
+  const servers: Server[] = [];
+  const stop = async () => {
+    for (const s of servers) await s.stop('SIGTERM');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'task-api-bench-'));
+      dirs.push(dir);
+      servers.push(
+        await startServer(
+          dir,
+          {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: process.env.HOME ?? '/root',
+            NODE_ENV: 'production',
+            HOST: '127.0.0.1',
+            // startServer waits for the "ready" line, which is logged at info.
+            LOG_LEVEL: 'info',
+            DATABASE_URL: databaseUrl,
+            DATA_DIR: dir,
+            BETTER_AUTH_SECRET: BENCH_SECRET,
+            BETTER_AUTH_URL: 'http://127.0.0.1:9',
+            RATE_LIMIT_PER_MINUTE: '0',
+            ...env,
+          },
+          180_000,
+        ),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { servers, stop };
+}
+
+/** The p-th percentile of `xs` (nearest rank below), NaN when empty. */
+export function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
