@@ -39,10 +39,17 @@ export function scratchDir(prefix = 'task-api-'): string {
   return dir;
 }
 
-/** The environment of a fresh machine: no project variables at all. */
+/** Where Node and OpenSSL find extra certificate authorities; passed on by cleanEnv. */
+const TRUST_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
+/** The environment of a fresh machine: no project variables at all (the machine's trusted certificate authorities kept). */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...extra };
+  // The certificate authorities this machine trusts (a TLS-inspecting proxy's, say): without them a
+  // child `npm pack` cannot reach the registry (SELF_SIGNED_CERT_IN_CHAIN) and retries until killed.
+  const trust = Object.fromEntries(TRUST_ENV.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string]));
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...trust, ...extra };
 }
+
 
 export interface LogLine {
   level?: number;
