@@ -58,3 +58,33 @@ export function pct(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
+
+/** What the benches read of an answer's body. */
+export interface Body {
+  data: { id: number; token: string; results: { data: { id: number } }[] };
+}
+export interface Answer {
+  status: number;
+  json: Body | null;
+}
+export interface User {
+  id: string;
+  token: string;
+}
+
+/** A request of `user` to `/api/<user>` + `path` on `base`, its status and JSON body. */
+export async function call(base: string, user: User, method: string, path: string, body?: unknown): Promise<Answer> {
+  const res = await fetch(`${base}/api/${user.id}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json().catch(() => null)) as Body | null };
+}
+
+/** The body of an answer that must have `status`; else an error saying `what`. */
+export async function expect(what: string, p: Promise<Answer>, status: number): Promise<Body> {
+  const r = await p;
+  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json as Body;
+}

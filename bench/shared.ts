@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { pct, startBenchServers } from './burst.js';
+import { call, expect, pct, startBenchServers, type User } from './burst.js';
 import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 import { sseParser } from './streams.js';
@@ -40,37 +40,8 @@ const SECONDS = Number(values.seconds);
 const COST = Number(values.cost);
 const MEMBERS = 5;
 
-/** What the bench reads of an answer's body. */
-interface Body {
-  data: { id: number; token: string; results: { data: { id: number } }[] };
-}
-interface Answer {
-  status: number;
-  json: Body | null;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => x.toFixed(1);
-
-interface User {
-  id: string;
-  token: string;
-}
-
-async function call(base: string, user: User, method: string, path: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${base}/api/${user.id}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json().catch(() => null)) as Body | null };
-}
-
-async function expect(what: string, p: Promise<Answer>, status: number): Promise<Body> {
-  const r = await p;
-  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json as Body;
-}
 
 /** One event stream; `onUpsert(title, at)` for each task upsert. Resolves once the stream said `ready`. */
 function openStream(base: string, user: User, onUpsert: (title: string, at: number) => void, opened: ClientRequest[]): Promise<void> {

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request } from 'autocannon';
 import type { Server } from '../test/helpers/process.js';
-import { pct, startBenchServers } from './burst.js';
+import { call, pct, startBenchServers, type Body } from './burst.js';
 import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 
@@ -37,15 +37,6 @@ const ENDPOINTS = Number(values.endpoints);
 const PER_ENDPOINT = Number(values['per-endpoint']);
 const EVENTS = ENDPOINTS * PER_ENDPOINT;
 const MIXED_USERS = 20;
-
-/** What the bench reads of an answer's body. */
-interface Body {
-  data: { id: number; token: string; results: { data: { id: number } }[] };
-}
-interface Answer {
-  status: number;
-  json: Body | null;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,15 +67,6 @@ await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
 // ---------------------------------------------------------------- helpers
-
-async function call(base: string, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json().catch(() => null)) as Body | null };
-}
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -118,7 +100,7 @@ try {
   const reader = { id: 'reader', token: await signToken('reader') };
   const mixers = await Promise.all(Array.from({ length: MIXED_USERS }, async (_, i) => ({ id: `mix${i}`, token: await signToken(`mix${i}`), ids: [] as number[] })));
   for (const u of [reader, ...mixers]) {
-    const { status, json } = await call(base, u.token, 'POST', `/api/${u.id}/tasks/batch`, {
+    const { status, json } = await call(base, u, 'POST', `/tasks/batch`, {
       atomic: true,
       operations: Array.from({ length: 50 }, (_, k) => ({ op: 'create', task: { title: `read ${k}` } })),
     });
@@ -132,14 +114,14 @@ try {
   await pool(owners, 16, async (u) => {
     for (let made = 0; made < PER_ENDPOINT; made += 100) {
       const n = Math.min(100, PER_ENDPOINT - made);
-      const { status, json } = await call(base, u.token, 'POST', `/api/${u.id}/tasks/batch`, {
+      const { status, json } = await call(base, u, 'POST', `/tasks/batch`, {
         atomic: true,
         operations: Array.from({ length: n }, (_, k) => ({ op: 'create', task: { title: `task ${made + k}` } })),
       });
       if (status !== 200) throw new Error(`seeding ${u.id}: ${status}`);
       u.ids.push(...(json as Body).data.results.map((r) => r.data.id));
     }
-    const hook = await call(base, u.token, 'POST', `/api/${u.id}/webhooks`, { url: receiverUrl, events: ['*'] });
+    const hook = await call(base, u, 'POST', `/webhooks`, { url: receiverUrl, events: ['*'] });
     if (hook.status !== 201) throw new Error(`webhook of ${u.id}: ${hook.status} ${JSON.stringify(hook.json)}`);
   });
   console.log(`${ENDPOINTS} endpoints with ${PER_ENDPOINT} tasks each, ${MIXED_USERS + 1} readers: seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s; JOBS_CONCURRENCY ${values.concurrency}`);
@@ -167,7 +149,7 @@ try {
     const started = Date.now();
     await pool(owners, 8, async (u) => {
       for (let k = 0; k < u.ids.length; k += 100) {
-        const { status } = await call(base, u.token, 'POST', `/api/${u.id}/tasks/batch`, {
+        const { status } = await call(base, u, 'POST', `/tasks/batch`, {
           atomic: true,
           operations: u.ids.slice(k, k + 100).map((id) => ({ op: 'update', id, task: { title: `burst ${burstNo} of ${id}` } })),
         });

@@ -42,6 +42,7 @@ import {
 } from '@task-api/client';
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 
+import { AUTH_CHANNEL } from './api-token';
 import { registerServiceWorker } from './service-worker';
 
 /** The Cache Storage name shared with public/sw-offline.js. */
@@ -49,7 +50,6 @@ export const SHELL_CACHE = 'task-example-shell-v1';
 /** The pages and lists kept for offline (Cache Storage, keys under /offline-data/<user id>/): sw-offline.js deletes it on sign-out. */
 export const DATA_CACHE = 'task-example-data-v1';
 type Pages = Record<string, { tasks: Task[]; nextCursor: string | null; at: number }>;
-const AUTH_CHANNEL = 'task-example-auth';
 const MAX_PAGES = 20;
 
 export interface OfflineSnapshot {

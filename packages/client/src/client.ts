@@ -101,6 +101,16 @@ export interface CompletionPage {
   message: string;
 }
 
+/** Every page of a cursor-paged call, from `cursor` on, following each page's `nextCursor`. */
+async function* followCursor<P extends { nextCursor: string | null }>(cursor: string | undefined, page: (cursor: string | undefined) => Promise<P>): AsyncGenerator<P> {
+  for (;;) {
+    const got = await page(cursor);
+    yield got;
+    if (got.nextCursor === null) return;
+    cursor = got.nextCursor;
+  }
+}
+
 /** `If-Match`: a task (its version), a version number, an ETag as sent, or `'*'`. */
 export type IfMatch = { version?: number | undefined } | number | string;
 
@@ -268,15 +278,7 @@ export class TaskClient {
     /** Every page of a query, following `next_cursor` (page size `limit`, default 50). */
     pages: (query: ListQuery = {}, options: CallOptions = {}): AsyncIterableIterator<TaskPage> => {
       const list = this.tasks.list;
-      return (async function* pages() {
-        let cursor: string | undefined = query.cursor;
-        for (;;) {
-          const page = await list({ ...query, limit: query.limit ?? 50, ...(cursor !== undefined ? { cursor } : {}) }, options);
-          yield page;
-          if (page.nextCursor === null) return;
-          cursor = page.nextCursor;
-        }
-      })();
+      return followCursor(query.cursor, (cursor) => list({ ...query, limit: query.limit ?? 50, ...(cursor !== undefined ? { cursor } : {}) }, options));
     },
 
     /** Every task of a query, page after page. */
@@ -402,15 +404,9 @@ export class TaskClient {
 
     /** Every completion of a recurring task, newest first, page after page (page size `limit`, default 50). */
     allCompletions: (id: number, query: CompletionsQuery = {}, options: CallOptions = {}): AsyncIterableIterator<TaskCompletion> => {
-      const completions = this.tasks.completions;
+      const pages = followCursor(query.cursor, (cursor) => this.tasks.completions(id, { ...query, ...(cursor !== undefined ? { cursor } : {}) }, options));
       return (async function* all() {
-        let cursor = query.cursor;
-        for (;;) {
-          const page = await completions(id, { ...query, ...(cursor !== undefined ? { cursor } : {}) }, options);
-          yield* page.completions;
-          if (page.nextCursor === null) return;
-          cursor = page.nextCursor;
-        }
+        for await (const page of pages) yield* page.completions;
       })();
     },
 

@@ -4,16 +4,15 @@
  * through @task-api/client with the user's Better Auth JWT, as on the task page. A 401 (after one
  * fresh token) sends to /sign-in.
  */
-import { cachedToken, createTaskClient, type TaskClient } from '@task-api/client';
+import { createTaskClient, type TaskClient } from '@task-api/client';
 import { useRouter } from 'next/navigation';
 import { useMemo, useRef } from 'react';
 
-import { authClient } from '@/lib/auth-client';
+import { apiToken } from '@/lib/api-token';
 
 import { CalendarPanel } from './calendar-panel';
 import { WebhooksPanel } from './webhooks-panel';
 
-const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
 
 export function SettingsApp({ apiUrl, userId, email }: { apiUrl: string; userId: string; email: string }) {
   const router = useRouter();

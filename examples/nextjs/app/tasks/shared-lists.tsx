@@ -12,7 +12,6 @@
  */
 import {
   ApiError,
-  cachedToken,
   createTaskClient,
   type List,
   type ListChange,
@@ -24,7 +23,7 @@ import {
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 
-import { authClient } from '@/lib/auth-client';
+import { AUTH_CHANNEL, apiToken } from '@/lib/api-token';
 import { listsForOffline } from '@/lib/offline';
 
 import type { ListView } from './list-view';
@@ -32,9 +31,6 @@ import { ShareDialog } from './share-dialog';
 import { TaskApp } from './task-app';
 import './sharing.css';
 
-/** This module's own token cache (TaskApp has its own); cleared on sign-out. */
-const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
-const AUTH_CHANNEL = 'task-example-auth';
 
 const ROLE_TEXT: Record<Role, string> = { owner: 'owner', editor: 'editor', viewer: 'viewer' };
 

@@ -9,7 +9,6 @@
  */
 import {
   ApiError,
-  cachedToken,
   createTaskClient,
   newIdempotencyKey,
   type Change,
@@ -25,6 +24,7 @@ import {
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
+import { AUTH_CHANNEL, apiToken } from '@/lib/api-token';
 import { authClient } from '@/lib/auth-client';
 import { useOffline } from '@/lib/offline';
 import { forgetPushSubscription } from '@/lib/push';
@@ -37,9 +37,6 @@ import { announceReminder, ReminderCenter } from './reminder-toast';
 import { readReminders, RemindersField } from './reminders-field';
 import { TaskRecurrence, completeTask } from './task-recurrence';
 
-/** One token cache per tab; cleared on sign-out (here or in another tab). */
-const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
-const AUTH_CHANNEL = 'task-example-auth';
 
 type StatusFilter = 'all' | 'pending' | 'completed';
 interface Message {

@@ -5,14 +5,13 @@
  * Delete forever (DELETE /trash/{id}); Empty trash (DELETE /trash). Through the client's `raw`
  * (the typed openapi-fetch client, with the token and retries).
  */
-import { ApiError, cachedToken, createTaskClient, newIdempotencyKey, type components } from '@task-api/client';
+import { ApiError, createTaskClient, newIdempotencyKey, type components } from '@task-api/client';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 
-import { authClient } from '@/lib/auth-client';
+import { apiToken } from '@/lib/api-token';
 
 type Entry = components['schemas']['TrashedTask'];
 
-const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
 
 function problem(error: unknown, status: number): string {
   const e = error as { detail?: string; code?: string } | undefined;

@@ -5,14 +5,13 @@
  * token: the API does not say which, so that a token tells nothing), 409 (already a member), 403
  * MEMBER_LIMIT_REACHED (the list is full).
  */
-import { ApiError, cachedToken, createTaskClient } from '@task-api/client';
+import { ApiError, createTaskClient } from '@task-api/client';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 
-import { authClient } from '@/lib/auth-client';
+import { apiToken } from '@/lib/api-token';
 
-const apiToken = cachedToken(async () => (await authClient.token()).data?.token ?? null);
 
 type State =
   | { kind: 'accepting' }
