@@ -16,7 +16,7 @@
  * 3. **Write**: one statement updates (or deletes) every task that changes, each with version + 1,
  *    and records each as its own change in every member's feed (its own sequence number).
  */
-import { allows, leastRoleFor, type Role } from '../access/roles.js';
+import { allows, leastRoleFor, rolesAllowing, type Role } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import { inTransaction, type Database, type Executor } from '../db/client.js';
 import { ApiError } from '../errors.js';
@@ -207,7 +207,25 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
     }
   }
 
+  /**
+   * A completion in one round trip (PATCH .../complete of a task that does not recur): the three
+   * steps above in the database function task_complete (migration 0018), whose statements each
+   * read the tree as it is once the counters are held. No row: it wrote nothing (a task the caller
+   * may not write, at another version, that recurs or moved meanwhile) and `update` says why.
+   */
+  const quickComplete = `select * from task_complete($1::int, $2::text, $3::boolean, $4::int[], '{${rolesAllowing('task.write').join(',')}}'::list_role[])`;
+
   return {
+    /**
+     * PATCH .../complete in one round trip when it can be (task_complete, above): the task as written,
+     * or null when the caller must take `update`'s way (nothing was written).
+     */
+    async quickComplete(scope: AccessScope, id: number, completed: boolean | undefined, match: VersionMatch | undefined, exec: Executor): Promise<WrittenRow | null> {
+      const versions = match === undefined || 'any' in match ? null : match.versions;
+      const [row] = await exec.rows<WrittenRow>(quickComplete, [id, scope.userId, completed ?? null, versions]);
+      return row ?? null;
+    },
+
     /**
      * Runs `fn` in one transaction once the counters of the members of `listId` are locked (step 1
      * without a task): a create under a parent reads the parent's list as it is.

@@ -270,6 +270,25 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
     }
   }, 60_000);
 
+  it('a completion and a subtask created under the task at once end as if one ran after the other: the child completed, or created after the completion', async () => {
+    const as = await api(t.app, uniqueUser());
+    for (let round = 0; round < 16; round++) {
+      const parent = await create(as, `parent ${round}`);
+      const cursor = await cursorOf(as);
+      const [done, made] = await Promise.all([
+        round % 2 === 0 ? as.complete(parent.id, { completed: true }) : as.complete(parent.id),
+        as.create(loose({ title: `child ${round}`, parent_id: parent.id })),
+      ]);
+      expect([done.statusCode, made.statusCode]).toEqual([200, 201]);
+      const childId = (made.json().data as TaskJson).id;
+      // The feed's order is the order the writes took effect in.
+      const upserts = (await since(as, cursor)).changes.flatMap((c) => (c.type === 'upsert' ? [c.task] : []));
+      const [p, c] = [upserts.findIndex((x) => x.id === parent.id), upserts.findIndex((x) => x.id === childId)];
+      expect(upserts[p]?.completed, `round ${round}`).toBe(true);
+      if (upserts[c]?.completed === false) expect(c, `round ${round}: a pending child recorded before its parent's completion`).toBeGreaterThan(p);
+    }
+  }, 60_000);
+
   it('concurrent moves of subtrees between two lists both ways, with completes and deletes: no deadlock, every subtree whole in one list', async () => {
     const as = await api(t.app, uniqueUser());
     const [a, b] = [await makeList(t.database, as, {}, 'A'), await makeList(t.database, as, {}, 'B')];
