@@ -118,7 +118,13 @@ export function createPageQuery(columns: readonly string[]) {
     // A timestamp's position as text, exactly as stored (a BC date or infinity included): the
     // repository makes it a cursor's (lib/instant.ts, storedPosition), which reads it back exactly.
     const key = cast === 'timestamptz' ? `${expr}::text` : expr;
-    const select = `select ${columns.join(', ')}, ${key} as ${SORT_KEY_COLUMN} from tasks`;
+    // Across lists (no list_id), each list gives up to a page of narrow rows (the id and what the
+    // order needs, from the sort's index), merged; then only the page's rows are read whole: a page
+    // of 50 from 20 lists reads 50 tasks, not 1,000 (half the database's time for sort=due_at).
+    const narrow = f.listId === undefined;
+    const field = spec.sort.field;
+    const orderColumn = field === 'due_at' || field === 'created_at' || field === 'updated_at' ? `${field}, ` : '';
+    const select = narrow ? `select id, ${orderColumn}${key} as ${SORT_KEY_COLUMN} from tasks` : `select ${columns.join(', ')}, ${key} as ${SORT_KEY_COLUMN} from tasks`;
     const limit = param((s) => s.limit);
     const after = spec.after;
     const position = () => `(${expr}, id) ${op} (${param((s) => s.after?.value, cast)}, ${param((s) => s.after?.id)})`;
@@ -126,11 +132,13 @@ export function createPageQuery(columns: readonly string[]) {
     // The caller's lists (src/access/: every member reads), each read by the shape below up to a page,
     // then merged in the page's order: a page costs about `limit` rows a list, however many tasks the
     // lists hold.
-    const field = spec.sort.field;
     const order =
-      field === 'due_at' ? `(p.due_at is null), p.due_at ${dir}, p.id ${dir}` : field === 'created_at' || field === 'updated_at' ? `p.${field} ${dir}, p.id ${dir}` : `p.${SORT_KEY_COLUMN} ${dir}, p.id ${dir}`;
+      field === 'due_at' ? `(p.due_at is null), p.due_at ${dir}, p.id ${dir}` : orderColumn !== '' ? `p.${field} ${dir}, p.id ${dir}` : `p.${SORT_KEY_COLUMN} ${dir}, p.id ${dir}`;
     const acrossLists = (inner: string) =>
-      `select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
+      narrow
+        ? `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}) p ` +
+          `join tasks t on t.id = p.id order by ${order}`
+        : `select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
 
     if (spec.sort.field !== 'due_at') {
       const conditions = after ? [...where, position()] : where;
