@@ -13,6 +13,9 @@ export interface DataShape {
   bigUserTasks: number;
 }
 
+/** The lists the big user keeps their tasks in (version 3): reads across them, and of one. */
+export const LISTS_OF_BIG_USER = 20;
+
 /** A word in ~1 % of tasks, and one in ~0.01 %: `q` at both ends of selectivity. */
 export const FREQUENT_WORD = 'invoice';
 export const RARE_WORD = 'zeppelin';
@@ -176,6 +179,19 @@ export async function loadData(url: string, shape: DataShape, log: (line: string
       await sql.unsafe("insert into list_members (list_id, user_id, role) select id, owner_id, 'owner' from lists");
     });
     await phase('insert tasks', () => sql.unsafe(insertSql(shape), [WORDS, TAGS]));
+    // Version 3: the big user keeps their tasks in 20 lists (the Inbox and 19 more), spread evenly,
+    // each list in its manual order (positions by creation time, as migration 0007 gives them):
+    // a page without list_id reads across the 20, one with list_id reads one of them.
+    await phase('lists', async () => {
+      const big = userIdSql('0');
+      await sql.unsafe(`insert into lists (owner_id, name) select ${big}, 'List ' || g from generate_series(1, ${LISTS_OF_BIG_USER - 1}) g`);
+      await sql.unsafe(`insert into list_members (list_id, user_id, role) select id, owner_id, 'owner' from lists where owner_id = ${big} and not is_default`);
+      await sql.unsafe(
+        `with l as (select array_agg(id order by id) as ids from lists where owner_id = ${big}), ` +
+          `t as (select id, row_number() over (order by created_at, id) as n from tasks where user_id = ${big}) ` +
+          `update tasks set list_id = l.ids[1 + (t.n % ${LISTS_OF_BIG_USER})], position = 'a' || lpad(t.n::text, 7, '0') from l, t where tasks.id = t.id`,
+      );
+    });
     await phase('user_changes', () =>
       sql.unsafe('insert into user_changes (user_id, seq, task_count) select user_id, count(*), count(*) from tasks group by user_id'),
     );

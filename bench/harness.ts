@@ -10,6 +10,7 @@ import { computeRatios, formatReport, writeReport, type BenchReport, type Target
 import { summarizeProfile } from './profile.js';
 import {
   BIG_SCENARIOS,
+  LISTS_SCENARIOS,
   MIXED_WEIGHTS,
   SCENARIO_NAMES,
   V2_SCENARIOS,
@@ -19,7 +20,7 @@ import {
   type RunContext,
   type ScenarioName,
 } from './scenarios.js';
-import { BENCH_SECRET, listEtag, newSeedPlan, seedBig, seedDescription, seedThroughApi, seedTitle, signToken, type BigPlan, type SeedData, type SeedPlan } from './seed.js';
+import { BENCH_SECRET, listEtag, newSeedPlan, seedBig, seedLists, seedDescription, seedThroughApi, seedTitle, signToken, type BigPlan, type SeedData, type SeedPlan } from './seed.js';
 import { StreamsPhase } from './streams.js';
 import {
   Child,
@@ -47,6 +48,8 @@ export interface BenchOptions {
   users: number;
   tasksPerUser: number;
   listTasks: number;
+  /** The lists accounts of the version-3 reads: tasks of each (20 lists of the first; one list of the second). */
+  listsTasks: number;
   /** Our server; default `node dist/src/server.js` in the repo root. */
   serverCommand: string[];
   skipOurs: boolean;
@@ -96,6 +99,7 @@ export function defaultOptions(): BenchOptions {
     users: 100,
     tasksPerUser: 20,
     listTasks: 50,
+    listsTasks: 10_000,
     big: { filteredTasks: 10_000, deepTasks: 100_000 },
     streams: 1000,
     streamsPerUser: 10,
@@ -433,6 +437,12 @@ async function benchTarget(spec: TargetSpec): Promise<{ report: TargetReport; se
         await vacuumAnalyze(spec.databaseUrl);
         opts.log(`bench: ${spec.label} VACUUM (ANALYZE) tasks after seeding took ${Date.now() - t0} ms`);
       }
+    }
+    if (wanted.some((name) => LISTS_SCENARIOS.has(name))) {
+      seed.lists = await seedLists(baseUrl, spec.plan, opts.listsTasks);
+      report.seeded += 2 * opts.listsTasks;
+      opts.log(`bench: ${spec.label} seeded the lists accounts (20 lists and ${opts.listsTasks} tasks; one list of ${opts.listsTasks}) in ${seed.lists.seedMs} ms`);
+      if (spec.databaseUrl) await vacuumAnalyze(spec.databaseUrl);
     }
     const ctx: RunContext = {
       label: spec.label,

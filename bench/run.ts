@@ -35,6 +35,8 @@ Prints a table and writes bench/results/<timestamp>.json.
                           what the list queries themselves cost (repeated lists are cache hits)
   --instances <n>         with BENCH_DATABASE_URL: also run n instances of ours on one database,
                           the connections split evenly (target ours-xN)
+  --lists-tasks <n>       tasks of each lists account of the version-3 reads (all-tasks, all-tasks-due,
+                          all-filtered: 20 lists of one user; list-position: one list; default 10000)
   --big <filtered,deep>   tasks of the two big accounts of list-filtered / search, page-deep
                           (default 10000,100000)
   --streams <n>           event streams the streams scenario opens (default 1000, 10 per user)
@@ -77,6 +79,7 @@ export function parseCli(argv: string[]): (BenchOptions & { compare?: string; sh
       instances: { type: 'string' },
       'nocache-too': { type: 'boolean' },
       big: { type: 'string' },
+      'lists-tasks': { type: 'string' },
       streams: { type: 'string' },
       profile: { type: 'boolean' },
       compare: { type: 'string' },
@@ -113,6 +116,7 @@ export function parseCli(argv: string[]): (BenchOptions & { compare?: string; sh
       deepTasks: Math.floor(num('big', deep, o.big.deepTasks, 1000, 1_000_000)),
     };
   }
+  o.listsTasks = Math.floor(num('lists-tasks', values['lists-tasks'], o.listsTasks, 1000, 1_000_000));
   o.profile = values.profile ?? false;
   for (const pair of values.env ?? []) {
     const eq = pair.indexOf('=');

@@ -19,16 +19,34 @@ export const SCENARIO_NAMES = [
   'page-deep',
   'create-batch',
   'create-batch-atomic',
+  'all-tasks',
+  'all-tasks-due',
+  'all-filtered',
+  'list-position',
   'streams',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Version-2 scenarios: ours only (the reference has no ETag, filters, pages or streams). */
-export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-304', 'list-filtered', 'search', 'page-deep', 'create-batch', 'create-batch-atomic', 'streams']);
+export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set([
+  'list-304',
+  'list-filtered',
+  'search',
+  'page-deep',
+  'create-batch',
+  'create-batch-atomic',
+  'all-tasks',
+  'all-tasks-due',
+  'all-filtered',
+  'list-position',
+  'streams',
+]);
 /** Tasks one request of the create-batch scenario creates (compare its req/s x this with create's req/s). */
 export const BATCH_SIZE = 100;
 /** Scenarios that need the big accounts (seedBig). */
 export const BIG_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-filtered', 'search', 'page-deep']);
+/** Version-3 reads across lists: they need the lists accounts (seedLists). */
+export const LISTS_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position']);
 /** Run by the streams phase (bench/streams.ts), not by autocannon here. */
 export const STREAMS = 'streams';
 
@@ -106,6 +124,11 @@ const bigData = (seed: SeedData, name: string) => {
   return seed.big;
 };
 
+const listsData = (seed: SeedData, name: string) => {
+  if (!seed.lists) throw new Error(`${name}: the lists accounts were not seeded`);
+  return seed.lists;
+};
+
 /** A scenario autocannon runs (all but `streams`). */
 export function buildScenario(name: Exclude<ScenarioName, 'streams'> | 'warmup', seed: SeedData): ScenarioDef {
   const L = seed.listUser;
@@ -131,6 +154,19 @@ export function buildScenario(name: Exclude<ScenarioName, 'streams'> | 'warmup',
       const big = bigData(seed, name);
       const path = (c: string) => `/api/${big.deep.id}/tasks?limit=50&cursor=${c}`;
       return { name, expect: is2xx, requests: [rotating(big.deepCursors.map((c) => ({ method: 'GET', path: path(c), headers: auth(big.deep.token) })))] };
+    }
+    case 'all-tasks':
+    case 'all-tasks-due':
+    case 'all-filtered': {
+      // The page of 50 across the 20 lists of one user (no list_id): newest first, by due date, filtered.
+      const { many } = listsData(seed, name);
+      const query = name === 'all-tasks' ? 'limit=50' : name === 'all-tasks-due' ? 'sort=due_at&limit=50' : 'status=pending&priority=high,medium&tag=work&sort=due_at&limit=50';
+      return { name, expect: is2xx, requests: [{ method: 'GET', path: `/api/${many.user.id}/tasks?${query}`, headers: auth(many.user.token) }] };
+    }
+    case 'list-position': {
+      // The first page of one 10,000-task list in its manual order.
+      const { long } = listsData(seed, name);
+      return { name, expect: is2xx, requests: [{ method: 'GET', path: `/api/${long.user.id}/tasks?list_id=${long.listId}&sort=position&limit=50`, headers: auth(long.user.token) }] };
     }
     case 'get-one':
       return {

@@ -37,6 +37,7 @@ export interface SeedData {
   listBody: string;
   /** Version-2 data (ours only): the large accounts of the new-query scenarios. */
   big?: BigData;
+  lists?: ListsData;
   /** The list user's list ETag, read just before list-304 runs (ours only). */
   listEtag?: string | null;
   seedMs: number;
@@ -216,6 +217,61 @@ export async function seedBig(baseUrl: string, plan: SeedPlan, big: BigPlan, con
   if (seen !== big.deepTasks) throw new Error(`seed: walking the deep list gave ${seen} tasks, not ${big.deepTasks}`);
   if (deepCursors.length === 0) throw new Error('seed: no deep cursor (the deep list has fewer than 1,000 tasks?)');
   return { filtered, deep, filteredQuery, searchWord: SEARCH_WORD, deepCursors, seedMs: Date.now() - t0 };
+}
+
+/** The accounts of the version-3 reads across lists (all-tasks, all-tasks-due, all-filtered, list-position). */
+export interface ListsData {
+  /** A user with 20 lists (the Inbox and 19 more) and 10,000 tasks, 500 in each. */
+  many: { user: BenchUser; listIds: number[] };
+  /** A user with one list of 10,000 tasks (its Inbox), placed in creation order. */
+  long: { user: BenchUser; listId: number };
+  seedMs: number;
+}
+
+async function send(baseUrl: string, user: BenchUser, method: string, path: string, body?: unknown): Promise<{ data: Record<string, unknown> }> {
+  const res = await fetch(`${baseUrl}/api/${user.id}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`seed: ${method} /api/${user.id}${path} -> ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as { data: Record<string, unknown> };
+}
+
+/**
+ * Seeds the lists accounts through the API: the lists with POST /lists, the tasks (bigTask's spread
+ * of priorities, tags and due dates) in atomic batches of 100, `concurrency` batches in flight.
+ */
+export async function seedLists(baseUrl: string, plan: SeedPlan, tasks = 10_000, lists = 20, concurrency = 4): Promise<ListsData> {
+  const t0 = Date.now();
+  const manyUser = await makeUser(`b${plan.tag}-m${lists}`);
+  const longUser = await makeUser(`b${plan.tag}-p${tasks}`);
+  const inboxOf = async (user: BenchUser) => ((await send(baseUrl, user, 'GET', '/lists')).data as unknown as { id: number }[])[0]?.id as number;
+  const listIds = [await inboxOf(manyUser)];
+  for (let i = 1; i < lists; i++) listIds.push((await send(baseUrl, manyUser, 'POST', '/lists', { name: `List ${i}` })).data.id as number);
+  const longList = await inboxOf(longUser);
+  const jobs: Array<{ user: BenchUser; list: number; from: number }> = [];
+  for (let from = 0; from < tasks; from += 100) {
+    jobs.push({ user: manyUser, list: listIds[(from / 100) % lists] as number, from });
+    jobs.push({ user: longUser, list: longList, from });
+  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < jobs.length) {
+        const { user, list, from } = jobs[next++] as (typeof jobs)[number];
+        const operations = Array.from({ length: Math.min(100, tasks - from) }, (_, k) => ({ op: 'create', task: { ...bigTask(from + k + 1), list_id: list } }));
+        await send(baseUrl, user, 'POST', '/tasks/batch', { atomic: true, operations });
+      }
+    }),
+  );
+  const all = await getJson(baseUrl, manyUser, 'limit=50');
+  if (all.data.length !== 50) throw new Error(`seed: the all-tasks page gives ${all.data.length} tasks, not 50`);
+  const long = await getJson(baseUrl, longUser, `list_id=${longList}&sort=position&limit=50`);
+  if (long.data.length !== 50) throw new Error(`seed: the position page gives ${long.data.length} tasks, not 50`);
+  return { many: { user: manyUser, listIds }, long: { user: longUser, listId: longList }, seedMs: Date.now() - t0 };
 }
 
 /** The list's current ETag (the list-304 scenario polls with it). */

@@ -126,6 +126,32 @@ describe('bench harness (smoke)', () => {
     expect(same.match(/ \+0\.0%/g)?.length).toBe(2 * ours.scenarios.length);
   }, 120_000);
 
+  it('runs the version-3 reads across lists: the all-tasks pages of a user with 20 lists (newest, by due date, filtered) and a list in its manual order', async () => {
+    const { report } = await runBench({
+      ...defaultOptions(),
+      durationS: 1,
+      connections: 2,
+      warmupS: 0,
+      maxRequests: 50,
+      scenarios: ['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position'],
+      users: 2,
+      tasksPerUser: 2,
+      listsTasks: 1000,
+      serverCommand: serverCommand(root),
+      databaseUrl: undefined,
+      workers: undefined,
+      compareReference: false,
+      ceilings: false,
+      outDir,
+      progress: false,
+      log: () => {},
+    });
+    const ours = report.targets[0]!;
+    expect(ours.scenarios.map((s) => s.name)).toEqual(['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position']);
+    for (const s of ours.scenarios) expect(s.statusCounts, s.name).toEqual({ 200: s.responses });
+    expect(ours.seeded).toBe(50 + 2 * 2 + 2 * 1000);
+  }, 120_000);
+
   it('--compare-reference without the reference says what it is and where it comes from', async () => {
     const logged: string[] = [];
     const { report } = await runBench({
