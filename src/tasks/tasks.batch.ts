@@ -6,9 +6,9 @@
  *   `op`) is checked by the route's schema: a 400 for the whole batch. Everything inside an
  *   operation is checked as its route checks it (the same schemas, through the app's own body
  *   validator; the same checks after them), so its 400 is that route's 400, for that operation.
- * - Not atomic: in order, each operation on its own, as its route runs it (its own statement or
- *   transaction); with an Idempotency-Key the whole batch runs in the key's transaction, each
- *   operation in a savepoint of its own, so that a refused one leaves nothing behind.
+ * - Not atomic: in order, each operation on its own, as its route runs it, all in one transaction
+ *   (one commit for the batch); with an Idempotency-Key the key's transaction, each operation in a
+ *   savepoint of its own, so that a refused one leaves nothing behind.
  * - Atomic: one transaction (the key's, when there is one) for every operation; the first that
  *   fails rolls everything back and is the answer, with its `index`.
  * A batch is one write of the pipeline: one Idempotency-Key, one request of the rate limit; each
@@ -181,12 +181,30 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (fastif
     return prepared(id);
   }
 
-  /** Each operation on its own: a refused one is its result, and the others run on. */
+  /**
+   * Each operation on its own: a refused one is its result, and the others run on. In one
+   * transaction all the same, so that a batch is one commit, not one per operation (100 creates:
+   * one WAL flush instead of 100): a refused operation writes nothing (tasks.writes.ts), so the
+   * others are what the batch answers; a failure of the database fails the batch (a 5xx, nothing
+   * kept, as any write it answers so). Two transactions that hold each other's list in a deadlock:
+   * PostgreSQL ends one, which runs again (nothing of it was kept).
+   */
   async function each(scope: AccessScope, operations: Operation[], exec: Executor): Promise<Written[]> {
+    if (exec !== (database as unknown)) return eachIn(scope, operations, exec, true);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await database.transaction((tx) => eachIn(scope, operations, tx, false));
+      } catch (err) {
+        if (attempt >= 3 || (err as { code?: unknown }).code !== '40P01') throw err;
+      }
+    }
+  }
+
+  /** The operations in order on `exec`; `savepoints`: each in a savepoint (an Idempotency-Key's transaction, which keeps the answer). */
+  async function eachIn(scope: AccessScope, operations: Operation[], exec: Executor, savepoints: boolean): Promise<Written[]> {
     const created = new Map<string, number>();
     const results: Written[] = [];
-    // In the transaction of an Idempotency-Key: each operation in a savepoint, undone if refused.
-    const inKey = exec !== (database as unknown);
+    const inKey = savepoints;
     for (const op of operations) {
       if (inKey) await exec.rows('savepoint batch_operation', []);
       try {
