@@ -27,7 +27,7 @@ function run(cmd, args, cwd) {
   }
 }
 
-const installed = ['next/package.json', 'better-auth/package.json', '@task-api/client/package.json'].every((name) => {
+const installed = ['next/package.json', 'react/package.json', 'playwright-core/package.json', '@task-api/client/package.json'].every((name) => {
   try {
     createRequire(join(example, 'package.json')).resolve(name);
     return true;
