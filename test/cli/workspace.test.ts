@@ -8,7 +8,10 @@
  *   the registry), and nothing is built or compiled at install: the example uses Node's built-in
  *   SQLite (no native addon), and builds the client's dist/ before dev, build and typecheck (a
  *   `prepare` would run tsc in every install of the root);
- * - `npm install` rewrites neither package.json nor the lockfile (git status stays clean).
+ * - `npm install` rewrites neither package.json nor the lockfile (git status stays clean);
+ * - the container installs none of the example's packages: npm installs them (Next.js, React) even
+ *   with --workspaces=false whenever examples/nextjs/package.json is there, as Better Auth, a
+ *   devDependency, names them as optional peers; .dockerignore keeps examples/ out.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -92,6 +95,29 @@ describe('the workspace: the API, its client and the example', () => {
     // No native addon to compile: Better Auth's SQLite is node:sqlite.
     expect(Object.keys(lock.packages).filter((p) => p.endsWith('node_modules/better-sqlite3'))).toEqual([]);
   });
+
+  it("the container's install adds none of the example's packages: .dockerignore leaves examples/ out of its context", async () => {
+    expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')).toContain('examples');
+    // What the Dockerfile's build stage installs from (package.json, the lockfile, packages/client's
+    // manifest, scripts/, vendor/), as npm would: `npm ci --workspaces=false`, then `npm prune`.
+    const dir = join(scratchDir('task-api-container-'), 'app');
+    for (const file of ['package.json', 'package-lock.json', 'packages/client/package.json']) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      copyFileSync(join(ROOT, file), join(dir, file));
+    }
+    for (const d of ['scripts', 'vendor']) if (existsSync(join(ROOT, d))) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
+    const added = async () => {
+      const { stdout } = await runOk('npm', ['install', '--workspaces=false', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, env: cleanEnv(), timeoutMs: 120_000 });
+      return stdout.split('\n').filter((l) => l.startsWith('add ')).map((l) => l.split(' ')[1]);
+    };
+    const image = await added();
+    expect(image).toContain('fastify');
+    for (const name of ['next', 'react', 'react-dom']) expect(image, name).not.toContain(name);
+    // With the example's package.json in the context, npm would install Next.js into the image.
+    mkdirSync(join(dir, 'examples/nextjs'), { recursive: true });
+    copyFileSync(join(ROOT, 'examples/nextjs/package.json'), join(dir, 'examples/nextjs/package.json'));
+    expect(await added()).toContain('next');
+  }, 150_000);
 
   it('npm install rewrites neither package.json nor the lockfile', async () => {
     const dir = join(scratchDir('task-api-workspace-'), 'repo');
