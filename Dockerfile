@@ -6,11 +6,13 @@
 #     -e CORS_ORIGINS=https://app.example.com task-api
 
 # --- what npm ci needs, picked out of the build context ------------------------------------
-# package.json and the lock file, the package.json of each workspace the lock file names
-# (packages/client), scripts/ and vendor/ when it exists (vendor/ holds the patched postgres.js
-# tarball that package.json installs; no install script of ours runs). COPY cannot name an optional
-# folder, hence this stage: the next one copies its result, whose content, not this stage, decides
-# whether npm ci runs again.
+# package.json and the lock file, the package.json of packages/client (a workspace the lock file
+# names), scripts/ and vendor/ when it exists (vendor/ holds the patched postgres.js tarball that
+# package.json installs; no install script of ours runs). Not examples/, the other workspace
+# (.dockerignore): without its package.json, npm ci and npm prune install nothing of the example
+# (Next.js, React), which the lock file lists and Better Auth, a devDependency, names as optional
+# peers. COPY cannot name an optional folder, hence this stage: the next one copies its result,
+# whose content, not this stage, decides whether npm ci runs again.
 FROM node:24-bookworm-slim AS manifests
 WORKDIR /app
 COPY . .

@@ -10,8 +10,8 @@ const nextConfig = {
   reactStrictMode: true,
   turbopack: { root: repoRoot },
   outputFileTracingRoot: repoRoot,
-  // Native (better-sqlite3) and Node-only (pg) database drivers stay outside the bundle.
-  serverExternalPackages: ['better-sqlite3', 'pg'],
+  // The Node-only database driver (pg) stays outside the bundle (node:sqlite is built in).
+  serverExternalPackages: ['pg'],
 };
 
 export default nextConfig;

@@ -21,12 +21,13 @@ async function database() {
     const { Pool } = await import('pg');
     return new Pool({ connectionString: url, max: Number(process.env.AUTH_DATABASE_POOL_MAX ?? 5) });
   }
-  const { default: Database } = await import('better-sqlite3');
+  // Node's built-in SQLite (node:sqlite, Node 22.13 and later): no native addon to compile. Better
+  // Auth recognises its DatabaseSync and drives it through its own Kysely dialect.
+  const { DatabaseSync } = await import('node:sqlite');
   const file = process.env.AUTH_SQLITE_PATH ?? join(DATA_DIR, 'auth.sqlite');
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
   return db;
 }
 

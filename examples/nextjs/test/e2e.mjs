@@ -250,7 +250,7 @@ async function main() {
     WEBHOOKS_ALLOW_PRIVATE: 'true', // webhooks to a receiver on loopback (test/features/settings.mjs)
   };
   const api = start('API', process.execPath, [join(API_DIR, 'dist/src/server.js')], API_DIR, apiEnv);
-  const app = start('Next.js', process.execPath, [join(EXAMPLE, 'node_modules/next/dist/bin/next'), 'start', '-p', String(appPort), '-H', '127.0.0.1'], EXAMPLE, {
+  const app = start('Next.js', process.execPath, [fileURLToPath(import.meta.resolve('next/dist/bin/next')), 'start', '-p', String(appPort), '-H', '127.0.0.1'], EXAMPLE, {
     NEXT_TELEMETRY_DISABLED: '1',
     BETTER_AUTH_URL: origin,
     BETTER_AUTH_SECRET: randomBytes(32).toString('base64url'),
