@@ -2,7 +2,8 @@
 /**
  * The task page's data as TanStack Query hooks. The server component (page.tsx) fetches the first
  * page and hands it over as `initialData`; from then on:
- *   - useLists(): GET /lists, kept current by the event stream's list entries (setQueryData)
+ *   - useLists(): GET /lists (a refetch sends the ETag held: a 304 keeps the lists), kept current by
+ *     the event stream's list entries (setQueryData)
  *   - useTaskPage(): one page of tasks; a refetch sends the page's ETag (If-None-Match), and a 304
  *     keeps the data held
  *   - invalidateTasks(): after a write here, or a change in the event stream (another tab, device, user)
@@ -31,12 +32,31 @@ export function ordered(lists: List[]): List[] {
   return [...lists].sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : a.id - b.id));
 }
 
+/** The ETag of the lists held, per user: sent as If-None-Match by the next refetch. */
+const listsEtag = new Map<string, string | null>();
+
+/** The lists held were changed here (optimistically): the next refetch asks for all of them. */
+export function forgetListsEtag(userId: string): void {
+  listsEtag.delete(userId);
+}
+
 export function useLists(client: TaskClient, userId: string, initial: List[] | null) {
+  const queryClient = useQueryClient();
   return useQuery({
     queryKey: keys.lists(userId),
     // Offline (lib/offline.ts), the copy kept at the last load.
-    queryFn: async () => ordered(await listsForOffline(userId, () => client.lists.list())),
-    ...(initial ? { initialData: ordered(initial) } : {}),
+    queryFn: async () =>
+      ordered(
+        await listsForOffline(userId, async () => {
+          const held = queryClient.getQueryData<List[]>(keys.lists(userId));
+          const answer = await client.lists.poll({ ifNoneMatch: held ? (listsEtag.get(userId) ?? null) : null });
+          if (answer === null && held) return held; // 304: nothing changed
+          if (answer === null) throw new Error('Empty answer');
+          listsEtag.set(userId, answer.etag);
+          return answer.lists;
+        }),
+      ),
+    ...(initial ? { initialData: ordered(initial), initialDataUpdatedAt: 0 } : {}),
     retry: false,
   });
 }

@@ -30,7 +30,7 @@ import { AUTH_CHANNEL, apiToken } from '@/lib/api-token';
 
 import type { FirstPage } from './first-page';
 import type { ListView } from './list-view';
-import { applyListChange, keys, ordered, useLists } from './queries';
+import { applyListChange, forgetListsEtag, keys, ordered, useLists } from './queries';
 import { ShareDialog } from './share-dialog';
 import { Sidebar, type SidebarActions } from './sidebar';
 import { TaskApp } from './task-app';
@@ -92,7 +92,10 @@ export function SharedLists({
   const lists = listsQuery.data ?? null;
   const loadError = listsQuery.error && !(listsQuery.error instanceof ApiError && listsQuery.error.status === 401) ? describe(listsQuery.error) : null;
   const setLists = useCallback(
-    (fn: (current: List[]) => List[]) => queryClient.setQueryData<List[]>(keys.lists(userId), (current) => (current ? fn(current) : current)),
+    (fn: (current: List[]) => List[]) => {
+      forgetListsEtag(userId);
+      queryClient.setQueryData<List[]>(keys.lists(userId), (current) => (current ? fn(current) : current));
+    },
     [queryClient, userId],
   );
   const loadLists = useCallback(() => queryClient.invalidateQueries({ queryKey: keys.lists(userId) }), [queryClient, userId]);
@@ -223,6 +226,7 @@ export function SharedLists({
       const after = order[index - 1];
       const before = order[index + 1];
       // Optimistic: the new order at once; the answer's position (and the feed) confirm it.
+      forgetListsEtag(userId);
       queryClient.setQueryData<List[]>(keys.lists(userId), order);
       void run(async () => {
         const answer = await client.lists.move(moved.id, after ? { after_id: after.id } : before ? { before_id: before.id } : {});
