@@ -266,6 +266,7 @@ export async function run(kit) {
     await openView(page, 'upcoming', 'Upcoming');
     await eventually(() => page.locator('[data-testid=day-heading]').allTextContents(), [dayHeading(2)], 'days');
     assertEqual(await titles(page), ['Dentist'], 'Upcoming (the trip is beyond 7 days)');
+    await screenshot(page, 'todo-desktop-upcoming');
   });
 
   await step('todo: keyboard shortcuts: n focuses the quick add, j selects, x completes, ? lists them, Delete deletes (with Undo)', async () => {
