@@ -197,6 +197,10 @@ export function SharedLists({
 
   const actions: SidebarActions = {
     select,
+    share: (list) => {
+      select({ kind: 'list', id: list.id });
+      setPanel('share');
+    },
     create: async (name) => {
       try {
         const list = await client.lists.create({ name });

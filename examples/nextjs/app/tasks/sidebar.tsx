@@ -1,7 +1,7 @@
 'use client';
 /**
  * The sidebar: the views (Today, Upcoming, All tasks) and the user's lists in their own order, with
- * New list, Rename, Delete (the owner; never the Inbox) and reorder by drag-and-drop (dnd-kit: the
+ * New list, Share, Rename, Delete (the owner; never the Inbox) and reorder by drag-and-drop (dnd-kit: the
  * handle with the mouse or touch, or the keyboard: focus it, Space, arrows, Space), which calls
  * `POST /lists/{id}/move`. On a phone it is a drawer (the ☰ button of the header).
  */
@@ -26,6 +26,8 @@ export interface SidebarActions {
   create: (name: string) => Promise<boolean>;
   rename: (list: List, name: string) => Promise<boolean>;
   remove: (list: List) => Promise<boolean>;
+  /** Opens the list with its share dialog (the owner). */
+  share: (list: List) => void;
   /** The list was dropped at `index` of `order` (the new order). */
   reorder: (order: List[], index: number) => void;
 }
@@ -143,6 +145,9 @@ function ListItem({ list, selected, inbox, actions }: { list: List; selected: bo
           </span>
           {owner ? (
             <span className="list-actions">
+              <button type="button" aria-label={`Share ${list.name}`} title="Share" onClick={() => actions.share(list)}>
+                ↗
+              </button>
               <button type="button" aria-label={`Rename ${list.name}`} title="Rename" onClick={() => { setName(list.name); setMode('rename'); }}>
                 ✎
               </button>

@@ -96,7 +96,7 @@ export async function run(kit) {
     await screenshot(page, 'todo-desktop-empty');
   });
 
-  await step('todo: lists: create "Work", "Home" and "Errands"; rename "Home" to "Household"', async () => {
+  await step('todo: lists: create "Work", "Home" and "Errands"; rename "Home" to "Household"; Share from the sidebar', async () => {
     const page = A.page;
     for (const name of ['Work', 'Home', 'Errands']) {
       await page.getByLabel('New list name').fill(name);
@@ -111,6 +111,12 @@ export async function run(kit) {
     assertEqual(r.body.data.name, 'Household', 'renamed');
     await eventually(() => listNames(page), ['Inbox', 'Work', 'Household', 'Errands'], 'renamed in the sidebar');
     lists.Household = lists.Home;
+    // Sharing is reachable from the sidebar: the list opens with its share dialog.
+    await page.getByRole('button', { name: 'Share Work' }).click();
+    await eventually(() => text(page, 'page-title'), 'Work', 'Work shown');
+    await eventually(() => page.getByRole('dialog', { name: 'Share Work' }).count(), 1, 'the share dialog');
+    await page.getByRole('button', { name: 'Share', exact: true }).click();
+    await eventually(() => page.getByRole('dialog', { name: 'Share Work' }).count(), 0, 'closed again');
   });
 
   await step('todo: lists: reorder by mouse drag ("Errands" above "Work") and by keyboard ("Work" down one)', async () => {
