@@ -28,6 +28,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 import { AUTH_CHANNEL, apiToken } from '@/lib/api-token';
 
+import { PageDnd } from './dnd';
 import type { FirstPage } from './first-page';
 import type { ListView } from './list-view';
 import { applyListChange, forgetListsEtag, keys, ordered, useLists } from './queries';
@@ -287,7 +288,9 @@ export function SharedLists({
           <p className="error" role="alert" data-testid="lists-error">
             The lists could not be loaded: {loadError}
           </p>
-          <TaskApp apiUrl={apiUrl} userId={userId} email={email} />
+          <PageDnd>
+            <TaskApp apiUrl={apiUrl} userId={userId} email={email} />
+          </PageDnd>
         </>
       );
     }
@@ -417,10 +420,12 @@ export function SharedLists({
   }
 
   return (
-    <div className={`app${drawer ? ' drawer-open' : ''}`}>
-      <Sidebar lists={lists} view={view} inboxId={inbox?.id ?? null} open={drawer} actions={actions} />
-      {drawer ? <div className="scrim" onClick={() => setDrawer(false)} aria-hidden="true" /> : null}
-      <div className="main-col">{content}</div>
-    </div>
+    <PageDnd>
+      <div className={`app${drawer ? ' drawer-open' : ''}`}>
+        <Sidebar lists={lists} view={view} inboxId={inbox?.id ?? null} open={drawer} actions={actions} />
+        {drawer ? <div className="scrim" onClick={() => setDrawer(false)} aria-hidden="true" /> : null}
+        <div className="main-col">{content}</div>
+      </div>
+    </PageDnd>
   );
 }

@@ -6,19 +6,12 @@
  * `POST /lists/{id}/move`. On a phone it is a drawer (the ☰ button of the header).
  */
 import type { List } from '@task-api/client';
-import {
-  DndContext,
-  KeyboardSensor,
-  PointerSensor,
-  closestCenter,
-  useSensor,
-  useSensors,
-  type DragEndEvent,
-} from '@dnd-kit/core';
-import { SortableContext, arrayMove, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import { useDndMonitor, type DragEndEvent } from '@dnd-kit/core';
+import { SortableContext, arrayMove, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { useState, type FormEvent } from 'react';
 
+import { listDndId, parseDndId } from './dnd';
 import { VIEW_NAMES, type View } from './view';
 
 export interface SidebarActions {
@@ -37,19 +30,20 @@ const VIEW_ICONS = { today: '☀', upcoming: '▦', all: '≡' } as const;
 
 export function Sidebar({ lists, view, inboxId, open, actions }: { lists: List[]; view: View; inboxId: number | null; open: boolean; actions: SidebarActions }) {
   const [newName, setNewName] = useState('');
-  const sensors = useSensors(
-    useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
-  );
   const selectedId = view.kind === 'list' ? (view.id ?? inboxId) : null;
 
-  function onDragEnd({ active, over }: DragEndEvent) {
-    if (!over || active.id === over.id) return;
-    const from = lists.findIndex((l) => l.id === active.id);
-    const to = lists.findIndex((l) => l.id === over.id);
-    if (from < 0 || to < 0) return;
-    actions.reorder(arrayMove(lists, from, to), to);
-  }
+  // A list dropped on a list (a task dropped on a list is the task list's: task-app.tsx).
+  useDndMonitor({
+    onDragEnd({ active, over }: DragEndEvent) {
+      const a = parseDndId(active.id);
+      const o = parseDndId(over?.id);
+      if (a?.kind !== 'list' || o?.kind !== 'list' || a.id === o.id) return;
+      const from = lists.findIndex((l) => l.id === a.id);
+      const to = lists.findIndex((l) => l.id === o.id);
+      if (from < 0 || to < 0) return;
+      actions.reorder(arrayMove(lists, from, to), to);
+    },
+  });
 
   async function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -77,23 +71,13 @@ export function Sidebar({ lists, view, inboxId, open, actions }: { lists: List[]
         ))}
       </ul>
       <h2>Lists</h2>
-      <DndContext
-        id="lists"
-        sensors={sensors}
-        collisionDetection={closestCenter}
-        onDragEnd={onDragEnd}
-        accessibility={{
-          screenReaderInstructions: { draggable: 'To reorder a list, press Space, move it with the arrow keys, and press Space again to drop it, or Escape to cancel.' },
-        }}
-      >
-        <SortableContext items={lists.map((l) => l.id)} strategy={verticalListSortingStrategy}>
+        <SortableContext id="lists" items={lists.map((l) => listDndId(l.id))} strategy={verticalListSortingStrategy}>
           <ul className="lists" data-testid="list-items">
             {lists.map((l) => (
               <ListItem key={l.id} list={l} selected={l.id === selectedId} inbox={l.id === inboxId} actions={actions} />
             ))}
           </ul>
         </SortableContext>
-      </DndContext>
       <form className="new-list" onSubmit={(e) => void create(e)} aria-label="New list">
         <input aria-label="New list name" value={newName} onChange={(e) => setNewName(e.target.value)} maxLength={100} required placeholder="New list name" />
         <button type="submit">New list</button>
@@ -103,7 +87,9 @@ export function Sidebar({ lists, view, inboxId, open, actions }: { lists: List[]
 }
 
 function ListItem({ list, selected, inbox, actions }: { list: List; selected: boolean; inbox: boolean; actions: SidebarActions }) {
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: list.id });
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging, isOver, active } = useSortable({ id: listDndId(list.id) });
+  /** A task dragged over this list: dropped, it moves here. */
+  const taskOver = isOver && parseDndId(active?.id)?.kind === 'task';
   const [mode, setMode] = useState<'show' | 'rename' | 'delete'>('show');
   const [name, setName] = useState(list.name);
   const owner = list.role === 'owner';
@@ -111,7 +97,7 @@ function ListItem({ list, selected, inbox, actions }: { list: List; selected: bo
     <li
       ref={setNodeRef}
       style={{ transform: CSS.Translate.toString(transform), transition }}
-      className={`${selected ? 'selected' : ''}${isDragging ? ' dragging' : ''}`}
+      className={`${selected ? 'selected' : ''}${isDragging ? ' dragging' : ''}${taskOver ? ' drop-target' : ''}`}
       data-testid="list-item"
       data-id={list.id}
       aria-current={selected ? 'page' : undefined}

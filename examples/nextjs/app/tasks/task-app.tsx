@@ -20,8 +20,8 @@ import {
   type TaskCreate,
   type TaskNode,
 } from '@task-api/client';
-import { DndContext, KeyboardSensor, PointerSensor, closestCenter, useSensor, useSensors, type DragEndEvent } from '@dnd-kit/core';
-import { SortableContext, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import { useDndMonitor, type DragEndEvent } from '@dnd-kit/core';
+import { SortableContext, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
@@ -33,6 +33,7 @@ import { forgetPushSubscription } from '@/lib/push';
 
 import { clearCompleted } from './actions';
 import { dayHeading, startOfDay } from './dates';
+import { parseDndId, taskDndId } from './dnd';
 import type { ListView } from './list-view';
 import { OfflinePanel } from './offline-panel';
 import { invalidateTasks, keys, updateCachedTasks, useTags, useTaskPage, type TaskPageData } from './queries';
@@ -335,7 +336,8 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
 
   /** "My order" of one list, unfiltered: the tree, dragged to reorder; indent and outdent. */
   const tree = scope === null && listId !== null && filters.sort === 'position' && !isFiltered(filters) && cursors.length === 1;
-  const sortable = tree && !readOnly;
+  /** A task of a list can be dragged onto another list of the sidebar; in My order, also among its siblings. */
+  const draggable = !readOnly && scope === null && listId !== null;
   const rows: Row[] = useMemo(() => {
     const all = tasks ?? [];
     // My order: the tree, the completed top-level tasks (with their subtasks) in "Completed" below.
@@ -379,14 +381,20 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
     return () => void move(task, { parent_id: parent.parent_id, after_id: parent.id }, { parent_id: parent.parent_id, position: optimisticPosition(parent) });
   };
 
-  const sensors = useSensors(
-    useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
-  );
   function onDragEnd({ active, over }: DragEndEvent) {
-    if (!over || active.id === over.id) return;
-    const from = rows.findIndex((r) => r.task.id === active.id);
-    const to = rows.findIndex((r) => r.task.id === over.id);
+    const a = parseDndId(active.id);
+    const o = parseDndId(over?.id);
+    if (a?.kind !== 'task' || !o || a.id === o.id) return;
+    const task = (tasks ?? []).find((t) => t.id === a.id);
+    if (!task) return;
+    // Dropped on a list of the sidebar: moved there, with its subtasks.
+    if (o.kind === 'list') {
+      if (o.id !== task.list_id && list?.lists.some((l) => l.id === o.id && l.role !== 'viewer')) void move(task, { list_id: o.id, parent_id: null });
+      return;
+    }
+    if (!tree) return;
+    const from = rows.findIndex((r) => r.task.id === a.id);
+    const to = rows.findIndex((r) => r.task.id === o.id);
     const dragged = rows[from]?.task;
     const target = rows[to]?.task;
     if (!dragged || !target) return;
@@ -401,6 +409,8 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
       { parent_id: target.parent_id, position: after ? optimisticPosition(after) : '' },
     );
   }
+
+  useDndMonitor({ onDragEnd });
 
   // ------------------------------------------------------------ keyboard
 
@@ -509,7 +519,7 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
           })
         }
         readOnly={readOnly}
-        sortable={sortable}
+        sortable={draggable}
         cursor={cursorId === task.id}
         mode={offline}
         client={client}
@@ -632,19 +642,9 @@ export function TaskApp({ apiUrl, userId, email, list }: { apiUrl: string; userI
           </div>
         ) : null}
 
-        <DndContext
-          id="tasks"
-          sensors={sensors}
-          collisionDetection={closestCenter}
-          onDragEnd={onDragEnd}
-          accessibility={{
-            screenReaderInstructions: { draggable: 'To reorder a task, press Space, move it with the arrow keys, and press Space again to drop it, or Escape to cancel.' },
-          }}
-        >
-          <SortableContext items={visible.map((r) => r.task.id)} strategy={verticalListSortingStrategy} disabled={!sortable}>
-            {body}
-          </SortableContext>
-        </DndContext>
+        <SortableContext id="tasks" items={visible.map((r) => taskDndId(r.task.id))} strategy={tree ? verticalListSortingStrategy : () => null} disabled={!draggable}>
+          {body}
+        </SortableContext>
 
         <div className="footer-row" hidden={scope === 'today' || scope === 'upcoming'}>
           <div className="pager">

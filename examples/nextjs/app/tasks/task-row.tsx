@@ -12,6 +12,7 @@ import { useSyncExternalStore, type ReactNode } from 'react';
 import type { OfflineMode } from '@/lib/offline';
 
 import { dueState, formatDue } from './dates';
+import { taskDndId } from './dnd';
 import { SelectBox } from './offline-panel';
 import { PRIORITIES } from './task-fields';
 import { TaskRecurrence } from './task-recurrence';
@@ -49,7 +50,7 @@ export interface RowProps {
 
 export function TaskRow(p: RowProps) {
   const { task } = p;
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, disabled: !p.sortable });
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: taskDndId(task.id), disabled: !p.sortable });
   const hydrated = useHydrated();
   const due = hydrated ? dueState(task.due_at, task.completed) : null;
   const classes = [task.completed ? 'completed' : '', due ?? '', p.cursor ? 'cursor' : '', isDragging ? 'dragging' : ''].filter(Boolean).join(' ');
@@ -73,7 +74,7 @@ export function TaskRow(p: RowProps) {
     >
       <div className="task-head">
         {p.sortable ? (
-          <button type="button" className="handle" ref={setActivatorNodeRef} {...attributes} {...listeners} aria-label={`Reorder ${task.title}`} title="Drag to reorder">
+          <button type="button" className="handle" ref={setActivatorNodeRef} {...attributes} {...listeners} aria-label="Drag" title="Drag to reorder (My order), or onto a list to move it there">
             ⠿
           </button>
         ) : null}

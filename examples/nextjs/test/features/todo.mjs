@@ -63,7 +63,7 @@ export async function run(kit) {
     await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
     await page.mouse.down();
     await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2 + 8, { steps: 4 });
-    await page.mouse.move(a.x + a.width / 2, b.y + b.height / 2, { steps: 15 });
+    await page.mouse.move(b.x + Math.min(b.width / 2, 60), b.y + b.height / 2, { steps: 15 });
     await sleep(150);
     await page.mouse.up();
   }
@@ -174,7 +174,7 @@ export async function run(kit) {
     await eventually(() => text(tab2, 'live'), 'Live updates: on', 'tab 2 live');
     await page.bringToFront();
     const r = await apiCall(page, apiUrl, 'POST', new RegExp(`/tasks/${ids.plants}/move$`), 200, () =>
-      drag(page, page.getByRole('button', { name: 'Reorder Water the plants' }), taskItem(page, ids.dishes)),
+      drag(page, taskItem(page, ids.plants).getByRole('button', { name: 'Drag', exact: true }), taskItem(page, ids.dishes)),
     );
     assertEqual(r.body.message, 'Task moved successfully', 'move message');
     const order = ['Water the plants', 'Do the dishes', 'Laundry'];
@@ -182,7 +182,7 @@ export async function run(kit) {
     const ms = await seenWithin(tab2, r.at, () => titles(tab2), order, 'reorder');
     console.log(`        (tab 2 after ${ms} ms)`);
     await apiCall(page, apiUrl, 'POST', new RegExp(`/tasks/${ids.laundry}/move$`), 200, () =>
-      keyboardMove(page, page.getByRole('button', { name: 'Reorder Laundry' }), 'ArrowUp', 2),
+      keyboardMove(page, taskItem(page, ids.laundry).getByRole('button', { name: 'Drag', exact: true }), 'ArrowUp', 2),
     );
     const order2 = ['Laundry', 'Water the plants', 'Do the dishes'];
     await eventually(() => titles(page), order2, 'after the keyboard move');
@@ -238,6 +238,20 @@ export async function run(kit) {
     await eventually(() => titles(page), ['Dry', 'Wash', 'Laundry'], 'in Work, with its subtasks');
   });
 
+  await step('todo: a task dragged onto a list of the sidebar moves there', async () => {
+    const page = A.page;
+    ids.bike = (await quickAdd(page, 'Fix the bike')).id;
+    await eventually(() => titles(page), ['Fix the bike', 'Dry', 'Wash', 'Laundry'], 'in Work');
+    const r = await apiCall(page, apiUrl, 'POST', new RegExp(`/tasks/${ids.bike}/move$`), 200, () =>
+      drag(page, taskItem(page, ids.bike).getByRole('button', { name: 'Drag', exact: true }), listItem(page, 'Inbox')),
+    );
+    assertEqual(await listItem(page, 'Inbox').getAttribute('data-id'), String(r.body.data.list_id), 'moved to the Inbox');
+    await eventually(() => titles(page), ['Dry', 'Wash', 'Laundry'], 'gone from Work');
+    await openList(page, 'Inbox');
+    await eventually(() => titles(page), ['Fix the bike'], 'in the Inbox');
+    await openList(page, 'Work');
+  });
+
   await step('todo: overdue and today marked; the All tasks view across lists', async () => {
     const page = A.page;
     ids.rent = (await quickAdd(page, 'Pay rent', (f) => f.getByLabel('Due').fill(dueIn(-1, '09:00')))).id;
@@ -254,7 +268,7 @@ export async function run(kit) {
     await openView(page, 'all', 'All tasks');
     await eventually(
       async () => (await titles(page)).slice().sort(),
-      ['Book the trip', 'Call mom', 'Dentist', 'Do the dishes', 'Dry', 'Laundry', 'Pay rent', 'Wash', 'Water the plants'],
+      ['Book the trip', 'Call mom', 'Dentist', 'Do the dishes', 'Dry', 'Fix the bike', 'Laundry', 'Pay rent', 'Wash', 'Water the plants'],
       'every list\'s tasks',
     );
     assertEqual(await taskItem(page, ids.dishes).locator('[data-testid=task-list]').textContent(), 'Household', 'the list of each task');
