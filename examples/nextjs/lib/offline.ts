@@ -79,7 +79,8 @@ export interface Deletion {
 type Listener = () => void;
 
 function isOnline(): boolean {
-  return typeof navigator === 'undefined' ? true : navigator.onLine;
+  // On the server (Node has a `navigator` without `onLine`) the page renders as online.
+  return typeof navigator === 'undefined' || navigator.onLine !== false;
 }
 
 function queryKey(query: ListQuery | undefined): string {

@@ -479,6 +479,23 @@ export class TaskClient {
       const { data } = await this.call('GET', null, () => this.raw.GET('/api/{user_id}/lists', { params: { path: { user_id } }, ...this.signal(options) }));
       return data.data;
     },
+    /**
+     * The lists with the answer's `etag`; with `ifNoneMatch` (an earlier `etag`): null while nothing
+     * the answer shows changed (304).
+     */
+    poll: async (options: CallOptions & { ifNoneMatch?: string | null } = {}): Promise<{ lists: List[]; etag: string | null } | null> => {
+      const user_id = await this.userId();
+      const headers = this.headers({ 'if-none-match': options.ifNoneMatch });
+      try {
+        const { data, response } = await this.call('GET', null, () =>
+          this.raw.GET('/api/{user_id}/lists', { params: { path: { user_id } }, headers, ...this.signal(options) }),
+        );
+        return { lists: data.data, etag: response.headers.get('etag') };
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 304) return null;
+        throw err;
+      }
+    },
     get: async (listId: number, options: CallOptions = {}): Promise<List> => {
       const user_id = await this.userId();
       const { data } = await this.call('GET', null, () =>

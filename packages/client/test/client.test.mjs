@@ -365,6 +365,18 @@ describe('@task-api/client against the real API', () => {
     assert.notEqual(changed.etag, page.etag);
   });
 
+  it('polls the lists cheaply: lists.poll answers null while nothing changed', async () => {
+    const { c } = client();
+    const first = await c.lists.poll();
+    assert.ok(first.etag);
+    assert.deepEqual(first.lists.map((l) => l.name), ['Inbox']);
+    assert.equal(await c.lists.poll({ ifNoneMatch: first.etag }), null);
+    await c.lists.create({ name: 'Errands' });
+    const changed = await c.lists.poll({ ifNoneMatch: first.etag });
+    assert.deepEqual(changed.lists.map((l) => l.name), ['Inbox', 'Errands']);
+    assert.notEqual(changed.etag, first.etag);
+  });
+
   it('subscribes to the event stream: ready, then each change; resumes after a cursor; ends cleanly', async () => {
     const { c } = client();
     const seen = [];

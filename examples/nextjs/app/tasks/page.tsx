@@ -3,16 +3,26 @@ import { redirect } from 'next/navigation';
 import { taskApiUrl } from '@/lib/config';
 import { getSession } from '@/lib/session';
 
+import { fetchFirstPage } from './first-page';
+import { QueryProvider } from './query-provider';
 import { SharedLists } from './shared-lists';
+import { parseView } from './view';
 
 export const dynamic = 'force-dynamic';
 
-export default async function TasksPage({ searchParams }: { searchParams: Promise<{ list?: string | string[] }> }) {
+/**
+ * A server component: no session, to /sign-in. The lists and the first page of tasks are fetched
+ * here, with the user's JWT, and handed to the client's queries as their initial data.
+ */
+export default async function TasksPage({ searchParams }: { searchParams: Promise<{ list?: string | string[]; view?: string | string[] }> }) {
   const session = await getSession();
   if (!session) redirect('/sign-in');
-  // `?list=7`: that list is shown (the Inbox otherwise, or when it is not one of the user's).
-  const list = (await searchParams).list;
-  const listId = typeof list === 'string' && /^[1-9]\d{0,9}$/.test(list) ? Number(list) : null;
+  const view = parseView(await searchParams);
+  const first = await fetchFirstPage(session.user.id, view);
   // {user_id} in the API's paths is Better Auth's user id: session.user.id.
-  return <SharedLists apiUrl={taskApiUrl()} userId={session.user.id} email={session.user.email} initialListId={listId} />;
+  return (
+    <QueryProvider>
+      <SharedLists apiUrl={taskApiUrl()} userId={session.user.id} email={session.user.email} initialView={view} first={first} />
+    </QueryProvider>
+  );
 }

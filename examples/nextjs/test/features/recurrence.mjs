@@ -67,6 +67,7 @@ export async function run(kit) {
     }
     page = rita.page;
     assertEqual(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), ZONE, 'browser zone');
+    await form().getByLabel('Title').click(); // the quick add's details open once its line is used
     await repeat(form(), 'Daily');
     assertEqual(await form().getByLabel('Time zone').inputValue(), ZONE, 'time zone field');
     assertEqual(await form().getByLabel('Repeat from').inputValue(), 'due', 'repeat from');

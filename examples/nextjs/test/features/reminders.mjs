@@ -70,6 +70,7 @@ export async function run(kit) {
   });
 
   await step('reminders: without a due date only a custom time can be added (the presets are disabled, a hint says why)', async () => {
+    await form.getByLabel('Title').click(); // the quick add's details open once its line is used
     const disabled = await form.getByLabel('Add a reminder').locator('option:disabled').allTextContents();
     assertEqual(disabled, ['At due time', '10 min before', '1 hour before', '1 day before'], 'disabled presets');
     assertEqual(await text(page, 'reminders-hint'), 'Set a due date for reminders before it.', 'hint');

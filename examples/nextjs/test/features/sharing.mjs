@@ -28,10 +28,11 @@ export async function run(kit) {
   const GONE =
     'This invitation link no longer works: it has already been used, the list’s owner revoked it, or it has expired. Ask the owner for a new link.';
 
-  const listNames = (page) => page.locator('[data-testid=list-select] option').allTextContents();
+  // The sidebar's lists, in order, and the one shown (aria-current).
+  const listNames = (page) => page.locator('[data-testid=list-item] [data-testid=list-name]').allTextContents();
   const selectedName = async (page) => {
-    const l = page.locator('[data-testid=list-select]');
-    return (await l.count()) ? l.evaluate((el) => el.options[el.selectedIndex]?.textContent ?? null) : null;
+    const l = page.locator('[data-testid=list-item][aria-current=page] [data-testid=list-name]');
+    return (await l.count()) ? l.first().textContent() : null;
   };
   const live = (page) => eventually(() => text(page, 'live'), 'Live updates: on', 'live updates');
   const tokenOf = (link) => link?.slice(link.lastIndexOf('/') + 1);
