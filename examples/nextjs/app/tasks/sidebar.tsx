@@ -32,7 +32,7 @@ export function Sidebar({ lists, view, inboxId, open, actions }: { lists: List[]
   const [newName, setNewName] = useState('');
   const selectedId = view.kind === 'list' ? (view.id ?? inboxId) : null;
 
-  // A list dropped on a list (a task dropped on a list is the task list's: task-app.tsx).
+  // A list dropped on a list (a task dropped on a list is the task list's: use-task-drop.ts).
   useDndMonitor({
     onDragEnd({ active, over }: DragEndEvent) {
       const a = parseDndId(active.id);
