@@ -136,8 +136,9 @@ export function createPageQuery(columns: readonly string[]) {
       field === 'due_at' ? `(p.due_at is null), p.due_at ${dir}, p.id ${dir}` : orderColumn !== '' ? `p.${field} ${dir}, p.id ${dir}` : `p.${SORT_KEY_COLUMN} ${dir}, p.id ${dir}`;
     const acrossLists = (inner: string) =>
       narrow
-        ? `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}) p ` +
-          `join tasks t on t.id = p.id order by ${order}`
+        ? // Each of the page's tasks by its primary key (a LATERAL kept apart by its LIMIT: joined, a page of 1,000 was a hash join over the whole table).
+          `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}) p ` +
+          `cross join lateral (select ${columns.join(', ')} from tasks where tasks.id = p.id limit 1) t order by ${order}`
         : `select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
 
     if (spec.sort.field !== 'due_at') {
