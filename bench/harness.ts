@@ -637,15 +637,19 @@ async function seedCeilingDb(url: string, plan: SeedPlan, userId: string): Promi
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await sql.unsafe(TASKS_DDL);
+    // Each user's Inbox, then the list user's tasks in theirs.
+    const users = Math.max(1, plan.users);
+    await sql`insert into lists (owner_id, is_default) values (${userId}, true)`;
+    await sql.unsafe(`insert into lists (owner_id, is_default) select 'other-' || g, true from generate_series(0, $1 - 1) g`, [users]);
     for (let i = 1; i <= plan.listTasks; i++) {
-      await sql`insert into tasks (user_id, title, description) values (${userId}, ${seedTitle(i)}, ${seedDescription(i)})`;
+      await sql`insert into tasks (user_id, list_id, title, description) select ${userId}, id, ${seedTitle(i)}, ${seedDescription(i)} from lists where owner_id = ${userId}`;
     }
     // some other users' rows, so the index is not trivially tiny
     await sql.unsafe(
-      `insert into tasks (user_id, title, description)
-       select 'other-' || (g % $1), 'Seed task ' || g, 'Seeded description number ' || g || ' for the benchmark'
-       from generate_series(1, $2) g`,
-      [Math.max(1, plan.users), plan.users * plan.tasksPerUser],
+      `insert into tasks (user_id, list_id, title, description)
+       select l.owner_id, l.id, 'Seed task ' || g, 'Seeded description number ' || g || ' for the benchmark'
+       from generate_series(1, $2) g join lists l on l.owner_id = 'other-' || (g % $1)`,
+      [users, plan.users * plan.tasksPerUser],
     );
     await sql`analyze tasks`;
   } finally {
