@@ -13,8 +13,11 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
-/** `count` production servers of ours on `databaseUrl`, `env` added to each one's environment. */
-export async function startBenchServers(databaseUrl: string, count: number, env: Record<string, string> = {}): Promise<BenchServers> {
+/**
+ * `count` production servers of ours on `databaseUrl`, `env` added to each one's environment;
+ * `script`: another checkout's built server (default: this one's).
+ */
+export async function startBenchServers(databaseUrl: string, count: number, env: Record<string, string> = {}, script?: string): Promise<BenchServers> {
   const dirs: string[] = [];
   const servers: Server[] = [];
   const stop = async () => {
@@ -43,6 +46,7 @@ export async function startBenchServers(databaseUrl: string, count: number, env:
             ...env,
           },
           180_000,
+          script === undefined ? {} : { script },
         ),
       );
     }

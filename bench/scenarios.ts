@@ -27,7 +27,9 @@ export const SCENARIO_NAMES = [
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-/** Version-2 scenarios: ours only (the reference has no ETag, filters, pages or streams). */
+/** Version-3 reads across lists: they need the lists accounts (seedLists). */
+export const LISTS_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position']);
+/** Version-2 and -3 scenarios: ours only (the reference has no ETag, filters, pages, batches, lists or streams). */
 export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set([
   'list-304',
   'list-filtered',
@@ -35,18 +37,13 @@ export const V2_SCENARIOS: ReadonlySet<ScenarioName> = new Set([
   'page-deep',
   'create-batch',
   'create-batch-atomic',
-  'all-tasks',
-  'all-tasks-due',
-  'all-filtered',
-  'list-position',
+  ...LISTS_SCENARIOS,
   'streams',
 ]);
 /** Tasks one request of the create-batch scenario creates (compare its req/s x this with create's req/s). */
 export const BATCH_SIZE = 100;
 /** Scenarios that need the big accounts (seedBig). */
 export const BIG_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['list-filtered', 'search', 'page-deep']);
-/** Version-3 reads across lists: they need the lists accounts (seedLists). */
-export const LISTS_SCENARIOS: ReadonlySet<ScenarioName> = new Set(['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position']);
 /** Run by the streams phase (bench/streams.ts), not by autocannon here. */
 export const STREAMS = 'streams';
 

@@ -14,11 +14,10 @@
 // database); the server must be on this machine (its backends' /proc is read).
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
-import { startServer, type Server } from '../test/helpers/process.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { Server } from '../test/helpers/process.js';
+import { startBenchServers, type BenchServers } from './burst.js';
 import { cpuSeconds, treeCpuSeconds } from './proc.js';
-import { BENCH_SECRET, signToken } from './seed.js';
+import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER, repoRoot } from './servers.js';
 
 const args = process.argv.slice(2);
@@ -49,47 +48,39 @@ async function backendsCpu(admin: postgres.Sql, db: string): Promise<Map<number,
 async function measure(checkout: string, label: string): Promise<Record<Phase, Cost | null>> {
   const scratch = await createScratchDatabase(serverUrl, 'wcost');
   if (scratch === null) throw new Error(`cannot create a scratch database on ${serverUrl}`);
-  const dir = mkdtempSync(join(tmpdir(), 'task-api-wcost-'));
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  let server: Server | undefined;
+  let started: BenchServers | undefined;
   try {
-    server = await startServer(
-      dir,
-      {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        DATABASE_URL: scratch.url,
-        DATA_DIR: dir,
-        BETTER_AUTH_SECRET: BENCH_SECRET,
-        BETTER_AUTH_URL: 'http://127.0.0.1:9',
-        RATE_LIMIT_PER_MINUTE: '0',
-      },
-      180_000,
-      { script: join(checkout, 'dist', 'src', 'server.js') },
-    );
+    started = await startBenchServers(scratch.url, 1, {}, join(checkout, 'dist', 'src', 'server.js'));
+    const server = started.servers[0] as Server;
     const user = `wcost-${label}`;
     const token = await signToken(user);
     const base = `${server.url}/api/${user}/tasks`;
-    const send = async (method: string, path: string, body?: unknown): Promise<{ data: { id: number } }> => {
-      const res = await fetch(`${base}${path}`, {
+    const request = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+    const send = async (method: string, path: string, body?: unknown): Promise<{ data: { id: number } }> => {
+      const res = await request(method, path, body);
       const json = (await res.json()) as { data: { id: number } };
       if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;
+    };
+    /** Whether the checkout has a route (another checkout may be older than the batch or the move). */
+    const has = async (method: string, path: string, body: unknown) => {
+      const res = await request(method, path, body);
+      await res.arrayBuffer();
+      return res.status < 300;
     };
     // Warm: the Inbox, the connections, the statements' plans.
     const ids: number[] = [];
     for (let i = 0; i < 100; i++) ids.push((await send('POST', '', { title: `Warm ${i}`, description: 'warm' })).data.id);
     for (const id of ids.slice(0, 20)) await send('PATCH', `/${id}/complete`);
     for (const id of ids.slice(0, 20)) await send('PUT', `/${id}`, { title: 'w', description: 'w' });
-    const batches = (await fetch(`${base}/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ operations: [{ op: 'create', task: { title: 'warm' } }] }) })).status === 200;
-    const moves = ids.slice(0, 20).length > 0 && (await fetch(`${base}/${ids[0]}/move`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' })).status < 300;
+    const batches = await has('POST', '/batch', { operations: [{ op: 'create', task: { title: 'warm' } }] });
+    const moves = await has('POST', `/${ids[0]}/move`, {});
     const out = {} as Record<Phase, Cost | null>;
     for (const phase of PHASES) {
       if ((phase === 'move' && !moves) || (phase.startsWith('batch') && !batches)) {
@@ -120,10 +111,9 @@ async function measure(checkout: string, label: string): Promise<Record<Phase, C
     }
     return out;
   } finally {
-    await server?.stop('SIGTERM');
+    await started?.stop();
     await admin.end();
     await scratch.drop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

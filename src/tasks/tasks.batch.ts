@@ -204,15 +204,14 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (fastif
   async function eachIn(scope: AccessScope, operations: Operation[], exec: Executor, savepoints: boolean): Promise<Written[]> {
     const created = new Map<string, number>();
     const results: Written[] = [];
-    const inKey = savepoints;
     for (const op of operations) {
-      if (inKey) await exec.rows('savepoint batch_operation', []);
+      if (savepoints) await exec.rows('savepoint batch_operation', []);
       try {
         results.push(await run(scope, op, exec, created));
-        if (inKey) await exec.rows('release savepoint batch_operation', []);
+        if (savepoints) await exec.rows('release savepoint batch_operation', []);
       } catch (err) {
         if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
-        if (inKey) await exec.rows('rollback to savepoint batch_operation', []);
+        if (savepoints) await exec.rows('rollback to savepoint batch_operation', []);
         results.push({ status: err.statusCode, body: failed(err) });
       }
     }

@@ -38,26 +38,24 @@ describe('bench harness (smoke)', () => {
   const root = repoRoot();
   const outDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  /** A short run of ours alone, on the embedded PostgreSQL whatever the environment says, quietly. */
+  const short = () => ({
+    ...defaultOptions(),
+    durationS: 1,
+    connections: 2,
+    warmupS: 0,
+    serverCommand: serverCommand(root),
+    databaseUrl: undefined,
+    workers: undefined,
+    compareReference: false,
+    ceilings: false,
+    outDir,
+    progress: false,
+    log: () => {},
+  });
 
   it('runs list-50 and mixed against our server on the embedded PostgreSQL and writes a JSON result with zero errors', async () => {
-    const opts = {
-      ...defaultOptions(),
-      durationS: 1,
-      connections: 2,
-      warmupS: 0,
-      maxRequests: 150,
-      scenarios: ['list-50', 'mixed'] as const,
-      users: 4,
-      tasksPerUser: 3,
-      serverCommand: serverCommand(root),
-      databaseUrl: undefined, // the embedded PostgreSQL, whatever the environment says
-      workers: undefined,
-      compareReference: false,
-      ceilings: false,
-      outDir,
-      progress: false,
-      log: () => {},
-    };
+    const opts = { ...short(), maxRequests: 150, scenarios: ['list-50', 'mixed'] as const, users: 4, tasksPerUser: 3 };
     const { file, report } = await runBench({ ...opts, scenarios: [...opts.scenarios] });
 
     expect(readdirSync(outDir)).toContain(file.split('/').pop());
@@ -81,10 +79,7 @@ describe('bench harness (smoke)', () => {
 
   it('runs the version-2 scenarios: a 304 poll, the filtered, search and deep-page queries, and live updates over open streams', async () => {
     const { file, report, text } = await runBench({
-      ...defaultOptions(),
-      durationS: 1,
-      connections: 2,
-      warmupS: 0,
+      ...short(),
       maxRequests: 100,
       scenarios: ['list-50', 'list-304', 'list-filtered', 'search', 'page-deep', 'streams'],
       users: 2,
@@ -94,14 +89,6 @@ describe('bench harness (smoke)', () => {
       streamsPerUser: 4,
       streamWrites: 12,
       streamWriteSeconds: 1,
-      serverCommand: serverCommand(root),
-      databaseUrl: undefined,
-      workers: undefined,
-      compareReference: false,
-      ceilings: false,
-      outDir,
-      progress: false,
-      log: () => {},
     });
     const ours = report.targets[0]!;
     expect(ours.scenarios.map((s) => s.name)).toEqual(['list-50', 'list-304', 'list-filtered', 'search', 'page-deep', 'list-50+streams']);
@@ -128,23 +115,12 @@ describe('bench harness (smoke)', () => {
 
   it('runs the version-3 reads across lists: the all-tasks pages of a user with 20 lists (newest, by due date, filtered) and a list in its manual order', async () => {
     const { report } = await runBench({
-      ...defaultOptions(),
-      durationS: 1,
-      connections: 2,
-      warmupS: 0,
+      ...short(),
       maxRequests: 50,
       scenarios: ['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position'],
       users: 2,
       tasksPerUser: 2,
       listsTasks: 1000,
-      serverCommand: serverCommand(root),
-      databaseUrl: undefined,
-      workers: undefined,
-      compareReference: false,
-      ceilings: false,
-      outDir,
-      progress: false,
-      log: () => {},
     });
     const ours = report.targets[0]!;
     expect(ours.scenarios.map((s) => s.name)).toEqual(['all-tasks', 'all-tasks-due', 'all-filtered', 'list-position']);
