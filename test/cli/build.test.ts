@@ -79,13 +79,30 @@ describe('build only when stale', () => {
     expect((await check(dir, '--check')).stderr).toBe('dist/ is stale: sources changed since the last build\n');
   });
 
-  it('a type error stops the build with tsc\'s message and leaves dist/ stale', async () => {
+  it("npm run build checks the types: a type error stops it with tsc's message and leaves dist/ stale", async () => {
     const dir = miniProject();
     writeFileSync(join(dir, 'src/server.ts'), 'export const answer: number = "forty-two";\n');
-    const r = await check(dir);
+    const r = await check(dir, '--force');
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain("error TS2322: Type 'string' is not assignable to type 'number'.");
     expect(existsSync(join(dir, 'dist/.build-inputs'))).toBe(false);
+  });
+
+  it('the build of npm start compiles without a type check (esbuild), and a syntax error stops it and leaves dist/ stale', async () => {
+    const dir = miniProject();
+    writeFileSync(join(dir, 'src/server.ts'), 'export const answer: number = "forty-two";\n');
+    const typed = await check(dir);
+    expect({ code: typed.code, stderr: typed.stderr }).toEqual({ code: 0, stderr: 'compiling TypeScript (dist/src/server.js is missing)...\n' });
+    expect(readFileSync(join(dir, 'dist/src/server.js'), 'utf8')).toBe('const answer = "forty-two";\nexport {\n  answer\n};\n//# sourceMappingURL=server.js.map\n');
+    expect(existsSync(join(dir, 'dist/src/server.js.map'))).toBe(true);
+
+    writeFileSync(join(dir, 'src/server.ts'), 'export const answer: number = ;\n');
+    const broken = await check(dir);
+    expect(broken.code).toBe(1);
+    const plain = broken.stderr.replace(/\x1b\[[0-9;]*m/g, ''); // esbuild colours its message where asked to
+    expect(plain).toContain('[ERROR] Unexpected ";"');
+    expect(plain).toContain('src/server.ts:1:30:');
+    expect((await check(dir, '--check')).stderr).toBe('dist/ is stale: sources changed since the last build\n');
   });
 });
 
