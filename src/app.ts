@@ -40,6 +40,7 @@ import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calenda
 import { webhookSchemas } from './webhooks/webhooks.schemas.js';
 import { webhookJobHandlers } from './webhooks/webhooks.deliver.js';
 import { reminderJobHandlers } from './reminders/reminders.jobs.js';
+import { lazySerializers } from './http/serializers.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -119,6 +120,7 @@ function fastifyOptions(config: Config, logStream: NodeJS.WritableStream | undef
     frameworkErrors: frameworkError,
     clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
   };
 }
 
