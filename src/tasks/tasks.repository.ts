@@ -83,7 +83,11 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
     const n = CREATABLE.length + 3;
     const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
-    const last = (cond: string) => `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.position desc, s.id desc limit 1)`;
+    // Ordered as tasks_list_parent_position_idx is (parent_id first): PostgreSQL does not take
+    // `parent_id is null` as fixing the column, so `order by position` alone sorted every top-level
+    // task of the list to find the last (a create cost its list's size). Read backwards, it is one row.
+    const last = (cond: string) =>
+      `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
     return (
       `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
       `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}), ` +

@@ -136,7 +136,10 @@ export function createTaskTree(database: Pick<Database, 'rows' | 'transaction'>,
     const [op, order] = dir === 'next' || dir === 'first' ? ['>', 'asc'] : ['<', 'desc'];
     const n = parent === null ? 3 : 4;
     const from = dir === 'first' || dir === 'last' ? '' : ` and (position, id) ${op} ($${n}::text, $${n + 1}::int)`;
-    return `select id, position from tasks where list_id = $1::int and ${parentCond} and id <> $2::int${from} order by position ${order}, id ${order} limit 1`;
+    // parent_id leads the order, as in tasks_list_parent_position_idx: with `parent_id is null`,
+    // `order by position` alone made PostgreSQL sort every top-level task of the list (tasks.repository.ts, last).
+    const nulls = order === 'asc' ? 'nulls last' : 'nulls first';
+    return `select id, position from tasks where list_id = $1::int and ${parentCond} and id <> $2::int${from} order by parent_id ${order} ${nulls}, position ${order}, id ${order} limit 1`;
   };
   type Sib = { id: number; position: string } | undefined;
   const near = async (tx: Executor, dir: 'next' | 'prev' | 'first' | 'last', list: number, parent: number | null, self: number, from?: Sib) => {
