@@ -43,15 +43,17 @@ export const feedSql = {
    * CTE `fan_m`: the counter rows of every member of the list `listSql`, locked in user_id order (so
    * that two writes to lists with members in common never wait on each other in a cycle); `owner`
    * says which member owns the list. Then `fan_s`: each member's next sequence number.
-   * `extraSet` adds assignments to the counter update (`fan_m.owner` may be used).
+   * `extraSet` adds assignments to the counter update (`fan_m.owner` may be used). `step`: how
+   * many numbers the write takes in each member's feed (one per entity it changes); `fan_s.seq` is
+   * the last of them.
    */
-  fanOut(listSql: string, condition = 'true', extraSet = ''): string {
+  fanOut(listSql: string, condition = 'true', extraSet = '', step = '1'): string {
     return (
       // The owner is the member whose role is owner (one per list): no join of lists.
       `fan_m as (select u.user_id, u.task_count, (fm.role = 'owner') as owner from list_members fm ` +
       `join user_changes u on u.user_id = fm.user_id ` +
       `where fm.list_id = (${listSql}) order by u.user_id for update of u), ` +
-      `fan_s as (update user_changes u set seq = u.seq + 1${extraSet} from fan_m where u.user_id = fan_m.user_id and ${condition} ` +
+      `fan_s as (update user_changes u set seq = u.seq + ${step}${extraSet} from fan_m where u.user_id = fan_m.user_id and ${condition} ` +
       'returning u.user_id, u.seq, fan_m.owner)'
     );
   },
@@ -65,10 +67,13 @@ export const feedSql = {
       'fan_s as (update user_changes u set seq = u.seq + 1 from fan_m where u.user_id = fan_m.user_id returning u.user_id, u.seq, fan_m.owner)'
     );
   },
-  /** CTE `fan_f`: the entity (`entity`, a CTE with an `id`) recorded in each member's feed. */
-  record(kind: FeedKind, entity: string, deleted: boolean): string {
+  /**
+   * CTE `fan_f`: the entity (`entity`, a CTE with an `id`) recorded in each member's feed, at `seq`
+   * (SQL over `fan_s` and `entity`; a write of several entities numbers them from its step).
+   */
+  record(kind: FeedKind, entity: string, deleted: boolean, seq = 'fan_s.seq'): string {
     return (
-      `fan_f as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${kind.id}, ${entity}.id, fan_s.seq, ${deleted} from fan_s, ${entity} ` +
+      `fan_f as (insert into feed_entries (user_id, kind, entity_id, seq, deleted) select fan_s.user_id, ${kind.id}, ${entity}.id, ${seq}, ${deleted} from fan_s, ${entity} ` +
       'on conflict (user_id, kind, entity_id) do update set seq = excluded.seq, deleted = excluded.deleted, changed_at = now())'
     );
   },

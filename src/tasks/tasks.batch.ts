@@ -200,11 +200,70 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (fastif
     }
   }
 
+  /**
+   * The creates from `from` on that can be made in one statement (writes.createMany): two or more
+   * in a row, each valid as POST /tasks checks it, at the top level of one list, without a
+   * position, no uid given twice or used earlier in the batch. Made so, they are what the same
+   * creates one after another would make (ids, positions, changes in the feed, answers); any other
+   * operation, and a create that is not like that, ends the run and runs on its own.
+   */
+  function createRun(scope: AccessScope, operations: Operation[], from: number, created: Map<string, number>): TaskCreate[] | null {
+    const bodies: TaskCreate[] = [];
+    const uids = new Set<string>();
+    let list: number | undefined;
+    for (const op of operations.slice(from)) {
+      if (op.op !== 'create') break;
+      let body: TaskCreate;
+      try {
+        body = taskBody(op, checkCreate) as TaskCreate;
+        writes.checkCreate(body);
+      } catch {
+        break; // refused: it runs on its own, which answers why
+      }
+      const into = body.list_id ?? scope.inboxId;
+      if (body.parent_id != null || body.position !== undefined || (list !== undefined && into !== list)) break;
+      if (body.uid !== undefined) {
+        if (uids.has(body.uid) || created.has(body.uid)) break;
+        uids.add(body.uid);
+      }
+      list = into;
+      bodies.push(body);
+    }
+    return bodies.length >= 2 ? bodies : null;
+  }
+
+  /**
+   * The operations in order on `exec`, as `one` runs each (it throws the route's ApiError), a run
+   * of creates in one statement where it can be (createRun); `index` is the operation's place.
+   */
+  async function inOrder(scope: AccessScope, operations: Operation[], exec: Executor, one: (op: Operation, index: number, created: Map<string, number>) => Promise<void>, push: (w: Written) => void): Promise<void> {
+    const created = new Map<string, number>();
+    for (let i = 0; i < operations.length; ) {
+      const bodies = createRun(scope, operations, i, created);
+      const done = bodies === null ? null : await writes.createMany(scope, bodies, exec);
+      if (done === null) {
+        // Not a run, or one a check refused (nothing written): each on its own, which says which and why.
+        for (const k of Array.from({ length: bodies?.length ?? 1 }, (_, n) => i + n)) await one(operations[k] as Operation, k, created);
+        i += bodies?.length ?? 1;
+        continue;
+      }
+      for (const [k, w] of done.entries()) {
+        if (w === null) {
+          await one(operations[i + k] as Operation, i + k, created);
+          continue;
+        }
+        const task = (w.body as { data: { id: number; uid: string } }).data;
+        created.set(task.uid, task.id);
+        push(w);
+      }
+      i += done.length;
+    }
+  }
+
   /** The operations in order on `exec`; `savepoints`: each in a savepoint (an Idempotency-Key's transaction, which keeps the answer). */
   async function eachIn(scope: AccessScope, operations: Operation[], exec: Executor, savepoints: boolean): Promise<Written[]> {
-    const created = new Map<string, number>();
     const results: Written[] = [];
-    for (const op of operations) {
+    const one = async (op: Operation, _index: number, created: Map<string, number>) => {
       if (savepoints) await exec.rows('savepoint batch_operation', []);
       try {
         results.push(await run(scope, op, exec, created));
@@ -214,23 +273,24 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (fastif
         if (savepoints) await exec.rows('rollback to savepoint batch_operation', []);
         results.push({ status: err.statusCode, body: failed(err) });
       }
-    }
+    };
+    await inOrder(scope, operations, exec, one, (w) => results.push(w));
     return results;
   }
 
   /** Every operation in one transaction; the first refused one undoes them all. */
   async function all(scope: AccessScope, operations: Operation[], exec: Executor): Promise<Written[]> {
     const attempt = async (tx: Executor) => {
-      const created = new Map<string, number>();
       const results: Written[] = [];
-      for (const [index, op] of operations.entries()) {
+      const one = async (op: Operation, index: number, created: Map<string, number>) => {
         try {
           results.push(await run(scope, op, tx, created));
         } catch (err) {
           if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
           throw new BatchStopped({ status: err.statusCode, body: { ...errorBody(err.message, err.code), index }, ...(err.headers ? { headers: err.headers } : {}) });
         }
-      }
+      };
+      await inOrder(scope, operations, tx, one, (w) => results.push(w));
       return results;
     };
     // The key's transaction: a savepoint, so that the refusal is kept as the answer with nothing else.

@@ -105,6 +105,36 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       `select t.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join t on true`
     );
   })();
+  /**
+   * Several creates of a batch in one statement, as the same creates one after another would make
+   * them, when nothing of the list's tree is involved: all in the list $4, at the top level, each
+   * after the one before (the package's keys chained from the list's last top-level task), ids in
+   * order. $3: the bodies (every creatable field, its uid, its assignee), in order; $5: how many.
+   * All or nothing: the caller's role, every assignee, every uid and the list owner's limit for all
+   * of them are checked first, and a check that fails writes nothing (the batch then runs them one
+   * by one, which says which one and why). Each task is its own change in every member's feed,
+   * numbered in order. A uid taken by a create that committed meanwhile is left out (ON CONFLICT);
+   * `fanned` says the counters moved, and the caller gives back the count of what is missing.
+   */
+  const insertMany = (() => {
+    const last =
+      '(select s.position from tasks s where s.list_id = $4::int and s.parent_id is null order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)';
+    return (
+      'with recursive b as (select * from jsonb_populate_recordset(null::tasks, $3::jsonb) with ordinality), ' +
+      `w as (select $4::int as list_id where ${memberMaySql('task.write', '$4::int', '$1')} ` +
+      'and not exists (select 1 from b where b.assignee_id is not null and not exists (select 1 from list_members a where a.list_id = $4::int and a.user_id = b.assignee_id)) ' +
+      'and not exists (select 1 from tasks u where u.uid in (select b.uid from b))), ' +
+      `${feedSql.fanOut('select list_id from w', 'exists (select 1 from fan_m where fan_m.owner and fan_m.task_count + $5 <= $2)', ', task_count = u.task_count + fan_m.owner::int * $5', '$5')}, ` +
+      `pos(i, k) as (select 1::bigint, task_position_after(${last}) union all select pos.i + 1, task_position_after(pos.k) from pos where pos.i < $5), ` +
+      `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
+      `select $1, $4::int, b.uid, null, pos.k, b.assignee_id, ${CREATABLE.map((c) => `b.${c}`).join(', ')} from b join pos on pos.i = b.ordinality ` +
+      `where exists (select 1 from fan_s) order by b.ordinality on conflict (uid) do nothing returning ${RETURNING}), ` +
+      'tn as (select t.*, b.ordinality as ord from t join b on b.uid = t.uid), ' +
+      `${feedSql.record(TASK_FEED, 'tn', false, 'fan_s.seq - $5 + tn.ord')} ` +
+      'select tn.*, array(select user_id from fan_s order by user_id) as told_users, array(select seq - $5 + tn.ord from fan_s order by user_id) as told_seqs, ' +
+      '(select user_id from fan_s where owner) as counted_owner, exists (select 1 from fan_s) as fanned from (select 1) one left join tn on true order by tn.ord'
+    );
+  })();
   /** Why a create wrote nothing (the failure path only): each check of the create, fresh. */
   const createRefusalText =
     `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = $3::int and list_id = $2::int ` +
@@ -266,6 +296,30 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       // Counted, but the uid was taken meanwhile: give the count back (the change numbers stay gaps).
       if (row.counted_owner !== null) await run(exec, 'update user_changes set task_count = task_count - 1 where user_id = $1', [row.counted_owner]);
       return null;
+    },
+
+    /**
+     * Creates in one statement (insertMany): null when a check failed and nothing was written; else
+     * the rows written, in order (one left out where its uid was taken meanwhile: its count given back).
+     */
+    async createMany(scope: AccessScope, inputs: (TaskCreate & { uid: string })[], exec: Executor = database): Promise<WrittenRow[] | null> {
+      const list = inputs[0]?.list_id ?? scope.inboxId;
+      const bodies = inputs.map((input) => ({
+        ...Object.fromEntries(CREATABLE.map((f) => [f, input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null])),
+        uid: input.uid,
+        assignee_id: input.assignee_id ?? null,
+      }));
+      type Row = WrittenRow & { ord: string | null; counted_owner: string | null; fanned: boolean };
+      const rows = await run<Row>(exec, insertMany, [scope.userId, options.maxTasksPerUser, JSON.stringify(bodies), list, inputs.length]);
+      const first = rows[0];
+      if (first === undefined || !first.fanned) return null;
+      const written = rows.filter((r) => r.id !== null).map(({ ord: _o, counted_owner: _c, fanned: _f, ...row }) => row as WrittenRow);
+      const missing = inputs.length - written.length;
+      // Counted, but a uid was taken meanwhile: give its count back (its change numbers stay gaps).
+      if (missing > 0 && first.counted_owner !== null) {
+        await run(exec, 'update user_changes set task_count = task_count - $2 where user_id = $1', [first.counted_owner, missing]);
+      }
+      return written;
     },
 
     /** What stopped a create: the caller's role in the list, the parent's level (0: not in the list), the assignee, the uid. */

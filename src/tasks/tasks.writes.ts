@@ -5,6 +5,7 @@
  * answering the route's own status, body and ETag, and whom it told. Errors are the contract's
  * (ApiError), thrown having written nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { allows, leastRoleFor, type Role } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Executor } from '../db/client.js';
@@ -125,6 +126,23 @@ export function createTaskWrites(options: { repository: TasksRepository; tree: T
           : await repository.create(scope, body, exec);
       if (row === null) return createRefused(scope, body, exec);
       return written(201, row, 'Task created successfully');
+    },
+
+    /**
+     * Creates of a batch in one statement (tasks.repository.ts, createMany), each answered as POST
+     * /tasks answers it; null where one must run on its own (its uid was taken meanwhile), or null
+     * for all when a check failed and nothing was written. Each body is checked (checkCreate) and
+     * at the top level of one list, with no position.
+     */
+    async createMany(scope: AccessScope, bodies: TaskCreate[], exec: Executor): Promise<(Written | null)[] | null> {
+      const withUids = bodies.map((body) => ({ ...body, uid: body.uid ?? randomUUID() }));
+      const rows = await repository.createMany(scope, withUids, exec);
+      if (rows === null) return null;
+      const byUid = new Map(rows.map((row) => [row.uid, row]));
+      return withUids.map((body) => {
+        const row = byUid.get(body.uid);
+        return row === undefined ? null : written(201, row, 'Task created successfully');
+      });
     },
 
     /** PUT /tasks/{id}, before the write: the checks no schema makes. */

@@ -356,6 +356,113 @@ describe.each(drivers)('POST /tasks/batch [%s]', (driver) => {
     expect(((await owner.list({ list_id: edits })).json().data as TaskJson[]).map((x) => x.title).sort()).toEqual(['in edits', 'in edits']); // the batch's and the single route's
   });
 
+  it('creates in a row are made as the same creates one after another: answers, positions, ids in order, one change each in every member\'s feed', async () => {
+    const [batcher, single] = [await api(t.app, uniqueUser()), await api(t.app, uniqueUser())];
+    const memberId = uniqueUser();
+    const member = await api(t.app, memberId);
+    await member.list();
+    /** The same start for both: a task in the Inbox, and a list shared with the member. */
+    const world = async (as: Api) => {
+      const first = await create(as, 'first');
+      const shared = await makeList(t.database, as, { [memberId]: 'editor' }, 'Shared');
+      return { first, shared, user: as.user };
+    };
+    const [w1, w2] = [await world(batcher), await world(single)];
+    const ops = (w: typeof w1): Op[] => [
+      { op: 'create', task: { title: 'one' } },
+      { op: 'create', task: { title: ' two ', uid: `${w.user}-two`, tags: ['B', 'b'], priority: 'high' } },
+      { op: 'create', task: { title: 'three', due_at: '2026-12-24T17:00:00Z', reminders: [{ minutes_before: 15 }], recurrence: 'FREQ=WEEKLY', assignee_id: w.user } },
+      { op: 'update', uid: `${w.user}-two`, task: { title: 'two, renamed' } },
+      { op: 'create', task: { title: 'taken', uid: `${w.user}-two` } },
+      { op: 'create', task: { title: 'four', uid: `${w.user}-four` } },
+      { op: 'create', task: { title: 'not a member', assignee_id: 'nobody-here' } },
+      { op: 'create', task: { title: 'five' } },
+      { op: 'create', task: { title: 'shared one', list_id: w.shared } },
+      { op: 'create', task: { title: 'shared two', list_id: w.shared, assignee_id: memberId } },
+    ];
+    const counters = async (): Promise<[number, number, number]> => [await seq(batcher.user), await seq(single.user), await seq(memberId)];
+    const [b0, s0, m0] = await counters();
+    const memberCursor = (await member.changes()).json().data.cursor as string;
+    const got = results(await batch(batcher, ops(w1)));
+    const expected: Result[] = [];
+    for (const op of ops(w2)) {
+      const o = op as { op: string; uid?: string; task: Record<string, unknown> };
+      if (o.op === 'update') {
+        const id = (((await single.list({ uid: o.uid })).json().data as TaskJson[])[0] as TaskJson).id;
+        expected.push(asResult(await single.put(id, loose(o.task))));
+      } else expected.push(asResult(await single.create(loose(o.task))));
+    }
+    const [b1, s1, m1] = await counters();
+    expect(got.map((r) => [r.status, r.code ?? null])).toEqual([
+      [201, null],
+      [201, null],
+      [201, null],
+      [200, null],
+      [409, 'CONFLICT'],
+      [201, null],
+      [400, 'VALIDATION_ERROR'],
+      [201, null],
+      [201, null],
+      [201, null],
+    ]);
+    // The twins' own ids (the assignee of "three") read alike.
+    const asMe = (value: unknown, user: string) => JSON.parse(JSON.stringify(value).replaceAll(user, '<me>')) as unknown;
+    expect(normalized(asMe(got, batcher.user))).toEqual(normalized(asMe(expected, single.user)));
+    const byList = async (as: Api, list: number) => (await as.list({ list_id: list, sort: 'position' })).json().data as TaskJson[];
+    const [mine, theirs] = [await byList(batcher, w1.first.list_id), await byList(single, w2.first.list_id)];
+    // The same positions, in the order created, ids ascending in that order.
+    expect(mine.map((x) => [x.title, x.position])).toEqual(theirs.map((x) => [x.title, x.position]));
+    expect(mine.map((x) => x.title)).toEqual(['first', 'one', 'two, renamed', 'three', 'four', 'five']);
+    expect(mine.map((x) => x.id)).toEqual([...mine.map((x) => x.id)].sort((a, b) => a - b));
+    expect((await byList(batcher, w1.shared)).map((x) => [x.title, x.position, x.assignee_id])).toEqual([
+      ['shared one', 'a0', null],
+      ['shared two', 'a1', memberId],
+    ]);
+    // One change per applied operation, for the batcher and the single sender alike; the member of the shared list is told of its two.
+    expect(b1 - b0).toBe(8);
+    expect(s1 - s0).toBe(8);
+    expect(m1 - m0).toBe(4); // the twin's two creates in their own shared list, and the batcher's two
+    const told = (await member.changes({ since: memberCursor })).json().data.changes as { type: string; task: TaskJson }[];
+    expect(told.filter((c) => c.task.list_id === w1.shared).map((c) => [c.type, c.task.title])).toEqual([
+      ['upsert', 'shared one'],
+      ['upsert', 'shared two'],
+    ]);
+  });
+
+  it("creates in a row beyond the list owner's limit: those that fit are made, the rest are 403 TASK_LIMIT_REACHED; atomic, nothing", async () => {
+    const small = await buildTestApp(driver, { maxTasksPerUser: 4 });
+    try {
+      const as = await api(small.app, uniqueUser());
+      expect((await as.create({ title: 'kept' })).statusCode).toBe(201);
+      const four = [1, 2, 3, 4].map((n) => ({ op: 'create', task: { title: `t${n}` } }));
+      const stopped = await as.batch(loose({ atomic: true, operations: four }));
+      expect(stopped.statusCode).toBe(403);
+      expect(stopped.json()).toEqual({
+        error: "The list's owner keeps 4 tasks, the most allowed: delete some to create more",
+        code: 'TASK_LIMIT_REACHED',
+        detail: "The list's owner keeps 4 tasks, the most allowed: delete some to create more",
+        index: 3,
+      });
+      expect(((await as.list()).json().data as TaskJson[]).map((x) => x.title)).toEqual(['kept']);
+      const res = await as.batch(loose({ operations: four }));
+      expect(res.statusCode).toBe(200);
+      expect((res.json().data.results as Result[]).map((r) => [r.status, r.code ?? null])).toEqual([
+        [201, null],
+        [201, null],
+        [201, null],
+        [403, 'TASK_LIMIT_REACHED'],
+      ]);
+      expect(((await as.list({ sort: 'position' })).json().data as TaskJson[]).map((x) => [x.title, x.position])).toEqual([
+        ['kept', 'a0'],
+        ['t1', 'a1'],
+        ['t2', 'a2'],
+        ['t3', 'a3'],
+      ]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('needs a token, and the path user must be the token user', async () => {
     const user = uniqueUser();
     const payload = { operations: [{ op: 'delete', id: 1 }] };
