@@ -6,6 +6,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, freePort, ROOT, run, scratchDir, sleep, spawnProcess } from '../helpers/process.js';
 
@@ -99,7 +100,7 @@ describe('build only when stale', () => {
     writeFileSync(join(dir, 'src/server.ts'), 'export const answer: number = ;\n');
     const broken = await check(dir);
     expect(broken.code).toBe(1);
-    const plain = broken.stderr.replace(/\x1b\[[0-9;]*m/g, ''); // esbuild colours its message where asked to
+    const plain = stripVTControlCharacters(broken.stderr); // esbuild colours its message where asked to
     expect(plain).toContain('[ERROR] Unexpected ";"');
     expect(plain).toContain('src/server.ts:1:30:');
     expect((await check(dir, '--check')).stderr).toBe('dist/ is stale: sources changed since the last build\n');
