@@ -242,6 +242,34 @@ describe.each(drivers)('subtasks [%s]', (driver) => {
     }
   });
 
+  it('creates racing for the last places of MAX_TASKS_PER_USER: as many as fit are made, the others are 403 TASK_LIMIT_REACHED and leave nothing', async () => {
+    const small = await buildTestApp(driver, { maxTasksPerUser: 5 });
+    try {
+      const as = await api(small.app, uniqueUser());
+      for (let i = 0; i < 3; i++) await create(as, `t${i}`);
+      const cursor = (await as.changes()).json().data.cursor as string;
+      for (let round = 0; round < 3; round++) {
+        const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => as.create({ title: `race ${round}.${i}` })));
+        const made = answers.filter((a) => a.statusCode === 201);
+        for (const a of answers.filter((x) => x.statusCode !== 201)) expectError(a, 403, 'TASK_LIMIT_REACHED');
+        expect(made).toHaveLength(2);
+        const tasks = (await as.list()).json().data as TaskJson[];
+        expect(tasks).toHaveLength(5);
+        // The made tasks are in the feed (those of the rounds before as deletions); the refused ones left nothing.
+        const changes = (await as.changes({ since: cursor })).json().data.changes as Change[];
+        expect(changes.filter((c) => c.type === 'upsert').map((c) => (c.type === 'upsert' ? c.task.id : 0)).sort()).toEqual(made.map((a) => (a.json().data as TaskJson).id).sort());
+        expect(changes.filter((c) => c.type === 'delete')).toHaveLength(2 * round);
+        // The count stayed exact: two deleted, two fit again, and no more.
+        const raced = made.map((a) => (a.json().data as TaskJson).id);
+        for (const id of raced) expect((await as.del(id)).statusCode).toBe(200);
+      }
+      for (let i = 0; i < 2; i++) expect((await as.create({ title: `fits ${i}` })).statusCode).toBe(201);
+      expectError(await as.create({ title: 'one too many' }), 403, 'TASK_LIMIT_REACHED');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('under concurrent completes and reopens across a tree: no pending task under a completed one once they end, no deadlock', async () => {
     const as = await api(t.app, uniqueUser());
     const [root, a, a1] = (await chain(as, 3)) as [TaskJson, TaskJson, TaskJson];
