@@ -114,8 +114,10 @@ function notInstalled(why) {
  */
 async function build(root, why, { typecheck }) {
   const want = inputsHash(root);
+  // TypeScript marks an install that may compile (a production one has none; esbuild may still be
+  // there, as a dependency of the example's packages in a checkout): without it, nothing compiles.
+  const tsc = resolveFrom(root, 'typescript/bin/tsc') ?? notInstalled(why);
   if (typecheck) {
-    const tsc = resolveFrom(root, 'typescript/bin/tsc') ?? notInstalled(why);
     process.stderr.write(`compiling TypeScript (${why})...\n`);
     const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);
