@@ -1,7 +1,6 @@
 import { memberMaySql } from '../access/roles.js';
 import type { AccessScope } from '../access/scope.js';
 import type { Database, Executor } from '../db/client.js';
-import { errorCode } from '../db/errors.js';
 import type { TaskRow } from '../db/schema.js';
 import { storedPosition } from '../lib/instant.js';
 import { feedSql, type Told } from '../feed/feed.js';
@@ -104,35 +103,6 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       `${assignee}, ${values} where exists (select 1 from fan_s) on conflict (uid) do nothing returning ${RETURNING}), ` +
       `${feedSql.record(TASK_FEED, 't', false)} ` +
       `select t.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join t on true`
-    );
-  })();
-  /**
-   * The create of a top-level task on its own (not in a transaction of the caller's), taking the
-   * list's feed counters last: the task, its indexes and its triggers are written first, and the
-   * counters are held only for their update, the feed entries and the commit, where one user's
-   * creates take turns (1.4x the creates per second of one user under 32 connections, pgbench on
-   * the statement). The owner's limit is checked from the counter before the insert and again
-   * under its lock: creates that raced for the last places passed the first check, and the second
-   * stops the statement (task_limit_reached, migration 0020: nothing of it is kept). Otherwise as
-   * `insert`: no task when a check fails (createRefusal says why).
-   */
-  const insertLockLast = (() => {
-    const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
-    const n = CREATABLE.length + 3;
-    const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
-    const last = `(select s.position from tasks s where s.list_id = ${list} and s.parent_id is null order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
-    return (
-      `with w as (select ${list} as list_id where ${parent} is null and ${memberMaySql('task.write', list, '$1')} ` +
-      `and (${assignee} is null or exists (select 1 from list_members a where a.list_id = ${list} and a.user_id = ${assignee})) ` +
-      `and (${uid} is null or not exists (select 1 from tasks u where u.uid = ${uid})) ` +
-      `and exists (select 1 from list_members o join user_changes c on c.user_id = o.user_id where o.list_id = ${list} and o.role = 'owner' and c.task_count < $2)), ` +
-      `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
-      `select $1, w.list_id, coalesce(${uid}, gen_random_uuid()::text), null, coalesce(${position}, task_position_after(${last})), ${assignee}, ${values} from w ` +
-      `on conflict (uid) do nothing returning ${RETURNING}), ` +
-      `${feedSql.fanOut('select list_id from t', 'true', ', task_count = u.task_count + fan_m.owner::int')}, ` +
-      `${feedSql.record(TASK_FEED, 't', false)} ` +
-      `select t.*, ${feedSql.told}, null as counted_owner, (select task_limit_reached() from fan_m where fan_m.owner and fan_m.task_count >= $2) as over ` +
-      'from (select 1) one left join t on true'
     );
   })();
   /**
@@ -310,30 +280,18 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
      * caller's Inbox. Null: nothing was written (createRefusal says why).
      */
     async create(scope: AccessScope, input: TaskCreate, exec: Executor = database): Promise<WrittenRow | null> {
-      // On its own (autocommit), a top-level task takes the counters last; in a transaction (an
-      // Idempotency-Key's, a batch's, a subtask's) the statement cannot be stopped without losing
-      // the transaction, so it takes them first.
-      const lockLast = exec === database && input.parent_id == null;
-      const params = [
-        scope.userId,
-        options.maxTasksPerUser,
-        ...CREATABLE.map((f) => columnValue(f, input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)),
-        input.list_id ?? scope.inboxId,
-        input.uid ?? null,
-        input.parent_id ?? null,
-        input.position ?? null,
-        input.assignee_id ?? null,
-      ];
-      type Row = WrittenRow & { counted_owner: string | null; over?: unknown };
-      let row: Row | undefined;
-      try {
-        row = (await run<Row>(exec, lockLast ? insertLockLast : insert, params))[0];
-      } catch (err) {
-        // The owner's limit, reached by creates that raced for the last places: nothing was kept.
-        if (lockLast && errorCode(err) === 'TL001') return null;
-        throw err;
-      }
-      if (row !== undefined) delete row.over;
+      const row = (
+        await run<WrittenRow & { counted_owner: string | null }>(exec, insert, [
+          scope.userId,
+          options.maxTasksPerUser,
+          ...CREATABLE.map((f) => columnValue(f, input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)),
+          input.list_id ?? scope.inboxId,
+          input.uid ?? null,
+          input.parent_id ?? null,
+          input.position ?? null,
+          input.assignee_id ?? null,
+        ])
+      )[0];
       if (row === undefined || row.id !== null) return row ?? null;
       // Counted, but the uid was taken meanwhile: give the count back (the change numbers stay gaps).
       if (row.counted_owner !== null) await run(exec, 'update user_changes set task_count = task_count - 1 where user_id = $1', [row.counted_owner]);
