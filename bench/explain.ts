@@ -169,6 +169,9 @@ const CASES: Case[] = [
   { query: 'list_id={list}&sort=position&limit=50', position: 'deep' },
   { query: 'list_id={list}&sort=-position&limit=50' },
   { query: 'list_id={list}&status=pending&sort=due_at&limit=50' },
+  // The top level of a list in its manual order (a client's tree view).
+  { query: 'list_id={list}&parent_id=none&sort=position&limit=50' },
+  { query: 'list_id={list}&parent_id=none&sort=position&limit=50', position: 'deep' },
 ];
 
 const POSITION_LABEL: Record<Position, string> = {
