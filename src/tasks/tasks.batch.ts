@@ -243,8 +243,8 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (fastif
       const done = bodies === null ? null : await writes.createMany(scope, bodies, exec);
       if (done === null) {
         // Not a run, or one a check refused (nothing written): each on its own, which says which and why.
-        for (const k of Array.from({ length: bodies?.length ?? 1 }, (_, n) => i + n)) await one(operations[k] as Operation, k, created);
-        i += bodies?.length ?? 1;
+        const end = i + (bodies?.length ?? 1);
+        for (; i < end; i++) await one(operations[i] as Operation, i, created);
         continue;
       }
       for (const [k, w] of done.entries()) {

@@ -31,6 +31,16 @@ const RETURNING = COLUMNS.join(', ');
  */
 const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecond')";
 
+/**
+ * SQL of the position of the last task of the list `list` that `cond` (over `s`) keeps: a parent's
+ * subtasks, or the top level. Ordered as tasks_list_parent_position_idx is (parent_id first):
+ * PostgreSQL does not take `parent_id is null` as fixing the column, so `order by position` alone
+ * sorted every top-level task of the list to find the last (a create cost its list's size). Read
+ * backwards, it is one row.
+ */
+const lastPosition = (list: string, cond: string) =>
+  `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
+
 export interface TasksRepositoryOptions {
   /** Most tasks in the lists a user owns. */
   maxTasksPerUser: number;
@@ -83,11 +93,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
     const n = CREATABLE.length + 3;
     const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
-    // Ordered as tasks_list_parent_position_idx is (parent_id first): PostgreSQL does not take
-    // `parent_id is null` as fixing the column, so `order by position` alone sorted every top-level
-    // task of the list to find the last (a create cost its list's size). Read backwards, it is one row.
-    const last = (cond: string) =>
-      `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
+    const last = (cond: string) => lastPosition(list, cond);
     return (
       `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
       `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}), ` +
@@ -117,8 +123,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
    * `fanned` says the counters moved, and the caller gives back the count of what is missing.
    */
   const insertMany = (() => {
-    const last =
-      '(select s.position from tasks s where s.list_id = $4::int and s.parent_id is null order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)';
+    const last = lastPosition('$4::int', 's.parent_id is null');
     return (
       'with recursive b as (select * from jsonb_populate_recordset(null::tasks, $3::jsonb) with ordinality), ' +
       `w as (select $4::int as list_id where ${memberMaySql('task.write', '$4::int', '$1')} ` +
