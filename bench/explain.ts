@@ -155,6 +155,8 @@ const CASES: Case[] = [
   ...['created_at', '-updated_at', 'due_at', '-priority', 'title'].map((s): Case => ({ query: `sort=${s}` })),
   { query: 'status=pending&priority=high,medium&sort=-due_at&limit=50' },
   { query: 'status=pending&due_before={week}&sort=due_at&limit=50' },
+  // The bench's all-filtered page: few matches in each list, most of them dated.
+  { query: 'status=pending&priority=high,medium&tag={tag1}&sort=due_at&limit=50' },
   { query: 'status=completed&sort=-updated_at&limit=50' },
   { query: 'q={frequent}&tag={tag1}' },
   { query: 'q={frequent}&status=pending&sort=-priority&limit=50' },
