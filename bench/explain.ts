@@ -11,9 +11,10 @@
 // a query string, the SQL and parameters made by the repository (tasks.query.ts), sent through
 // the service's database client (src/db/client.ts, same prepare setting, same parameter
 // encoding), with `explain (analyze, buffers, format json)` put in front. The service sends the
-// list statements unnamed (planned for their values every time, RunOptions.planEachTime), so no
-// generic plan serves them; `--replay-prepared` still shows what a connection that kept the
-// statement prepared would run (runPrepared), for a change that would prepare them. Prints a markdown
+// list statements that filter by what tasks hold unnamed (planned for their values every time,
+// RunOptions.planEachTime); the others it keeps prepared, so for those (and for every case with
+// `--replay-prepared`) the run also replays what a connection that kept the statement prepared
+// runs, a generic plan included (runPrepared), and its problems count too. Prints a markdown
 // table, writes bench/results/explain-<timestamp>.json and drops the database (also on error and
 // on Ctrl-C). Exit code 1 if a query seq-scans tasks, sorts a big part of the 100k user's tasks,
 // or takes longer than its threshold (THRESHOLDS below says why those numbers), unless its case
@@ -29,7 +30,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createDatabase, describeUrl, type Database } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { createAccess, type Access } from '../src/access/scope.js';
-import { createTasksRepository, type TasksRepository } from '../src/tasks/tasks.repository.js';
+import { createTasksRepository, plannedEachTime, type TasksRepository } from '../src/tasks/tasks.repository.js';
 import { pageSpec } from '../src/tasks/tasks.routes.js';
 import { encodeCursor } from '../src/tasks/tasks.cursor.js';
 import type { BuiltQuery, PageSpec } from '../src/tasks/tasks.query.js';
@@ -567,7 +568,7 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
       if (user.role === 'big' && c.knownLimit !== undefined) r.knownLimit = c.knownLimit;
       results.push(r);
       // The statement warmed up by typical users (most of the traffic), then run for this user.
-      if (parsed.replayPrepared && config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
+      if ((parsed.replayPrepared || !plannedEachTime(specs[user.role].filters)) && config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
       const p = r.prepared;
       log(
         `  ${r.case} [${user.role}]: ${r.summary.rows} rows, ${fmt(r.summary.executionMs)} ms, ${r.summary.indexes.join(', ') || 'no index'}, ${r.ordered}` +

@@ -21,12 +21,13 @@ export interface Executor {
 export interface RunOptions {
   /**
    * Plan this statement for its values every time (an unnamed statement), even where prepared
-   * statements are used: for statements whose best plan depends on the user (the page queries).
+   * statements are used: for statements whose best plan depends on the user (the page queries
+   * that filter by what tasks hold: tasks.repository.ts, page).
    * A prepared statement gets one generic plan after five executions when PostgreSQL estimates
    * it no worse, estimated for an average user; for the page queries that plan sorted 22,000 of
    * a 100k-task user's tasks for one tag (50 ms, against 13 ms) and made a two-letter q scan the
    * whole trigram index for every user (0.5 s, against 0.15 ms): `npm run bench:explain` replays
-   * it. Planning costs 0.05-0.3 ms; every other statement keeps its generic plan.
+   * it. Planning and parsing cost 0.05-0.4 ms; every other statement keeps its generic plan.
    */
   readonly planEachTime?: boolean;
   /**
