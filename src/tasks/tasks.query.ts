@@ -134,11 +134,14 @@ export function createPageQuery(columns: readonly string[]) {
     // lists hold.
     const order =
       field === 'due_at' ? `(p.due_at is null), p.due_at ${dir}, p.id ${dir}` : orderColumn !== '' ? `p.${field} ${dir}, p.id ${dir}` : `p.${SORT_KEY_COLUMN} ${dir}, p.id ${dir}`;
+    // The page's narrow rows (`ids`) read whole, each task by its primary key (a LATERAL kept apart
+    // by its LIMIT: joined, a page of 1,000 was a hash join over the whole table).
+    const whole = (ids: string) =>
+      `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (${ids}) p ` +
+      `cross join lateral (select ${columns.join(', ')} from tasks where tasks.id = p.id limit 1) t order by ${order}`;
     const acrossLists = (inner: string) =>
       narrow
-        ? // Each of the page's tasks by its primary key (a LATERAL kept apart by its LIMIT: joined, a page of 1,000 was a hash join over the whole table).
-          `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}) p ` +
-          `cross join lateral (select ${columns.join(', ')} from tasks where tasks.id = p.id limit 1) t order by ${order}`
+        ? whole(`select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`)
         : `select p.* from (${lists}) lm cross join lateral (${inner}) p order by ${order} limit ${limit}`;
 
     if (spec.sort.field !== 'due_at') {
@@ -171,13 +174,7 @@ export function createPageQuery(columns: readonly string[]) {
       const perList = (inner: string) => `select p.* from (${lists}) lm cross join lateral (${inner}) p order by due_at ${dir}, id ${dir}`;
       const rest = `greatest(${limit} - (select count(*) from d), 0)`;
       const ids = `with d as (${perList(withDue.slice(1, -1))} limit ${limit}) select * from d union all (${perList(withoutDue(rest).slice(1, -1))} limit ${rest})`;
-      return {
-        text:
-          `select ${columns.map((c) => `t.${c}`).join(', ')}, p.${SORT_KEY_COLUMN} from (${ids}) p ` +
-          `cross join lateral (select ${columns.join(', ')} from tasks where tasks.id = p.id limit 1) t order by ${order}`,
-        binders,
-        listParam,
-      };
+      return { text: whole(ids), binders, listParam };
     }
     // The tasks without due_at come after all the others, so they are read only for what the first
     // part left of the page: a LIMIT of 0 reads nothing (a full first part no longer pays for a walk
