@@ -27,10 +27,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../src/config.js';
-import { createDatabase, describeUrl, type Database } from '../src/db/client.js';
+import { createDatabase, describeUrl, type Database, type RunOptions } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { createAccess, type Access } from '../src/access/scope.js';
-import { createTasksRepository, plannedEachTime, type TasksRepository } from '../src/tasks/tasks.repository.js';
+import { createTasksRepository, type TasksRepository } from '../src/tasks/tasks.repository.js';
 import { pageSpec } from '../src/tasks/tasks.routes.js';
 import { encodeCursor } from '../src/tasks/tasks.cursor.js';
 import type { BuiltQuery, PageSpec } from '../src/tasks/tasks.query.js';
@@ -350,8 +350,8 @@ async function runPrepared(database: Database, warm: BuiltQuery, target: BuiltQu
 function builder(config: Config) {
   let built: BuiltQuery = { text: '', params: [] };
   const capture = {
-    rows<T>(text: string, params: readonly unknown[]): Promise<T[]> {
-      built = { text, params: [...params] };
+    rows<T>(text: string, params: readonly unknown[], options?: RunOptions): Promise<T[]> {
+      built = { text, params: [...params], planEachTime: options?.planEachTime === true };
       return Promise.resolve([]);
     },
   };
@@ -567,8 +567,10 @@ async function main(cleanups: Array<() => Promise<void>>): Promise<number> {
       const r = await runCase(name, user, specs[user.role], ctx);
       if (user.role === 'big' && c.knownLimit !== undefined) r.knownLimit = c.knownLimit;
       results.push(r);
-      // The statement warmed up by typical users (most of the traffic), then run for this user.
-      if ((parsed.replayPrepared || !plannedEachTime(specs[user.role].filters)) && config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), await build(asked(specs[user.role])), user);
+      // The statement warmed up by typical users (most of the traffic), then run for this user: the
+      // service's own way for a statement it keeps prepared.
+      const target = await build(asked(specs[user.role]));
+      if ((parsed.replayPrepared || !target.planEachTime) && config.databasePrepare) r.prepared = await runPrepared(database, await build(asked(specs.typical)), target, user);
       const p = r.prepared;
       log(
         `  ${r.case} [${user.role}]: ${r.summary.rows} rows, ${fmt(r.summary.executionMs)} ms, ${r.summary.indexes.join(', ') || 'no index'}, ${r.ordered}` +

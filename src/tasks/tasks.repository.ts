@@ -4,7 +4,7 @@ import type { Database, Executor } from '../db/client.js';
 import type { TaskRow } from '../db/schema.js';
 import { storedPosition } from '../lib/instant.js';
 import { feedSql, type Told } from '../feed/feed.js';
-import { createPageQuery, type PageFilters, type PageSpec } from './tasks.query.js';
+import { createPageQuery, type PageSpec } from './tasks.query.js';
 import { TASK_FEED } from './tasks.feed.js';
 import { CHANGEABLE, CREATABLE, CREATE_DEFAULTS, LEVELS_MAX, TaskSchema, type TaskCreate, type TaskUpdate } from './tasks.schemas.js';
 
@@ -40,10 +40,6 @@ const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecon
  */
 const lastPosition = (list: string, cond: string) =>
   `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
-
-/** Whether a page with these filters is planned for its values every time (tasks.repository.ts, page). */
-export const plannedEachTime = (f: PageFilters): boolean =>
-  f.like !== undefined || f.tags !== undefined || f.priorities !== undefined || f.dueBefore !== undefined || f.dueAfter !== undefined || f.uid !== undefined || f.assigneeId !== undefined;
 
 export interface TasksRepositoryOptions {
   /** Most tasks in the lists a user owns. */
@@ -245,14 +241,9 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
     /** One page in the spec's order (`limit` rows at most), and the user's change counter it is as of. */
     /** `member`: false when the page names a list the caller is not a member of (a 404). */
     async page(spec: PageSpec): Promise<{ rows: PagedRow[]; seq: number; member: boolean }> {
-      const { text, params, listParam } = pages.build(spec);
-      // A page that narrows by what a user's tasks hold in very different measure (a word, tags,
-      // priorities, a due window, a uid, an assignee) is planned for its values each time
-      // (RunOptions): its best plan depends on the user's tasks. The other shapes (lists, parent,
-      // status, a sort and a cursor) read an index in its order whoever asks, so they keep the
-      // plan of their prepared statement: planning and parsing were 2/3 of PostgreSQL's time for a
-      // page of 50 from one list (bench: list-50 without the list cache, 1,025 -> 1,653 req/s).
-      const rows = await database.rows<PagedRow>(withSeq(spec, text, listParam), params, { planEachTime: plannedEachTime(spec.filters), budgeted: true });
+      const { text, params, listParam, planEachTime } = pages.build(spec);
+      // Planned for its values each time when the shape's best plan depends on the user's tasks (tasks.query.ts, plannedEachTime).
+      const rows = await database.rows<PagedRow>(withSeq(spec, text, listParam), params, { planEachTime: planEachTime === true, budgeted: true });
       const seq = Number(rows[0]?.page_seq ?? 0);
       const member = rows[0]?.page_member !== false;
       if (rows.length === 1 && rows[0]?.id === null) rows.length = 0;

@@ -129,6 +129,7 @@ describe.each(drivers)('pages across lists, as a property [%s]', (driver) => {
   it('a walk of the pages returns what the model keeps, in its order, each task once', async () => {
     let walked = 0;
     let mixed = 0;
+    const dated = new Set(tasks.filter((x) => x.due_at !== null).map((x) => x.id));
     await fc.assert(
       fc.asyncProperty(queries, async (q) => {
         const query = queryString(q, lists);
@@ -147,7 +148,6 @@ describe.each(drivers)('pages across lists, as a property [%s]', (driver) => {
         expect(seen, query).toEqual(want);
         walked++;
         // A page across lists by due date that holds dated and undated tasks: the merge of the two parts.
-        const dated = new Set(tasks.filter((x) => x.due_at !== null).map((x) => x.id));
         if (q.list === undefined && q.sort.endsWith('due_at') && want.some((id) => dated.has(id)) && want.some((id) => !dated.has(id))) mixed++;
       }),
       { numRuns: RUNS },
