@@ -55,17 +55,20 @@ export async function notifyUsers(exec: Executor, userIds: readonly string[], pa
  * SQL that adds a `push.send` job (PUSH_SEND's payload) per user of `usersSql` (an expression of
  * their ids, text[]) who has a subscription, carrying `payloadSql` (an expression of the JSON text):
  * for a statement of one's own (a write that plans it in its own statement, atomically), as
- * notifyUsers does in a transaction. Yields the number of jobs added.
+ * notifyUsers does in a transaction. Yields the number of jobs added; adds none (and calls
+ * nothing) when no user of them has a subscription.
  */
 export function pushSendSql(usersSql: string, payloadSql: string, options: PushOptions = {}): string {
   const ttl = Math.max(0, Math.min(options.ttlSeconds ?? DAY, 28 * DAY));
   const urgency = options.urgency ?? 'normal';
   if (!/^[a-z-]+$/.test(urgency)) throw new RangeError('bad urgency');
+  // add_jobs is called only with jobs to add: called with none, it still wakes every instance's job
+  // runner (migration 0020).
   return (
-    `(select count(*) from graphile_worker.add_jobs(array(` +
+    `(select case when cardinality(j.specs) = 0 then 0 else (select count(*) from graphile_worker.add_jobs(j.specs)) end from (select array(` +
     `select row('${PUSH_SEND.name}', json_build_object('payload', ${payloadSql}, 'ttl', ${ttl}, 'urgency', '${urgency}', 'topic', null, 'user_id', u.user_id), ` +
     `null, null, null, null, null, null)::graphile_worker.job_spec ` +
-    `from (select distinct s.user_id from push_subscriptions s where s.user_id = any(${usersSql})) u)))`
+    `from (select distinct s.user_id from push_subscriptions s where s.user_id = any(${usersSql})) u) as specs) j)`
   );
 }
 

@@ -63,7 +63,7 @@ const FIRE = (() => {
   hooks as (
     select webhook_record(coalesce(jsonb_agg(jsonb_build_object('type', 'task.reminder', 'list_id', t.list_id, 'only_user', t.assignee_id,
       'data', jsonb_build_object('task', task_api_json(t), 'fire_at', api_instant(f.fire_at))) order by f.fire_at), '[]'))
-    from t cross join fired f),
+    from t cross join fired f where exists (select 1 from webhooks where enabled)),
   pushed as (
     select ${pushSendSql('who.users', pushText, { urgency: 'high', ttlSeconds: 86_400 })} as n
     from t cross join fired f cross join who),

@@ -1,0 +1,104 @@
+/**
+ * A job is added only when there is one to add (migration 0020, issue 29 "background work does not
+ * hurt the foreground"). Adding jobs notifies `jobs:insert`, which wakes the job runner of every
+ * instance into a fetch; an empty add used to do it too. So: a write of a user without webhooks,
+ * while another user has one, and a reminder of a user with neither a webhook nor a Web Push
+ * subscription, wake no runner and add no job; a write that does deliver (the webhook's owner's)
+ * still does, which shows the listener hears what it should.
+ */
+import postgres from 'postgres';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driverArgs } from '../../src/db/embedded.js';
+import { api } from '../helpers/api.js';
+import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { drivers } from '../helpers/databases.js';
+import { sleep } from '../helpers/process.js';
+
+const FAST = { webhooksAllowPrivate: true, pushAllowPrivate: true, jobsPollIntervalMs: 200, jobsConcurrency: 2 } as const;
+
+async function until(ok: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await ok()) && Date.now() < end) await sleep(50);
+}
+
+describe.each(drivers)('jobs are added only when there is one [%s]', (driver) => {
+  let t: TestApp;
+  let admin: postgres.Sql;
+  let receiver: Server;
+  let receiverUrl: string;
+  const arrived: string[] = [];
+  const wakeups: string[] = [];
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        arrived.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    t = await buildTestApp(driver, FAST);
+    admin = postgres(...driverArgs(t.databaseUrl, { max: 1, onnotice: () => {} }));
+    await admin.listen('jobs:insert', (payload) => wakeups.push(payload));
+  }, 60_000);
+  afterAll(async () => {
+    await admin?.end({ timeout: 5 });
+    await t?.close();
+    receiver?.close();
+  });
+
+  /** The wake-ups that `act` caused, once the notifications it sent have had the time to arrive. */
+  async function wakeupsOf(act: () => Promise<void>): Promise<number> {
+    await sleep(300);
+    const before = wakeups.length;
+    await act();
+    await sleep(500);
+    return wakeups.length - before;
+  }
+
+  it("a write while another user has a webhook wakes no runner; the webhook owner's write does, and is delivered", async () => {
+    const owner = await api(t.app, uniqueUser('hook'));
+    const other = await api(t.app, uniqueUser('plain'));
+    expect((await owner.webhooks.create({ url: receiverUrl, events: ['task.created'] })).statusCode).toBe(201);
+
+    expect(
+      await wakeupsOf(async () => {
+        const made = await other.create({ title: 'nobody listens' });
+        expect(made.statusCode).toBe(201);
+        expect((await other.complete(made.json().data.id as number)).statusCode).toBe(200);
+      }),
+    ).toBe(0);
+    const [{ n: queued } = { n: -1 }] = await admin<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs`;
+    expect(queued).toBe(0);
+
+    expect(await wakeupsOf(async () => void expect((await owner.create({ title: 'delivered' })).statusCode).toBe(201))).toBe(1);
+    await until(() => arrived.some((b) => b.includes('"delivered"')));
+    expect(arrived.filter((b) => b.includes('"delivered"')).length).toBe(1);
+    expect(arrived.some((b) => b.includes('nobody listens'))).toBe(false);
+  });
+
+  it('a reminder of a user with no webhook and no push subscription fires without waking any runner', async () => {
+    const me = await api(t.app, uniqueUser('remind'));
+    let id = 0;
+    // The create plans the reminder's job: that one wake-up is the create's.
+    expect(
+      await wakeupsOf(async () => {
+        const made = await me.create({ title: 'soon', reminders: [{ at: new Date(Date.now() + 1500).toISOString() }] });
+        expect(made.statusCode).toBe(201);
+        id = made.json().data.id as number;
+      }),
+    ).toBe(1);
+    expect(
+      await wakeupsOf(async () => {
+        await until(async () => (await admin<{ n: number }[]>`select count(*)::int as n from reminder_firings where task_id = ${id}`)[0]?.n === 1);
+      }),
+    ).toBe(0);
+    const fired = await admin<{ n: number }[]>`select count(*)::int as n from reminder_firings where task_id = ${id}`;
+    expect(fired[0]?.n).toBe(1);
+    const [{ n: queued } = { n: -1 }] = await admin<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs`;
+    expect(queued).toBe(0);
+  });
+});
