@@ -80,6 +80,13 @@ describe.each(drivers)('jobs are added only when there is one [%s]', (driver) =>
     expect(arrived.some((b) => b.includes('nobody listens'))).toBe(false);
   });
 
+  it("the webhook events' function keeps jit = off (migration 0016) through its replacement (0020)", async () => {
+    // Planned for rows it never has, it passes jit_above_cost: with LLVM, every write of every user
+    // compiled it (about 35 ms) once anyone had a webhook, on a connection with JIT on (behind a pooler).
+    const [fn] = await admin<{ config: string[] | null }[]>`select proconfig as config from pg_proc where proname = 'webhook_record'`;
+    expect(fn?.config).toEqual(['jit=off']);
+  });
+
   it('a reminder of a user with no webhook and no push subscription fires without waking any runner', async () => {
     const me = await api(t.app, uniqueUser('remind'));
     let id = 0;
