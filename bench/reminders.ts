@@ -5,9 +5,9 @@
 // fired by whichever instance took the job), the lateness (fired_at - fire_at: p50, p99, max), and
 // list-50 (autocannon, 10 s, 8 connections: as fast as it goes) before the burst and 20 s into it. On a
 // small machine that read load takes CPU from the jobs: --no-read measures the lateness alone. About
-// 2.5 minutes.
+// 3 minutes.
 //
-//   npm run bench:reminders [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--users 1000] [--per-user 10] [--no-read] [--lead 60]
+//   npm run bench:reminders [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--users 1000] [--per-user 10] [--no-read] [--lead 90]
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
@@ -24,7 +24,7 @@ const { values } = parseArgs({
     // Without list-50 at full speed during the burst (on 2 cores it takes the CPU the jobs need): the lateness alone.
     'no-read': { type: 'boolean', default: false },
     // Seconds from the first create to the first due reminder: the seeding and the quiet list-50 (12 s) must fit in it.
-    lead: { type: 'string', default: '60' },
+    lead: { type: 'string', default: '90' },
   },
 });
 const USERS = Number(values.users);
