@@ -58,6 +58,18 @@ export const feedSql = {
     );
   },
   /**
+   * CTE `fan_s` as fanOut makes it, for the single-statement writes of a list's tasks that check
+   * nothing more than the owner's task count (a create, creates of a batch, a PUT of plain
+   * fields): the counters are locked and moved on by the function feed_advance (migration 0022),
+   * in statements of their own, so that a write that waited for another is not run a second time
+   * whole (EvalPlanQual), and the members are those once the counters are held (a member who
+   * joined meanwhile is told too). `count`: tasks added to the owner's count, at most `max` in
+   * all (no row, nothing written, beyond it); `step` as fanOut's.
+   */
+  advance(listSql: string, count = '0', max = '0', step = '1'): string {
+    return `fan_s as (select * from feed_advance((${listSql}), ${step}, ${count}, ${max}))`;
+  },
+  /**
    * CTEs `fan_m` and `fan_s` for a change only one user sees (a member's own order of their lists):
    * that user's counter row alone, locked, and their next sequence number.
    */

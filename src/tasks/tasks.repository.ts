@@ -41,6 +41,14 @@ const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecon
 const lastPosition = (list: string, cond: string) =>
   `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
 
+/** Which optional inputs a create sends: its statement has the checks and reads of those alone. */
+const createShape = (input: TaskCreate) => ({
+  parent: input.parent_id != null,
+  uid: input.uid != null,
+  assignee: input.assignee_id != null,
+  position: input.position != null,
+});
+
 export interface TasksRepositoryOptions {
   /** Most tasks in the lists a user owns. */
   maxTasksPerUser: number;
@@ -81,6 +89,16 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
   const target = (cond: string) =>
     `target as (select id, list_id from tasks t where id = $2${cond} and ${memberMaySql('task.write', 't.list_id', '$1')})`;
 
+  const cache = new Map<string, string>();
+  const memo = (key: string, make: () => string) => {
+    let text = cache.get(key);
+    if (text === undefined) {
+      text = make();
+      cache.set(key, text);
+    }
+    return text;
+  };
+
   /**
    * The create: in the list $L if the caller may write it, under the parent $P (a task of that list
    * of level 4 at most) when named, assigned to a member of the list or nobody, with a uid not in
@@ -88,29 +106,38 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
    * 0007, the package's generateKeyBetween(last, null)). A check that fails writes nothing and the
    * statement answers no task; the route asks why (createRefusal). A uid taken by a create that
    * committed meanwhile (ON CONFLICT) was counted: `counted_owner` says whose count to give back.
+   * One text per combination of the optional inputs sent (parent, uid, assignee, position), each
+   * holding only the checks and reads its inputs need: PostgreSQL initialises every part of a
+   * statement at each execution, and once more for the whole statement when the write waited for
+   * a counter another write held (EvalPlanQual), so parts that cannot apply still cost. Every text
+   * takes the same parameters.
    */
-  const insert = (() => {
-    const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
-    const n = CREATABLE.length + 3;
-    const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
-    const last = (cond: string) => lastPosition(list, cond);
-    return (
-      `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
-      `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}), ` +
-      `w as (select ${list} as list_id where ${memberMaySql('task.write', list, '$1')} ` +
-      `and (${parent} is null or (select count(*) from anc) between 1 and ${LEVELS_MAX - 1}) ` +
-      `and (${assignee} is null or exists (select 1 from list_members a where a.list_id = ${list} and a.user_id = ${assignee})) ` +
-      `and (${uid} is null or not exists (select 1 from tasks u where u.uid = ${uid}))), ` +
-      // The list's owner keeps at most $2 tasks in the lists they own, whoever creates them.
-      `${feedSql.fanOut('select list_id from w', 'exists (select 1 from fan_m where fan_m.owner and fan_m.task_count < $2)', ', task_count = u.task_count + fan_m.owner::int')}, ` +
-      `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
-      `select $1, ${list}, coalesce(${uid}, gen_random_uuid()::text), ${parent}, ` +
-      `coalesce(${position}, task_position_after(case when ${parent} is null then ${last('s.parent_id is null')} else ${last(`s.parent_id = ${parent}`)} end)), ` +
-      `${assignee}, ${values} where exists (select 1 from fan_s) on conflict (uid) do nothing returning ${RETURNING}), ` +
-      `${feedSql.record(TASK_FEED, 't', false)} ` +
-      `select t.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join t on true`
-    );
-  })();
+  const insertText = (has: { parent: boolean; uid: boolean; assignee: boolean; position: boolean }) =>
+    memo(`c:${+has.parent}${+has.uid}${+has.assignee}${+has.position}`, () => {
+      const values = CREATABLE.map((_, i) => `$${i + 3}`).join(', ');
+      const n = CREATABLE.length + 3;
+      const [list, uid, parent, position, assignee] = [`$${n}::int`, `$${n + 1}::text`, `$${n + 2}::int`, `$${n + 3}::text`, `$${n + 4}::text`];
+      const checks = [memberMaySql('task.write', list, '$1')];
+      if (has.parent) checks.push(`(select count(*) from anc) between 1 and ${LEVELS_MAX - 1}`);
+      if (has.assignee) checks.push(`exists (select 1 from list_members a where a.list_id = ${list} and a.user_id = ${assignee})`);
+      if (has.uid) checks.push(`not exists (select 1 from tasks u where u.uid = ${uid})`);
+      const after = `task_position_after(${lastPosition(list, has.parent ? `s.parent_id = ${parent}` : 's.parent_id is null')})`;
+      return (
+        (has.parent
+          ? `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
+            `union all select p.id, p.parent_id, anc.level + 1 from tasks p join anc on p.id = anc.parent_id where anc.level < ${LEVELS_MAX + 1}), `
+          : 'with ') +
+        `w as (select ${list} as list_id where ${checks.join(' and ')}), ` +
+        // The list's owner keeps at most $2 tasks in the lists they own, whoever creates them.
+        `${feedSql.advance('select list_id from w', '1', '$2::int')}, ` +
+        `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
+        `select $1, ${list}, ${has.uid ? uid : `coalesce(${uid}, gen_random_uuid()::text)`}, ${parent}, ` +
+        `${has.position ? position : `coalesce(${position}, ${after})`}, ` +
+        `${assignee}, ${values} where exists (select 1 from fan_s) on conflict (uid) do nothing returning ${RETURNING}), ` +
+        `${feedSql.record(TASK_FEED, 't', false)} ` +
+        `select t.*, ${feedSql.told}, (select user_id from fan_s where owner) as counted_owner from (select 1) one left join t on true`
+      );
+    });
   /**
    * Several creates of a batch in one statement, as the same creates one after another would make
    * them, when nothing of the list's tree is involved: all in the list $4, at the top level, each
@@ -129,7 +156,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       `w as (select $4::int as list_id where ${memberMaySql('task.write', '$4::int', '$1')} ` +
       'and not exists (select 1 from b where b.assignee_id is not null and not exists (select 1 from list_members a where a.list_id = $4::int and a.user_id = b.assignee_id)) ' +
       'and not exists (select 1 from tasks u where u.uid in (select b.uid from b))), ' +
-      `${feedSql.fanOut('select list_id from w', 'exists (select 1 from fan_m where fan_m.owner and fan_m.task_count + $5 <= $2)', ', task_count = u.task_count + fan_m.owner::int * $5', '$5')}, ` +
+      `${feedSql.advance('select list_id from w', '$5::int', '$2::int', '$5::int')}, ` +
       `pos(i, k) as (select 1::bigint, task_position_after(${last}) union all select pos.i + 1, task_position_after(pos.k) from pos where pos.i < $5), ` +
       `t as (insert into tasks (user_id, list_id, uid, parent_id, position, assignee_id, ${CREATABLE.join(', ')}) ` +
       `select $1, $4::int, b.uid, null, pos.k, b.assignee_id, ${CREATABLE.map((c) => `b.${c}`).join(', ')} from b join pos on pos.i = b.ordinality ` +
@@ -151,16 +178,6 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
   const readable = (t: string) => `exists (select 1 from list_members r where r.list_id = ${t}.list_id and r.user_id = $1)`;
   const get = `select ${RETURNING} from tasks t where id = $2 and ${readable('t')}`;
   const unmatchedText = `select version, ${memberMaySql('task.write', 't.list_id', '$1')} as "mayWrite" from tasks t where id = $2 and ${readable('t')}`;
-
-  const cache = new Map<string, string>();
-  const memo = (key: string, make: () => string) => {
-    let text = cache.get(key);
-    if (text === undefined) {
-      text = make();
-      cache.set(key, text);
-    }
-    return text;
-  };
 
   /** UPDATE of the given fields ($3...), or the toggle; If-Match versions last. */
   const updateText = (fields: readonly string[] | 'toggle', match: VersionMatch | undefined) =>
@@ -185,7 +202,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       const cond = versionCondition(match, n);
       set.push('version = version + 1', `updated_at = ${NOW}`);
       return (
-        `with ${target(cond)}, ${feedSql.fanOut('select list_id from target')}, ` +
+        `with ${target(cond)}, ${feedSql.advance('select list_id from target')}, ` +
         `t as (update tasks set ${set.join(', ')} where id = $2 and list_id = (select list_id from target)${cond} and exists (select 1 from fan_s) returning ${RETURNING}), ` +
         `${feedSql.record(TASK_FEED, 't', false)} ` +
         `select t.*, ${feedSql.told} from t`
@@ -286,7 +303,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
      */
     async create(scope: AccessScope, input: TaskCreate, exec: Executor = database): Promise<WrittenRow | null> {
       const row = (
-        await run<WrittenRow & { counted_owner: string | null }>(exec, insert, [
+        await run<WrittenRow & { counted_owner: string | null }>(exec, insertText(createShape(input)), [
           scope.userId,
           options.maxTasksPerUser,
           ...CREATABLE.map((f) => columnValue(f, input[f] ?? (CREATE_DEFAULTS as Record<string, unknown>)[f] ?? null)),
