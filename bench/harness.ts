@@ -427,8 +427,8 @@ async function benchTarget(spec: TargetSpec): Promise<{ report: TargetReport; se
     // Statistics of the seeded tables, as autovacuum takes them within a minute of such a load on any
     // deployment (it is off on the machine these figures come from): without them, each connection's
     // cached plan of a statement stays the one made when the tables were empty, such as the create's
-    // read of its list's last position as a scan of the whole table (migration 0021 takes it out of
-    // reach of that plan; the other statements still have it).
+    // read of its list's last position as a scan of the whole table, and creates slow down as the
+    // table grows (a deployment's autovacuum analyses the table, and the plans are made again).
     if (spec.databaseUrl) await vacuumAnalyze(spec.databaseUrl);
     const wanted = opts.scenarios.filter((name) => spec.v2 || !V2_SCENARIOS.has(name));
     for (const name of opts.scenarios) if (!wanted.includes(name)) report.skipped![name] = 'a version-2 feature: not in the reference';
