@@ -32,14 +32,12 @@ const RETURNING = COLUMNS.join(', ');
 const NOW = "greatest(statement_timestamp(), updated_at + interval '1 millisecond')";
 
 /**
- * SQL of the position of the last task of the list `list` that `cond` (over `s`) keeps: a parent's
- * subtasks, or the top level. Ordered as tasks_list_parent_position_idx is (parent_id first):
- * PostgreSQL does not take `parent_id is null` as fixing the column, so `order by position` alone
- * sorted every top-level task of the list to find the last (a create cost its list's size). Read
- * backwards, it is one row.
+ * SQL of the position of the last task of the list `list` under `parent` (SQL; null: the top
+ * level), read by task_last_position (migration 0023) with a snapshot taken when it is called: in a
+ * create, once the list's feed counters are held, so that creates that waited on each other each go
+ * after the one before (the statement's own snapshot is from before the wait).
  */
-const lastPosition = (list: string, cond: string) =>
-  `(select s.position from tasks s where s.list_id = ${list} and ${cond} order by s.parent_id desc nulls first, s.position desc, s.id desc limit 1)`;
+const lastPosition = (list: string, parent: string) => `task_last_position(${list}, ${parent})`;
 
 /** Which optional inputs a create sends: its statement has the checks and reads of those alone. */
 const createShape = (input: TaskCreate) => ({
@@ -121,7 +119,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
       if (has.parent) checks.push(`(select count(*) from anc) between 1 and ${LEVELS_MAX - 1}`);
       if (has.assignee) checks.push(`exists (select 1 from list_members a where a.list_id = ${list} and a.user_id = ${assignee})`);
       if (has.uid) checks.push(`not exists (select 1 from tasks u where u.uid = ${uid})`);
-      const after = `task_position_after(${lastPosition(list, has.parent ? `s.parent_id = ${parent}` : 's.parent_id is null')})`;
+      const after = `task_position_after(${lastPosition(list, has.parent ? parent : 'null')})`;
       return (
         (has.parent
           ? `with recursive anc(id, parent_id, level) as (select id, parent_id, 1 from tasks where id = ${parent} and list_id = ${list} ` +
@@ -150,7 +148,7 @@ export function createTasksRepository(database: Pick<Database, 'rows'>, options:
    * `fanned` says the counters moved, and the caller gives back the count of what is missing.
    */
   const insertMany = (() => {
-    const last = lastPosition('$4::int', 's.parent_id is null');
+    const last = lastPosition('$4::int', 'null');
     return (
       'with recursive b as (select * from jsonb_populate_recordset(null::tasks, $3::jsonb) with ordinality), ' +
       `w as (select $4::int as list_id where ${memberMaySql('task.write', '$4::int', '$1')} ` +

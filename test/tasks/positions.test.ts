@@ -130,6 +130,17 @@ describe.each(drivers)('positions [%s]', (driver) => {
     expectError(await as.list('?sort=position&limit=3&cursor=' + Buffer.from(JSON.stringify(['x', 'a0', 1])).toString('base64url')), 400, 'VALIDATION_ERROR', /^cursor /);
   });
 
+  it('concurrent creates at the end of a list each get their own key, in the order they were made', async () => {
+    const as = await api(t.app, uniqueUser());
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => as.create({ title: `c${i}` })));
+    expect(answers.map((x) => x.statusCode)).toEqual(Array(30).fill(201));
+    const tasks: TaskJson[] = (await as.list('?sort=position&limit=100')).json().data;
+    expect(tasks).toHaveLength(30);
+    expect(new Set(tasks.map((x) => x.position)).size).toBe(30);
+    // Each create went after the one before it: by position, the ids (given in commit order) ascend.
+    expect(tasks.map((x) => x.id)).toEqual([...tasks.map((x) => x.id)].sort((x, y) => x - y));
+  });
+
   it('concurrent moves between the same two neighbours still give a total order with distinct keys', async () => {
     const as = await api(t.app, uniqueUser());
     const [a, b] = [await create(as, 'a'), await create(as, 'b')];
