@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api } from '../helpers/api.js';
 import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../faults/support.js';
 
 type Entry = { type: 'upsert'; task: { id: number; title: string } } | { type: 'delete'; id: number };
 
@@ -22,18 +23,14 @@ describe.each(drivers)('writes that waited for a join [%s]', (driver) => {
   afterAll(async () => t?.close());
 
   /** Until `n` statements of this database wait for a lock (at most 10 s). */
-  async function waitingForLocks(n: number): Promise<void> {
-    const until = Date.now() + 10_000;
-    for (;;) {
+  const waitingForLocks = (n: number) =>
+    waitFor(`${n} statements waiting for a lock`, async () => {
       const [row] = await t.database.rows<{ n: number }>(
         "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
         [],
       );
-      if ((row?.n ?? 0) >= n) return;
-      if (Date.now() > until) throw new Error(`fewer than ${n} statements wait for a lock`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+      return (row?.n ?? 0) >= n;
+    }, 10_000, 10);
 
   it("a create and an edit that waited while the list gained a member are in the new member's feed", async () => {
     const owner = await api(t.app, uniqueUser());
