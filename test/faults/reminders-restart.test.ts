@@ -4,38 +4,29 @@
  * after the reminder's time. On both databases, with the server as a process (`node dist/src/server.js`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { routes } from '../helpers/api.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { faultToken, jsonOf, send, serverEnv, sleep, startServer, waitFor, type Server } from './support.js';
 
 describe.each(drivers)('a reminder due while the service was down (%s)', (driver) => {
   let db: TestDatabase;
-  let receiver: HttpServer;
-  let hookUrl = '';
-  const got: { type: string; data: { task: { id: number }; fire_at: string }; at: number }[] = [];
+  let receiver: WebhookReceiver;
+  /** The deliveries received, each with when it arrived. */
+  const got = () => receiver.got.map((g) => ({ ...(JSON.parse(g.body) as { type: string; data: { task: { id: number }; fire_at: string } }), at: g.at }));
   const servers: Server[] = [];
   const dirs: string[] = [];
 
   beforeAll(async () => {
     db = await freshDatabase(driver);
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        got.push({ ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Omit<(typeof got)[number], 'at'>), at: Date.now() });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    receiver = await startWebhookReceiver();
   }, 60_000);
   afterAll(async () => {
     for (const s of servers) await s.stop('SIGKILL');
-    receiver?.close();
+    await receiver?.close();
     await db?.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
@@ -53,7 +44,7 @@ describe.each(drivers)('a reminder due while the service was down (%s)', (driver
     const user = `remind_${Date.now().toString(36)}`;
     const auth = { authorization: `Bearer ${await faultToken(user)}`, 'content-type': 'application/json' };
     const first = await start();
-    const hook = await send(first.url, 'POST', `/api/${encodeURIComponent(user)}/webhooks`, { headers: auth, body: JSON.stringify({ url: hookUrl, events: ['task.reminder'] }) });
+    const hook = await send(first.url, 'POST', `/api/${encodeURIComponent(user)}/webhooks`, { headers: auth, body: JSON.stringify({ url: receiver.url(), events: ['task.reminder'] }) });
     expect(hook.status, hook.body).toBe(201);
     const fireAt = new Date(Date.now() + 2500).toISOString();
     const made = await send(first.url, 'POST', routes.tasks(user), { headers: auth, body: JSON.stringify({ title: 'while down', reminders: [{ at: fireAt }] }) });
@@ -62,11 +53,11 @@ describe.each(drivers)('a reminder due while the service was down (%s)', (driver
     await first.stop('SIGKILL');
 
     await sleep(Math.max(0, Date.parse(fireAt) - Date.now()) + 1500);
-    expect(got).toEqual([]);
+    expect(got()).toEqual([]);
     await start();
-    await waitFor('the reminder at the next start', () => got.length > 0, 20_000);
+    await waitFor('the reminder at the next start', () => receiver.got.length > 0, 20_000);
     await sleep(2000);
-    expect(got.map((g) => [g.type, g.data.task.id, g.data.fire_at])).toEqual([['task.reminder', id, fireAt]]);
-    expect(got[0]?.at).toBeGreaterThan(Date.parse(fireAt));
+    expect(got().map((g) => [g.type, g.data.task.id, g.data.fire_at])).toEqual([['task.reminder', id, fireAt]]);
+    expect(got()[0]?.at).toBeGreaterThan(Date.parse(fireAt));
   }, 90_000);
 });

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
-import { freePort, ROOT, run, runOk, sleep, startServer, type Server } from '../helpers/process.js';
+import { freePort, ROOT, run, runOk, sleep, startServer, waitFor, type Server } from '../helpers/process.js';
 import { signToken } from '../helpers/tokens.js';
 import { routes } from '../helpers/api.js';
 import { ErrorCode } from '../../src/errors.js';
 
-export { freePort, run, runOk, sleep, startServer, type Server };
+export { freePort, run, runOk, sleep, startServer, waitFor, type Server };
 export { scratchDatabase, type ScratchDatabase } from '../helpers/scratch.js';
 
 /** The secret every server process of these tests gets (40 characters, so production accepts it). */
@@ -29,19 +29,6 @@ export function faultToken(sub: string, expiresIn = 3600): Promise<string> {
   return signToken(sub, { secret: FAULT_SECRET, expiresIn });
 }
 
-/** Polls `check` every `intervalMs` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    try {
-      if (await check()) return performance.now() - start;
-    } catch {
-      // not yet
-    }
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 

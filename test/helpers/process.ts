@@ -16,6 +16,20 @@ export const TOKEN_JS = join(ROOT, 'dist/src/cli/token.js');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Polls `check` every `intervalMs` until it returns true, or throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    try {
+      if (await check()) return performance.now() - start;
+    } catch {
+      // not yet
+    }
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
 /** A port nobody listens on right now (on 127.0.0.1). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

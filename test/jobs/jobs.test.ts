@@ -11,7 +11,7 @@ import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { drivers, freshDatabase, openTestDatabase } from '../helpers/databases.js';
-import { sleep } from '../helpers/process.js';
+import { sleep, waitFor } from '../helpers/process.js';
 
 const EFFECT = jobType<{ n: number; ms?: number }>('test.effect');
 
@@ -45,11 +45,6 @@ async function effects(db: Database): Promise<{ n: number; instance: string; at:
   return db.rows('select n, instance, at from job_effects order by n', []);
 }
 
-async function until(ok: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok()) && Date.now() < end) await sleep(50);
-}
-
 describe.each(drivers)('background jobs [%s]', (driver) => {
   let a: TestApp;
   let b: TestApp;
@@ -71,7 +66,7 @@ describe.each(drivers)('background jobs [%s]', (driver) => {
   it('300 jobs, two instances running them: each effect exactly once', async () => {
     await reset();
     await jobs.addMany(a.database, EFFECT, Array.from({ length: 300 }, (_, n) => ({ payload: { n, ms: 5 } })));
-    await until(async () => (await effects(a.database)).length >= 300);
+    await waitFor('its effects', async () => (await effects(a.database)).length >= 300, 15_000);
     await sleep(500);
     const done = await effects(a.database);
     expect(done.map((e) => e.n)).toEqual(Array.from({ length: 300 }, (_, n) => n));
@@ -90,7 +85,7 @@ describe.each(drivers)('background jobs [%s]', (driver) => {
     // One statement: the write and its job.
     const call = jobs.call(EFFECT, { n: 2 }, {}, 2);
     await a.database.rows(`with w as (insert into job_effects (n, instance, at) values ($1, 'write', now()) returning n) select (${call.text}).id from w`, [100, ...call.params]);
-    await until(async () => (await effects(a.database)).length >= 2);
+    await waitFor('its effects', async () => (await effects(a.database)).length >= 2, 15_000);
     await sleep(500);
     expect((await effects(a.database)).map((e) => [e.n, e.instance === 'write' ? 'write' : 'job'])).toEqual([
       [2, 'job'],
@@ -102,7 +97,7 @@ describe.each(drivers)('background jobs [%s]', (driver) => {
     await reset();
     const runAt = new Date(Date.now() + 1500);
     await jobs.add(a.database, EFFECT, { n: 7 }, { runAt });
-    await until(async () => (await effects(a.database)).length >= 1, 5000);
+    await waitFor('its effects', async () => (await effects(a.database)).length >= 1, 5000);
     const [done] = await effects(a.database);
     const late = new Date(done?.at as string).getTime() - runAt.getTime();
     expect(late).toBeGreaterThanOrEqual(0);
@@ -131,7 +126,7 @@ describe.each(drivers)('background jobs at shutdown [%s]', (driver) => {
       const t = await instance(fresh.url, 'a');
       await jobs.add(t.database, EFFECT, { n: 1, ms: 1500 });
       // Wait until it is taken (locked), then close while it runs.
-      await until(async () => (await watcher.rows('select id from graphile_worker.jobs where locked_at is not null', [])).length > 0, 5000);
+      await waitFor('the job to be taken', async () => (await watcher.rows('select id from graphile_worker.jobs where locked_at is not null', [])).length > 0, 5000);
       await t.close();
       expect((await effects(watcher)).map((e) => e.n)).toEqual([1]);
       expect(await watcher.rows('select id, attempts, last_error, locked_at, run_at from graphile_worker.jobs', [])).toEqual([]);
@@ -159,7 +154,7 @@ describe.each(drivers)('background jobs at shutdown, a job that does not stop [%
       const a = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...FAST }), { database: aDb, jobHandlers: [stuck('a', () => aDb)] });
       await a.ready();
       await jobs.add(aDb, STUCK, { n: 1 });
-      await until(async () => (await watcher.rows('select id from graphile_worker.jobs where locked_at is not null', [])).length > 0, 5000);
+      await waitFor('the job to be taken', async () => (await watcher.rows('select id from graphile_worker.jobs where locked_at is not null', [])).length > 0, 5000);
       const started = Date.now();
       await a.close();
       expect(Date.now() - started).toBeLessThan(5500);
@@ -174,7 +169,7 @@ describe.each(drivers)('background jobs at shutdown, a job that does not stop [%
       const b = await buildApp(testConfig({ rateLimitPerMinute: 0, databaseUrl: fresh.url, ...FAST }), { database: bDb, jobHandlers: [stuck('b', () => bDb)] });
       await b.ready();
       try {
-        await until(async () => (await effects(watcher)).length > 0, 10_000);
+        await waitFor('its effects', async () => (await effects(watcher)).length > 0, 10_000);
         expect((await effects(watcher)).map((e) => [e.n, e.instance])).toEqual([[1, 'b']]);
       } finally {
         await b.close();

@@ -7,39 +7,23 @@
  * still does, which shows the listener hears what it should.
  */
 import postgres from 'postgres';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driverArgs } from '../../src/db/embedded.js';
 import { api } from '../helpers/api.js';
 import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
 import { drivers } from '../helpers/databases.js';
-import { sleep } from '../helpers/process.js';
+import { sleep, waitFor } from '../helpers/process.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const FAST = { webhooksAllowPrivate: true, pushAllowPrivate: true, jobsPollIntervalMs: 200, jobsConcurrency: 2 } as const;
-
-async function until(ok: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok()) && Date.now() < end) await sleep(50);
-}
 
 describe.each(drivers)('jobs are added only when there is one [%s]', (driver) => {
   let t: TestApp;
   let admin: postgres.Sql;
-  let receiver: Server;
-  let receiverUrl: string;
-  const arrived: string[] = [];
+  let receiver: WebhookReceiver;
   const wakeups: string[] = [];
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        arrived.push(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    receiver = await startWebhookReceiver();
     t = await buildTestApp(driver, FAST);
     admin = postgres(...driverArgs(t.databaseUrl, { max: 1, onnotice: () => {} }));
     await admin.listen('jobs:insert', (payload) => wakeups.push(payload));
@@ -47,7 +31,7 @@ describe.each(drivers)('jobs are added only when there is one [%s]', (driver) =>
   afterAll(async () => {
     await admin?.end({ timeout: 5 });
     await t?.close();
-    receiver?.close();
+    await receiver?.close();
   });
 
   /** The wake-ups that `act` caused, once the notifications it sent have had the time to arrive. */
@@ -62,7 +46,7 @@ describe.each(drivers)('jobs are added only when there is one [%s]', (driver) =>
   it("a write while another user has a webhook wakes no runner; the webhook owner's write does, and is delivered", async () => {
     const owner = await api(t.app, uniqueUser('hook'));
     const other = await api(t.app, uniqueUser('plain'));
-    expect((await owner.webhooks.create({ url: receiverUrl, events: ['task.created'] })).statusCode).toBe(201);
+    expect((await owner.webhooks.create({ url: receiver.url(), events: ['task.created'] })).statusCode).toBe(201);
 
     expect(
       await wakeupsOf(async () => {
@@ -75,9 +59,9 @@ describe.each(drivers)('jobs are added only when there is one [%s]', (driver) =>
     expect(queued).toBe(0);
 
     expect(await wakeupsOf(async () => void expect((await owner.create({ title: 'delivered' })).statusCode).toBe(201))).toBe(1);
-    await until(() => arrived.some((b) => b.includes('"delivered"')));
-    expect(arrived.filter((b) => b.includes('"delivered"')).length).toBe(1);
-    expect(arrived.some((b) => b.includes('nobody listens'))).toBe(false);
+    await waitFor('the delivery', () => receiver.bodies().some((b) => b.includes('"delivered"')), 15_000);
+    expect(receiver.bodies().filter((b) => b.includes('"delivered"')).length).toBe(1);
+    expect(receiver.bodies().some((b) => b.includes('nobody listens'))).toBe(false);
   });
 
   it("the webhook events' function keeps jit = off (migration 0016) through its replacement (0020)", async () => {
@@ -100,7 +84,7 @@ describe.each(drivers)('jobs are added only when there is one [%s]', (driver) =>
     ).toBe(1);
     expect(
       await wakeupsOf(async () => {
-        await until(async () => (await admin<{ n: number }[]>`select count(*)::int as n from reminder_firings where task_id = ${id}`)[0]?.n === 1);
+        await waitFor('the reminder to fire', async () => (await admin<{ n: number }[]>`select count(*)::int as n from reminder_firings where task_id = ${id}`)[0]?.n === 1, 15_000);
       }),
     ).toBe(0);
     const fired = await admin<{ n: number }[]>`select count(*)::int as n from reminder_firings where task_id = ${id}`;

@@ -6,32 +6,18 @@
  * deleting or moving the due date re-plans; a recurring task's reminder is planned again for the next
  * occurrence; after downtime a late one fires at the next start and one more than 24 h late is dropped.
  */
-import { createServer, type Server } from 'node:http';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driverArgs } from '../../src/db/embedded.js';
 import { api, loose, routes } from '../helpers/api.js';
 import { anotherInstance, authHeader, buildTestApp, expectError, listen, uniqueUser, type TestApp } from '../helpers/app.js';
 import { drivers } from '../helpers/databases.js';
-import { sleep } from '../helpers/process.js';
+import { sleep, waitFor } from '../helpers/process.js';
 import { startPushService, type PushService } from '../helpers/push-service.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const FAST = { pushAllowPrivate: true, webhooksAllowPrivate: true, jobsPollIntervalMs: 200, jobsConcurrency: 2 } as const;
-
-async function receiver(): Promise<{ server: Server; url: string; got: { body: string }[] }> {
-  const got: { body: string }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, got };
-}
 
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 /** Waits (bounded) until `done` holds, then a little longer: what would come twice has had the time to. */
@@ -48,10 +34,10 @@ describe.each(drivers)('reminders [%s]', (driver) => {
   let url1: string;
   let url2: string;
   let push: PushService;
-  let hooks: Awaited<ReturnType<typeof receiver>>;
+  let hooks: WebhookReceiver;
   beforeAll(async () => {
     push = await startPushService();
-    hooks = await receiver();
+    hooks = await startWebhookReceiver();
     t = await buildTestApp(driver, FAST);
     t2 = await anotherInstance(t, FAST);
     url1 = await listen(t.app);
@@ -61,7 +47,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
     await t2?.close();
     await t?.close();
     await push?.close();
-    hooks?.server.close();
+    await hooks?.close();
   });
 
   it('the field: default [], up to 5, each {minutes_before: 0-40320} (needs a due_at) or {at} (answered in UTC); a refused write changes nothing', async () => {
@@ -102,7 +88,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
     expect((await me.lists()).statusCode).toBe(200);
     const browser = push.subscribe();
     expect((await me.subscribePush(browser.json)).statusCode).toBe(201);
-    const hook = await me.webhooks.create({ url: hooks.url, events: ['task.reminder'] });
+    const hook = await me.webhooks.create({ url: hooks.url(), events: ['task.reminder'] });
     expect(hook.statusCode).toBe(201);
     const s1 = await openSse(`${url1}${routes.events(alice)}`, await authHeader(alice));
     const s2 = await openSse(`${url2}${routes.events(alice)}`, await authHeader(alice));
@@ -126,7 +112,7 @@ describe.each(drivers)('reminders [%s]', (driver) => {
       const [pushed] = await push.waitFor(1);
       expect(JSON.parse(pushed?.text ?? 'null')).toEqual(expected);
       expect(pushed?.headers).toMatchObject({ urgency: 'high' });
-      for (let i = 0; i < 100 && hooks.got.length === 0; i++) await sleep(100);
+      await waitFor('the webhook delivery', () => hooks.got.length > 0, 10_000);
       expect(hooks.got.map((g) => JSON.parse(g.body) as { type: string; data: unknown })).toEqual([{ type: 'task.reminder', timestamp: expect.any(String), data: { task: current, fire_at: fireAt } }]);
       // Once: nothing more on either instance, nor pushed again.
       await sleep(2500);

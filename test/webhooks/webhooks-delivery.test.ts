@@ -4,60 +4,25 @@
  * Webhooks says, retried on failure with the same webhook-id, a 410 turns the endpoint off, and a
  * redelivery is one more counted attempt.
  */
-import { createServer, type Server } from 'node:http';
 import { Webhook as Verifier } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api, type Api } from '../helpers/api.js';
 import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
-import { sleep } from '../helpers/process.js';
+import { sleep, waitFor } from '../helpers/process.js';
 import { signToken } from '../helpers/tokens.js';
-
-interface Received {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** An HTTP receiver on a free port: records every POST, answers with the status its path asks (`/s/500`), else 200. */
-async function receiver(): Promise<{ server: Server; url: (path: string) => string; got: Received[] }> {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ path: req.url ?? '', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
-      const wanted = /^\/s\/(\d{3})/.exec(req.url ?? '');
-      // `/flaky/...`: 500 the first time for each webhook-id, then 200.
-      const flaky = (req.url ?? '').startsWith('/flaky') && got.filter((g) => g.headers['webhook-id'] === req.headers['webhook-id']).length === 1;
-      res.writeHead(flaky ? 500 : Number(wanted?.[1] ?? 200)).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return { server, url: (path) => `http://127.0.0.1:${port}${path}`, got };
-}
-
-async function until<T>(what: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = what();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(50);
-  }
-}
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 describe.each(drivers)('webhook deliveries [%s]', (driver) => {
   let t: TestApp;
-  let r: Awaited<ReturnType<typeof receiver>>;
+  let r: WebhookReceiver;
   beforeAll(async () => {
-    r = await receiver();
+    r = await startWebhookReceiver();
     t = await buildTestApp(driver, { webhooksAllowPrivate: true, jobsPollIntervalMs: 200 });
   });
   afterAll(async () => {
     await t?.close();
-    r?.server.close();
+    await r?.close();
   });
 
   const user = async (): Promise<Api> => {
@@ -78,7 +43,7 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     const completed = (await me.complete(created.id)).json().data;
     const renamed = (await me.put(created.id, { title: 'Pay the rent' })).json().data;
     const deleted = (await me.del(created.id)).json().data;
-    await until(() => (at('/a')().length >= 4 ? true : undefined));
+    await waitFor('4 at /a', () => at('/a')().length >= 4, 15_000);
     await sleep(300); // nothing more comes
     const got = events('/a', hook.secret);
     expect(got.map((g) => g.event.type)).toEqual(['task.created', 'task.completed', 'task.updated', 'task.deleted']);
@@ -99,7 +64,7 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     const advanced = (await me.complete(task.id, { completed: true })).json().data;
     expect({ completed: advanced.completed, later: Date.parse(advanced.due_at) > Date.parse(task.due_at) }).toEqual({ completed: false, later: true });
     const renamed = (await me.put(task.id, { title: 'Water the plants' })).json().data;
-    await until(() => (at('/rec')().length >= 2 ? true : undefined));
+    await waitFor('2 at /rec', () => at('/rec')().length >= 2, 15_000);
     await sleep(300);
     expect(events('/rec', hook.secret).map((g) => [g.event.type, g.event.data.task])).toEqual([
       ['task.completed', advanced],
@@ -115,7 +80,7 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     expect((await sam.sharing.accept(token)).statusCode).toBe(200);
     const task = (await owner.create({ title: 'Shared task', list_id: list.id })).json().data;
     const done = (await owner.complete(task.id)).json().data;
-    await until(() => (at('/b')().length >= 2 ? true : undefined));
+    await waitFor('2 at /b', () => at('/b')().length >= 2, 15_000);
     await sleep(300);
     const got = events('/b', hook.secret).map((g) => g.event);
     expect(got.map((e) => e.type)).toEqual(['member.added', 'task.completed']);
@@ -127,7 +92,7 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     const me = await user();
     const hook = (await me.webhooks.create({ url: r.url('/flaky/c'), events: ['task.created'] })).json().data;
     await me.create({ title: 'Retry me' });
-    await until(() => (at('/flaky/c')().length >= 2 ? true : undefined), 30_000);
+    await waitFor('2 at /flaky/c', () => at('/flaky/c')().length >= 2, 30_000);
     const [first, second] = at('/flaky/c')();
     expect(second?.headers['webhook-id']).toBe(first?.headers['webhook-id']);
     const deliveries = async () => (await me.webhooks.deliveries(hook.id)).json().data;
@@ -143,7 +108,7 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
     const me = await user();
     const gone = (await me.webhooks.create({ url: r.url('/s/410'), events: ['task.created'] })).json().data;
     await me.create({ title: 'Nobody home' });
-    await until(() => (at('/s/410')().length >= 1 ? true : undefined));
+    await waitFor('1 at /s/410', () => at('/s/410')().length >= 1, 15_000);
     await sleep(300);
     expect((await me.webhooks.get(gone.id)).json().data.enabled).toBe(false);
     await me.create({ title: 'Not sent' });
@@ -164,11 +129,11 @@ describe.each(drivers)('webhook deliveries [%s]', (driver) => {
 
     const ok = (await me.webhooks.create({ url: r.url('/d'), events: ['task.created'] })).json().data;
     await me.create({ title: 'Send twice' });
-    await until(() => (at('/d')().length >= 1 ? true : undefined));
+    await waitFor('1 at /d', () => at('/d')().length >= 1, 15_000);
     const [delivery] = (await me.webhooks.deliveries(ok.id)).json().data;
     const res = await t.app.inject({ method: 'POST', url: `/api/${me.user}/webhooks/${ok.id}/deliveries/${delivery.id}/redeliver`, headers: { authorization: `Bearer ${await signToken(me.user)}` } });
     expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 202, body: { data: null, message: 'Redelivery scheduled successfully' } });
-    await until(() => (at('/d')().length >= 2 ? true : undefined));
+    await waitFor('2 at /d', () => at('/d')().length >= 2, 15_000);
     expect(at('/d')().map((g) => g.headers['webhook-id'])).toEqual([delivery.id, delivery.id]);
     const other = await user();
     const refused = await t.app.inject({ method: 'POST', url: `/api/${other.user}/webhooks/${ok.id}/deliveries/${delivery.id}/redeliver`, headers: { authorization: `Bearer ${await signToken(other.user)}` } });
