@@ -3,7 +3,7 @@
 -- way: one statement with the cascade down (the subtree, recursively) and up (the completed
 -- ancestors), its numbering (a window) and its checks; PostgreSQL initialises every part of it at
 -- each call, and for a task with no tree that was a fifth of the toggle's cost in the database
--- (1.66 M instructions against 1.30 M, callgrind on a single-user backend, 30,000 tasks). Now,
+-- (1.66 M instructions against 1.31 M now, callgrind on a single-user backend, 30,000 tasks). Now,
 -- once the members' counters are held (one by one in user_id order, as feed_advance, migration
 -- 0022, takes them), a task with no subtask is changed by a statement without the cascade, whose
 -- UPDATE also requires no parent; when that writes nothing (a subtask, or a check that failed),
@@ -50,7 +50,7 @@ BEGIN
     -- Kind 1: tasks (src/tasks/tasks.feed.ts).
     fan_f AS (
       INSERT INTO feed_entries (user_id, kind, entity_id, seq, deleted)
-      SELECT fan_s.user_id, 1, ch.id, fan_s.seq, false FROM fan_s, ch
+      SELECT fan_s.user_id, 1, p_id, fan_s.seq, false FROM fan_s
       ON CONFLICT (user_id, kind, entity_id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted, changed_at = now()
     )
     SELECT ch.id, ch.user_id, ch.list_id, ch.parent_id, ch.position, ch.assignee_id, ch.uid, ch.title, ch.description, ch.priority, ch.tags,
