@@ -46,8 +46,12 @@ const patchNames = patchFiles.map((f) => relative(ROOT, f)).join(', ');
 const committed = join(ROOT, `vendor/postgres-${VERSION}-patched.tgz`);
 const out = option('--out', committed);
 
+/** The temp folder the tarballs are made in (removed on every way out, `fail` included). */
+let work;
+
 function fail(message) {
   process.stderr.write(`vendor-postgres: ${message}\n`);
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
   process.exit(1);
 }
 
@@ -77,7 +81,7 @@ function contents(tarball, dir) {
   return hash.digest('hex');
 }
 
-const work = mkdtempSync(join(tmpdir(), 'vendor-postgres-'));
+work = mkdtempSync(join(tmpdir(), 'vendor-postgres-'));
 try {
   if (patchFiles.length === 0) fail(`no patches/postgres-${VERSION}-*.patch`);
   for (const f of patchFiles) if (!existsSync(f)) fail(`no patch at ${f}`);

@@ -51,11 +51,16 @@ describe("postgres.js's connection queue (a vendored, patched tarball)", () => {
     // What a patch written for another version looks like: a context line that is not there.
     writeFileSync(stale, readFileSync(join(ROOT, 'patches/postgres-3.4.9-queue.patch'), 'utf8').replace(' function Queue(initial = []) {', ' function Queue(initial = [], more) {'));
     const out = join(dir, 'out.tgz');
-    const bad = await run(process.execPath, [SCRIPT, '--patch', stale, '--out', out], { env: cleanEnv(), timeoutMs: 60_000 });
+    // Its temp folder in a folder of the test's own (npm keeps a compile cache there too): a refusal
+    // leaves no folder of the script's behind.
+    const temp = join(dir, 'tmp');
+    mkdirSync(temp);
+    const bad = await run(process.execPath, [SCRIPT, '--patch', stale, '--out', out], { env: cleanEnv({ TMPDIR: temp }), timeoutMs: 60_000 });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^vendor-postgres: the patch .*stale\.patch does not apply to postgres@3\.4\.9; nothing written\. patch failed:\n/);
     expect(bad.stderr).toContain('FAILED');
     expect(existsSync(out)).toBe(false);
+    expect(readdirSync(temp).filter((f) => f.startsWith('vendor-postgres-'))).toEqual([]);
   }, 90_000);
 
   it('keeps order, removes what is there (and nothing else), and holds a bounded array under steady use', async () => {
