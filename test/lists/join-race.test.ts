@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../helpers/databases.js';
 import { api } from '../helpers/api.js';
 import { buildTestApp, uniqueUser, type TestApp } from '../helpers/app.js';
-import { waitFor } from '../faults/support.js';
+import { waitFor } from '../helpers/process.js';
 
 type Entry = { type: 'upsert'; task: { id: number; title: string } } | { type: 'delete'; id: number };
 
