@@ -12,6 +12,10 @@ const ROOMS = [
   ['cli', 'src/cli/**', ['config']],
   ['server', 'src/server.ts', ['below']],
   ['app', 'src/app.ts', ['below']],
+  // The job process's entry (forked by background, not imported).
+  ['jobs-main', 'src/jobs-main.ts', ['background', 'db', 'jobs', 'lib', 'config']],
+  // The jobs' handlers put together, and where they run: this process, or the job process.
+  ['background', 'src/background.ts', ['reminders', 'push', 'webhooks', 'jobs', 'sync (types)', 'db', 'config']],
   // Reminders fire to the streams (sync), Web Push (push) and webhooks (recorded by the database).
   ['reminders', 'src/reminders/**', ['push', 'sync', 'jobs', 'db', 'errors']],
   ['api', 'src/api.ts', ['trash', 'webhooks', 'calendar', 'tasks', 'lists', 'tags', 'push', 'sync', 'writes', 'access', 'auth', 'lib', 'db', 'errors', 'config (types)']],

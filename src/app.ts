@@ -6,9 +6,9 @@ import type { Database } from './db/client.js';
 import type { DataDirLock } from './db/data-dir.js';
 import { openDatabase } from './db/open.js';
 import { healthRoutes } from './health/health.routes.js';
+import { jobQueueConnection, startJobProcess, startJobs } from './background.js';
 import type { JobHandler } from './jobs/jobs.js';
-import { installJobQueue, startJobRunner, type JobQueueConnection } from './jobs/runner.js';
-import { pushJobHandlers } from './push/push.jobs.js';
+import { installJobQueue } from './jobs/runner.js';
 import { createPushRepository } from './push/push.repository.js';
 import { pushPublicKeyRoutes } from './push/push.routes.js';
 import { pushSchemas } from './push/push.schemas.js';
@@ -38,8 +38,6 @@ import { icalRoutes } from './calendar/ical.routes.js';
 import { createCalendarRepository } from './calendar/calendar.repository.js';
 import { CalendarFeedCreateSchema, CalendarFeedSchema } from './calendar/calendar.schemas.js';
 import { webhookSchemas } from './webhooks/webhooks.schemas.js';
-import { webhookJobHandlers } from './webhooks/webhooks.deliver.js';
-import { reminderJobHandlers } from './reminders/reminders.jobs.js';
 import { lazySerializers } from './http/serializers.js';
 
 declare module 'fastify' {
@@ -141,17 +139,6 @@ export function serverUrl(config: Config): string {
 }
 
 /**
- * Where the job runner connects: the database's direct URL (LISTEN works there), else the pooled
- * one without prepared statements (then it polls).
- */
-function jobQueueConnection(config: Config, database: Database): JobQueueConnection {
-  if (database.listenUrl !== undefined) return { url: database.listenUrl, prepared: true };
-  const url = config.databaseUrl ?? config.embeddedUrl;
-  if (url === undefined) throw new Error('jobs: the database has no URL to connect to');
-  return { url, prepared: database.prepare };
-}
-
-/**
  * Builds the whole app from a validated config: the same function serves production and tests.
  * Request handling first (validation, bodies, errors), then the resources it needs (database,
  * token verifier, rate limiter), then the routes.
@@ -185,33 +172,27 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await limiter?.close();
   });
 
-  // Background jobs (src/jobs/): the queue's schema beside the app's migrations, then this
-  // instance's runner. Stopped before the pool closes: a job in flight finishes, or is released for
-  // a retry.
-  const jobQueue = jobQueueConnection(config, database);
-  await installJobQueue(jobQueue, app.log);
+  // Background jobs (src/background.ts): the queue's schema beside the app's migrations, then this
+  // instance's runner, in its own process (the default) or in this one. Stopped before the pool
+  // closes: a job in flight finishes, or is released for a retry.
+  await installJobQueue(jobQueueConnection(config, database), app.log);
   const push = createPushRepository(database);
+  const jobs = config.jobsConcurrency > 0 ? config.jobsProcess : 'none';
+  if (jobs === 'separate' && deps.jobHandlers !== undefined) throw new Error('jobHandlers run in the app\'s process: set jobsProcess to inline');
   // Set below, once live updates run (a reminder fired before that reaches push and webhooks).
   // eslint-disable-next-line prefer-const -- assigned after the runner starts, read by its handler
   let liveUpdates: LiveUpdates | undefined;
-  const handlers: JobHandler<never>[] = [
-    ...pushJobHandlers({ database, repository: push, vapid: config.vapid, allowPrivate: config.pushAllowPrivate, log: app.log }),
-    ...webhookJobHandlers({ database, allowPrivate: config.webhooksAllowPrivate, log: app.log }),
-    ...reminderJobHandlers({ database, live: () => liveUpdates, log: app.log }),
-    ...(deps.jobHandlers ?? []),
-  ];
-  if (config.jobsConcurrency > 0) {
-    if (database.listenUrl === undefined) {
-      app.log.warn(
-        'jobs: no direct database URL (DATABASE_DIRECT_URL) behind the pooler: the job runner polls every JOBS_POLL_INTERVAL_MS instead of being woken by LISTEN',
-      );
-    }
-    const runner = await startJobRunner({ ...jobQueue, concurrency: config.jobsConcurrency, pollIntervalMs: config.jobsPollIntervalMs, handlers, log: app.log });
+  if (jobs === 'inline') {
+    const runner = await startJobs({ config, database, live: () => liveUpdates, log: app.log, ...(deps.jobHandlers ? { extraHandlers: deps.jobHandlers } : {}) });
     app.addHook('preClose', async () => runner.stop());
   }
 
   const live = await startLiveUpdates(config, database, app.log, FEED_KINDS);
   liveUpdates = live;
+  if (jobs === 'separate') {
+    const process = startJobProcess({ config, database, live, log: app.log });
+    app.addHook('preClose', async () => process.stop());
+  }
   // Before the server closes: open event streams must not hold the shutdown.
   app.addHook('preClose', async () => live.endStreams());
   app.addHook('onClose', async () => live.close());

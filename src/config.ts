@@ -135,6 +135,14 @@ export interface Config {
   readonly jobsConcurrency: number;
   /** How often an idle job runner looks for jobs that became due (JOBS_POLL_INTERVAL_MS). */
   readonly jobsPollIntervalMs: number;
+  /**
+   * Where the server runs its jobs (JOBS_PROCESS): 'separate', a process of its own that the server
+   * starts, restarts and stops, at a lower OS priority (JOBS_NICE), so that the API's requests come
+   * first on a busy machine; or 'inline', in the API's process (one process less, no priority).
+   */
+  readonly jobsProcess: 'separate' | 'inline';
+  /** How much lower the job process's OS priority is than the server's (JOBS_NICE, nice(1)'s 0 to 19). */
+  readonly jobsNice: number;
   /** Web Push's VAPID keys (RFC 8292), or undefined: push is off (production without keys). */
   readonly vapid: VapidKeys | undefined;
   /** Where they came from: the environment, the generated development pair in DATA_DIR, or nowhere. */
@@ -179,6 +187,14 @@ export function readEnv(processEnv: Env = process.env, cwd = process.cwd()): Env
     throw new ConfigError(`.env: cannot be read (${(err as Error).message})`);
   }
   return { ...fromFile, ...processEnv };
+}
+
+/**
+ * The environment of a process this one starts (the job process): this one's, plus `extra`. Here,
+ * because the environment is read in this file only.
+ */
+export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -527,6 +543,8 @@ export function loadConfig(env: Env = readEnv(), tty = process.stdout.isTTY === 
     requestTimeoutMs: 30_000,
     jobsConcurrency: int(env, 'JOBS_CONCURRENCY', 4, 0, 100),
     jobsPollIntervalMs: int(env, 'JOBS_POLL_INTERVAL_MS', 2000, 100, 60_000),
+    jobsProcess: oneOf(env, 'JOBS_PROCESS', ['separate', 'inline'] as const, 'separate'),
+    jobsNice: int(env, 'JOBS_NICE', 10, 0, 19),
     vapid: push.vapid,
     vapidSource: push.source,
     pushAllowPrivate: bool(env, 'PUSH_ALLOW_PRIVATE', false),
@@ -702,6 +720,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       LOG_LEVEL: 'silent',
       // One job at a time per test app: dozens of apps share the test servers' connections.
       JOBS_CONCURRENCY: '1',
+      // In the app's process: tests give buildApp job handlers of their own (the server's process tests start the separate one).
+      JOBS_PROCESS: 'inline',
     }, false),
     ...overrides,
   });

@@ -27,6 +27,9 @@ describe('config', () => {
       corsOrigins: ['http://localhost:3000'],
       logLevel: 'info',
       bodyLimit: 65536,
+      jobsConcurrency: 4,
+      jobsProcess: 'separate',
+      jobsNice: 10,
     });
     const file = join(dir, 'dev-secret');
     expect(config.betterAuthSecret).toBe(readFileSync(file, 'utf8').trim());
@@ -289,6 +292,8 @@ describe('config: Web Push keys', () => {
     expect(refused({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: 'short' })).toMatch(/^VAPID_PRIVATE_KEY must be a base64url P-256 private key/);
     expect(refused({ VAPID_SUBJECT: 'http://example.com' })).toMatch(/^VAPID_SUBJECT must be a mailto: address or an https: URL/);
     expect(refused({ JOBS_CONCURRENCY: '-1' })).toMatch(/^JOBS_CONCURRENCY must be a whole number from 0 to 100/);
+    expect(refused({ JOBS_PROCESS: 'thread' })).toBe('JOBS_PROCESS must be one of separate, inline (got "thread")');
+    expect(refused({ JOBS_NICE: '20' })).toBe('JOBS_NICE must be a whole number from 0 to 19 (got "20")');
     expect(refused({ PUSH_ALLOW_PRIVATE: 'maybe' })).toMatch(/^PUSH_ALLOW_PRIVATE must be true or false/);
     // The private key is never in a message.
     expect(refused({ VAPID_PUBLIC_KEY: 'x', VAPID_PRIVATE_KEY: privateKey })).not.toContain(privateKey);

@@ -71,6 +71,8 @@ export function inTransaction<T>(database: Pick<Database, 'transaction'>, exec: 
 
 export interface DatabaseOptions {
   url: string;
+  /** What pg_stat_activity shows for its connections (direct connections only): `task-api` unless given. */
+  applicationName?: string;
   kind: Database['kind'];
   where: string;
   prepare: boolean;
@@ -150,7 +152,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       // jit off: short statements whose estimates (of rows they never have) pass jit_above_cost were
       // compiled by LLVM at every run, 10-20 ms each (migration 0016 turns it off where it mattered,
       // the webhook events' function, also behind a pooler).
-      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: 'task-api', jit: 'off' } } : {}),
+      ...(options.prepare ? { connection: { statement_timeout: options.timeoutMs, application_name: options.applicationName ?? 'task-api', jit: 'off' } } : {}),
     }),
   );
   const db = drizzle({ client }) as unknown as Db;

@@ -35,10 +35,11 @@ const MIN_FREE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Connections the embedded server allows: every worker's pool and listener, its job runner's pool
- * (JOBS_CONCURRENCY + 2), tools, and headroom.
+ * (JOBS_CONCURRENCY + 2) and, in the job process, the jobs' own (JOBS_CONCURRENCY + 1), tools, and
+ * headroom.
  */
 export function embeddedMaxConnections(config: Pick<Config, 'workers' | 'databasePoolMax'> & Partial<Pick<Config, 'jobsConcurrency'>>): number {
-  const jobs = config.jobsConcurrency === undefined ? 0 : config.jobsConcurrency + 2;
+  const jobs = config.jobsConcurrency === undefined ? 0 : 2 * config.jobsConcurrency + 3;
   return Math.max(100, config.workers * (config.databasePoolMax + 2 + jobs) + 20);
 }
 
@@ -62,7 +63,7 @@ export async function startEmbeddedServer(config: DatabaseConfig, log: EmbeddedL
  * The database the config names, migrated and ready: DATABASE_URL; or, unset, the embedded server
  * (started here, stopped when the database is closed; in a cluster worker, the primary's).
  */
-export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, lock?: DataDirLock): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, lock?: DataDirLock, options: { applicationName?: string } = {}): Promise<Database> {
   if (!driverPatched()) {
     log.warn(
       {},
@@ -91,6 +92,7 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
       ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
       ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
       listenUrl: isEmbedded ? url : config.databaseDirectUrl,
+      ...options,
     });
   const database = connect();
   let applied: string[];

@@ -80,8 +80,8 @@ const FIRE = (() => {
 
 export interface ReminderJobsOptions {
   database: Database;
-  /** The open streams (set once live updates started). */
-  live: () => LiveUpdates | undefined;
+  /** The open streams (set once live updates started; in the job process, its parent's). */
+  live: () => Pick<LiveUpdates, 'message'> | undefined;
   log: { debug(obj: object, msg: string): void };
 }
 

@@ -28,6 +28,7 @@ async function client(server: Server, user = 'alice') {
   const as = await apiOf(server.url, user, { token: await signToken(user, { secret: SECRET }) });
   return {
     create: (title: string) => as.create({ title }),
+    remind: (title: string, at: Date) => as.create({ title, reminders: [{ at: at.toISOString() }] }),
     list: async () => ((await as.list()).json() as { data: { id: number; title: string }[] }).data,
     query: (query: string) => as.list(`?${query}`),
   };
@@ -86,13 +87,16 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
     const server = await start(cwd);
     const api = await client(server);
     expect((await api.create('Buy milk')).statusCode).toBe(201);
+    // Fired by the job process (JOBS_PROCESS=separate), which reaches the embedded server through its socket.
+    const reminded = await api.remind('Call back', new Date(Date.now() + 1000));
+    expect(reminded.statusCode).toBe(201);
     // The first process on a database it just migrated: array parameters of types the migrations
     // created (task_priority[]) are encoded right on every pooled connection, opened before or after.
     const filtered = await Promise.all(Array.from({ length: 12 }, () => api.query('priority=none,high&tag=x&sort=priority')));
     expect(filtered.map((r) => r.statusCode)).toEqual(Array(12).fill(200));
     expect((filtered[0]!.json() as { data: unknown[] }).data).toEqual([]);
     const byPriority = (await api.query('priority=none')).json() as { data: { title: string }[] };
-    expect(byPriority.data.map((t) => t.title)).toEqual(['Buy milk']);
+    expect(byPriority.data.map((t) => t.title)).toEqual(['Call back', 'Buy milk']);
     const dataDir = join(cwd, '.data');
     expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(server.child.pid));
@@ -110,6 +114,7 @@ describe('the embedded PostgreSQL server (npm start with no database configured)
         unix_socket_directories: join(dataDir, 'run'),
         unix_socket_permissions: '0700',
       });
+      await waitUntil('the reminder to fire', async () => (await sql<{ n: number }[]>`select count(*)::int as n from reminder_firings`)[0]?.n === 1, 20_000);
     } finally {
       await sql.end();
     }
