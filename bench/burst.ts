@@ -17,6 +17,17 @@ export interface BenchServers {
  * `count` production servers of ours on `databaseUrl`, `env` added to each one's environment;
  * `script`: another checkout's built server (default: this one's).
  */
+/** `--env NAME=VALUE` options (repeatable) as an environment for the servers, e.g. `--env JOBS_PROCESS=inline`. */
+export function envOptions(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--env takes NAME=VALUE (got "${pair}")`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
+}
+
 export async function startBenchServers(databaseUrl: string, count: number, env: Record<string, string> = {}, script?: string): Promise<BenchServers> {
   const dirs: string[] = [];
   const servers: Server[] = [];

@@ -7,12 +7,12 @@
 // small machine that read load takes CPU from the jobs: --no-read measures the lateness alone. About
 // 3 minutes.
 //
-//   npm run bench:reminders [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--users 1000] [--per-user 10] [--no-read] [--lead 90]
+//   npm run bench:reminders [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--users 1000] [--per-user 10] [--no-read] [--lead 90] [--env NAME=VALUE ...]
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import type { Server } from '../test/helpers/process.js';
-import { pct, startBenchServers } from './burst.js';
+import { envOptions, pct, startBenchServers } from './burst.js';
 import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'no-read': { type: 'boolean', default: false },
     // Seconds from the first create to the first due reminder: the seeding and the quiet list-50 (12 s) must fit in it.
     lead: { type: 'string', default: '90' },
+    // The servers' environment beyond the bench's (repeatable): e.g. --env JOBS_PROCESS=inline.
+    env: { type: 'string', multiple: true },
   },
 });
 const USERS = Number(values.users);
@@ -46,7 +48,7 @@ async function list50(url: string, user: string, token: string): Promise<{ rps: 
 
 const scratch = await createScratchDatabase(values['database-url'] ?? DEFAULT_PG_SERVER, 'task_api_reminders_');
 if (scratch === null) throw new Error('cannot create a database on the external PostgreSQL');
-const bench = await startBenchServers(scratch.url, 2, { MAX_TASKS_PER_USER: '100000' }).catch(async (err: unknown) => {
+const bench = await startBenchServers(scratch.url, 2, { MAX_TASKS_PER_USER: '100000', ...envOptions(values.env) }).catch(async (err: unknown) => {
   await scratch.drop();
   throw err;
 });

@@ -15,13 +15,13 @@
 // `timestamp` to its arrival (p50, p99), and the load's requests per second quiet and during. About
 // 2 minutes with the defaults.
 //
-//   npm run bench:webhooks [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--endpoints 100] [--per-endpoint 100] [--concurrency 4]
+//   npm run bench:webhooks [-- --database-url postgresql://postgres@127.0.0.1:5432/postgres] [--endpoints 100] [--per-endpoint 100] [--concurrency 4] [--env NAME=VALUE ...]
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request } from 'autocannon';
 import type { Server } from '../test/helpers/process.js';
-import { call, pct, startBenchServers, type Body } from './burst.js';
+import { call, envOptions, pct, startBenchServers, type Body } from './burst.js';
 import { signToken } from './seed.js';
 import { createScratchDatabase, DEFAULT_PG_SERVER } from './servers.js';
 
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '100' },
     'per-endpoint': { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '4' },
+    // The server's environment beyond the bench's (repeatable): e.g. --env JOBS_PROCESS=inline.
+    env: { type: 'string', multiple: true },
   },
 });
 const ENDPOINTS = Number(values.endpoints);
@@ -88,6 +90,7 @@ const bench = await startBenchServers(scratch.url, 1, {
   MAX_TASKS_PER_USER: '100000',
   WEBHOOKS_ALLOW_PRIVATE: 'true',
   JOBS_CONCURRENCY: values.concurrency as string,
+  ...envOptions(values.env),
 }).catch(async (err: unknown) => {
   receiver.close();
   await scratch.drop();
