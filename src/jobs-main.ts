@@ -38,7 +38,9 @@ function stop(): void {
   })();
 }
 process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+// Ctrl-C in a terminal reaches the whole process group: the server's process stops this one itself
+// (SIGTERM), after its requests; stopping on SIGINT too would look like a crash to it.
+process.on('SIGINT', () => {});
 process.once('disconnect', stop);
 // Gone while this module's imports loaded: its 'disconnect' had no listener yet.
 if (!process.connected) stop();
