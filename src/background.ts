@@ -59,10 +59,10 @@ const LOAD_SAMPLE_MS = 250;
  */
 export const YIELD_MAX_MS = 5000;
 
+/** Waits while `busy()`, checked every 50 ms, until YIELD_MAX_MS have passed (by the clock) or the job is aborted. */
 async function yieldWhile(busy: () => boolean, signal: AbortSignal): Promise<void> {
-  for (let waited = 0; waited < YIELD_MAX_MS && busy() && !signal.aborted; waited += 50) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const until = Date.now() + YIELD_MAX_MS;
+  while (busy() && !signal.aborted && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Every room's job handlers, run by a runner in this process (JOBS_CONCURRENCY at once). */
@@ -75,7 +75,16 @@ export async function startJobs(options: JobsOptions): Promise<JobRunner> {
     ...(options.extraHandlers ?? []),
   ];
   const busy = options.apiBusy;
-  const handlers = busy === undefined ? all : all.map((h) => ({ type: h.type, run: async (payload: never, job: JobContext) => (await yieldWhile(busy, job.signal), h.run(payload, job)) }));
+  const handlers =
+    busy === undefined
+      ? all
+      : all.map((h) => ({
+          type: h.type,
+          async run(payload: never, job: JobContext) {
+            await yieldWhile(busy, job.signal);
+            return h.run(payload, job);
+          },
+        }));
   if (database.listenUrl === undefined) {
     log.warn(
       { jobs: 'runner' },
