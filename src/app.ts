@@ -190,8 +190,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const live = await startLiveUpdates(config, database, app.log, FEED_KINDS);
   liveUpdates = live;
   if (jobs === 'separate') {
-    const process = startJobProcess({ config, database, live, log: app.log });
-    app.addHook('preClose', async () => process.stop());
+    const jobProcess = startJobProcess({ config, database, live, log: app.log });
+    app.addHook('preClose', async () => jobProcess.stop());
   }
   // Before the server closes: open event streams must not hold the shutdown.
   app.addHook('preClose', async () => live.endStreams());
