@@ -112,13 +112,12 @@ export interface JobProcessOptions {
   database: Database;
   live: LiveMessages;
   log: JobLog;
-  /** How long stop() waits for the process to end (its jobs in flight) before it kills it. */
-  stopTimeoutMs?: number;
 }
 
+/** How long stopping the job process waits for it to end (its jobs in flight: the runner's 4 s, then its pool) before it kills it. */
+const STOP_TIMEOUT_MS = 7000;
+
 export interface JobProcess {
-  /** The process running now (undefined between a crash and its restart). */
-  pid(): number | undefined;
   /** SIGTERM to the process (it takes no new job, ends those in flight or releases them for a retry) and waits for its exit. */
   stop(): Promise<void>;
 }
@@ -133,12 +132,14 @@ export function startJobProcess(options: JobProcessOptions): JobProcess {
   const env = childEnvironment(options.database.kind === 'embedded' && options.database.listenUrl !== undefined ? { TASK_API_EMBEDDED_URL: options.database.listenUrl } : {});
   // Not the parent's inspector port (it is taken): the rest of its flags (tsx's loader, --cpu-prof) apply.
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-  const stopTimeoutMs = options.stopTimeoutMs ?? 7000;
   let child: ChildProcess | undefined;
   let stopping = false;
   let failures = 0;
   let restart: NodeJS.Timeout | undefined;
   let warnedPriority = false;
+  // The API's load as last told to the job process, and the utilization sample it was read from.
+  let told = false;
+  let last = performance.eventLoopUtilization();
 
   const spawn = () => {
     restart = undefined;
@@ -180,8 +181,6 @@ export function startJobProcess(options: JobProcessOptions): JobProcess {
   };
 
   // The API's load, told to the job process when it changes: its jobs wait while the API is saturated.
-  let last = performance.eventLoopUtilization();
-  let told = false;
   const sampler = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, last).utilization >= BUSY_UTILIZATION;
@@ -195,7 +194,6 @@ export function startJobProcess(options: JobProcessOptions): JobProcess {
   spawn();
   let stopped: Promise<void> | undefined;
   return {
-    pid: () => child?.pid,
     stop() {
       stopped ??= (async () => {
         stopping = true;
@@ -206,7 +204,7 @@ export function startJobProcess(options: JobProcessOptions): JobProcess {
         const exited = new Promise<void>((r) => p.once('exit', () => r()));
         p.kill('SIGTERM');
         let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), stopTimeoutMs)));
+        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_TIMEOUT_MS)));
         if ((await Promise.race([exited, late])) === 'late') {
           log.warn({ jobs: 'process' }, 'jobs: the job process did not stop in time; killed (its jobs in flight are retried)');
           p.kill('SIGKILL');

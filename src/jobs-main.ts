@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     config.logFormat === 'pretty' ? await prettyLogStream() : pino.destination({ dest: 1, sync: true }),
   );
   // Its own pool: one connection per job in flight and one to spare (the runner's queue has its own).
-  database = await openDatabase({ ...config, databasePoolMax: config.jobsConcurrency + 1 }, log, undefined, { applicationName: 'task-api-jobs' });
+  database = await openDatabase({ ...config, databasePoolMax: config.jobsConcurrency + 1 }, log, undefined, { applicationName: 'task-api-jobs', migrated: true });
   if (stopping) return;
   runner = await startJobs({
     config,

@@ -63,7 +63,13 @@ export async function startEmbeddedServer(config: DatabaseConfig, log: EmbeddedL
  * The database the config names, migrated and ready: DATABASE_URL; or, unset, the embedded server
  * (started here, stopped when the database is closed; in a cluster worker, the primary's).
  */
-export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, lock?: DataDirLock, options: { applicationName?: string } = {}): Promise<Database> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  log: EmbeddedLog,
+  lock?: DataDirLock,
+  options: { applicationName?: string; /** The caller's parent migrated it (the job process): no migration run again. */ migrated?: boolean } = {},
+): Promise<Database> {
+  const { migrated, ...connection } = options;
   if (!driverPatched()) {
     log.warn(
       {},
@@ -92,9 +98,10 @@ export async function openDatabase(config: DatabaseConfig, log: EmbeddedLog, loc
       ...(embedded ? { onClose: () => (embedded as EmbeddedServer).stop() } : {}),
       ...(isEmbedded ? { readyCheck: () => enoughSpace(config.dataDir) } : {}),
       listenUrl: isEmbedded ? url : config.databaseDirectUrl,
-      ...options,
+      ...connection,
     });
   const database = connect();
+  if (migrated === true) return database;
   let applied: string[];
   try {
     applied = await migrateWhenReachable(database, config, log);
